@@ -1,0 +1,40 @@
+"""hybridsim: a discrete-event simulator of hybrid quantum-classical clusters.
+
+The public API is small and imported lazily so that ``import hybridsim`` stays fast::
+
+    import hybridsim
+    result = hybridsim.run("scenarios/quickstart.toml", seed=1)
+    print(result.summary["makespan_s"])
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+__all__ = ["run", "load_scenario", "sweep", "Scenario", "RunResult", "__version__"]
+
+if TYPE_CHECKING:  # pragma: no cover
+    from hybridsim.results import RunResult
+    from hybridsim.scenario import Scenario, load_scenario
+    from hybridsim.sim.engine import run
+    from hybridsim.sweep import sweep
+
+_LAZY = {
+    "run": ("hybridsim.sim.engine", "run"),
+    "load_scenario": ("hybridsim.scenario", "load_scenario"),
+    "Scenario": ("hybridsim.scenario", "Scenario"),
+    "RunResult": ("hybridsim.results", "RunResult"),
+    "sweep": ("hybridsim.sweep", "sweep"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    # PEP 562 lazy attributes: simpy, scipy and friends load only when first used.
+    if name in _LAZY:
+        import importlib
+
+        module_name, attr = _LAZY[name]
+        return getattr(importlib.import_module(module_name), attr)
+    raise AttributeError(f"module 'hybridsim' has no attribute {name!r}")

@@ -1,0 +1,1 @@
+"""linalg package of hybridsim."""
