@@ -1,1 +1,1 @@
-"""Speed and memory benchmarks of hybridsim, each compared with a baseline measured in the same run."""
+"""Speed and memory benchmarks of hybridsim, each against a baseline measured in the same run."""

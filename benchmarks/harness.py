@@ -1,7 +1,7 @@
 """Shared pieces of the benchmark runner: result rows and robust timing.
 
-A benchmark module is ``benchmarks/bench_<topic>.py`` with a function ``run(quick: bool) -> list[Row]``.
-Machines here are noisy, so every timed quantity is a median over repeats and, wherever a baseline
+A benchmark module is ``benchmarks/bench_<topic>.py`` with a function
+``run(quick: bool) -> list[Row]``. Machines here are noisy, so every timed quantity is a median over repeats and, wherever a baseline
 exists, it is measured in the same process right next to the subject and reported as a ratio.
 """
 
@@ -60,9 +60,7 @@ def median_time(fn: Callable[[], object], repeats: int) -> float:
     return statistics.median(samples)
 
 
-def interleaved_medians(
-    fns: dict[str, Callable[[], object]], repeats: int
-) -> dict[str, float]:
+def interleaved_medians(fns: dict[str, Callable[[], object]], repeats: int) -> dict[str, float]:
     """Median wall times of several functions timed alternately (A B A B ...).
 
     Alternating spreads slow phases of a noisy machine over every subject instead of one.

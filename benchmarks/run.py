@@ -40,7 +40,16 @@ def format_table(rows: list[Row]) -> str:
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
         ok = "-" if r.ok is None else ("yes" if r.ok else "NO")
-        cells = [r.bench, r.metric, _fmt(r.value), _fmt(r.baseline), _fmt(r.ratio), r.target, ok, r.note]
+        cells = [
+            r.bench,
+            r.metric,
+            _fmt(r.value),
+            _fmt(r.baseline),
+            _fmt(r.ratio),
+            r.target,
+            ok,
+            r.note,
+        ]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

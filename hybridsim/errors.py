@@ -54,7 +54,7 @@ class ScenarioError(HybridSimError):
 
 
 class SolverError(HybridSimError):
-    """A numeric or quantum solve could not be carried out (e.g. an indefinite matrix given to HHL)."""
+    """A numeric or quantum solve could not be carried out (e.g. an indefinite matrix for HHL)."""
 
 
 class ModelDomainError(HybridSimError, ValueError):

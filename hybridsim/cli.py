@@ -1,0 +1,99 @@
+"""Command-line interface: a thin argparse layer over the Python API.
+
+``hybridsim run SCENARIO.toml [--out DIR] [--seed N] [--set key.path=value ...]``
+``hybridsim validate SCENARIO.toml [--set ...]``
+
+Bad input exits with code 2 and one line ``error: FILE: key.path: problem (expected ...)``;
+never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from hybridsim import __version__
+from hybridsim.errors import HybridSimError
+
+__all__ = ["main"]
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="hybridsim",
+        description="Discrete-event simulator of hybrid quantum-classical clusters.",
+    )
+    p.add_argument("--version", action="version", version=f"hybridsim {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run a scenario")
+    run.add_argument("scenario", type=Path, help="scenario TOML file")
+    run.add_argument("--out", type=Path, help="output directory (default: runs/<scenario name>)")
+    run.add_argument("--seed", type=int, help="root seed (default: the scenario's seed)")
+    run.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY.PATH=VALUE",
+        help="override a scenario key (TOML literal; repeatable)",
+    )
+    run.add_argument("--quiet", action="store_true", help="do not print the summary table")
+
+    val = sub.add_parser("validate", help="check a scenario without running it")
+    val.add_argument("scenario", type=Path)
+    val.add_argument(
+        "--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE"
+    )
+    return p
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from hybridsim.scenario import load_scenario
+
+    sc = load_scenario(args.scenario, args.overrides)
+    print(f"ok: {args.scenario}: {_describe(sc)}")
+    return 0
+
+
+def _describe(sc) -> str:
+    groups = ", ".join(f"{g.count}×{g.kind} {g.name}" for g in sc.cluster.groups)
+    return f"{groups}; workload {sc.workload.kind}"
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from hybridsim.scenario import load_scenario
+    from hybridsim.sim.engine import run
+
+    if args.seed is not None and args.seed < 0:
+        raise HybridSimError(f"--seed: must be non-negative, got {args.seed}")
+    sc = load_scenario(args.scenario, args.overrides)
+    out = args.out or Path("runs") / (sc.name or args.scenario.stem)
+    result = run(sc, seed=args.seed)
+    result.write(out)
+    if not args.quiet:
+        print(f"{args.scenario} (seed {result.seed}) -> {out}")
+        print(result.summary_table(), end="")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``hybridsim`` console script."""
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "validate":
+            return _cmd_validate(args)
+        if args.command == "run":
+            return _cmd_run(args)
+    except HybridSimError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    raise AssertionError(args.command)  # pragma: no cover - argparse rejects unknown commands
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

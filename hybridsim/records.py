@@ -1,0 +1,97 @@
+"""Immutable rows the simulation appends, and the append-only :class:`Recorder`.
+
+The simulation never edits a row after appending it; every metric and output file is a pure
+function of these rows. Instants end in ``_at`` and spans in ``_time``; both are integer ticks
+(:mod:`hybridsim.timebase`). Predicted costs and model outputs are float seconds (``_s``).
+
+Job rows deliberately hold no matrices: a run of 10**6 jobs must fit in memory.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+
+__all__ = ["JobRecord", "IntervalRecord", "QueueRecord", "Recorder", "column_names"]
+
+
+@dataclass(frozen=True, slots=True)
+class JobRecord:
+    """One solve job, from submission to its result arriving back at its origin.
+
+    Derived spans (``wait``, ``transfer``, ``service``) are computed from the instants by
+    :mod:`hybridsim.metrics`; they are not stored twice.
+    """
+
+    job_id: int
+    tenant: int
+    step: int
+    block: str
+    n: int
+    d: int
+    priority: int
+    route: str  # "classical" or "quantum"
+    group: str  # device group (pool) the job ran in
+    device: str
+    status: str  # "completed" or "failed"
+    submitted_at: int  # job handed to the scheduler
+    dispatched_at: int  # a device was assigned (end of queue wait)
+    started_at: int  # payload arrived, service began
+    finished_at: int  # service ended, device released
+    completed_at: int  # result arrived back at the origin
+    kappa_est: float | None = None
+    kappa_true: float | None = None
+    estimator: str | None = None
+    predicted_s: float | None = None  # predicted service time on the chosen route
+    predicted_classical_s: float | None = None
+    predicted_quantum_s: float | None = None
+    solver: str | None = None  # "explicit", "numpy", "hhl", "modelled"
+    compute_s: float | None = None  # service breakdown (model seconds, before tick rounding)
+    state_prep_s: float | None = None
+    readout_s: float | None = None
+    queries: float | None = None
+    shots: int | None = None
+    n_qubits: int | None = None
+    success_probability: float | None = None
+    fidelity: float | None = None
+    solution_error: float | None = None  # relative l2 error against the classical solution
+    attempts: int = 1
+    fail_reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class IntervalRecord:
+    """A span during which a device or link was busy with something other than a job's service.
+
+    Job service intervals are derived from :class:`JobRecord` rows (see
+    :func:`hybridsim.metrics.device_intervals`) rather than stored twice.
+    """
+
+    resource: str  # device name, or "link:A->B" for a network link direction
+    kind: str  # "calibration", "transfer", ...
+    start_at: int
+    end_at: int
+    job_id: int = -1
+    label: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class QueueRecord:
+    """The number of jobs waiting in a pool changed to ``length`` at ``at``."""
+
+    at: int
+    pool: str
+    length: int
+
+
+@dataclass(slots=True)
+class Recorder:
+    """Append-only lists of rows for one run."""
+
+    jobs: list[JobRecord] = field(default_factory=list)
+    intervals: list[IntervalRecord] = field(default_factory=list)
+    queues: list[QueueRecord] = field(default_factory=list)
+
+
+def column_names(record_type: type) -> list[str]:
+    """Field names of a record type, in declaration order."""
+    return [f.name for f in fields(record_type)]

@@ -1,0 +1,319 @@
+"""RunResult: the summary, records and provenance of one run, and the files written for it.
+
+Files (in ``--out DIR``), all deterministic for a given scenario and seed except the ``wall`` key
+of ``summary.json``:
+
+``summary.json``   flat metrics with units in their names, the resolved scenario, seed, versions;
+``jobs.csv``       one row per solve job (instants in exact ticks and in seconds);
+``intervals.csv``  device and link busy intervals (job service, calibration, transfers);
+``queues.csv``     every change of each pool's queue length;
+``scenario.toml``  the resolved scenario, runnable as is.
+
+Files are first written to a temporary directory next to ``DIR`` and moved in one by one with
+``summary.json`` last, so a failed run never leaves a half-written file, and a directory with a
+``summary.json`` is complete.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from hybridsim import __version__
+from hybridsim import metrics as M
+from hybridsim.records import IntervalRecord, JobRecord, QueueRecord, Recorder
+from hybridsim.scenario import Scenario, device_names
+from hybridsim.timebase import TICK_S
+from hybridsim.tomlio import dumps as toml_dumps
+
+__all__ = ["RunResult", "JOB_COLUMNS", "INTERVAL_COLUMNS", "QUEUE_COLUMNS", "package_versions"]
+
+_INSTANTS = ("submitted_at", "dispatched_at", "started_at", "finished_at", "completed_at")
+
+#: Columns of jobs.csv, in order (documented in docs/reference/outputs.md).
+JOB_COLUMNS = [
+    "job_id",
+    "tenant",
+    "step",
+    "block",
+    "n",
+    "d",
+    "priority",
+    "route",
+    "group",
+    "device",
+    "status",
+    *_INSTANTS,
+    *(c.replace("_at", "_s") for c in _INSTANTS),
+    "wait_s",
+    "transfer_s",
+    "service_s",
+    "response_s",
+    "kappa_est",
+    "kappa_true",
+    "estimator",
+    "predicted_s",
+    "predicted_classical_s",
+    "predicted_quantum_s",
+    "solver",
+    "compute_s",
+    "state_prep_s",
+    "readout_s",
+    "queries",
+    "shots",
+    "n_qubits",
+    "success_probability",
+    "fidelity",
+    "solution_error",
+    "attempts",
+    "fail_reason",
+]
+INTERVAL_COLUMNS = [
+    "resource",
+    "kind",
+    "start_at",
+    "end_at",
+    "start_s",
+    "end_s",
+    "duration_s",
+    "job_id",
+    "label",
+]
+QUEUE_COLUMNS = ["at", "at_s", "pool", "length"]
+# jobs.csv columns copied verbatim from JobRecord fields (everything after the derived spans).
+_RECORD_TAIL = JOB_COLUMNS[JOB_COLUMNS.index("kappa_est") :]
+
+
+def package_versions() -> dict[str, str]:
+    """Versions of hybridsim and the packages that shape its results (no imports needed)."""
+    out = {"hybridsim": __version__}
+    for pkg in ("simpy", "numpy", "scipy", "networkx", "qutip", "qutip-qip"):
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:  # pragma: no cover - all are dependencies
+            out[pkg] = "not installed"
+    return out
+
+
+def _cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return repr(value)
+    return value
+
+
+def _job_row(j: JobRecord) -> list[Any]:
+    s = M.seconds
+    return [
+        j.job_id,
+        j.tenant,
+        j.step,
+        j.block,
+        j.n,
+        j.d,
+        j.priority,
+        j.route,
+        j.group,
+        j.device,
+        j.status,
+        j.submitted_at,
+        j.dispatched_at,
+        j.started_at,
+        j.finished_at,
+        j.completed_at,
+        repr(s(j.submitted_at)),
+        repr(s(j.dispatched_at)),
+        repr(s(j.started_at)),
+        repr(s(j.finished_at)),
+        repr(s(j.completed_at)),
+        repr(s(M.wait_ticks(j))),
+        repr(s(M.transfer_ticks(j))),
+        repr(s(M.service_ticks(j))),
+        repr(s(M.response_ticks(j))),
+        *(_cell(getattr(j, c)) for c in _RECORD_TAIL),
+    ]
+
+
+def _interval_row(iv: IntervalRecord) -> list[Any]:
+    s = M.seconds
+    return [
+        iv.resource,
+        iv.kind,
+        iv.start_at,
+        iv.end_at,
+        repr(s(iv.start_at)),
+        repr(s(iv.end_at)),
+        repr(s(iv.end_at - iv.start_at)),
+        iv.job_id,
+        iv.label,
+    ]
+
+
+def _queue_row(q: QueueRecord) -> list[Any]:
+    return [q.at, repr(M.seconds(q.at)), q.pool, q.length]
+
+
+def summarize(
+    scenario: Scenario, seed: int, rec: Recorder, wall: dict[str, float]
+) -> dict[str, Any]:
+    """The flat summary of a run (see docs/reference/outputs.md for every key)."""
+    jobs = rec.jobs
+    completed = [j for j in jobs if j.status == "completed"]
+    horizon = M.makespan_ticks(jobs, rec.intervals)
+    capacities = {}
+    kind_of = {}
+    for grp in scenario.cluster.groups:
+        for dev in device_names(grp):
+            capacities[dev] = grp.capacity
+            kind_of[dev] = grp.kind
+    util = M.utilization(completed, capacities, horizon)
+    out: dict[str, Any] = {
+        "scenario_name": scenario.name,
+        "seed": seed,
+        "tick_s": TICK_S,
+        "jobs_completed": len(completed),
+        "jobs_failed": sum(1 for j in jobs if j.status == "failed"),
+        "routed_quantum": sum(1 for j in jobs if j.route == "quantum"),
+        "routed_classical": sum(1 for j in jobs if j.route == "classical"),
+        "makespan_ticks": horizon,
+        "makespan_s": M.seconds(horizon),
+        **M.wait_stats(completed),
+        "mean_service_s": _mean_s(M.service_ticks(j) for j in completed),
+        "mean_transfer_s": _mean_s(M.transfer_ticks(j) for j in completed),
+        "mean_response_s": _mean_s(M.response_ticks(j) for j in completed),
+        "calibration_time_s": M.seconds(
+            sum(iv.end_at - iv.start_at for iv in rec.intervals if iv.kind == "calibration")
+        ),
+        "training_time_s": None,
+        "final_loss": None,
+        "final_accuracy": None,
+    }
+    for kind in ("gpu", "qpu"):
+        devs = [d for d in capacities if kind_of[d] == kind]
+        total_cap = sum(capacities[d] for d in devs)
+        out[f"utilization_{kind}"] = (
+            sum(util[d] * capacities[d] for d in devs) / total_cap if total_cap else None
+        )
+    for dev, u in util.items():
+        out[f"utilization_{dev}"] = u
+    pools = [g.name for g in scenario.cluster.groups]
+    for pool, q in M.mean_queue_length(rec.queues, pools, horizon).items():
+        out[f"mean_queue_{pool}"] = q if scenario.output.queue_levels else None
+    out["versions"] = package_versions()
+    out["scenario"] = scenario.to_dict()
+    out["wall"] = dict(wall)
+    return out
+
+
+def _mean_s(ticks) -> float | None:
+    total, n = 0, 0
+    for t in ticks:
+        total += t
+        n += 1
+    return M.seconds(total) / n if n else None
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """Everything one run produced.
+
+    Attributes
+    ----------
+    scenario : Scenario
+        The resolved scenario (seed included).
+    seed : int
+    summary : dict
+        As written to summary.json.
+    jobs : list of JobRecord
+    intervals : list of IntervalRecord
+        Recorded (non-job) intervals; :meth:`all_intervals` adds job service intervals.
+    queues : list of QueueRecord
+    """
+
+    scenario: Scenario
+    seed: int
+    summary: dict[str, Any]
+    jobs: list[JobRecord] = field(repr=False)
+    intervals: list[IntervalRecord] = field(repr=False)
+    queues: list[QueueRecord] = field(repr=False)
+
+    @classmethod
+    def from_records(
+        cls, scenario: Scenario, seed: int, rec: Recorder, sim: Any = None
+    ) -> RunResult:
+        wall = dict(getattr(sim, "wall", {}) or {})
+        summary = summarize(scenario, seed, rec, wall)
+        return cls(scenario, seed, summary, rec.jobs, rec.intervals, rec.queues)
+
+    def all_intervals(self) -> list[IntervalRecord]:
+        """Job service intervals and recorded intervals, sorted."""
+        return M.device_intervals(self.jobs, self.intervals)
+
+    # -- writing -------------------------------------------------------------------------------
+    def write(self, out_dir: str | Path) -> Path:
+        """Write every output file into ``out_dir`` (created if needed); return the path."""
+        out = Path(out_dir)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+        try:
+            self._write_csv(tmp / "jobs.csv", JOB_COLUMNS, map(_job_row, self.jobs))
+            self._write_csv(
+                tmp / "intervals.csv", INTERVAL_COLUMNS, map(_interval_row, self.all_intervals())
+            )
+            self._write_csv(tmp / "queues.csv", QUEUE_COLUMNS, map(_queue_row, self.queues))
+            (tmp / "scenario.toml").write_text(toml_dumps(self.scenario.to_dict()))
+            (tmp / "summary.json").write_text(json.dumps(self.summary, indent=2) + "\n")
+            out.mkdir(exist_ok=True)
+            stale = out / "summary.json"
+            if stale.exists():
+                stale.unlink()  # the directory is incomplete until the new summary lands
+            names = sorted(p.name for p in tmp.iterdir() if p.name != "summary.json")
+            for name in [*names, "summary.json"]:
+                os.replace(tmp / name, out / name)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        return out
+
+    @staticmethod
+    def _write_csv(path: Path, header: list[str], rows) -> None:
+        with open(path, "w", newline="", encoding="utf-8") as fh:
+            w = csv.writer(fh, lineterminator="\n")
+            w.writerow(header)
+            w.writerows(rows)
+
+    def summary_table(self) -> str:
+        """A short human-readable table of the main metrics (printed by ``hybridsim run``)."""
+        keys = [
+            "jobs_completed",
+            "jobs_failed",
+            "routed_classical",
+            "routed_quantum",
+            "makespan_s",
+            "mean_wait_s",
+            "p95_wait_s",
+            "mean_service_s",
+            "mean_transfer_s",
+            "utilization_gpu",
+            "utilization_qpu",
+            "training_time_s",
+            "final_loss",
+            "final_accuracy",
+        ]
+        buf = io.StringIO()
+        width = max(len(k) for k in keys)
+        for k in keys:
+            v = self.summary.get(k)
+            if v is None:
+                continue
+            text = f"{v:.6g}" if isinstance(v, float) else str(v)
+            buf.write(f"{k:<{width}}  {text}\n")
+        return buf.getvalue()

@@ -1,0 +1,646 @@
+"""Scenario files: frozen, validated descriptions of a cluster, its network and its workload.
+
+A scenario is a TOML file. :func:`load_scenario` reads it, applies ``--set`` overrides, validates
+every key in one place (unknown keys with a suggestion, wrong types, impossible values, links to
+nodes that do not exist, jobs routed to a pool that has no devices) and returns a frozen
+:class:`Scenario`. Every default lives here and nowhere else. :meth:`Scenario.to_dict` gives TOML
+data that loads back to an equal scenario; it is saved with every run.
+
+All durations are stored as integer ticks (see :mod:`hybridsim.timebase`); bandwidths as bytes/s.
+The reference page ``docs/reference/scenario.md`` is generated from the declarations below.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hybridsim.errors import ScenarioError
+from hybridsim.schema import Ctx, build, key, unbuild
+
+__all__ = [
+    "Scenario",
+    "ClusterConfig",
+    "GpuGroup",
+    "QpuGroup",
+    "NetworkConfig",
+    "LinkConfig",
+    "SyntheticWorkload",
+    "OutputConfig",
+    "load_scenario",
+    "load_raw",
+    "apply_override",
+    "parse_override",
+    "DISCIPLINES",
+    "DEVICE_KINDS",
+]
+
+DISCIPLINES = ("fifo", "priority", "shortest_predicted_first")
+DEVICE_KINDS = ("gpu", "qpu")
+_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+_NAME_DOC = "letters, digits and underscores, starting with a letter"
+
+
+def _check_name(value: str, ctx: Ctx) -> None:
+    if not _NAME_RE.match(value):
+        raise ctx.error(f"invalid name {value!r}", _NAME_DOC)
+
+
+# ---------------------------------------------------------------------------------------------
+# cluster
+
+
+@dataclass(frozen=True, slots=True)
+class GpuGroup:
+    """A group of identical GPU nodes sharing one queue (a pool)."""
+
+    name: str = key(kind="str", doc="Name of the group; devices are named NAME-0, NAME-1, ...")
+    count: int = key(1, kind="int", min=1, doc="Number of GPU nodes in the group.")
+    capacity: int = key(
+        1, kind="int", min=1, doc="Jobs one node runs at the same time (its slots)."
+    )
+    tflops: float = key(
+        14.0,
+        kind="float",
+        gt=0,
+        unit="TFLOP/s",
+        doc="Sustained dense linear-algebra rate (A100 ≈ 14, H100 ≈ 26: Top500 HPL per GPU, "
+        "inferred in REFERENCE §4).",
+    )
+    launch_latency: int = key(
+        "20 us",
+        kind="duration",
+        min=0,
+        doc="Fixed cost per kernel call; small solves are latency bound (REFERENCE §4).",
+    )
+    memory_gb: float = key(80.0, kind="float", gt=0, unit="GB", doc="Device memory.")
+    memory_bandwidth: float = key(
+        "2 TB/s", kind="bandwidth", doc="Device memory bandwidth (A100 80 GB: about 2 TB/s)."
+    )
+    discipline: str = key(
+        "fifo", kind="choice", choices=DISCIPLINES, doc="Queue discipline of the pool."
+    )
+    link_latency: int = key(
+        "2 us",
+        kind="duration",
+        min=0,
+        doc="Latency of the node's link to the switch in the default star network "
+        "(InfiniBand-class, assumed).",
+    )
+    link_bandwidth: float = key(
+        "200 Gbps", kind="bandwidth", doc="Bandwidth of that link (InfiniBand HDR)."
+    )
+
+    def _validate(self, ctx: Ctx) -> None:
+        _check_name(self.name, ctx.child("name"))
+
+    @property
+    def kind(self) -> str:
+        return "gpu"
+
+
+@dataclass(frozen=True, slots=True)
+class QpuGroup:
+    """A group of identical QPUs sharing one queue (a pool). Defaults are IBM Heron-like."""
+
+    name: str = key(kind="str", doc="Name of the group; devices are named NAME-0, NAME-1, ...")
+    count: int = key(1, kind="int", min=1, doc="Number of QPUs in the group.")
+    capacity: int = key(1, kind="int", min=1, doc="Jobs one QPU runs at the same time.")
+    qubits: int = key(156, kind="int", min=1, doc="Physical qubits (IBM Heron r2: 156).")
+    gate_time_1q: int = key(
+        "32 ns",
+        kind="duration",
+        gt=0,
+        doc="Single-qubit gate time (typical IBM sx gate length; assumed, not in REFERENCE).",
+    )
+    gate_time_2q: int = key(
+        "84 ns", kind="duration", gt=0, doc="Two-qubit gate time (IBM Heron ibm_fez CZ)."
+    )
+    measure_time: int = key(
+        "1.56 us", kind="duration", gt=0, doc="Readout (measurement) time (IBM Heron)."
+    )
+    reset_time: int = key(
+        "250 us",
+        kind="duration",
+        min=0,
+        doc="Reset / repetition delay between shots (IBM default rep delay).",
+    )
+    max_shots: int = key(
+        100000, kind="int", min=1, doc="Maximum shots in one job; more runs need more jobs."
+    )
+    calibration_period: int | None = key(
+        None,
+        kind="duration",
+        gt=0,
+        optional=True,
+        doc="Time between the starts of calibration windows; unset means no calibration.",
+    )
+    calibration_duration: int | None = key(
+        None,
+        kind="duration",
+        gt=0,
+        optional=True,
+        doc="Length of each calibration window (the QPU accepts no work meanwhile).",
+    )
+    calibration_offset: int = key(
+        "0 s",
+        kind="duration",
+        min=0,
+        doc="Start of the first calibration window.",
+    )
+    discipline: str = key(
+        "fifo", kind="choice", choices=DISCIPLINES, doc="Queue discipline of the pool."
+    )
+    link_latency: int = key(
+        "1 ms",
+        kind="duration",
+        min=0,
+        doc="Latency of the QPU's link to the switch in the default star network "
+        "(same-rack control stack, REFERENCE §3).",
+    )
+    link_bandwidth: float = key(
+        "10 Gbps", kind="bandwidth", doc="Bandwidth of that link (assumed Ethernet)."
+    )
+
+    def _validate(self, ctx: Ctx) -> None:
+        _check_name(self.name, ctx.child("name"))
+        period, length = self.calibration_period, self.calibration_duration
+        if (period is None) != (length is None):
+            missing = "calibration_duration" if length is None else "calibration_period"
+            raise ctx.child(missing).error(
+                "missing: calibration needs both a period and a duration"
+            )
+        if period is not None and length is not None and length >= period:
+            raise ctx.child("calibration_duration").error(
+                "not shorter than calibration_period: the QPU would never be available",
+                "a duration shorter than the period",
+            )
+
+    @property
+    def kind(self) -> str:
+        return "qpu"
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterConfig:
+    """The devices of the cluster, in groups."""
+
+    host: str = key(
+        "host", kind="str", doc="Name of the network node where jobs originate (the host)."
+    )
+    gpu: tuple[GpuGroup, ...] = key((), kind="tables", schema=GpuGroup, doc="GPU groups.")
+    qpu: tuple[QpuGroup, ...] = key((), kind="tables", schema=QpuGroup, doc="QPU groups.")
+
+    def _validate(self, ctx: Ctx) -> None:
+        _check_name(self.host, ctx.child("host"))
+        if not self.gpu and not self.qpu:
+            raise ctx.error("no devices", "at least one [[cluster.gpu]] or [[cluster.qpu]]")
+        seen: dict[str, str] = {}
+        for kind, groups in (("gpu", self.gpu), ("qpu", self.qpu)):
+            for g in groups:
+                if g.name in seen or g.name == self.host or g.name in DEVICE_KINDS:
+                    raise (
+                        ctx.child(kind)
+                        .child(g.name)
+                        .child("name")
+                        .error(
+                            f"name {g.name!r} is already used", "a name unique across the cluster"
+                        )
+                    )
+                seen[g.name] = kind
+
+    @property
+    def groups(self) -> tuple[GpuGroup | QpuGroup, ...]:
+        """All device groups, GPUs first, in file order."""
+        return (*self.gpu, *self.qpu)
+
+    def group(self, name: str) -> GpuGroup | QpuGroup:
+        """The group called ``name`` (KeyError if none)."""
+        for g in self.groups:
+            if g.name == name:
+                return g
+        raise KeyError(name)
+
+    def groups_for(self, pool: str) -> tuple[GpuGroup | QpuGroup, ...]:
+        """Groups a job routed to ``pool`` may use: a kind (``gpu``/``qpu``) or one group name."""
+        if pool in DEVICE_KINDS:
+            return tuple(g for g in self.groups if g.kind == pool)
+        return tuple(g for g in self.groups if g.name == pool)
+
+
+def device_names(group: GpuGroup | QpuGroup) -> list[str]:
+    """Names of the devices of ``group``: ``NAME-0`` ... ``NAME-(count-1)``."""
+    return [f"{group.name}-{i}" for i in range(group.count)]
+
+
+# ---------------------------------------------------------------------------------------------
+# network
+
+
+@dataclass(frozen=True, slots=True)
+class LinkConfig:
+    """A network link between two nodes (full duplex: each direction is its own FIFO)."""
+
+    a: str = key(kind="str", doc="One end: the host, a switch, a device (g-0) or a group (g).")
+    b: str = key(kind="str", doc="The other end (same choices as a).")
+    latency: int = key("1 us", kind="duration", min=0, doc="Propagation latency.")
+    bandwidth: float = key("100 Gbps", kind="bandwidth", doc="Link bandwidth.")
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkConfig:
+    """The network joining the host and the devices."""
+
+    topology: str = key(
+        "star",
+        kind="choice",
+        choices=("star", "custom"),
+        doc="star: host and every device linked to one switch; custom: the links below.",
+    )
+    switch: str = key("switch", kind="str", doc="Name of the switch of the star topology.")
+    host_latency: int = key(
+        "2 us", kind="duration", min=0, doc="Latency of the host's link to the star switch."
+    )
+    host_bandwidth: float = key(
+        "200 Gbps", kind="bandwidth", doc="Bandwidth of the host's link to the star switch."
+    )
+    nodes: tuple[str, ...] = key(
+        (), kind="strs", doc="Extra node names (switches, routers) of a custom topology."
+    )
+    links: tuple[LinkConfig, ...] = key(
+        (), kind="tables", schema=LinkConfig, doc="Links of a custom topology."
+    )
+
+    def _validate(self, ctx: Ctx) -> None:
+        _check_name(self.switch, ctx.child("switch"))
+        for i, n in enumerate(self.nodes):
+            _check_name(n, ctx.child("nodes").child(str(i)))
+        if self.topology == "star" and (self.links or self.nodes):
+            which = "links" if self.links else "nodes"
+            raise ctx.child(which).error(
+                'given with topology = "star"', 'topology = "custom" to describe links'
+            )
+        if self.topology == "custom" and not self.links:
+            raise ctx.child("links").error('missing: topology = "custom" needs links')
+
+
+# ---------------------------------------------------------------------------------------------
+# distributions (synthetic workloads)
+
+
+@dataclass(frozen=True, slots=True)
+class ExponentialDist:
+    """Exponentially distributed durations (Poisson arrivals when used for inter-arrival times)."""
+
+    dist: str = key("exponential", kind="str", doc="exponential")
+    rate_per_s: float | None = key(
+        None, kind="float", gt=0, optional=True, unit="1/s", doc="Rate (give this or mean_s)."
+    )
+    mean_s: int | None = key(
+        None, kind="duration", gt=0, optional=True, doc="Mean (give this or rate_per_s)."
+    )
+
+    def _validate(self, ctx: Ctx) -> None:
+        if (self.rate_per_s is None) == (self.mean_s is None):
+            raise ctx.error("give exactly one of rate_per_s and mean_s")
+
+
+@dataclass(frozen=True, slots=True)
+class DeterministicDist:
+    """A constant duration."""
+
+    dist: str = key("deterministic", kind="str", doc="deterministic")
+    value_s: int | None = key(
+        None, kind="duration", min=0, optional=True, doc="The constant (service times)."
+    )
+    interval_s: int | None = key(
+        None, kind="duration", min=0, optional=True, doc="The constant (inter-arrival times)."
+    )
+
+    def _validate(self, ctx: Ctx) -> None:
+        if (self.value_s is None) == (self.interval_s is None):
+            raise ctx.error("give exactly one of value_s and interval_s")
+
+
+@dataclass(frozen=True, slots=True)
+class LognormalDist:
+    """Lognormal durations with a given mean and log-space standard deviation."""
+
+    dist: str = key("lognormal", kind="str", doc="lognormal")
+    mean_s: int = key(kind="duration", gt=0, doc="Mean of the distribution (not of its log).")
+    sigma: float = key(1.0, kind="float", gt=0, doc="Standard deviation of the log.")
+
+
+@dataclass(frozen=True, slots=True)
+class TraceDist:
+    """Durations replayed from a list, one per job, in order."""
+
+    dist: str = key("trace", kind="str", doc="trace")
+    values_s: tuple[int, ...] = key(
+        kind="durations", min=0, min_items=1, doc="The durations, one per job."
+    )
+
+
+DISTRIBUTIONS = {
+    "exponential": ExponentialDist,
+    "deterministic": DeterministicDist,
+    "lognormal": LognormalDist,
+    "trace": TraceDist,
+}
+Distribution = ExponentialDist | DeterministicDist | LognormalDist | TraceDist
+
+
+# ---------------------------------------------------------------------------------------------
+# workloads
+
+
+@dataclass(frozen=True, slots=True)
+class SyntheticWorkload:
+    """Jobs with explicit arrival and service times, for validating the queueing engine."""
+
+    kind: str = key("synthetic", kind="str", doc="synthetic")
+    jobs: int = key(kind="int", min=1, doc="Number of jobs to submit.")
+    arrival: Distribution = key(
+        kind="union", union=DISTRIBUTIONS, tag="dist", doc="Inter-arrival time distribution."
+    )
+    service: Distribution = key(
+        kind="union", union=DISTRIBUTIONS, tag="dist", doc="Service time distribution."
+    )
+    pool: str = key(
+        kind="str",
+        doc='Where jobs go: "gpu", "qpu" (any group of that kind) or a group name.',
+    )
+    n: int = key(
+        0, kind="int", min=0, doc="Matrix size, for payload bytes (0: the job carries no data)."
+    )
+    d: int | None = key(
+        None, kind="int", min=1, optional=True, doc="Row sparsity for payload (default n: dense)."
+    )
+    priorities: tuple[int, ...] = key(
+        (0,),
+        kind="ints",
+        min_items=1,
+        doc="Priorities drawn uniformly per job (smaller is served first under 'priority').",
+    )
+
+    def _validate(self, ctx: Ctx) -> None:
+        for name in ("arrival", "service"):
+            dist = getattr(self, name)
+            if isinstance(dist, TraceDist) and len(dist.values_s) != self.jobs:
+                raise (
+                    ctx.child(name)
+                    .child("values_s")
+                    .error(
+                        f"has {len(dist.values_s)} values but workload.jobs = {self.jobs}",
+                        "one value per job",
+                    )
+                )
+        if self.d is not None and self.d > max(self.n, 1):
+            raise ctx.child("d").error(f"larger than n = {self.n}", "d <= n")
+
+
+WORKLOADS = {"synthetic": SyntheticWorkload}
+Workload = SyntheticWorkload
+
+
+# ---------------------------------------------------------------------------------------------
+# output
+
+
+@dataclass(frozen=True, slots=True)
+class OutputConfig:
+    """What a run records and writes besides the always-written files."""
+
+    queue_levels: bool = key(
+        True, kind="bool", doc="Record every change of each pool's queue length (queues.csv)."
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# the scenario
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    """A complete, validated scenario.
+
+    Build one with :func:`load_scenario`; sections are frozen dataclasses. ``source`` is the file
+    the scenario came from (``"<dict>"`` for in-memory data) and is not part of :meth:`to_dict`.
+    """
+
+    name: str = key("", kind="str", doc="Short name shown in reports.")
+    description: str = key("", kind="str", doc="What the scenario is for.")
+    seed: int = key(1, kind="seed", doc="Root seed (overridden by run --seed).")
+    until: int | None = key(
+        None,
+        kind="duration",
+        gt=0,
+        optional=True,
+        doc="Stop the simulation at this simulated time (unset: when the workload is done).",
+    )
+    cluster: ClusterConfig = key({}, kind="table", schema=ClusterConfig, doc="[cluster]")
+    network: NetworkConfig = key({}, kind="table", schema=NetworkConfig, doc="[network]")
+    workload: Workload = key(
+        kind="union", union=WORKLOADS, tag="kind", doc="[workload] (see its kinds)."
+    )
+    output: OutputConfig = key({}, kind="table", schema=OutputConfig, doc="[output]")
+    source: str = field(default="<dict>", compare=False)
+
+    def _validate(self, ctx: Ctx) -> None:
+        _validate_network(self, ctx)
+        wl = self.workload
+        if isinstance(wl, SyntheticWorkload) and not self.cluster.groups_for(wl.pool):
+            have = ", ".join(g.name for g in self.cluster.groups)
+            raise (
+                ctx.child("workload")
+                .child("pool")
+                .error(
+                    f"no devices in pool {wl.pool!r} (groups: {have})",
+                    '"gpu", "qpu" or a group name that has devices',
+                )
+            )
+
+    def to_dict(self) -> dict[str, Any]:
+        """TOML-ready data; ``load_scenario(s.to_dict()) == s``."""
+        return unbuild(self)
+
+    def with_seed(self, seed: int) -> Scenario:
+        """The same scenario with another root seed."""
+        return dataclasses.replace(self, seed=seed)
+
+
+def _validate_network(sc: Scenario, ctx: Ctx) -> None:
+    net, cluster = sc.network, sc.cluster
+    known = {cluster.host}
+    for g in cluster.groups:
+        known.add(g.name)
+        known.update(device_names(g))
+    if net.topology == "star":
+        if net.switch in known:
+            raise (
+                ctx.child("network")
+                .child("switch")
+                .error(f"name {net.switch!r} is already used by the cluster")
+            )
+        return
+    for i, n in enumerate(net.nodes):
+        if n in known:
+            raise (
+                ctx.child("network")
+                .child("nodes")
+                .child(str(i))
+                .error(f"name {n!r} is already used by the cluster")
+            )
+    known.update(net.nodes)
+    for i, link in enumerate(net.links):
+        for end in ("a", "b"):
+            node = getattr(link, end)
+            if node not in known:
+                raise (
+                    ctx.child("network")
+                    .child("links")
+                    .child(str(i))
+                    .child(end)
+                    .error(
+                        f"unknown node {node!r}",
+                        "the host, a node from network.nodes, a device or a group name",
+                    )
+                )
+
+
+# ---------------------------------------------------------------------------------------------
+# loading and overrides
+
+
+def load_raw(path: str | Path) -> dict[str, Any]:
+    """Read a TOML file, turning every I/O or syntax problem into a one-line ScenarioError."""
+    file = str(path)
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise ScenarioError(file, "", f"cannot read file: {exc.strerror or exc}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ScenarioError(file, "", "not a text file (invalid UTF-8)", "a TOML file") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(file, "", f"invalid TOML: {exc}") from None
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """Split ``key.path=value``; the value is a TOML literal, or a bare string if it is not one.
+
+    Values are data, never code: ``tomllib`` parses them, nothing is evaluated.
+
+    Examples
+    --------
+    >>> parse_override("cluster.qpu.q.count=4")
+    ('cluster.qpu.q.count', 4)
+    >>> parse_override("scheduler.policy=qnewton")
+    ('scheduler.policy', 'qnewton')
+    """
+    if "=" not in text:
+        raise ScenarioError("--set", text, "missing '='", "key.path=value")
+    path, value_text = text.split("=", 1)
+    path = path.strip()
+    if not path or any(not part for part in path.split(".")):
+        raise ScenarioError("--set", path, "empty key path", "key.path=value")
+    try:
+        value = tomllib.loads(f"v = {value_text}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = value_text.strip()
+    return path, value
+
+
+def apply_override(raw: dict[str, Any], path: str, value: Any, file: str) -> None:
+    """Set ``path`` in raw scenario data, addressing array-of-table entries by their ``name``.
+
+    Raises
+    ------
+    ScenarioError
+        If the path walks through a non-table value or names an array entry that does not exist.
+    """
+    parts = path.split(".")
+    cur: Any = raw
+    walked: list[str] = []
+    for part in parts[:-1]:
+        walked.append(part)
+        if isinstance(cur, list):
+            matches = [t for t in cur if isinstance(t, Mapping) and t.get("name") == part]
+            if not matches:
+                names = ", ".join(str(t.get("name")) for t in cur if isinstance(t, Mapping))
+                raise ScenarioError(
+                    file,
+                    ".".join(walked),
+                    f"no entry named {part!r} (set on the command line)",
+                    f"one of: {names}" if names else "an existing entry",
+                )
+            cur = matches[0]
+        elif isinstance(cur, dict):
+            nxt = cur.get(part)
+            if nxt is None:
+                nxt = cur[part] = {}
+            elif not isinstance(nxt, dict | list):
+                raise ScenarioError(
+                    file, ".".join(walked), "is not a table (set on the command line)"
+                )
+            cur = nxt
+        else:  # pragma: no cover - guarded by the isinstance checks above
+            raise ScenarioError(file, ".".join(walked), "is not a table")
+    if not isinstance(cur, dict):
+        raise ScenarioError(file, path, "cannot set an array entry itself; name a key inside it")
+    cur[parts[-1]] = value
+
+
+def load_scenario(
+    scenario: str | Path | Mapping[str, Any] | Scenario,
+    overrides: Iterable[str | tuple[str, Any]] = (),
+) -> Scenario:
+    """Load, override and validate a scenario.
+
+    Parameters
+    ----------
+    scenario : path, mapping or Scenario
+        A TOML file, raw data shaped like one, or an existing Scenario (re-validated through its
+        :meth:`~Scenario.to_dict` when overrides are given).
+    overrides : iterable of str or (path, value)
+        ``"key.path=value"`` strings (as given to ``--set``) or already parsed pairs.
+
+    Returns
+    -------
+    Scenario
+
+    Raises
+    ------
+    ScenarioError
+        One line naming the file and key path of the first problem found.
+    """
+    overrides = list(overrides)
+    if isinstance(scenario, Scenario):
+        if not overrides:
+            return scenario
+        file, raw = scenario.source, scenario.to_dict()
+    elif isinstance(scenario, Mapping):
+        file, raw = "<dict>", _deep_copy(scenario)
+    else:
+        file, raw = str(scenario), load_raw(scenario)
+    for item in overrides:
+        path, value = parse_override(item) if isinstance(item, str) else item
+        apply_override(raw, path, value, file)
+    built = build(Scenario, raw, Ctx(file))
+    return dataclasses.replace(built, source=file)
+
+
+def _deep_copy(data: Any) -> Any:
+    if isinstance(data, Mapping):
+        return {k: _deep_copy(v) for k, v in data.items()}
+    if isinstance(data, list | tuple):
+        return [_deep_copy(v) for v in data]
+    return data

@@ -1,0 +1,411 @@
+"""A small declarative schema for frozen config dataclasses.
+
+Scenario sections are frozen dataclasses whose fields are declared with :func:`key`, which records
+the key's kind, default, bounds and documentation. One generic walker (:func:`build`) then turns raw
+TOML data into validated instances, naming the exact key path of any problem; :func:`unbuild` turns
+an instance back into TOML-ready data that loads to an equal instance; and the reference docs are
+generated from the same metadata, so the documentation cannot drift from the validator.
+
+Only ``scenario.py`` (and the sweep loader) should need this module.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+from hybridsim.errors import ScenarioError
+from hybridsim.timebase import TICKS_PER_SECOND, UNITS, parse_duration, to_ticks
+
+__all__ = ["key", "Spec", "build", "unbuild", "parse_bandwidth", "format_ticks", "Ctx"]
+
+_MISSING = dataclasses.MISSING
+
+KINDS = (
+    "str",
+    "int",
+    "float",
+    "bool",
+    "duration",
+    "bandwidth",
+    "choice",
+    "table",
+    "tables",
+    "union",
+    "floats",
+    "ints",
+    "strs",
+    "durations",
+    "seed",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Spec:
+    """Metadata of one scenario key (stored in the dataclass field's metadata)."""
+
+    kind: str
+    doc: str
+    unit: str | None = None
+    choices: tuple[str, ...] | None = None
+    min: float | None = None  # inclusive
+    gt: float | None = None  # exclusive lower bound
+    max: float | None = None  # inclusive
+    schema: Any = None  # dataclass for "table"/"tables"
+    union: Mapping[str, Any] | None = None  # tag value -> dataclass, for "union"
+    tag: str | None = None  # discriminating key for "union"
+    optional: bool = False  # None allowed (and is the default)
+    required: bool = False
+    min_items: int = 0
+
+
+def key(default: Any = _MISSING, *, kind: str, doc: str, **spec: Any) -> Any:
+    """Declare a schema field; see :class:`Spec` for the keyword arguments.
+
+    ``default`` is given in the *file* representation (e.g. ``"84 ns"``); it is converted with the
+    same code that converts user input, so a default can never be invalid unnoticed.
+    """
+    if kind not in KINDS:
+        raise ValueError(f"unknown kind {kind!r}")
+    meta = {"spec": Spec(kind=kind, doc=doc, **spec), "file_default": default}
+    required = spec.get("required", False) or default is _MISSING
+    if required:
+        meta["spec"] = dataclasses.replace(meta["spec"], required=True)
+        return dataclasses.field(metadata=meta, kw_only=True)
+    if kind in ("table", "union", "tables") and default is not None:
+        # Mutable defaults are not allowed in dataclasses: build the default section on demand,
+        # through the same validator that checks user input.
+        meta_spec = meta["spec"]
+        return dataclasses.field(
+            default_factory=lambda: _convert(default, meta_spec, Ctx("<defaults>")),
+            metadata=meta,
+            kw_only=True,
+        )
+    # Code that constructs sections directly passes internal values (ticks, bytes/s, tuples), so
+    # the dataclass default is the converted file default.
+    internal = None if default is None else _convert(default, meta["spec"], Ctx("<defaults>"))
+    return dataclasses.field(default=internal, metadata=meta, kw_only=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# units
+
+
+_BANDWIDTH_UNITS = {
+    "B/s": 1.0,
+    "KB/s": 1e3,
+    "MB/s": 1e6,
+    "GB/s": 1e9,
+    "TB/s": 1e12,
+    "bps": 1 / 8,
+    "Kbps": 1e3 / 8,
+    "Mbps": 1e6 / 8,
+    "Gbps": 1e9 / 8,
+    "Tbps": 1e12 / 8,
+}
+
+
+def parse_bandwidth(value: Any) -> float:
+    """Parse a bandwidth (``"100 Gbps"``, ``"25 GB/s"`` or a number of bytes/s) into bytes/s.
+
+    Examples
+    --------
+    >>> parse_bandwidth("100 Gbps")
+    12500000000.0
+    """
+    if isinstance(value, bool):
+        raise ValueError(f"a bandwidth cannot be a boolean, got {value!r}")
+    if isinstance(value, int | float):
+        return float(value)
+    if not isinstance(value, str):
+        raise ValueError(f"a bandwidth must be a number of bytes/s or a string, got {value!r}")
+    parts = value.strip().split()
+    if len(parts) != 2 or parts[1] not in _BANDWIDTH_UNITS:
+        raise ValueError(f"cannot read bandwidth {value!r} (units: {', '.join(_BANDWIDTH_UNITS)})")
+    try:
+        number = float(parts[0])
+    except ValueError:
+        raise ValueError(f"cannot read bandwidth {value!r}") from None
+    return number * _BANDWIDTH_UNITS[parts[1]]
+
+
+def format_ticks(ticks: int) -> str:
+    """Exact, readable duration string for ``ticks`` (largest unit that divides it exactly).
+
+    Examples
+    --------
+    >>> format_ticks(84 * 10**12)
+    '84 ns'
+    >>> format_ticks(1560 * 10**12)
+    '1560 ns'
+    """
+    if ticks == 0:
+        return "0 s"
+    for unit in ("d", "h", "min", "s", "ms", "us", "ns", "ps", "fs", "as", "zs"):
+        size = UNITS[unit] * TICKS_PER_SECOND
+        assert size.denominator == 1
+        if ticks % size.numerator == 0:
+            return f"{ticks // size.numerator} {unit}"
+    return f"{ticks} zs"  # pragma: no cover
+
+
+# ---------------------------------------------------------------------------------------------
+# building
+
+
+@dataclass(frozen=True, slots=True)
+class Ctx:
+    """Where a value came from, for error messages."""
+
+    file: str
+    path: tuple[str, ...] = ()
+
+    def child(self, name: str) -> Ctx:
+        return Ctx(self.file, (*self.path, name))
+
+    def error(self, problem: str, expected: str | None = None) -> ScenarioError:
+        return ScenarioError(self.file, ".".join(self.path), problem, expected)
+
+
+def _type_name(value: Any) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return "an integer"
+    if isinstance(value, float):
+        return "a float"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, Mapping):
+        return "a table"
+    if isinstance(value, Sequence):
+        return "an array"
+    return type(value).__name__
+
+
+def _bounds_text(spec: Spec) -> str:
+    parts = []
+    if spec.gt is not None:
+        parts.append(f"> {spec.gt:g}")
+    if spec.min is not None:
+        parts.append(f">= {spec.min:g}")
+    if spec.max is not None:
+        parts.append(f"<= {spec.max:g}")
+    return " and ".join(parts)
+
+
+def _check_bounds(value: float, spec: Spec, ctx: Ctx, what: str) -> None:
+    ok = True
+    if spec.gt is not None and not value > spec.gt:
+        ok = False
+    if spec.min is not None and not value >= spec.min:
+        ok = False
+    if spec.max is not None and not value <= spec.max:
+        ok = False
+    if not ok:
+        raise ctx.error(f"out of range: {value!r}", f"{what} {_bounds_text(spec)}")
+
+
+def _number(value: Any, spec: Spec, ctx: Ctx, *, integer: bool) -> int | float:
+    if integer:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ctx.error(f"wrong type: got {_type_name(value)} {value!r}", "an integer")
+        _check_bounds(value, spec, ctx, "an integer")
+        return value
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ctx.error(f"wrong type: got {_type_name(value)} {value!r}", "a number")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ctx.error(f"not a finite number: {value!r}", "a finite number")
+    _check_bounds(value, spec, ctx, "a number")
+    return value
+
+
+def _duration(value: Any, spec: Spec, ctx: Ctx) -> int:
+    try:
+        seconds = parse_duration(value)
+    except ValueError as exc:
+        raise ctx.error(str(exc), 'a duration like "84 ns" or a number of seconds') from None
+    lower_ok = True
+    if spec.gt is not None and not seconds > Fraction(spec.gt):
+        lower_ok = False
+    if spec.min is not None and not seconds >= Fraction(spec.min):
+        lower_ok = False
+    if not lower_ok:
+        words = "a positive duration" if spec.gt == 0 else f"a duration {_bounds_text(spec)} s"
+        raise ctx.error(f"out of range: {value!r}", words)
+    ticks = to_ticks(seconds)
+    if spec.gt == 0 and ticks == 0:
+        raise ctx.error(f"shorter than one tick (1 zs): {value!r}", "a duration of at least 1 zs")
+    return ticks
+
+
+def _convert(value: Any, spec: Spec, ctx: Ctx) -> Any:
+    kind = spec.kind
+    if value is None:
+        if spec.optional:
+            return None
+        raise ctx.error("missing value")
+    if kind == "str":
+        if not isinstance(value, str):
+            raise ctx.error(f"wrong type: got {_type_name(value)} {value!r}", "a string")
+        if spec.min_items and len(value) < spec.min_items:
+            raise ctx.error("empty string", "a non-empty string")
+        return value
+    if kind in ("int", "seed"):
+        out = _number(value, spec, ctx, integer=True)
+        if kind == "seed" and out < 0:
+            raise ctx.error(f"out of range: {value!r}", "a non-negative integer")
+        return out
+    if kind == "float":
+        return _number(value, spec, ctx, integer=False)
+    if kind == "bool":
+        if not isinstance(value, bool):
+            raise ctx.error(f"wrong type: got {_type_name(value)} {value!r}", "true or false")
+        return value
+    if kind == "duration":
+        return _duration(value, spec, ctx)
+    if kind == "bandwidth":
+        try:
+            bw = parse_bandwidth(value)
+        except ValueError as exc:
+            raise ctx.error(str(exc), 'a bandwidth like "100 Gbps"') from None
+        if not math.isfinite(bw) or bw <= 0:
+            raise ctx.error(f"out of range: {value!r}", "a positive bandwidth")
+        return bw
+    if kind == "choice":
+        assert spec.choices is not None
+        if not isinstance(value, str) or value not in spec.choices:
+            hint = _suggest(value, spec.choices) if isinstance(value, str) else ""
+            raise ctx.error(
+                f"invalid value {value!r}{hint}", "one of " + ", ".join(map(repr, spec.choices))
+            )
+        return value
+    if kind in ("floats", "ints", "strs", "durations"):
+        if isinstance(value, str | Mapping) or not isinstance(value, Sequence):
+            raise ctx.error(f"wrong type: got {_type_name(value)} {value!r}", "an array")
+        if len(value) < spec.min_items:
+            raise ctx.error(f"needs at least {spec.min_items} item(s)", "a longer array")
+        item_kind = {"floats": "float", "ints": "int", "strs": "str", "durations": "duration"}[kind]
+        item_spec = dataclasses.replace(spec, kind=item_kind, optional=False)
+        return tuple(_convert(v, item_spec, ctx.child(str(i))) for i, v in enumerate(value))
+    if kind == "table":
+        return build(spec.schema, value, ctx)
+    if kind == "union":
+        return _build_union(value, spec, ctx)
+    if kind == "tables":
+        return _build_tables(value, spec, ctx)
+    raise AssertionError(kind)  # pragma: no cover
+
+
+def _suggest(word: str, options: Sequence[str]) -> str:
+    close = difflib.get_close_matches(word, list(options), n=1, cutoff=0.5)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def _build_union(value: Any, spec: Spec, ctx: Ctx) -> Any:
+    assert spec.union is not None and spec.tag is not None
+    if not isinstance(value, Mapping):
+        raise ctx.error(f"wrong type: got {_type_name(value)} {value!r}", "a table")
+    tag_value = value.get(spec.tag)
+    if tag_value is None:
+        raise ctx.child(spec.tag).error("missing", "one of " + ", ".join(map(repr, spec.union)))
+    if not isinstance(tag_value, str) or tag_value not in spec.union:
+        hint = _suggest(tag_value, list(spec.union)) if isinstance(tag_value, str) else ""
+        raise ctx.child(spec.tag).error(
+            f"invalid value {tag_value!r}{hint}", "one of " + ", ".join(map(repr, spec.union))
+        )
+    return build(spec.union[tag_value], value, ctx)
+
+
+def _build_tables(value: Any, spec: Spec, ctx: Ctx) -> tuple[Any, ...]:
+    if isinstance(value, Mapping) or isinstance(value, str) or not isinstance(value, Sequence):
+        raise ctx.error(f"wrong type: got {_type_name(value)}", "an array of tables")
+    out = []
+    seen: set[str] = set()
+    for i, item in enumerate(value):
+        item_ctx = ctx.child(str(item.get("name", i)) if isinstance(item, Mapping) else str(i))
+        built = build(spec.schema, item, item_ctx)
+        name = getattr(built, "name", None)
+        if name is not None:
+            if name in seen:
+                raise item_ctx.child("name").error(f"duplicate name {name!r}", "unique names")
+            seen.add(name)
+        out.append(built)
+    if len(out) < spec.min_items:
+        raise ctx.error(f"needs at least {spec.min_items} entr(ies)")
+    return tuple(out)
+
+
+def fields_of(cls: Any) -> list[tuple[str, Spec, Any]]:
+    """(name, spec, file default) for every schema field of ``cls``."""
+    out = []
+    for f in dataclasses.fields(cls):
+        if "spec" in f.metadata:
+            out.append((f.name, f.metadata["spec"], f.metadata["file_default"]))
+    return out
+
+
+def build(cls: Any, raw: Any, ctx: Ctx) -> Any:
+    """Validate ``raw`` (TOML data) against dataclass ``cls`` and build it.
+
+    Raises
+    ------
+    ScenarioError
+        Naming the file and key path, for unknown keys (with a suggestion), missing required keys,
+        wrong types and out-of-range values.
+    """
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, Mapping):
+        raise ctx.error(f"wrong type: got {_type_name(raw)} {raw!r}", "a table")
+    known = fields_of(cls)
+    names = [n for n, _, _ in known]
+    for k in raw:
+        if k not in names:
+            raise ctx.child(str(k)).error(f"unknown key{_suggest(str(k), names)}")
+    values: dict[str, Any] = {}
+    for name, spec, file_default in known:
+        sub = ctx.child(name)
+        if name in raw:
+            values[name] = _convert(raw[name], spec, sub)
+        elif spec.required:
+            raise sub.error("missing required key", spec.doc.split(".")[0].lower())
+        else:
+            values[name] = None if file_default is None else _convert(file_default, spec, sub)
+    obj = cls(**values)
+    check = getattr(obj, "_validate", None)
+    if check is not None:
+        check(ctx)
+    return obj
+
+
+def unbuild(obj: Any) -> dict[str, Any]:
+    """Turn a built dataclass back into TOML data that :func:`build` maps to an equal object."""
+    out: dict[str, Any] = {}
+    for name, spec, _ in fields_of(type(obj)):
+        value = getattr(obj, name)
+        if value is None:
+            continue  # TOML has no null; absence means the (None) default
+        out[name] = _unconvert(value, spec)
+    return out
+
+
+def _unconvert(value: Any, spec: Spec) -> Any:
+    kind = spec.kind
+    if kind == "duration":
+        return format_ticks(value)
+    if kind == "durations":
+        return [format_ticks(v) for v in value]
+    if kind in ("floats", "ints", "strs"):
+        return list(value)
+    if kind in ("table", "union"):
+        return unbuild(value)
+    if kind == "tables":
+        return [unbuild(v) for v in value]
+    return value

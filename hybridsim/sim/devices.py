@@ -1,0 +1,312 @@
+"""Devices and pools: queues, disciplines, slots, calibration windows.
+
+Each device group of the scenario is a :class:`Pool` with one shared queue; its devices take jobs
+from it when they have a free slot. A job may also be pinned to one device (its own queue), which
+the device serves in the same discipline order as the shared queue.
+
+Dispatch rules (see docs/background/simulation.md):
+
+* A free slot is a token in the pool's ``free`` deque; a job arriving at a pool with a token takes
+  the token of the device that has been free longest (fair and deterministic).
+* When a slot frees, the device takes the best-ranked job among the pool queue and its own queue;
+  if there is none, its token goes to the back of the deque.
+* Calibration: at each window's start a QPU stops taking work. If it is running jobs, it drains
+  first (jobs are never pre-empted), then calibrates for the full window length; windows are
+  therefore never shorter than configured, and no job runs during one.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from hybridsim.records import IntervalRecord, QueueRecord, Recorder
+from hybridsim.scheduling.base import Decision, SolveJob
+
+__all__ = ["Flight", "JobQueue", "Device", "Pool"]
+
+
+class Flight:
+    """Mutable state of one job in flight (internal; becomes a frozen JobRecord at the end)."""
+
+    __slots__ = (
+        "job",
+        "decision",
+        "seq",
+        "submitted_at",
+        "dispatched_at",
+        "started_at",
+        "finished_at",
+        "device",
+        "pool",
+        "predicted_ticks",
+        "outcome",
+        "on_done",
+        "key",
+    )
+
+    def __init__(
+        self,
+        job: SolveJob,
+        decision: Decision,
+        seq: int,
+        submitted_at: int,
+        predicted_ticks: int,
+        on_done: Callable[[Flight], None] | None,
+    ):
+        self.job = job
+        self.decision = decision
+        self.seq = seq
+        self.submitted_at = submitted_at
+        self.dispatched_at = -1
+        self.started_at = -1
+        self.finished_at = -1
+        self.device: Device | None = None
+        self.pool: Pool | None = None
+        self.predicted_ticks = predicted_ticks
+        self.outcome: Any = None
+        self.on_done = on_done
+        self.key: tuple = ()
+
+
+class JobQueue:
+    """A queue of flights in one discipline: ``fifo``, ``priority`` or ``shortest_predicted_first``.
+
+    Ties always fall back to submission order (``seq``), so every discipline is deterministic.
+    """
+
+    __slots__ = ("discipline", "_items", "_fifo", "predicted_ticks")
+
+    def __init__(self, discipline: str):
+        if discipline not in ("fifo", "priority", "shortest_predicted_first"):
+            raise ValueError(f"unknown discipline {discipline!r}")
+        self.discipline = discipline
+        self._fifo = discipline == "fifo"
+        self._items: Any = deque() if self._fifo else []
+        self.predicted_ticks = 0  # sum over queued flights, for backlog estimates
+
+    def rank(self, flight: Flight) -> tuple:
+        """The ordering key of ``flight`` in this discipline (smaller is served first)."""
+        if self.discipline == "fifo":
+            return (flight.seq,)
+        if self.discipline == "priority":
+            return (flight.job.priority, flight.seq)
+        return (flight.predicted_ticks, flight.seq)
+
+    def push(self, flight: Flight) -> None:
+        self.predicted_ticks += flight.predicted_ticks
+        if self._fifo:
+            flight.key = (flight.seq,)
+            self._items.append(flight)
+        else:
+            flight.key = self.rank(flight)
+            heapq.heappush(self._items, (flight.key, flight.seq, flight))
+
+    def peek_key(self) -> tuple | None:
+        if not self._items:
+            return None
+        return self._items[0].key if self._fifo else self._items[0][0]
+
+    def pop(self) -> Flight:
+        flight = self._items.popleft() if self._fifo else heapq.heappop(self._items)[2]
+        self.predicted_ticks -= flight.predicted_ticks
+        return flight
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+class Device:
+    """One GPU node or QPU: slots, availability, calibration state, pinned queue."""
+
+    __slots__ = (
+        "name",
+        "pool",
+        "index",
+        "capacity",
+        "running",
+        "calibrating",
+        "draining",
+        "own",
+        "active",
+        "config",
+        "calibration_length",
+    )
+
+    def __init__(self, name: str, pool: Pool, index: int, capacity: int, config: Any):
+        self.name = name
+        self.pool = pool
+        self.index = index
+        self.capacity = capacity
+        self.config = config
+        self.running = 0
+        self.calibrating = False
+        self.draining = False  # a calibration window is due: finish running jobs, take no more
+        self.own = JobQueue(pool.queue.discipline)
+        self.active: list[Flight] = []  # flights dispatched here and not yet finished
+        self.calibration_length = 0
+
+    @property
+    def available(self) -> bool:
+        return not (self.calibrating or self.draining)
+
+    def backlog_ticks(self, now: int) -> int:
+        """Predicted ticks until a new job could start here (running work plus pinned queue,
+        spread over the slots)."""
+        remaining = 0
+        for f in self.active:
+            end = (f.started_at if f.started_at >= 0 else f.dispatched_at) + f.predicted_ticks
+            remaining += max(0, end - now)
+        if self.running < self.capacity and not len(self.own):
+            remaining = 0
+        return (remaining + self.own.predicted_ticks) // self.capacity
+
+
+class Pool:
+    """A device group with its shared queue.
+
+    Parameters
+    ----------
+    env : simpy.Environment
+    name, kind : str
+        Group name and ``"gpu"``/``"qpu"``.
+    config : GpuGroup or QpuGroup
+        The scenario section (frozen).
+    devices : list of str
+        Device names.
+    recorder : Recorder
+    start : callable
+        ``start(flight, device)``: the engine's hook that moves a dispatched flight to its device.
+    record_queue : bool
+        Record a :class:`QueueRecord` at every change of the waiting count.
+    """
+
+    def __init__(
+        self,
+        env,
+        name: str,
+        kind: str,
+        config: Any,
+        devices: list[str],
+        recorder: Recorder,
+        start: Callable[[Flight, Device], None],
+        record_queue: bool = True,
+    ):
+        self.env = env
+        self.name = name
+        self.kind = kind
+        self.config = config
+        self.recorder = recorder
+        self._start = start
+        self._record_queue = record_queue
+        self.queue = JobQueue(config.discipline)
+        self.devices = [Device(n, self, i, config.capacity, config) for i, n in enumerate(devices)]
+        self.by_name = {d.name: d for d in self.devices}
+        self.free: deque[Device] = deque()
+        for _ in range(config.capacity):
+            self.free.extend(self.devices)
+        self.waiting = 0  # shared + pinned queues
+        self.running = 0
+
+    # -- queue bookkeeping ---------------------------------------------------------------------
+    def _queue_changed(self, delta: int) -> None:
+        self.waiting += delta
+        if self._record_queue:
+            self.recorder.queues.append(QueueRecord(self.env.now, self.name, self.waiting))
+
+    # -- arrivals ------------------------------------------------------------------------------
+    def offer(self, flight: Flight) -> None:
+        """A job arrives at this pool: start it on a free slot or queue it."""
+        flight.pool = self
+        pinned = flight.decision.device
+        if pinned is None:
+            if self.free:
+                self._dispatch(flight, self.free.popleft())
+                return
+            self.queue.push(flight)
+        else:
+            dev = self.by_name[pinned]
+            if dev.available and dev.running < dev.capacity and self._take_token(dev):
+                self._dispatch(flight, dev)
+                return
+            dev.own.push(flight)
+        self._queue_changed(+1)
+
+    def _take_token(self, dev: Device) -> bool:
+        try:
+            self.free.remove(dev)
+        except ValueError:
+            return False
+        return True
+
+    def _dispatch(self, flight: Flight, dev: Device) -> None:
+        dev.running += 1
+        dev.active.append(flight)
+        self.running += 1
+        flight.device = dev
+        flight.dispatched_at = self.env.now
+        self._start(flight, dev)
+
+    # -- departures ----------------------------------------------------------------------------
+    def release(self, dev: Device, flight: Flight) -> None:
+        """``flight`` left ``dev``: calibrate if due, else take the next job."""
+        dev.active.remove(flight)
+        dev.running -= 1
+        self.running -= 1
+        if dev.draining:
+            if dev.running == 0:
+                self._begin_calibration(dev)
+            return
+        self._fill_slot(dev)
+
+    def _fill_slot(self, dev: Device) -> None:
+        own_key, shared_key = dev.own.peek_key(), self.queue.peek_key()
+        if own_key is None and shared_key is None:
+            self.free.append(dev)
+            return
+        if shared_key is None or (own_key is not None and own_key < shared_key):
+            flight = dev.own.pop()
+        else:
+            flight = self.queue.pop()
+        self._queue_changed(-1)
+        self._dispatch(flight, dev)
+
+    # -- calibration ---------------------------------------------------------------------------
+    def start_calibration_clock(self, dev: Device, offset: int, period: int, length: int) -> None:
+        """Open a calibration window on ``dev`` at ``offset + k * period`` for every k >= 0."""
+
+        def due(_ev=None) -> None:
+            if not (dev.calibrating or dev.draining):
+                dev.draining = True
+                while self._take_token(dev):
+                    pass
+                if dev.running == 0:
+                    self._begin_calibration(dev)
+            # else: a window is already pending or running; this one merges into it.
+            self.env.timeout(period).callbacks.append(due)
+
+        dev.calibration_length = length
+        if offset == 0:
+            due()
+        else:
+            self.env.timeout(offset).callbacks.append(due)
+
+    def _begin_calibration(self, dev: Device) -> None:
+        dev.draining = False
+        dev.calibrating = True
+        start = self.env.now
+        length = dev.calibration_length
+
+        def end(_ev) -> None:
+            dev.calibrating = False
+            self.recorder.intervals.append(
+                IntervalRecord(dev.name, "calibration", start, self.env.now)
+            )
+            for _ in range(dev.capacity):
+                if dev.draining:  # pragma: no cover - a window cannot be due while calibrating
+                    break
+                self._fill_slot(dev)
+
+        self.env.timeout(length).callbacks.append(end)

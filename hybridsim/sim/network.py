@@ -1,0 +1,182 @@
+"""The network: a networkx graph of nodes and full-duplex links, and transfers over it.
+
+Transfer model (documented in docs/background/simulation.md): a message of B bytes follows the
+lowest-latency path. At each hop it waits until that link direction is free (first come, first
+served), occupies it for the serialization time B / bandwidth, then travels the link's latency
+before reaching the next node (store and forward). Latency does not occupy the link, so
+concurrent transfers *queue* for bandwidth rather than share it; messages of zero bytes never
+queue and take the sum of the latencies. Each direction of a link is its own queue.
+
+Because links are FIFO and every service time is known when a message reaches a link, the queue
+is exact with a single ``free_at`` instant per link direction, at one event per hop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import networkx as nx
+
+from hybridsim.records import IntervalRecord, Recorder
+from hybridsim.scenario import Scenario, device_names
+from hybridsim.timebase import TICKS_PER_SECOND
+
+__all__ = ["LinkState", "build_graph", "Network"]
+
+
+@dataclass(slots=True)
+class LinkState:
+    """One direction of a link: its constants and when it is next free (mutable sim state)."""
+
+    src: str
+    dst: str
+    latency: int  # ticks
+    bandwidth: float  # bytes/s
+    free_at: int = 0
+    name: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.name = f"link:{self.src}->{self.dst}"
+
+    def serialization_ticks(self, nbytes: float) -> int:
+        """Ticks to put ``nbytes`` on the wire (rounded up: a partial tick still occupies it)."""
+        if nbytes <= 0:
+            return 0
+        # Exact integer ceiling of nbytes / bandwidth in ticks, computed in float seconds first
+        # (bandwidth is a float) and rounded up so a transfer is never shorter than its bytes.
+        ticks = nbytes * TICKS_PER_SECOND / self.bandwidth
+        whole = int(ticks)
+        return whole if whole == ticks else whole + 1
+
+
+def build_graph(scenario: Scenario) -> nx.Graph:
+    """The network graph of a scenario: nodes are the host, switches and devices.
+
+    Edges carry ``latency`` (ticks) and ``bandwidth`` (bytes/s). In a custom topology a link to a
+    group name stands for one link to each device of that group.
+    """
+    cluster, net = scenario.cluster, scenario.network
+    g = nx.Graph()
+    g.add_node(cluster.host, kind="host")
+    for grp in cluster.groups:
+        for dev in device_names(grp):
+            g.add_node(dev, kind=grp.kind, group=grp.name)
+    if net.topology == "star":
+        g.add_node(net.switch, kind="switch")
+        g.add_edge(cluster.host, net.switch, latency=net.host_latency, bandwidth=net.host_bandwidth)
+        for grp in cluster.groups:
+            for dev in device_names(grp):
+                g.add_edge(dev, net.switch, latency=grp.link_latency, bandwidth=grp.link_bandwidth)
+        return g
+    for node in net.nodes:
+        g.add_node(node, kind="switch")
+    groups = {grp.name: device_names(grp) for grp in cluster.groups}
+    for link in net.links:
+        for a in groups.get(link.a, [link.a]):
+            for b in groups.get(link.b, [link.b]):
+                g.add_edge(a, b, latency=link.latency, bandwidth=link.bandwidth)
+    return g
+
+
+class Network:
+    """Live network state of one simulation run.
+
+    Parameters
+    ----------
+    env : simpy.Environment
+        The run's environment.
+    graph : networkx.Graph
+        From :func:`build_graph`.
+    recorder : Recorder
+        Receives one :class:`IntervalRecord` per link occupancy (only transfers with bytes occupy
+        a link).
+    """
+
+    def __init__(self, env, graph: nx.Graph, recorder: Recorder):
+        self.env = env
+        self.graph = graph
+        self.recorder = recorder
+        self._links: dict[tuple[str, str], LinkState] = {}
+        self._routes: dict[tuple[str, str], tuple[LinkState, ...]] = {}
+        for a, b, data in graph.edges(data=True):
+            for s, t in ((a, b), (b, a)):
+                self._links[(s, t)] = LinkState(s, t, data["latency"], data["bandwidth"])
+
+    def route(self, src: str, dst: str) -> tuple[LinkState, ...]:
+        """Link directions on the lowest-latency path from ``src`` to ``dst`` (cached).
+
+        Ties between equal-latency paths are broken by networkx's deterministic search order
+        over the scenario's node order.
+
+        Raises
+        ------
+        networkx.NetworkXNoPath
+            If the nodes are not connected (the engine checks connectivity up front).
+        """
+        key = (src, dst)
+        hops = self._routes.get(key)
+        if hops is None:
+            if src == dst:
+                hops = ()
+            else:
+                path = nx.shortest_path(self.graph, src, dst, weight="latency")
+                hops = tuple(self._links[(a, b)] for a, b in zip(path, path[1:], strict=False))
+            self._routes[key] = hops
+        return hops
+
+    def uncontended_ticks(self, src: str, dst: str, nbytes: float) -> int:
+        """Transfer time with every link free: sum of latencies and serialization times."""
+        return sum(h.latency + h.serialization_ticks(nbytes) for h in self.route(src, dst))
+
+    def transfer(
+        self, src: str, dst: str, nbytes: float, done: Callable[[], None], job_id: int = -1
+    ) -> None:
+        """Move ``nbytes`` from ``src`` to ``dst`` and call ``done()`` on arrival.
+
+        ``done`` is called synchronously when there is nothing to traverse (same node).
+        """
+        hops = self.route(src, dst)
+        if not hops:
+            done()
+            return
+        if nbytes <= 0:
+            # Nothing occupies a link: one event for the whole path.
+            delay = sum(h.latency for h in hops)
+            if delay == 0:
+                done()
+                return
+            self.env.timeout(delay).callbacks.append(lambda _ev: done())
+            return
+        self._hop(hops, 0, nbytes, done, job_id)
+
+    def _hop(
+        self,
+        hops: tuple[LinkState, ...],
+        i: int,
+        nbytes: float,
+        done: Callable[[], None],
+        job_id: int,
+    ) -> None:
+        link = hops[i]
+        now = self.env.now
+        start = link.free_at if link.free_at > now else now
+        end = start + link.serialization_ticks(nbytes)
+        link.free_at = end
+        if end > start:
+            self.recorder.intervals.append(
+                IntervalRecord(link.name, "transfer", start, end, job_id, f"{int(nbytes)} B")
+            )
+        arrive = end + link.latency
+        last = i + 1 == len(hops)
+
+        def on_arrival(_ev=None) -> None:
+            if last:
+                done()
+            else:
+                self._hop(hops, i + 1, nbytes, done, job_id)
+
+        if arrive == now:
+            on_arrival()
+        else:
+            self.env.timeout(arrive - now).callbacks.append(on_arrival)
