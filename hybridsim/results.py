@@ -17,6 +17,7 @@ Files are first written to a temporary directory next to ``DIR`` and moved in on
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import os
@@ -92,15 +93,21 @@ QUEUE_COLUMNS = ["at", "at_s", "pool", "length"]
 _RECORD_TAIL = JOB_COLUMNS[JOB_COLUMNS.index("kappa_est") :]
 
 
-def package_versions() -> dict[str, str]:
-    """Versions of hybridsim and the packages that shape its results (no imports needed)."""
-    out = {"hybridsim": __version__}
+@functools.cache
+def _versions() -> tuple[tuple[str, str], ...]:
+    out = [("hybridsim", __version__)]
     for pkg in ("simpy", "numpy", "scipy", "networkx", "qutip", "qutip-qip"):
         try:
-            out[pkg] = metadata.version(pkg)
+            out.append((pkg, metadata.version(pkg)))
         except metadata.PackageNotFoundError:  # pragma: no cover - all are dependencies
-            out[pkg] = "not installed"
-    return out
+            out.append((pkg, "not installed"))
+    return tuple(out)
+
+
+def package_versions() -> dict[str, str]:
+    """Versions of hybridsim and the packages that shape its results (read from metadata, so
+    nothing heavy is imported; cached because installed versions cannot change in a process)."""
+    return dict(_versions())
 
 
 def _cell(value: Any) -> Any:
@@ -187,9 +194,7 @@ def summarize(
         "makespan_ticks": horizon,
         "makespan_s": M.seconds(horizon),
         **M.wait_stats(completed),
-        "mean_service_s": _mean_s(M.service_ticks(j) for j in completed),
-        "mean_transfer_s": _mean_s(M.transfer_ticks(j) for j in completed),
-        "mean_response_s": _mean_s(M.response_ticks(j) for j in completed),
+        **M.span_means(completed),
         "calibration_time_s": M.seconds(
             sum(iv.end_at - iv.start_at for iv in rec.intervals if iv.kind == "calibration")
         ),
@@ -212,14 +217,6 @@ def summarize(
     out["scenario"] = scenario.to_dict()
     out["wall"] = dict(wall)
     return out
-
-
-def _mean_s(ticks) -> float | None:
-    total, n = 0, 0
-    for t in ticks:
-        total += t
-        n += 1
-    return M.seconds(total) / n if n else None
 
 
 @dataclass(frozen=True)

@@ -99,6 +99,7 @@ class Network:
         self.recorder = recorder
         self._links: dict[tuple[str, str], LinkState] = {}
         self._routes: dict[tuple[str, str], tuple[LinkState, ...]] = {}
+        self._latency: dict[tuple[str, str], int] = {}  # summed latency per cached route
         for a, b, data in graph.edges(data=True):
             for s, t in ((a, b), (b, a)):
                 self._links[(s, t)] = LinkState(s, t, data["latency"], data["bandwidth"])
@@ -123,6 +124,7 @@ class Network:
                 path = nx.shortest_path(self.graph, src, dst, weight="latency")
                 hops = tuple(self._links[(a, b)] for a, b in zip(path, path[1:], strict=False))
             self._routes[key] = hops
+            self._latency[key] = sum(h.latency for h in hops)
         return hops
 
     def uncontended_ticks(self, src: str, dst: str, nbytes: float) -> int:
@@ -136,13 +138,16 @@ class Network:
 
         ``done`` is called synchronously when there is nothing to traverse (same node).
         """
-        hops = self.route(src, dst)
+        key = (src, dst)
+        hops = self._routes.get(key)
+        if hops is None:
+            hops = self.route(src, dst)
         if not hops:
             done()
             return
         if nbytes <= 0:
             # Nothing occupies a link: one event for the whole path.
-            delay = sum(h.latency for h in hops)
+            delay = self._latency[key]
             if delay == 0:
                 done()
                 return
