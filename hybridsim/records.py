@@ -52,6 +52,7 @@ class JobRecord(NamedTuple):
     compute_s: float | None = None  # service breakdown (model seconds, before tick rounding)
     state_prep_s: float | None = None
     readout_s: float | None = None
+    overhead_s: float | None = None  # per-job QPU overhead (circuit loading, submission)
     queries: float | None = None
     shots: int | None = None
     n_qubits: int | None = None

@@ -68,6 +68,7 @@ JOB_COLUMNS = [
     "compute_s",
     "state_prep_s",
     "readout_s",
+    "overhead_s",
     "queries",
     "shots",
     "n_qubits",

@@ -133,6 +133,13 @@ class QpuGroup:
     max_shots: int = key(
         100000, kind="int", min=1, doc="Maximum shots in one job; more runs need more jobs."
     )
+    job_overhead: int = key(
+        "0 s",
+        kind="duration",
+        min=0,
+        doc="Fixed cost per QPU job (circuit loading, submission), charged under accountings "
+        "that include it; a solve needs ceil(runs / max_shots) jobs.",
+    )
     calibration_period: int | None = key(
         None,
         kind="duration",
@@ -337,6 +344,13 @@ class LognormalDist:
 
 
 @dataclass(frozen=True, slots=True)
+class ModelDist:
+    """Service times from the cost model of the device the job runs on (service only)."""
+
+    dist: str = key("model", kind="str", doc="model")
+
+
+@dataclass(frozen=True, slots=True)
 class TraceDist:
     """Durations replayed from a list, one per job, in order."""
 
@@ -352,7 +366,8 @@ DISTRIBUTIONS = {
     "lognormal": LognormalDist,
     "trace": TraceDist,
 }
-Distribution = ExponentialDist | DeterministicDist | LognormalDist | TraceDist
+SERVICE_DISTRIBUTIONS = {**DISTRIBUTIONS, "model": ModelDist}
+Distribution = ExponentialDist | DeterministicDist | LognormalDist | TraceDist | ModelDist
 
 
 # ---------------------------------------------------------------------------------------------
@@ -369,11 +384,25 @@ class SyntheticWorkload:
         kind="union", union=DISTRIBUTIONS, tag="dist", doc="Inter-arrival time distribution."
     )
     service: Distribution = key(
-        kind="union", union=DISTRIBUTIONS, tag="dist", doc="Service time distribution."
+        kind="union",
+        union=SERVICE_DISTRIBUTIONS,
+        tag="dist",
+        doc='Service time distribution; "model" charges the cost model of the device.',
     )
-    pool: str = key(
+    pool: str | None = key(
+        None,
         kind="str",
-        doc='Where jobs go: "gpu", "qpu" (any group of that kind) or a group name.',
+        optional=True,
+        doc='Fixed routing: "gpu", "qpu" (any group of that kind) or a group name; unset: '
+        "the scheduler routes every job.",
+    )
+    kappa: float | None = key(
+        None,
+        kind="float",
+        min=1,
+        optional=True,
+        doc="Condition number of every job's matrix (its estimate too); needed by the "
+        "scheduler and by model service times.",
     )
     n: int = key(
         0, kind="int", min=0, doc="Matrix size, for payload bytes (0: the job carries no data)."
@@ -402,10 +431,183 @@ class SyntheticWorkload:
                 )
         if self.d is not None and self.d > max(self.n, 1):
             raise ctx.child("d").error(f"larger than n = {self.n}", "d <= n")
+        if isinstance(self.arrival, ModelDist):
+            raise ctx.child("arrival").child("dist").error(
+                '"model" is for service times only', "exponential, deterministic, lognormal, trace"
+            )
+        needs_kappa = isinstance(self.service, ModelDist) or self.pool is None
+        if needs_kappa and self.kappa is None:
+            why = (
+                "the scheduler routes the jobs (pool unset)"
+                if self.pool is None
+                else "service is modelled"
+            )
+            raise ctx.child("kappa").error(f"missing: {why}", "a condition number >= 1")
+        if isinstance(self.service, ModelDist) and self.n < 1:
+            raise ctx.child("n").error("must be >= 1 when service is modelled", "n >= 1")
 
 
 WORKLOADS = {"synthetic": SyntheticWorkload}
 Workload = SyntheticWorkload
+
+
+# ---------------------------------------------------------------------------------------------
+# costs, scheduler, quantum execution
+
+ACCOUNTINGS = ("paper", "full")
+ALGORITHMS = ("jennings", "costa", "hhl")
+ORACLES = ("unit", "structured", "qrom", "select_swap")
+READOUTS = ("none", "tomography", "signed_tomography")
+CLASSICAL_METHODS = ("lu", "cholesky", "cg")
+ESTIMATOR_NAMES = ("norm_det", "hager_higham", "lanczos", "exact")
+
+
+@dataclass(frozen=True, slots=True)
+class CostsConfig:
+    """How solve times are predicted and charged (docs/background/costs.md)."""
+
+    accounting: str = key(
+        "full",
+        kind="choice",
+        choices=ACCOUNTINGS,
+        doc="paper: queries × gate time only (the Q-Newton paper's accounting); full: oracle "
+        "loading, state preparation, readout runs, per-job overhead, transfers and link latency.",
+    )
+    algorithm: str = key(
+        "jennings", kind="choice", choices=ALGORITHMS, doc="QLSA query-count model."
+    )
+    epsilon: float = key(
+        0.01,
+        kind="float",
+        gt=0,
+        max=0.24,
+        doc="Target error of the QLSA output state (and relative tolerance of CG).",
+    )
+    oracle: str | None = key(
+        None,
+        kind="choice",
+        choices=ORACLES,
+        optional=True,
+        doc="Override the accounting's oracle model (gates per query).",
+    )
+    readout: str | None = key(
+        None,
+        kind="choice",
+        choices=READOUTS,
+        optional=True,
+        doc="Override the accounting's readout model (runs per solve).",
+    )
+    state_prep: bool | None = key(
+        None, kind="bool", optional=True, doc="Override: charge the preparation of |b>."
+    )
+    charge_transfer: bool | None = key(
+        None,
+        kind="bool",
+        optional=True,
+        doc="Override: charge network transfers and link latency for every job "
+        "(paper: false, full: true).",
+    )
+    classical_method: str = key(
+        "lu", kind="choice", choices=CLASSICAL_METHODS, doc="Classical solver on GPUs."
+    )
+    block_encoding: str = key(
+        "ideal",
+        kind="choice",
+        choices=("ideal", "sparse_access"),
+        doc="ideal: alpha = 1; sparse_access: alpha = d·max|a_ij|/||A|| from the block "
+        "(d when no matrix is held).",
+    )
+    jennings_success_constant: float = key(
+        0.204,
+        kind="float",
+        gt=0,
+        doc="c in the success bound 0.39 - c·eps (0.204 in arXiv:2305.11352 v1; some copies 0.201).",
+    )
+    jennings_alpha_power: int = key(
+        1,
+        kind="int",
+        min=1,
+        max=2,
+        doc="1: the theorem; 2: the Q-Newton code's extra factor alpha.",
+    )
+    costa_constant: str = key(
+        "measured",
+        kind="choice",
+        choices=("measured", "proven"),
+        doc="Costa et al. walk constant: measured 1.84 (arXiv:2312.07690) or proven 2305.",
+    )
+    kappa_clamp: bool = key(
+        True,
+        kind="bool",
+        doc="Charge kappa below sqrt(12) as sqrt(12) (the Jennings bound's validity limit) "
+        "instead of failing the job.",
+    )
+
+
+SCHEDULER_DOC = (
+    "Routing policy: classical_only, quantum_only, qnewton (the paper's rule), "
+    "kappa_threshold, earliest_finish, oracle, or a registered name."
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SchedulerConfig:
+    """Which policy routes solve jobs, and its parameters."""
+
+    policy: str = key("qnewton", kind="str", doc=SCHEDULER_DOC)
+    kappa_threshold: float = key(
+        1e4,
+        kind="float",
+        gt=0,
+        doc="Blocks with estimated kappa above this stay classical (qnewton, kappa_threshold).",
+    )
+    estimator: str = key(
+        "norm_det",
+        kind="choice",
+        choices=ESTIMATOR_NAMES,
+        doc="kappa estimator the workload runs on each block (norm_det is the paper's bound).",
+    )
+
+    def _validate(self, ctx: Ctx) -> None:
+        from hybridsim.scheduling.base import scheduler_names
+
+        names = scheduler_names()
+        if self.policy not in names:
+            from hybridsim.schema import suggest
+
+            raise ctx.child("policy").error(
+                f"unknown policy {self.policy!r}{suggest(self.policy, names)}",
+                "one of " + ", ".join(names),
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class QuantumConfig:
+    """When QPU jobs really run as simulated circuits."""
+
+    execute_max_n: int = key(
+        32,
+        kind="int",
+        min=0,
+        max=64,
+        doc="QPU jobs with n <= this run as QuTiP-simulated HHL circuits; larger ones are "
+        "modelled (0 disables circuit execution).",
+    )
+    clock_qubits: int | None = key(
+        None,
+        kind="int",
+        min=1,
+        max=12,
+        optional=True,
+        doc="HHL clock register size (unset: chosen from kappa and epsilon).",
+    )
+    shots: int | None = key(
+        None,
+        kind="int",
+        min=1,
+        optional=True,
+        doc="Estimate executed outputs from this many sampled shots (unset: exact state).",
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -448,22 +650,24 @@ class Scenario:
     workload: Workload = key(
         kind="union", union=WORKLOADS, tag="kind", doc="[workload] (see its kinds)."
     )
+    costs: CostsConfig = key({}, kind="table", schema=CostsConfig, doc="[costs]")
+    scheduler: SchedulerConfig = key({}, kind="table", schema=SchedulerConfig, doc="[scheduler]")
+    quantum: QuantumConfig = key({}, kind="table", schema=QuantumConfig, doc="[quantum]")
     output: OutputConfig = key({}, kind="table", schema=OutputConfig, doc="[output]")
     source: str = field(default="<dict>", compare=False)
 
     def _validate(self, ctx: Ctx) -> None:
         _validate_network(self, ctx)
         wl = self.workload
-        if isinstance(wl, SyntheticWorkload) and not self.cluster.groups_for(wl.pool):
-            have = ", ".join(g.name for g in self.cluster.groups)
-            raise (
-                ctx.child("workload")
-                .child("pool")
-                .error(
+        if isinstance(wl, SyntheticWorkload) and wl.pool is not None:
+            if not self.cluster.groups_for(wl.pool):
+                have = ", ".join(g.name for g in self.cluster.groups)
+                raise ctx.child("workload").child("pool").error(
                     f"no devices in pool {wl.pool!r} (groups: {have})",
                     '"gpu", "qpu" or a group name that has devices',
                 )
-            )
+        else:
+            _validate_policy_needs(self, ctx)
 
     def to_dict(self) -> dict[str, Any]:
         """TOML-ready data; ``load_scenario(s.to_dict()) == s``."""
@@ -472,6 +676,19 @@ class Scenario:
     def with_seed(self, seed: int) -> Scenario:
         """The same scenario with another root seed."""
         return dataclasses.replace(self, seed=seed)
+
+
+def _validate_policy_needs(sc: Scenario, ctx: Ctx) -> None:
+    """The scheduler must have a device of every kind its policy routes to."""
+    from hybridsim.scheduling.base import policy_needs
+
+    for kind in sorted(policy_needs(sc.scheduler.policy)):
+        if not sc.cluster.groups_for(kind):
+            raise ctx.child("scheduler").child("policy").error(
+                f"policy {sc.scheduler.policy!r} routes jobs to {kind.upper()}s but the cluster "
+                f"has no [[cluster.{kind}]] group",
+                f"a [[cluster.{kind}]] group or another policy",
+            )
 
 
 def _validate_network(sc: Scenario, ctx: Ctx) -> None:

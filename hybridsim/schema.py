@@ -281,7 +281,7 @@ def _convert(value: Any, spec: Spec, ctx: Ctx) -> Any:
     if kind == "choice":
         assert spec.choices is not None
         if not isinstance(value, str) or value not in spec.choices:
-            hint = _suggest(value, spec.choices) if isinstance(value, str) else ""
+            hint = suggest(value, spec.choices) if isinstance(value, str) else ""
             raise ctx.error(
                 f"invalid value {value!r}{hint}", "one of " + ", ".join(map(repr, spec.choices))
             )
@@ -303,7 +303,8 @@ def _convert(value: Any, spec: Spec, ctx: Ctx) -> Any:
     raise AssertionError(kind)  # pragma: no cover
 
 
-def _suggest(word: str, options: Sequence[str]) -> str:
+def suggest(word: str, options: Sequence[str]) -> str:
+    """'; did you mean X?' for the closest option, or ''."""
     close = difflib.get_close_matches(word, list(options), n=1, cutoff=0.5)
     return f"; did you mean {close[0]!r}?" if close else ""
 
@@ -316,7 +317,7 @@ def _build_union(value: Any, spec: Spec, ctx: Ctx) -> Any:
     if tag_value is None:
         raise ctx.child(spec.tag).error("missing", "one of " + ", ".join(map(repr, spec.union)))
     if not isinstance(tag_value, str) or tag_value not in spec.union:
-        hint = _suggest(tag_value, list(spec.union)) if isinstance(tag_value, str) else ""
+        hint = suggest(tag_value, list(spec.union)) if isinstance(tag_value, str) else ""
         raise ctx.child(spec.tag).error(
             f"invalid value {tag_value!r}{hint}", "one of " + ", ".join(map(repr, spec.union))
         )
@@ -368,7 +369,7 @@ def build(cls: Any, raw: Any, ctx: Ctx) -> Any:
     names = [n for n, _, _ in known]
     for k in raw:
         if k not in names:
-            raise ctx.child(str(k)).error(f"unknown key{_suggest(str(k), names)}")
+            raise ctx.child(str(k)).error(f"unknown key{suggest(str(k), names)}")
     values: dict[str, Any] = {}
     for name, spec, file_default in known:
         sub = ctx.child(name)
@@ -409,3 +410,90 @@ def _unconvert(value: Any, spec: Spec) -> Any:
     if kind == "tables":
         return [unbuild(v) for v in value]
     return value
+
+
+# ---------------------------------------------------------------------------------------------
+# reference documentation
+
+
+def _default_text(spec: Spec, file_default: Any) -> str:
+    if spec.required:
+        return "required"
+    if file_default is None:
+        return "unset"
+    if spec.kind in ("table", "union"):
+        return "see below"
+    if spec.kind == "tables":
+        return "none" if not file_default else "see below"
+    if isinstance(file_default, bool):
+        return "true" if file_default else "false"
+    if isinstance(file_default, str):
+        return f'"{file_default}"'
+    if isinstance(file_default, list | tuple):
+        return "[" + ", ".join(map(str, file_default)) + "]"
+    return f"{file_default!r}"
+
+
+def _type_text(spec: Spec) -> str:
+    base = {
+        "str": "string",
+        "int": "integer",
+        "seed": "integer",
+        "float": "number",
+        "bool": "boolean",
+        "duration": "duration",
+        "bandwidth": "bandwidth",
+        "choice": "string",
+        "floats": "array of numbers",
+        "ints": "array of integers",
+        "strs": "array of strings",
+        "durations": "array of durations",
+        "table": "table",
+        "tables": "array of tables",
+        "union": "table",
+    }[spec.kind]
+    extra = []
+    if spec.choices:
+        extra.append("one of " + ", ".join(f"`{c}`" for c in spec.choices))
+    bounds = _bounds_text(spec)
+    if bounds and spec.kind not in ("table", "tables", "union"):
+        extra.append(bounds)
+    if spec.unit:
+        extra.append(spec.unit)
+    return base + (f" ({'; '.join(extra)})" if extra else "")
+
+
+def reference_markdown(cls: Any, prefix: str = "") -> str:
+    """Markdown reference of every key of schema ``cls`` and its sub-tables, recursively."""
+    sections: list[str] = []
+    _reference(cls, prefix, sections, set())
+    return "\n".join(sections)
+
+
+def _reference(cls: Any, prefix: str, out: list[str], seen: set[tuple[Any, str]]) -> None:
+    if (cls, prefix) in seen:
+        return
+    seen.add((cls, prefix))
+    title = prefix or "(top level)"
+    out.append(f"### `{title}`\n")
+    doc = (cls.__doc__ or "").strip().split("\n\n")[0]
+    out.append(" ".join(doc.split()) + "\n")
+    out.append("| key | type | default | meaning |")
+    out.append("|---|---|---|---|")
+    nested: list[tuple[Any, str]] = []
+    for name, spec, file_default in fields_of(cls):
+        path = f"{prefix}.{name}" if prefix else name
+        out.append(
+            f"| `{name}` | {_type_text(spec)} | {_default_text(spec, file_default)} | "
+            f"{' '.join(spec.doc.split())} |"
+        )
+        if spec.kind == "table":
+            nested.append((spec.schema, path))
+        elif spec.kind == "tables":
+            nested.append((spec.schema, f"{path}[]"))
+        elif spec.kind == "union":
+            for tag, member in spec.union.items():
+                nested.append((member, f"{path} ({spec.tag} = \"{tag}\")"))
+    out.append("")
+    for schema, path in nested:
+        _reference(schema, path, out, seen)

@@ -23,6 +23,7 @@ __all__ = [
     "register_scheduler",
     "make_scheduler",
     "scheduler_names",
+    "policy_needs",
 ]
 
 
@@ -167,15 +168,15 @@ _REGISTRY: dict[str, SchedulerFactory] = {}
 def register_scheduler(name: str) -> Callable[[SchedulerFactory], SchedulerFactory]:
     """Class decorator registering a scheduler factory under ``name``.
 
-    The factory is called as ``factory(config=..., predictor=...)`` with the scenario's scheduler
-    section and the run's cost predictor. Registering a name twice is an error.
+    The factory is called as ``factory(config=..., costs=...)`` with the scenario's scheduler
+    section and the run's :class:`~hybridsim.costs.model.CostModel`. Registering a name twice is an error.
 
     Examples
     --------
     >>> @register_scheduler("always_first_gpu_doc_example")
     ... class AlwaysGpu:
     ...     name = "always_first_gpu_doc_example"
-    ...     def __init__(self, config=None, predictor=None):
+    ...     def __init__(self, config=None, costs=None):
     ...         pass
     ...     def decide(self, job, view):
     ...         return Decision("classical", view.groups("gpu")[0].name)
@@ -215,6 +216,12 @@ def _load_builtin() -> None:
     import importlib
 
     importlib.import_module("hybridsim.scheduling.policies")
+
+
+def policy_needs(name: str) -> frozenset[str]:
+    """Device kinds (``"gpu"``, ``"qpu"``) the policy ``name`` routes to (empty if unknown)."""
+    _load_builtin()
+    return frozenset(getattr(_REGISTRY.get(name), "needs", ()))
 
 
 def registry_snapshot() -> Mapping[str, SchedulerFactory]:

@@ -24,14 +24,16 @@ from typing import Any
 import networkx as nx
 import simpy
 
+from hybridsim.costs.model import CostModel
 from hybridsim.errors import ScenarioError
+from hybridsim.execution import Outcome, execute
 from hybridsim.records import JobRecord, Recorder
 from hybridsim.rng import Streams
 from hybridsim.scenario import Scenario, SyntheticWorkload, device_names, load_scenario
-from hybridsim.scheduling.base import Decision, DeviceView, GroupView, SolveJob
+from hybridsim.scheduling.base import Decision, DeviceView, GroupView, SolveJob, make_scheduler
 from hybridsim.sim.devices import Device, Flight, Pool
 from hybridsim.sim.network import Network, build_graph
-from hybridsim.timebase import TICKS_PER_SECOND
+from hybridsim.timebase import TICKS_PER_SECOND, to_ticks
 
 __all__ = ["Simulation", "run"]
 
@@ -86,14 +88,6 @@ class _View:
 Executor = Callable[[Flight, Device], tuple[int, Any]]
 
 
-def explicit_executor(flight: Flight, device: Device) -> tuple[int, Any]:
-    """Service time given by the job itself (synthetic workloads); no numeric work."""
-    ticks = flight.job.service_ticks
-    if ticks is None:
-        raise RuntimeError(f"job {flight.job.job_id} has no explicit service time")
-    return ticks, None
-
-
 class Simulation:
     """One run of a scenario.
 
@@ -134,6 +128,11 @@ class Simulation:
                 record_queue=scenario.output.queue_levels,
             )
         self.view = _View(self)
+        self.costs = CostModel(scenario.costs)
+        self.scheduler = make_scheduler(
+            scenario.scheduler.policy, config=scenario.scheduler, costs=self.costs
+        )
+        self._charge_network = self.costs.charges_transfer
         # Decisions are frozen: one shared instance per group serves every fixed-route job.
         self._fixed_decisions = {
             p.name: Decision(
@@ -142,12 +141,12 @@ class Simulation:
             for p in self.pools.values()
         }
         self._pool_candidates: dict[str, list[Pool]] = {}
-        self.executor: Executor = explicit_executor
+        self.executor: Executor = self._execute
         self._seq = 0
         self._outstanding = 0
         self._workload_done = False
         self._finished = self.env.event()
-        self.wall: dict[str, float] = {}
+        self.wall: dict[str, float] = {"solve_s": 0.0, "circuit_s": 0.0}
         for pool in self.pools.values():
             cfg = pool.config
             if getattr(cfg, "calibration_period", None) is not None:
@@ -194,16 +193,43 @@ class Simulation:
 
     # -- job lifecycle -------------------------------------------------------------------------
     def submit(self, job: SolveJob, on_done: Callable[[Flight], None] | None = None) -> None:
-        """Hand a job to the cluster at the current instant."""
-        decision = self._static_decision(job)
-        predicted = job.service_ticks if job.service_ticks is not None else 0
+        """Hand a job to the cluster at the current instant.
+
+        Jobs that name a pool bypass the scheduler; the others get its decision. ``on_done`` is
+        called with the flight when the result is back at the job's origin.
+        """
+        if job.pool is not None:
+            decision = self._static_decision(job)
+        else:
+            decision = self.scheduler.decide(job, self.view)
+        if job.service_ticks is not None:
+            predicted = job.service_ticks
+        elif decision.predicted_s is not None:
+            predicted = to_ticks(decision.predicted_s)
+        else:
+            predicted = 0
         flight = Flight(job, decision, self._seq, self.env.now, predicted, on_done)
         self._seq += 1
         self._outstanding += 1
         self.pools[decision.group].offer(flight)
 
+    def _execute(self, flight: Flight, dev: Device) -> tuple[int, Outcome | None]:
+        """Service ticks and outcome: explicit for synthetic jobs, else the device executes."""
+        job = flight.job
+        if job.service_ticks is not None:
+            return job.service_ticks, None
+        outcome = execute(
+            job, dev.config, self.costs, self.scenario.quantum, self.streams[f"exec/{dev.name}"]
+        )
+        key = "circuit_s" if outcome.solver == "hhl" else "solve_s"
+        self.wall[key] += outcome.wall_s
+        return to_ticks(outcome.service_s), outcome
+
     def _start(self, flight: Flight, dev: Device) -> None:
         job = flight.job
+        if not self._charge_network:
+            self._serve(flight, dev)
+            return
         self.network.transfer(
             job.origin, dev.name, job.payload_bytes, lambda: self._serve(flight, dev), job.job_id
         )
@@ -221,6 +247,9 @@ class Simulation:
         flight.finished_at = self.env.now
         dev.pool.release(dev, flight)
         job = flight.job
+        if not self._charge_network:
+            self._complete(flight)
+            return
         self.network.transfer(
             dev.name, job.origin, job.result_bytes, lambda: self._complete(flight), job.job_id
         )
@@ -252,7 +281,7 @@ class Simulation:
                 decision.predicted_s,
                 decision.predicted_classical_s,
                 decision.predicted_quantum_s,
-                "explicit" if job.service_ticks is not None else None,
+                *_outcome_fields(flight.outcome),
             )
         )
         if flight.on_done is not None:
@@ -309,6 +338,25 @@ class Simulation:
         self.env.run(until=stop)
         self.wall["simulate_s"] = time.perf_counter() - t0
         return self.recorder
+
+
+def _outcome_fields(o: Outcome | None) -> tuple:
+    """JobRecord fields from ``solver`` to ``solution_error``, in declaration order."""
+    if o is None:
+        return ("explicit",)
+    return (
+        o.solver,
+        o.compute_s,
+        o.state_prep_s,
+        o.readout_s,
+        o.overhead_s,
+        o.queries,
+        o.shots,
+        o.n_qubits,
+        o.success_probability,
+        o.fidelity,
+        o.solution_error,
+    )
 
 
 def run(scenario: str | Path | dict | Scenario, *, seed: int | None = None, overrides=()):

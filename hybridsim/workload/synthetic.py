@@ -19,6 +19,7 @@ from hybridsim.scenario import (
     Distribution,
     ExponentialDist,
     LognormalDist,
+    ModelDist,
     SyntheticWorkload,
     TraceDist,
 )
@@ -83,7 +84,7 @@ def sample_ticks(dist: Distribution, count: int, rng: np.random.Generator) -> It
         def draw(k: int) -> np.ndarray:
             return rng.lognormal(mu, dist.sigma, size=k)
 
-    else:  # pragma: no cover - the scenario schema admits no other distribution
+    else:  # pragma: no cover - ModelDist is handled by the caller; the schema admits no other
         raise TypeError(f"unknown distribution {dist!r}")
     left = count
     while left > 0:
@@ -108,7 +109,10 @@ def synthetic_jobs(
         Network node the jobs come from (the cluster's host).
     """
     gaps = sample_ticks(wl.arrival, wl.jobs, streams["arrivals"])
-    services = sample_ticks(wl.service, wl.jobs, streams["service"])
+    if isinstance(wl.service, ModelDist):
+        services: Iterator[int | None] = iter([None] * wl.jobs)  # the device's cost model
+    else:
+        services = sample_ticks(wl.service, wl.jobs, streams["service"])
     if len(wl.priorities) == 1:
         priorities: Iterator[int] = iter([wl.priorities[0]] * wl.jobs)
     else:
@@ -129,5 +133,7 @@ def synthetic_jobs(
             result_bytes=res,
             service_ticks=service,
             pool=wl.pool,
+            kappa_est=wl.kappa,
+            kappa_true=wl.kappa,
         )
         yield gap, job

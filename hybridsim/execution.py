@@ -1,0 +1,206 @@
+"""What a device does with a solve job: its service time and, when the job holds a matrix, its answer.
+
+Pure functions (no simpy): the engine calls :func:`execute` when a job's payload has arrived and
+turns the returned seconds into ticks. Three kinds of execution:
+
+``numpy``     GPU job with a matrix: a real ``numpy.linalg.solve``; time from the classical cost
+              model (deterministic, not wall-clock).
+``hhl``       QPU job with a matrix and n <= ``quantum.execute_max_n``: a QuTiP-simulated HHL circuit
+              (:func:`hybridsim.quantum.hhl_solve`) tuned to the *estimator's* eigenvalue bounds; its
+              output is the answer, and its QPU time comes from the circuit's own gate counts.
+``modelled``  everything else: time from the cost model with the true κ when known; a QPU answer is
+              the classical solution perturbed by the accounting's output error ε (a random
+              direction of norm ε·‖x‖), so larger blocks still feed honest-looking errors into
+              training.
+
+Executed-circuit time (see docs/background/hhl.md): one run costs
+``n_1q·t_1q + n_2q·t_2q + u_applications·g·t_2q`` with ``g`` the accounting's gates per query
+(each application of U = e^{iAt} is one query to the matrix), i.e. gates executed one after the
+other, an upper bound on a layered schedule. Runs: the configured shots, else the accounting's
+readout model; each run pays measurement and reset unless the readout is ``none``.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from hybridsim.costs.model import CostModel
+from hybridsim.costs.quantum import gates_per_query, readout_runs
+from hybridsim.scheduling.base import SolveJob
+from hybridsim.timebase import to_seconds
+
+__all__ = ["Outcome", "execute", "perturb"]
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """Service of one job on one device, and its answer where one was computed."""
+
+    service_s: float
+    solver: str
+    compute_s: float | None = None
+    state_prep_s: float | None = None
+    readout_s: float | None = None
+    overhead_s: float | None = None
+    queries: float | None = None
+    shots: int | None = None
+    n_qubits: int | None = None
+    success_probability: float | None = None
+    fidelity: float | None = None
+    solution_error: float | None = None
+    solution: np.ndarray | None = None
+    wall_s: float = 0.0  # wall-clock time spent computing the answer (not simulated time)
+
+
+def perturb(x: np.ndarray, eps: float, rng: np.random.Generator) -> np.ndarray:
+    """``x`` plus a uniformly random direction of norm ``eps·‖x‖`` (relative error exactly ε)."""
+    u = rng.standard_normal(x.shape)
+    norm = float(np.linalg.norm(u))
+    if norm == 0.0:  # pragma: no cover - probability zero
+        return x.copy()
+    return x + (eps * float(np.linalg.norm(x)) / norm) * u
+
+
+def _fidelity(x: np.ndarray, ref: np.ndarray) -> float:
+    nx, nr = float(np.linalg.norm(x)), float(np.linalg.norm(ref))
+    if nx == 0.0 or nr == 0.0:
+        return 0.0
+    return float(abs(np.vdot(x, ref)) ** 2 / (nx * nx * nr * nr))
+
+
+def _rel_error(x: np.ndarray, ref: np.ndarray) -> float:
+    nr = float(np.linalg.norm(ref))
+    return float(np.linalg.norm(x - ref) / nr) if nr else float(np.linalg.norm(x))
+
+
+def _kappa_for_charge(job: SolveJob) -> float | None:
+    return job.kappa_true if job.kappa_true is not None else job.kappa_est
+
+
+def execute(
+    job: SolveJob,
+    group: Any,
+    costs: CostModel,
+    quantum: Any,
+    rng: np.random.Generator,
+) -> Outcome:
+    """Run ``job`` on a device of ``group`` (a GpuGroup or QpuGroup).
+
+    Parameters
+    ----------
+    job : SolveJob
+    group : GpuGroup or QpuGroup
+    costs : CostModel
+    quantum : QuantumConfig
+        ``execute_max_n``, ``clock_qubits``, ``shots``.
+    rng : numpy.random.Generator
+        The device's stream (shot sampling, modelled output error).
+    """
+    if group.kind == "gpu":
+        return _classical(job, group, costs)
+    if job.matrix is not None and 0 < job.n <= quantum.execute_max_n:
+        return _hhl(job, group, costs, quantum, rng)
+    return _modelled_quantum(job, group, costs, rng)
+
+
+def _classical(job: SolveJob, group: Any, costs: CostModel) -> Outcome:
+    est = costs.classical(job.n, job.d, _kappa_for_charge(job), group)
+    if job.matrix is None:
+        return Outcome(est.total_s, "modelled", compute_s=est.compute_s)
+    t0 = time.perf_counter()
+    x = np.linalg.solve(job.matrix, job.rhs)
+    return Outcome(
+        est.total_s, "numpy", compute_s=est.compute_s, solution=x, wall_s=time.perf_counter() - t0
+    )
+
+
+def _modelled_quantum(job: SolveJob, group: Any, costs: CostModel, rng: np.random.Generator) -> Outcome:
+    kappa = _kappa_for_charge(job)
+    est = costs.quantum(job.n, job.d, kappa, group, job_alpha=None)
+    solution = fidelity = error = None
+    wall = 0.0
+    if job.matrix is not None:
+        t0 = time.perf_counter()
+        ref = np.linalg.solve(job.matrix, job.rhs)
+        solution = perturb(ref, costs.config.epsilon, rng)
+        fidelity, error = _fidelity(solution, ref), _rel_error(solution, ref)
+        wall = time.perf_counter() - t0
+    return Outcome(
+        est.total_s,
+        "modelled",
+        compute_s=est.compute_s,
+        state_prep_s=est.state_prep_s,
+        readout_s=est.readout_s,
+        overhead_s=est.overhead_s,
+        queries=est.queries,
+        shots=int(est.runs) if est.runs is not None else None,
+        n_qubits=int(est.n_qubits) if est.n_qubits is not None else None,
+        fidelity=fidelity,
+        solution_error=error,
+        solution=solution,
+        wall_s=wall,
+    )
+
+
+def _hhl(job: SolveJob, group: Any, costs: CostModel, quantum: Any, rng: np.random.Generator) -> Outcome:
+    from hybridsim.quantum.hhl import hhl_solve
+
+    lam_min, lam_max = job.eigen_bounds if job.eigen_bounds is not None else (None, None)
+    kappa = job.kappa_est
+    if lam_min is not None and lam_max is not None:
+        kappa = lam_max / lam_min  # the circuit's own κ must agree with its eigenvalue window
+    t0 = time.perf_counter()
+    res = hhl_solve(
+        job.matrix,
+        job.rhs,
+        clock_qubits=quantum.clock_qubits,
+        shots=quantum.shots,
+        rng=rng if quantum.shots else None,
+        kappa=kappa if lam_min is not None else None,
+        lambda_min=lam_min,
+        lambda_max=lam_max,
+        eps=costs.config.epsilon,
+    )
+    ref = np.linalg.solve(job.matrix, job.rhs)
+    wall = time.perf_counter() - t0
+
+    acc = costs.accounting
+    gc = res.gate_counts
+    t1, t2 = to_seconds(group.gate_time_1q), to_seconds(group.gate_time_2q)
+    g_query = float(gates_per_query(acc.oracle, job.n, job.d))
+    run_s = gc["n_1q"] * t1 + gc["n_2q"] * t2 + gc["u_applications"] * g_query * t2
+    if quantum.shots:
+        runs = int(quantum.shots)
+    else:
+        runs = int(readout_runs(acc.readout, job.n, costs.config.epsilon))
+    compute_s = runs * run_s
+    readout_s = 0.0 if (acc.readout == "none" and not quantum.shots) else runs * (
+        to_seconds(group.measure_time) + to_seconds(group.reset_time)
+    )
+    overhead_s = (
+        math.ceil(runs / group.max_shots) * to_seconds(group.job_overhead)
+        if acc.charge_job_overhead
+        else 0.0
+    )
+    x = np.real_if_close(res.x)
+    return Outcome(
+        compute_s + readout_s + overhead_s,
+        "hhl",
+        compute_s=compute_s,
+        state_prep_s=0.0,  # inside the circuit's gate counts
+        readout_s=readout_s,
+        overhead_s=overhead_s,
+        queries=float(gc["u_applications"]),
+        shots=runs,
+        n_qubits=int(res.n_qubits),
+        success_probability=float(res.success_probability),
+        fidelity=_fidelity(x, ref),
+        solution_error=_rel_error(x, ref),
+        solution=np.asarray(x, dtype=float),
+        wall_s=wall,
+    )

@@ -1,0 +1,446 @@
+"""Condition-number (κ) estimators, each reporting the work it cost.
+
+The simulator charges estimation time on the device that does it, so every estimator returns a
+:class:`KappaEstimate` with the estimate *and* the floating-point operations and memory traffic it
+needed. Shape-only workloads (no matrix in memory) get the same numbers from
+:func:`estimator_work`.
+
+Estimators (names as in :data:`ESTIMATORS`):
+
+``"norm_det"``
+    The Q-Newton paper's bound from the Frobenius norm and the determinant (Merikoski et al. 1997),
+    computed in log space. An upper bound on κ₂, exact for 2×2, exponentially loose beyond.
+``"hager_higham"``
+    LAPACK ``gecon`` after an LU (Hager 1984, Higham 1988): an estimate of κ₁ (not κ₂) in O(N²)
+    on top of the LU a direct solve needs anyway.
+``"lanczos"``
+    Extreme eigenvalues of a symmetric matrix with ARPACK (``scipy.sparse.linalg.eigsh``):
+    Lanczos for |λ|max, shift-invert at σ = 0 for |λ|min. Returns eigenvalue bounds too.
+``"exact"``
+    κ₂ = σmax/σmin from the singular values (SVD). The oracle used in tests.
+
+Cost models (flop counts from Golub & Van Loan, *Matrix Computations*, 4th ed.; memory traffic is
+counted as whole passes over an 8-byte N×N array and is (inferred)):
+
+========================  ==================================  ==========================
+method                    flops                               bytes
+========================  ==================================  ==========================
+norm_det                  2/3·N³ (LU) + 2·N² (‖A‖_F, scaling)  16·N² (LU) + 16·N²
+hager_higham              2/3·N³ + N² (‖A‖₁) + 5 solves·2·N²   16·N² + 8·N² + 5·8·N²
+lanczos (N ≥ 512)         2/3·N³ + m_min·2·N² +                16·N² + m_min·8·N² +
+                          m_max·2·N·d + ARPACK 4·N·ncv/step    m_max·(matvec bytes)
+lanczos (N < 512, dense)  4/3·N³ (tridiagonalization)          16·N²
+exact                     8/3·N³ (Golub–Kahan, values only)    16·N²
+========================  ==================================  ==========================
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+
+import numpy as np
+import scipy.linalg as sla
+import scipy.sparse as sp
+import scipy.sparse.linalg as spla
+from scipy.linalg import lapack
+
+from hybridsim.errors import ModelDomainError
+
+__all__ = [
+    "KappaEstimate",
+    "kappa_norm_det_bound",
+    "log_kappa_norm_det_bound",
+    "kappa_paper",
+    "kappa_hager_higham",
+    "kappa_lanczos",
+    "kappa_exact",
+    "ESTIMATORS",
+    "estimate_kappa",
+    "estimator_work",
+    "LANCZOS_DENSE_BELOW",
+    "LANCZOS_MODEL_STEPS_MAX",
+    "LANCZOS_MODEL_STEPS_MIN",
+    "HAGER_HIGHAM_MODEL_SOLVES",
+]
+
+#: Below this size :func:`kappa_lanczos` uses a dense ``eigvalsh``. Two reasons: ARPACK needs a
+#: Krylov space larger than the wanted eigenvalues (k < N − 1) and is fragile for tiny N, and on
+#: dense Hessian-like blocks a dense eigvalsh is faster than the ARPACK path (LU for shift-invert
+#: plus the iterations) up to N ≈ 512 (measured with one BLAS thread: 2.5 ms vs 3–48 ms at
+#: N = 256, 15–24 ms vs 14–28 ms at N = 512; see docs/background/conditioning.md).
+LANCZOS_DENSE_BELOW = 512
+#: Operator applications :func:`estimator_work` assumes for the λmax Lanczos run and for the
+#: shift-invert λmin run: typical counts measured on regularized and pruned Fisher blocks
+#: (N = 512 … 2048, tol 1e-3; docs/background/conditioning.md); (inferred).
+LANCZOS_MODEL_STEPS_MAX = 21
+LANCZOS_MODEL_STEPS_MIN = 41
+#: Triangular-solve pairs gecon typically needs (Higham 1988: "usually 4 or 5"); (inferred).
+HAGER_HIGHAM_MODEL_SOLVES = 5
+#: ARPACK's default Krylov dimension for k = 1 (scipy: ncv = max(2k + 1, 20)).
+_ARPACK_NCV = 20
+#: Matrices with at most this fraction of nonzeros are applied in CSR form by the Lanczos run.
+_CSR_DENSITY = 0.25
+
+
+@dataclass(frozen=True, slots=True)
+class KappaEstimate:
+    """A condition-number estimate and what it cost.
+
+    Parameters
+    ----------
+    kappa : float
+        The estimate (``inf`` for a singular matrix).
+    method : str
+        Estimator name, a key of :data:`ESTIMATORS`.
+    flops : float
+        Floating-point operations the estimate needed (model counts, see the module docstring).
+    bytes_touched : float
+        Memory traffic in bytes (model, (inferred)).
+    lambda_min, lambda_max : float or None
+        Smallest and largest eigenvalue *magnitudes* |λ| when the method yields them (Lanczos, and
+        the SVD for symmetric matrices, whose singular values are the |λ|). For a positive definite
+        matrix these are the extreme eigenvalues; the HHL executor uses them for the evolution time.
+    norm : int
+        Which κ is estimated: 2 (spectral) or 1 (Hager–Higham). κ₁/N ≤ κ₂ ≤ N·κ₁.
+    """
+
+    kappa: float
+    method: str
+    flops: float
+    bytes_touched: float
+    lambda_min: float | None = None
+    lambda_max: float | None = None
+    norm: int = 2
+
+
+def _square(A: np.ndarray) -> np.ndarray:
+    if sp.issparse(A):
+        A = A.toarray()
+    A = np.asarray(A, dtype=float)
+    if A.ndim != 2 or A.shape[0] != A.shape[1] or A.shape[0] == 0:
+        raise ModelDomainError(f"expected a non-empty square matrix, got shape {A.shape}")
+    if not np.all(np.isfinite(A)):
+        raise ModelDomainError("matrix has non-finite entries")
+    return A
+
+
+def log_kappa_norm_det_bound(A: np.ndarray) -> float:
+    """Natural log of the paper's norm/determinant bound on κ₂; never overflows.
+
+    See :func:`kappa_norm_det_bound`. Returns ``inf`` for a singular matrix.
+    """
+    A = _square(A)
+    n = A.shape[0]
+    scale = float(np.max(np.abs(A)))
+    if scale == 0.0:
+        return math.inf
+    # y is invariant under A -> A/s; scaling first keeps ‖A‖_F² and det away from overflow.
+    As = A / scale
+    sign, logabsdet = np.linalg.slogdet(As)
+    if sign == 0 or not np.isfinite(logabsdet):
+        return math.inf
+    fro2 = float(np.sum(As * As))
+    log_y = n * (math.log(n) - math.log(fro2)) + 2.0 * logabsdet
+    # AM-GM on the σᵢ² gives y <= 1; rounding can push it a hair above.
+    log_y = min(log_y, 0.0)
+    one_minus_y = -math.expm1(log_y)  # accurate 1 - y when y is close to 1
+    return math.log1p(math.sqrt(one_minus_y)) - 0.5 * log_y
+
+
+def kappa_norm_det_bound(A: np.ndarray) -> float:
+    """The Q-Newton paper's upper bound on κ₂ from the Frobenius norm and the determinant.
+
+    With y = (N/‖A‖_F²)ᴺ · det(A)², κ₂(A) ≤ (1 + √(1 − y)) / √y (Merikoski, Urpala, Virtanen and
+    Tossavainen 1997; close to Guggenheimer, Edelman and Johnson 1995). Computed in log space with
+    ``slogdet`` on A/max|A| (a plain ``det`` under/overflows by N ≈ 500).
+
+    Exact for 2×2; never below the true κ₂; exponentially loose for larger N (a κ = 10 matrix of
+    size 32 gives ≈ 1e5–1e6). Costs an O(N³) LU. The public Q-Newton code has a typo
+    (``(1 - n/‖A‖_F)**n``) and returns NaN; this is the published formula.
+
+    Parameters
+    ----------
+    A : (N, N) array_like
+        Any real square matrix.
+
+    Returns
+    -------
+    float
+        The bound; ``inf`` for a singular matrix or when the bound exceeds the float range.
+
+    Examples
+    --------
+    >>> round(kappa_norm_det_bound([[1.0, 2.0], [3.0, 4.0]]), 3)
+    14.933
+    """
+    log_bound = log_kappa_norm_det_bound(A)
+    if log_bound > 709.0:  # exp overflows past ~709.78
+        return math.inf
+    return math.exp(log_bound)
+
+
+def _work_norm_det(n, d):
+    n = np.asarray(n, dtype=float)
+    return 2.0 / 3.0 * n**3 + 2.0 * n**2, 32.0 * n**2
+
+
+def _work_hager_higham(n, d):
+    n = np.asarray(n, dtype=float)
+    s = HAGER_HIGHAM_MODEL_SOLVES
+    return 2.0 / 3.0 * n**3 + n**2 + s * 2.0 * n**2, (16.0 + 8.0 + 8.0 * s) * n**2
+
+
+def _work_exact(n, d):
+    n = np.asarray(n, dtype=float)
+    return 8.0 / 3.0 * n**3, 16.0 * n**2
+
+
+def _lanczos_sparse_work(n, nnz, steps_max, steps_min):
+    """Flops and bytes of the ARPACK path for given operator-application counts."""
+    n = np.asarray(n, dtype=float)
+    nnz = np.asarray(nnz, dtype=float)
+    ncv = np.minimum(n, _ARPACK_NCV)
+    steps = steps_max + steps_min
+    flops = (
+        2.0 / 3.0 * n**3  # dense LU for shift-invert
+        + steps_min * 2.0 * n**2  # two triangular solves per shift-invert step
+        + steps_max * 2.0 * nnz  # mat-vecs for |λ|max
+        + steps * 4.0 * n * ncv  # ARPACK's re-orthogonalization against the Krylov basis
+    )
+    csr = nnz <= _CSR_DENSITY * n**2
+    matvec_bytes = np.where(csr, 12.0 * nnz + 4.0 * (n + 1), 8.0 * n**2)
+    bytes_ = 16.0 * n**2 + steps_min * 8.0 * n**2 + steps_max * matvec_bytes
+    return flops, bytes_
+
+
+def _work_lanczos(n, d):
+    n = np.asarray(n, dtype=float)
+    d = np.asarray(d, dtype=float)
+    sparse_f, sparse_b = _lanczos_sparse_work(
+        n, n * d, LANCZOS_MODEL_STEPS_MAX, LANCZOS_MODEL_STEPS_MIN
+    )
+    dense = n < LANCZOS_DENSE_BELOW
+    return np.where(dense, 4.0 / 3.0 * n**3, sparse_f), np.where(dense, 16.0 * n**2, sparse_b)
+
+
+def kappa_paper(A: np.ndarray) -> KappaEstimate:
+    """:func:`kappa_norm_det_bound` wrapped with its cost (method ``"norm_det"``)."""
+    A = _square(A)
+    n = A.shape[0]
+    flops, bytes_ = _work_norm_det(n, n)
+    return KappaEstimate(kappa_norm_det_bound(A), "norm_det", float(flops), float(bytes_))
+
+
+def kappa_hager_higham(A: np.ndarray) -> KappaEstimate:
+    """1-norm condition number estimate from LU + LAPACK ``gecon`` (Hager 1984; Higham 1988).
+
+    Returns an estimate of κ₁(A) = ‖A‖₁·‖A⁻¹‖₁ (``norm=1`` in the record). The estimate of
+    ‖A⁻¹‖₁ is a lower bound, almost always within a factor 3 (Higham 1988); κ₁ and κ₂ differ by at
+    most a factor N. Costs the LU (which a direct solve computes anyway) plus a handful of
+    triangular solves.
+
+    Examples
+    --------
+    >>> est = kappa_hager_higham([[2.0, 0.0], [0.0, 0.5]])
+    >>> est.kappa, est.norm
+    (4.0, 1)
+    """
+    A = _square(A)
+    n = A.shape[0]
+    flops, bytes_ = _work_hager_higham(n, n)
+    anorm = float(np.linalg.norm(A, 1))
+    getrf, gecon = lapack.get_lapack_funcs(("getrf", "gecon"), (A,))
+    lu, _piv, info = getrf(A)
+    if info > 0 or anorm == 0.0:  # info > 0: U[info-1, info-1] is exactly zero, A is singular
+        kappa = math.inf
+    else:
+        rcond, info2 = gecon(lu, anorm, norm="1")
+        if info2 != 0:
+            raise ModelDomainError(f"LAPACK gecon failed with info={info2}")
+        kappa = math.inf if rcond == 0.0 else 1.0 / float(rcond)
+    return KappaEstimate(kappa, "hager_higham", float(flops), float(bytes_), norm=1)
+
+
+def _check_symmetric(A: np.ndarray) -> None:
+    scale = float(np.max(np.abs(A)))
+    if float(np.max(np.abs(A - A.T))) > 1e-10 * scale:
+        raise ModelDomainError("the Lanczos estimator needs a symmetric matrix")
+
+
+def _dense_eig_estimate(A: np.ndarray, flops: float, bytes_: float) -> KappaEstimate:
+    absev = np.abs(np.linalg.eigvalsh(A))
+    lmin, lmax = float(absev.min()), float(absev.max())
+    kappa = math.inf if lmin == 0.0 else lmax / lmin
+    return KappaEstimate(kappa, "lanczos", flops, bytes_, lmin, lmax)
+
+
+def kappa_lanczos(
+    A: np.ndarray,
+    *,
+    tol: float = 1e-3,
+    rng: np.random.Generator | None = None,
+    dense_below: int = LANCZOS_DENSE_BELOW,
+) -> KappaEstimate:
+    """κ₂ of a symmetric matrix from its extreme eigenvalue magnitudes (Lanczos / ARPACK).
+
+    |λ|max comes from ``eigsh(which="LM")``; |λ|min from shift-invert at σ = 0 (``eigsh`` with an
+    ``OPinv`` built from a dense LU), because plain Lanczos converges slowly to the small end of a
+    clustered spectrum. κ₂ = |λ|max/|λ|min holds for any symmetric matrix (its singular values are
+    the |λ|), definite or not. The flops and bytes are counted from the operator applications
+    ARPACK actually requested.
+
+    Parameters
+    ----------
+    A : (N, N) array_like
+        A symmetric matrix (checked to relative 1e-10).
+    tol : float
+        ARPACK's relative tolerance. ARPACK stops on the Ritz *vector* residual, but a Ritz value
+        (a Rayleigh quotient) is accurate to roughly the square of that residual, so 1e-3 gives
+        eigenvalues to about 1e-4 on Hessian-like blocks, where 1e-4 needs 2–10× more solves.
+    rng : numpy.random.Generator, optional
+        Source of ARPACK's starting vector; a fixed-seed generator when omitted, so the result is
+        reproducible.
+    dense_below : int
+        Below this N, use a dense ``eigvalsh`` (see :data:`LANCZOS_DENSE_BELOW` for why).
+
+    Raises
+    ------
+    ModelDomainError
+        If A is not symmetric.
+    """
+    A = _square(A)
+    _check_symmetric(A)
+    n = A.shape[0]
+    if n < dense_below:
+        flops, bytes_ = _work_lanczos(n, n)
+        return _dense_eig_estimate(A, float(flops), float(bytes_))
+
+    nnz = int(np.count_nonzero(A))
+    applied = A if nnz > _CSR_DENSITY * n * n else sp.csr_matrix(A)
+    counts = {"matvec": 0, "solve": 0}  # local tallies, read after ARPACK returns
+
+    def matvec(x):
+        counts["matvec"] += 1
+        return applied @ x
+
+    with warnings.catch_warnings():
+        # A singular A is an answer here (κ = inf), not a problem to warn about.
+        warnings.simplefilter("ignore", sla.LinAlgWarning)
+        lu = sla.lu_factor(A, check_finite=False)
+    if np.any(np.diag(lu[0]) == 0.0):  # exactly singular: |λ|min = 0
+        lmin = 0.0
+    else:
+        lmin = None
+
+    def solve(x):
+        counts["solve"] += 1
+        return sla.lu_solve(lu, x, check_finite=False)
+
+    gen = rng if rng is not None else np.random.default_rng(0x5EED)
+    v0 = gen.standard_normal(n)
+    op = spla.LinearOperator((n, n), matvec=matvec, dtype=float)
+    try:
+        lmax = float(abs(spla.eigsh(op, k=1, which="LM", tol=tol, v0=v0,
+                                    return_eigenvectors=False)[0]))
+        if lmin is None:
+            opinv = spla.LinearOperator((n, n), matvec=solve, dtype=float)
+            lmin = float(abs(spla.eigsh(op, k=1, sigma=0.0, which="LM", OPinv=opinv, tol=tol,
+                                        v0=v0, return_eigenvectors=False)[0]))
+    except spla.ArpackNoConvergence:
+        # Rare (e.g. a huge eigenvalue cluster); pay for the dense answer on top of what was spent.
+        f, b = _lanczos_sparse_work(n, nnz, counts["matvec"], counts["solve"])
+        return _dense_eig_estimate(A, float(f) + 4.0 / 3.0 * n**3, float(b) + 16.0 * n**2)
+    flops, bytes_ = _lanczos_sparse_work(n, nnz, counts["matvec"], counts["solve"])
+    kappa = math.inf if lmin == 0.0 else lmax / lmin
+    return KappaEstimate(kappa, "lanczos", float(flops), float(bytes_), lmin, lmax)
+
+
+def kappa_exact(A: np.ndarray) -> KappaEstimate:
+    """Exact κ₂ = σmax/σmin from the singular values (LAPACK ``gesdd``, values only).
+
+    For a symmetric matrix the singular values are the eigenvalue magnitudes, so the record also
+    carries ``lambda_min``/``lambda_max``; for a non-symmetric one those are ``None``.
+
+    Examples
+    --------
+    >>> kappa_exact([[3.0, 0.0], [0.0, -0.5]]).kappa
+    6.0
+    """
+    A = _square(A)
+    n = A.shape[0]
+    flops, bytes_ = _work_exact(n, n)
+    s = np.linalg.svd(A, compute_uv=False)
+    smax, smin = float(s[0]), float(s[-1])
+    kappa = math.inf if smin == 0.0 else smax / smin
+    symmetric = bool(np.array_equal(A, A.T))
+    return KappaEstimate(
+        kappa, "exact", float(flops), float(bytes_),
+        smin if symmetric else None, smax if symmetric else None,
+    )
+
+
+#: Estimators by name: ``"norm_det"``, ``"hager_higham"``, ``"lanczos"``, ``"exact"``.
+ESTIMATORS: Mapping[str, Callable[[np.ndarray], KappaEstimate]] = MappingProxyType(
+    {
+        "norm_det": kappa_paper,
+        "hager_higham": kappa_hager_higham,
+        "lanczos": kappa_lanczos,
+        "exact": kappa_exact,
+    }
+)
+
+_WORK = MappingProxyType(
+    {
+        "norm_det": _work_norm_det,
+        "hager_higham": _work_hager_higham,
+        "lanczos": _work_lanczos,
+        "exact": _work_exact,
+    }
+)
+
+
+def _method(method: str) -> str:
+    if method not in ESTIMATORS:
+        raise ModelDomainError(
+            f"unknown kappa estimator {method!r} (expected one of {', '.join(ESTIMATORS)})"
+        )
+    return method
+
+
+def estimate_kappa(A: np.ndarray, method: str) -> KappaEstimate:
+    """Estimate κ of ``A`` with the named estimator (a key of :data:`ESTIMATORS`).
+
+    Examples
+    --------
+    >>> estimate_kappa([[1.0, 2.0], [3.0, 4.0]], "norm_det").kappa > 14.9
+    True
+    """
+    return ESTIMATORS[_method(method)](A)
+
+
+def estimator_work(method: str, n, d) -> tuple[float, float]:
+    """Predicted (flops, bytes) of an estimator on an N×N matrix with row sparsity d.
+
+    For workloads that carry shapes but no matrices. Vectorized: ``n`` and ``d`` may be numpy
+    arrays (broadcast); returns floats for scalar input. Only the Lanczos mat-vecs see ``d``; the
+    other estimators factor the matrix densely. The Lanczos model assumes
+    :data:`LANCZOS_MODEL_STEPS_MAX` and :data:`LANCZOS_MODEL_STEPS_MIN` operator applications.
+
+    Examples
+    --------
+    >>> estimator_work("exact", 3, 3)
+    (72.0, 144.0)
+    """
+    n_arr = np.asarray(n, dtype=float)
+    d_arr = np.asarray(d, dtype=float)
+    if np.any(n_arr < 1) or np.any(d_arr < 1) or np.any(d_arr > n_arr):
+        raise ModelDomainError("estimator_work needs n >= 1 and 1 <= d <= n")
+    flops, bytes_ = _WORK[_method(method)](n_arr, d_arr)
+    flops, bytes_ = np.broadcast_arrays(flops, bytes_)
+    if flops.ndim == 0:
+        return float(flops), float(bytes_)
+    return flops.astype(float), bytes_.astype(float)

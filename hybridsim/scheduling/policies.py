@@ -1,0 +1,230 @@
+"""Built-in routing policies.
+
+Every policy predicts service times with the run's :class:`~hybridsim.costs.model.CostModel` and
+records both routes' predictions in its :class:`~hybridsim.scheduling.base.Decision`, so each
+job's row shows predicted against actual time whichever policy ran.
+
+``classical_only`` / ``quantum_only``
+    Every job to the least-loaded GPU / QPU group.
+``qnewton``
+    The Q-Newton paper's rule (arXiv:2405.00252): blocks whose estimated κ exceeds the threshold
+    (default 10⁴) stay classical; the others go to the QPU when its predicted solve time beats the
+    classical one. Not queue-aware.
+``kappa_threshold``
+    κ̂ at or below the threshold goes to the QPU, above it to a GPU, regardless of cost.
+``earliest_finish``
+    Queue-aware: for every available device, predicted backlog + transfer in + service +
+    transfer out; the job is pinned to the device that would return its result first.
+``oracle``
+    ``earliest_finish`` with the true κ instead of the estimate: an upper bound on what better
+    κ estimation could give.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+from hybridsim.errors import ModelDomainError
+from hybridsim.scheduling.base import ClusterView, Decision, GroupView, SolveJob, register_scheduler
+
+__all__ = [
+    "ClassicalOnly",
+    "QuantumOnly",
+    "QNewton",
+    "KappaThreshold",
+    "EarliestFinish",
+    "Oracle",
+    "least_loaded",
+]
+
+
+def least_loaded(groups: Sequence[GroupView]) -> GroupView:
+    """The group with the least work per slot (waiting + running); ties go to file order."""
+
+    def load(g: GroupView) -> float:
+        slots = sum(d.capacity for d in g.devices)
+        queued = g.queued + sum(d.queued for d in g.devices)
+        return (queued + sum(d.running for d in g.devices)) / slots
+
+    return min(groups, key=load)
+
+
+class _Policy:
+    """Shared plumbing: the cost model, the configuration and prediction helpers."""
+
+    name = ""
+    #: Device kinds a run needs for this policy to route every job (checked by the scenario).
+    needs: frozenset[str] = frozenset()
+
+    def __init__(self, config: Any = None, costs: Any = None):
+        self.config = config
+        self.costs = costs
+
+    def _classical(self, job: SolveJob, group: GroupView, kappa: float | None) -> float:
+        return self.costs.classical(job.n, job.d, kappa, group.config).total_s
+
+    def _quantum(self, job: SolveJob, group: GroupView, kappa: float | None) -> float:
+        """Predicted QPU time; infinite where the model has no finite answer (κ̂ = inf)."""
+        if kappa is None or not math.isfinite(kappa):
+            return math.inf
+        try:
+            return self.costs.quantum(job.n, job.d, kappa, group.config, job_alpha=None).total_s
+        except ModelDomainError:
+            return math.inf
+
+    def _both(
+        self, job: SolveJob, view: ClusterView, kappa: float | None
+    ) -> tuple[GroupView, float, GroupView, float]:
+        gc = least_loaded(view.groups("gpu"))
+        gq = least_loaded(view.groups("qpu"))
+        return gc, self._classical(job, gc, kappa), gq, self._quantum(job, gq, kappa)
+
+    def _decision(
+        self,
+        route: str,
+        group: GroupView,
+        pc: float | None,
+        pq: float | None,
+        reason: str,
+        device: str | None = None,
+        chosen: float | None = None,
+    ) -> Decision:
+        if chosen is None:
+            chosen = pq if route == "quantum" else pc
+        return Decision(
+            route=route,
+            group=group.name,
+            device=device,
+            predicted_s=_finite(chosen),
+            predicted_classical_s=_finite(pc),
+            predicted_quantum_s=_finite(pq),
+            policy=self.name,
+            reason=reason,
+        )
+
+
+def _finite(x: float | None) -> float | None:
+    return x if x is not None and math.isfinite(x) else None
+
+
+@register_scheduler("classical_only")
+class ClassicalOnly(_Policy):
+    """Every solve on a GPU (classical Newton)."""
+
+    name = "classical_only"
+    needs = frozenset({"gpu"})
+
+    def decide(self, job: SolveJob, view: ClusterView) -> Decision:
+        g = least_loaded(view.groups("gpu"))
+        return self._decision("classical", g, self._classical(job, g, job.kappa_est), None, "policy")
+
+
+@register_scheduler("quantum_only")
+class QuantumOnly(_Policy):
+    """Every solve on a QPU."""
+
+    name = "quantum_only"
+    needs = frozenset({"qpu"})
+
+    def decide(self, job: SolveJob, view: ClusterView) -> Decision:
+        g = least_loaded(view.groups("qpu"))
+        return self._decision("quantum", g, None, self._quantum(job, g, job.kappa_est), "policy")
+
+
+@register_scheduler("qnewton")
+class QNewton(_Policy):
+    """The paper's rule: κ̂ above the threshold stays classical, else the predicted-faster route."""
+
+    name = "qnewton"
+    needs = frozenset({"gpu", "qpu"})
+
+    def decide(self, job: SolveJob, view: ClusterView) -> Decision:
+        kappa = job.kappa_est
+        gc, pc, gq, pq = self._both(job, view, kappa)
+        if kappa is None or not kappa <= self.config.kappa_threshold:
+            return self._decision("classical", gc, pc, pq, "kappa above threshold")
+        if pq < pc:
+            return self._decision("quantum", gq, pc, pq, "quantum predicted faster")
+        return self._decision("classical", gc, pc, pq, "classical predicted faster")
+
+
+@register_scheduler("kappa_threshold")
+class KappaThreshold(_Policy):
+    """κ̂ at or below the threshold to the QPU, regardless of predicted cost."""
+
+    name = "kappa_threshold"
+    needs = frozenset({"gpu", "qpu"})
+
+    def decide(self, job: SolveJob, view: ClusterView) -> Decision:
+        kappa = job.kappa_est
+        gc, pc, gq, pq = self._both(job, view, kappa)
+        if kappa is not None and kappa <= self.config.kappa_threshold:
+            return self._decision("quantum", gq, pc, pq, "kappa at or below threshold")
+        return self._decision("classical", gc, pc, pq, "kappa above threshold")
+
+
+@register_scheduler("earliest_finish")
+class EarliestFinish(_Policy):
+    """Queue-aware: pin the job to the device predicted to return its result first."""
+
+    name = "earliest_finish"
+    needs = frozenset()
+
+    def _kappa(self, job: SolveJob) -> float | None:
+        return job.kappa_est
+
+    def decide(self, job: SolveJob, view: ClusterView) -> Decision:
+        kappa = self._kappa(job)
+        charge_net = self.costs.charges_transfer
+        best: tuple[float, int] | None = None
+        choice: tuple[GroupView, str] | None = None
+        predicted = {"gpu": math.inf, "qpu": math.inf}
+        groups = list(view.groups())
+        devices = [(g, d) for g in groups for d in g.devices if d.available]
+        if not devices:  # everything is calibrating: consider all, backlog still ranks them
+            devices = [(g, d) for g in groups for d in g.devices]
+        service: dict[str, float] = {}
+        for g in groups:
+            if g.kind == "gpu":
+                service[g.name] = self._classical(job, g, kappa)
+            else:
+                service[g.name] = self._quantum(job, g, kappa)
+            predicted[g.kind] = min(predicted[g.kind], service[g.name])
+        for order, (g, d) in enumerate(devices):
+            svc = service[g.name]
+            if not math.isfinite(svc):
+                continue
+            net = 0.0
+            if charge_net:
+                net = view.transfer_time_s(job.origin, d.name, job.payload_bytes)
+                net += view.transfer_time_s(d.name, job.origin, job.result_bytes)
+            slots = sum(x.capacity for x in g.devices)
+            wait = d.backlog_s + g.queued_predicted_s / slots
+            finish = wait + net + svc
+            if best is None or (finish, order) < best:
+                best, choice = (finish, order), (g, d.name)
+        if choice is None:
+            raise ModelDomainError(f"job {job.job_id}: no device has a finite predicted time")
+        g, dev = choice
+        route = "quantum" if g.kind == "qpu" else "classical"
+        return self._decision(
+            route,
+            g,
+            predicted["gpu"] if math.isfinite(predicted["gpu"]) else None,
+            predicted["qpu"] if math.isfinite(predicted["qpu"]) else None,
+            f"earliest predicted finish on {dev}",
+            device=dev,
+            chosen=service[g.name],
+        )
+
+
+@register_scheduler("oracle")
+class Oracle(EarliestFinish):
+    """``earliest_finish`` with the true κ (an upper bound on better estimation)."""
+
+    name = "oracle"
+
+    def _kappa(self, job: SolveJob) -> float | None:
+        return job.kappa_true if job.kappa_true is not None else job.kappa_est

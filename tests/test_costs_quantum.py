@@ -1,0 +1,279 @@
+"""Quantum cost model: query counts, oracle/readout models, accounting presets, qlsa_cost."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+import pytest
+
+from hybridsim.costs.quantum import (
+    ACCOUNTING,
+    JENNINGS_KAPPA_MIN,
+    Accounting,
+    QuantumCost,
+    block_encoding_alpha,
+    block_encoding_alpha_pauli,
+    costa_queries,
+    gates_per_query,
+    hhl_queries,
+    jennings_q_star,
+    jennings_qubits,
+    jennings_queries,
+    jennings_state_prep_queries,
+    jennings_success_probability,
+    qlsa_cost,
+    readout_runs,
+    sparse_block_encoding_qubits,
+    state_prep_gates,
+)
+from hybridsim.errors import ModelDomainError
+
+
+def sig3(x: float) -> float:
+    return float(f"{x:.3g}")
+
+
+# --- Jennings et al. ---------------------------------------------------------------------------
+
+# Expected queries to U_A for α = 1, ε = 1e-2, to 3 significant digits. REFERENCE.md lists 5.70e4
+# for κ = 1e2, but the formula gives 56 947.1, which is 5.69e4 to 3 digits (5.70e4 is 5.695e4
+# rounded twice). The other four reference values reproduce as written.
+JENNINGS_REFERENCE = {10.0: 5.69e3, 1e2: 5.69e4, 1e3: 6.91e5, 1e4: 8.61e6, 1e6: 1.23e9}
+
+
+@pytest.mark.parametrize("kappa,expected", sorted(JENNINGS_REFERENCE.items()))
+def test_jennings_reference_values_three_digits(kappa, expected):
+    assert sig3(jennings_queries(kappa, 1e-2)) == expected
+
+
+def test_jennings_kappa_100_is_56947():
+    assert jennings_queries(1e2, 1e-2) == pytest.approx(56947.1, abs=0.1)
+
+
+def test_jennings_q_star_by_hand_at_kappa_10():
+    # Independent term-by-term evaluation of Theorem 1 with κ = 10, ε = 0.01, α = 1.
+    L = math.log(23.0)
+    t1 = 1741 * math.e / 500 * math.sqrt(101.0) * ((133 / 125 + 4 / (25 * 10 ** (1 / 3)))
+                                                   * math.pi * L + 1)
+    t2 = 351 / 50 * L**2 * (math.log(451 * L**2 / 0.01) + 1)
+    t3 = 10 * math.log(3200.0)
+    assert jennings_q_star(10.0, 0.01) == pytest.approx(t1 + t2 + t3, rel=1e-13)
+    assert jennings_queries(10.0, 0.01) == pytest.approx((t1 + t2 + t3) / (0.39 - 0.00204),
+                                                         rel=1e-13)
+
+
+def test_jennings_vectorized_matches_scalar():
+    kappas = np.array(sorted(JENNINGS_REFERENCE))
+    out = jennings_queries(kappas, 1e-2)
+    assert isinstance(out, np.ndarray)
+    assert out.tolist() == [jennings_queries(k, 1e-2) for k in kappas]
+
+
+def test_jennings_alpha_variants():
+    base = jennings_queries(100.0, 1e-2, 2.0)
+    assert jennings_queries(100.0, 1e-2, 2.0, alpha_power=2) == pytest.approx(2.0 * base)
+    assert base > jennings_queries(100.0, 1e-2, 1.0)  # α enters the first and third terms
+    with pytest.raises(ModelDomainError):
+        jennings_queries(100.0, 1e-2, alpha_power=3)
+    with pytest.raises(ModelDomainError):
+        jennings_queries(100.0, 1e-2, 0.0)
+
+
+def test_jennings_success_constant_variant():
+    eps = 0.2
+    ratio = jennings_queries(100.0, eps, success_constant=0.201) / jennings_queries(100.0, eps)
+    assert ratio == pytest.approx((0.39 - 0.204 * eps) / (0.39 - 0.201 * eps))
+    assert jennings_success_probability(0.1) == pytest.approx(0.39 - 0.0204)
+
+
+def test_jennings_validity_enforced():
+    with pytest.raises(ModelDomainError, match="sqrt"):
+        jennings_queries(3.0, 1e-2)
+    with pytest.raises(ModelDomainError):
+        jennings_queries(10.0, 0.25)
+    with pytest.raises(ModelDomainError):
+        jennings_queries(10.0, 0.0)
+    with pytest.raises(ModelDomainError):
+        jennings_queries(np.array([10.0, 2.0]), 1e-2)  # one bad entry is enough
+    with pytest.raises(ModelDomainError):
+        jennings_queries(math.inf, 1e-2)
+    assert jennings_queries(10.0, 0.24) > 0  # boundary is valid
+    assert jennings_queries(JENNINGS_KAPPA_MIN, 1e-2) > 0
+
+
+def test_jennings_clamp_is_explicit():
+    at_min = jennings_queries(JENNINGS_KAPPA_MIN, 1e-2)
+    assert jennings_queries(1.0, 1e-2, clamp=True) == at_min
+    out = jennings_queries(np.array([1.0, 10.0]), 1e-2, clamp=True)
+    assert out[0] == at_min and out[1] == jennings_queries(10.0, 1e-2)
+
+
+def test_jennings_state_prep_and_qubits():
+    q = jennings_queries(1e3, 1e-2)
+    assert jennings_state_prep_queries(1e3, 1e-2) == pytest.approx(2 * q, rel=1e-14)
+    assert jennings_state_prep_queries(1e3, 1e-2, expected=False) == pytest.approx(
+        2 * jennings_q_star(1e3, 1e-2), rel=1e-14)
+    assert jennings_qubits(13) == 19.0
+
+
+# --- Costa et al. and HHL ----------------------------------------------------------------------
+
+
+def test_costa_by_hand():
+    assert costa_queries(100.0, 0.01, filtering=False) == pytest.approx(18400.0)
+    assert costa_queries(100.0, 0.01, constant="proven", filtering=False) == pytest.approx(
+        2305 * 100 / 0.01)
+    expected = (1.84 * 100 / 0.1 + math.sqrt(2) * 100 * math.log(200.0)) / (1 - 0.01)
+    assert costa_queries(100.0, 0.01) == pytest.approx(expected)
+    assert costa_queries(100.0, 0.01, constant=3.0, filtering=False) == pytest.approx(30000.0)
+
+
+def test_costa_scales_kappa_log_inverse_eps_with_filtering():
+    a = costa_queries(1e4, 1e-3)
+    b = costa_queries(1e4, 1e-9)
+    assert b / a < 2.0  # logarithmic in 1/ε, unlike the 1/ε of the bare walk
+    assert costa_queries(2e4, 1e-3) == pytest.approx(2 * a)  # linear in κ
+    assert costa_queries(1e4, 1e-2) < jennings_queries(1e4, 1e-2)  # arXiv:2312.07690's claim
+    with pytest.raises(ModelDomainError):
+        costa_queries(0.5, 0.01)
+    with pytest.raises(ModelDomainError):
+        costa_queries(10.0, 0.01, constant="guessed")
+
+
+def test_hhl_by_hand():
+    assert hhl_queries(16, 2, 10.0, 0.1) == pytest.approx(16000.0)
+    assert hhl_queries(1, 1, 1.0, 0.5) == pytest.approx(2.0)  # log2 N floored at 1
+    with pytest.raises(ModelDomainError):
+        hhl_queries(16, 20, 10.0, 0.1)
+
+
+# --- block encodings, oracles, state preparation, readout --------------------------------------
+
+
+def test_block_encoding_alphas():
+    assert block_encoding_alpha(4, 0.5) == 2.0
+    assert block_encoding_alpha(np.array([1.0, 8.0]), 0.25).tolist() == [0.25, 2.0]
+    assert block_encoding_alpha_pauli([0.5, -0.25, 0.25]) == 1.0
+    with pytest.raises(ModelDomainError):
+        block_encoding_alpha_pauli([])
+
+
+def test_gates_per_query_models_by_hand():
+    assert gates_per_query("unit", 32, 4) == 1.0
+    assert gates_per_query("structured", 32, 4) == 25.0  # ⌈log2 32⌉² = 5²
+    assert gates_per_query("structured", 33, 4) == 36.0
+    assert gates_per_query("qrom", 32, 4) == 4 * 32 * 4
+    assert gates_per_query("select_swap", 32, 4, bits=8) == pytest.approx(2 * math.sqrt(1024))
+    out = gates_per_query("unit", np.array([4.0, 8.0]), 2)
+    assert out.tolist() == [1.0, 1.0]
+    with pytest.raises(ModelDomainError):
+        gates_per_query("magic", 32, 4)
+
+
+def test_state_prep_and_block_encoding_qubits_by_hand():
+    assert state_prep_gates(32) == (64.0, 64.0)
+    assert state_prep_gates(5) == (16.0, 16.0)  # padded to 8
+    assert sparse_block_encoding_qubits(32) == 13.0
+    assert sparse_block_encoding_qubits(1) == 5.0
+
+
+def test_readout_runs_by_hand():
+    assert readout_runs("none", 32, 0.01) == 1.0
+    assert readout_runs("tomography", 32, 0.01) == 320000.0  # the REFERENCE §3 example
+    assert readout_runs("signed_tomography", 32, 0.1) == 32 * 5 * 100
+    assert readout_runs("signed_tomography", 1, 0.5) == 4.0  # log2 N floored at 1
+    assert readout_runs("tomography", 3, 0.3) == math.ceil(3 / 0.09 - 1e-9) == 34
+    with pytest.raises(ModelDomainError):
+        readout_runs("shadow", 32, 0.1)
+
+
+# --- accounting and qlsa_cost ------------------------------------------------------------------
+
+
+def test_accounting_presets():
+    paper, full = ACCOUNTING["paper"], ACCOUNTING["full"]
+    assert (paper.oracle, paper.state_prep, paper.readout) == ("unit", False, "none")
+    assert not (paper.charge_transfer or paper.charge_link_latency)
+    assert (full.oracle, full.state_prep, full.readout) == ("qrom", True, "signed_tomography")
+    assert full.charge_transfer and full.charge_link_latency
+    with pytest.raises(ModelDomainError):
+        Accounting("x", "magic", False, "none", False, False)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        paper.oracle = "qrom"
+
+
+QPU = dict(gate_time_1q_s=2e-9, gate_time_2q_s=1e-8, measure_time_s=1.5e-6, reset_time_s=5e-7,
+           max_shots_per_job=1000)
+
+
+def test_paper_accounting_is_queries_times_gate_time():
+    c = qlsa_cost(1e4, 1e4, 1e4, 1e-2, accounting="paper", **QPU)
+    assert isinstance(c, QuantumCost)
+    assert c.total_s == pytest.approx(jennings_queries(1e4, 1e-2) * 1e-8, rel=1e-14)
+    assert (c.runs, c.jobs, c.gates_per_query, c.readout_s, c.state_prep_s) == (1, 1, 1, 0, 0)
+
+
+def test_full_accounting_assembled_by_hand():
+    n, d, kappa, eps = 16, 4, 20.0, 0.1
+    c = qlsa_cost(n, d, kappa, eps, accounting="full", job_overhead_s=0.25, **QPU)
+    q = jennings_queries(kappa, eps)
+    runs = 16 * 4 / 0.01  # N log2 N / ε²
+    gpq = 4 * 16 * 4
+    assert c.runs == pytest.approx(runs) and c.jobs == math.ceil(runs / 1000) == 7
+    assert c.compute_s == pytest.approx(runs * q * gpq * 1e-8)
+    assert c.state_prep_s == pytest.approx(runs * 2 * q * (32 * 1e-8 + 32 * 2e-9))
+    assert c.readout_s == pytest.approx(runs * 2e-6)
+    assert c.overhead_s == pytest.approx(7 * 0.25)
+    assert c.total_s == pytest.approx(c.compute_s + c.state_prep_s + c.readout_s + c.overhead_s)
+    assert c.n_qubits == 2 * 4 + 3 + 6
+
+
+def test_reference_worked_example_readout_bound():
+    # REFERENCE §3: N = 32, κ = 10, ε = 0.01, tomography, attosecond gates, 1.56 µs readout:
+    # ~3.2e5 runs × ~5.7e3 queries, ~0.5 s in total, dominated by readout.
+    acc = Accounting("tomo", "unit", False, "tomography", False, False)
+    c = qlsa_cost(32, 32, 10.0, 0.01, accounting=acc, gate_time_1q_s=1e-18,
+                  gate_time_2q_s=1e-18, measure_time_s=1.56e-6, reset_time_s=0.0,
+                  max_shots_per_job=1e5)
+    assert c.runs == 3.2e5 and sig3(c.queries) == 5.69e3
+    assert c.total_s == pytest.approx(0.4992, rel=1e-3)
+    assert c.readout_s / c.total_s > 0.999
+
+
+def test_qlsa_cost_vectorized():
+    n = np.array([64.0, 256.0, 1024.0])
+    c = qlsa_cost(n, np.array([4.0, 8.0, 16.0]), np.array([10.0, 100.0, 1000.0]), 1e-2,
+                  accounting=ACCOUNTING["full"], **QPU)
+    for field in ("queries", "runs", "jobs", "gates_per_query", "compute_s", "total_s",
+                  "n_qubits", "state_prep_queries", "overhead_s"):
+        assert np.shape(getattr(c, field)) == (3,)
+    assert np.all(np.diff(c.total_s) > 0)
+    single = qlsa_cost(256.0, 8.0, 100.0, 1e-2, accounting="full", **QPU)
+    assert c.total_s[1] == pytest.approx(single.total_s, rel=1e-14)
+
+
+def test_qlsa_cost_algorithms_and_overrides():
+    costa = qlsa_cost(64, 4, 100.0, 1e-2, accounting="paper", algorithm="costa", **QPU)
+    assert costa.queries == pytest.approx(costa_queries(100.0, 1e-2))
+    hhl = qlsa_cost(64, 4, 100.0, 1e-2, accounting="paper", algorithm="hhl", **QPU)
+    assert hhl.queries == pytest.approx(hhl_queries(64, 4, 100.0, 1e-2))
+    fixed = qlsa_cost(64, 4, 100.0, 1e-2, accounting="paper", queries=123.0, **QPU)
+    assert fixed.total_s == pytest.approx(123.0 * 1e-8)
+    with pytest.raises(ModelDomainError):
+        qlsa_cost(64, 4, 100.0, 1e-2, accounting="paper", algorithm="vqe", **QPU)
+    with pytest.raises(ModelDomainError):
+        qlsa_cost(64, 4, 100.0, 1e-2, accounting="optimistic", **QPU)
+
+
+def test_qlsa_cost_validity_and_clamp():
+    with pytest.raises(ModelDomainError):
+        qlsa_cost(64, 4, 2.0, 1e-2, accounting="paper", **QPU)
+    clamped = qlsa_cost(64, 4, 2.0, 1e-2, accounting="paper", clamp=True, **QPU)
+    assert clamped.queries == jennings_queries(JENNINGS_KAPPA_MIN, 1e-2)
+    with pytest.raises(ModelDomainError):
+        qlsa_cost(64, 4, 10.0, 1e-2, accounting="paper",
+                  **{**QPU, "max_shots_per_job": 0})
+    with pytest.raises(ModelDomainError):
+        qlsa_cost(64, 4, 10.0, 1e-2, accounting="paper", **{**QPU, "gate_time_2q_s": -1.0})
