@@ -277,3 +277,5 @@ def test_qlsa_cost_validity_and_clamp():
                   **{**QPU, "max_shots_per_job": 0})
     with pytest.raises(ModelDomainError):
         qlsa_cost(64, 4, 10.0, 1e-2, accounting="paper", **{**QPU, "gate_time_2q_s": -1.0})
+    with pytest.raises(ModelDomainError, match="kappa"):
+        qlsa_cost(64, 4, None, 1e-2, accounting="paper", **QPU)

@@ -9,6 +9,7 @@ import pytest
 import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from threadpoolctl import threadpool_limits
 
 from hybridsim.errors import ModelDomainError
 from hybridsim.linalg.shaping import (
@@ -20,6 +21,14 @@ from hybridsim.linalg.shaping import (
     shape_hessian,
     sparsity,
 )
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_blas_thread():
+    # Multithreaded OpenBLAS on a small shared machine can be 100x slower when another process
+    # holds a core; one thread keeps these tests fast and changes no result.
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
 
 
 def fisher(n: int, batch: int, seed: int) -> np.ndarray:

@@ -106,6 +106,8 @@ def cg_iterations(kappa, eps):
     >>> cg_iterations(100.0, 1e-6)  # 0.5 * 10 * ln(2e6) = 72.5
     73.0
     """
+    if kappa is None or eps is None:
+        raise ModelDomainError("CG needs a condition number kappa and a tolerance eps")
     k = np.asarray(kappa, dtype=float)
     e = np.asarray(eps, dtype=float)
     if np.any(~(k >= 1.0)) or np.any(~np.isfinite(k)):

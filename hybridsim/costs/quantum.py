@@ -80,6 +80,8 @@ def _out(x):
 
 
 def _arr(x, name: str) -> np.ndarray:
+    if x is None:
+        raise ModelDomainError(f"{name} is required (got None)")
     a = np.asarray(x, dtype=float)
     if np.any(np.isnan(a)):
         raise ModelDomainError(f"{name} contains NaN")
@@ -275,7 +277,8 @@ def costa_queries(
         filtering=True:   Q = (C·κ/ε₀ + √2·κ·ln(2/ε)) / (1 − ε₀²)
 
     where 1 − ε₀² bounds the filter's success probability (the overlap² of the walk's output with
-    the solution). Valid for κ >= 1, 0 < ε < 1.
+    the solution). That C multiplies κ/ε is our reading of both papers (inferred; the fitted
+    formula of arXiv:2312.07690 was not available to check). Valid for κ >= 1, 0 < ε < 1.
 
     Parameters
     ----------
