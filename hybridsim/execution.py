@@ -147,24 +147,59 @@ def _modelled_quantum(job: SolveJob, group: Any, costs: CostModel, rng: np.rando
     )
 
 
+def hhl_tuning(
+    job: SolveJob, eps: float, quantum: Any
+) -> tuple[float, float | None, float | None, int]:
+    """The κ, eigenvalue window and clock size an HHL circuit is built for, from the *estimate*.
+
+    The clock follows the executor's default rule n_c = ⌈log2(κ̂ / 2ε)⌉ (see
+    :func:`hybridsim.quantum.hhl.default_clock_qubits`) but never exceeds
+    ``quantum.max_clock_qubits`` (or equals ``quantum.clock_qubits`` when set). A clock of n_c
+    qubits resolves κ up to 2ε·2^n_c; a larger or unusable (infinite) κ̂ is tuned to that window,
+    as an experimenter with that register would have to, and the eigenvalues below it are
+    inverted wrongly: the error shows up in the job's fidelity, not as a crash.
+
+    Returns
+    -------
+    kappa, lambda_min, lambda_max, clock_qubits
+        ``lambda_min``/``lambda_max`` are the estimator's bounds when it gave them (None
+        otherwise: the executor then takes the Gershgorin bound for λ_max).
+    """
+    from hybridsim.quantum.hhl import default_clock_qubits
+
+    max_clock = quantum.clock_qubits or quantum.max_clock_qubits
+    resolvable = 2.0 * eps * 2.0**max_clock
+    lam_min, lam_max = job.eigen_bounds if job.eigen_bounds is not None else (None, None)
+    kappa = job.kappa_est
+    if lam_min is not None and lam_max is not None and lam_min > 0:
+        kappa = lam_max / lam_min  # the circuit's κ must agree with its eigenvalue window
+    if kappa is None or not math.isfinite(kappa) or kappa > resolvable:
+        kappa = resolvable
+        if lam_max is not None:
+            lam_min = lam_max / resolvable
+    kappa = max(float(kappa), 1.0)
+    if lam_min is not None and lam_max is not None and lam_min <= 0:
+        lam_min = lam_max / kappa
+    clock = quantum.clock_qubits or min(default_clock_qubits(kappa, eps), max_clock)
+    return kappa, lam_min, lam_max, clock
+
+
 def _hhl(job: SolveJob, group: Any, costs: CostModel, quantum: Any, rng: np.random.Generator) -> Outcome:
     from hybridsim.quantum.hhl import hhl_solve
 
-    lam_min, lam_max = job.eigen_bounds if job.eigen_bounds is not None else (None, None)
-    kappa = job.kappa_est
-    if lam_min is not None and lam_max is not None:
-        kappa = lam_max / lam_min  # the circuit's own κ must agree with its eigenvalue window
+    eps = costs.config.epsilon
+    kappa, lam_min, lam_max, clock = hhl_tuning(job, eps, quantum)
     t0 = time.perf_counter()
     res = hhl_solve(
         job.matrix,
         job.rhs,
-        clock_qubits=quantum.clock_qubits,
+        clock_qubits=clock,
         shots=quantum.shots,
         rng=rng if quantum.shots else None,
-        kappa=kappa if lam_min is not None else None,
+        kappa=kappa,
         lambda_min=lam_min,
         lambda_max=lam_max,
-        eps=costs.config.epsilon,
+        eps=eps,
     )
     ref = np.linalg.solve(job.matrix, job.rhs)
     wall = time.perf_counter() - t0

@@ -11,7 +11,7 @@ import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 
-from hybridsim.records import IntervalRecord, JobRecord, QueueRecord
+from hybridsim.records import IntervalRecord, JobRecord, QueueRecord, StepRecord
 from hybridsim.timebase import TICKS_PER_SECOND
 
 __all__ = [
@@ -27,6 +27,7 @@ __all__ = [
     "mean_queue_length",
     "wait_stats",
     "span_means",
+    "training_metrics",
     "seconds",
 ]
 
@@ -159,4 +160,48 @@ def span_means(jobs: Sequence[JobRecord]) -> dict[str, float | None]:
         "mean_service_s": seconds(service) / n,
         "mean_transfer_s": seconds(transfer) / n,
         "mean_response_s": seconds(response) / n,
+    }
+
+
+def training_metrics(
+    steps: Sequence[StepRecord], run: str, target_accuracy: float | None
+) -> dict[str, float | None]:
+    """Training time, final loss and accuracy, and time to a target test accuracy of one run.
+
+    With several tenants: the training time is the last tenant's end, the time to target the
+    last tenant's first reach (None if any tenant never reaches it), and the final loss and
+    accuracies are means over tenants.
+    """
+    rows = [s for s in steps if s.run == run]
+    keys = ("training_time_s", "final_loss", "final_accuracy", "final_train_accuracy",
+            "time_to_target_s", "training_steps")
+    if not rows:
+        return dict.fromkeys(keys)
+    tenants = sorted({s.tenant for s in rows})
+    last = [max((s for s in rows if s.tenant == t), key=lambda s: s.step) for t in tenants]
+    reach: list[int | None] = []
+    for t in tenants:
+        hits = [
+            s.at
+            for s in rows
+            if s.tenant == t
+            and target_accuracy is not None
+            and s.test_accuracy is not None
+            and s.test_accuracy >= target_accuracy
+        ]
+        reach.append(min(hits) if hits else None)
+
+    def mean(xs: list[float | None]) -> float | None:
+        vals = [x for x in xs if x is not None]
+        return sum(vals) / len(vals) if vals and len(vals) == len(xs) else None
+
+    return {
+        "training_time_s": seconds(max(s.at for s in last)),
+        "final_loss": mean([s.loss for s in last]),
+        "final_accuracy": mean([s.test_accuracy for s in last]),
+        "final_train_accuracy": mean([s.train_accuracy for s in last]),
+        "time_to_target_s": (
+            seconds(max(reach)) if reach and all(r is not None for r in reach) else None
+        ),
+        "training_steps": max(s.step for s in last),
     }

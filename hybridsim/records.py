@@ -16,7 +16,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-__all__ = ["JobRecord", "IntervalRecord", "QueueRecord", "Recorder", "column_names"]
+__all__ = [
+    "JobRecord",
+    "IntervalRecord",
+    "QueueRecord",
+    "StepRecord",
+    "Recorder",
+    "column_names",
+]
 
 
 class JobRecord(NamedTuple):
@@ -86,6 +93,31 @@ class QueueRecord(NamedTuple):
     length: int
 
 
+class StepRecord(NamedTuple):
+    """One training step of one tenant, recorded when its update has been applied.
+
+    Loss and accuracies are None for shape-only workloads (no model is trained); κ statistics
+    are over the step's solve jobs (None when the optimizer emits none).
+    """
+
+    run: str  # "main" or the baseline's name
+    tenant: int
+    step: int
+    at: int  # simulated instant the step ended
+    loss: float | None
+    train_accuracy: float | None
+    test_accuracy: float | None
+    blocks: int
+    routed_quantum: int
+    hhl_jobs: int
+    kappa_true_median: float | None
+    kappa_est_median: float | None
+    kappa_true_max: float | None
+    kappa_est_max: float | None
+    d_median: float | None
+    solution_error_max: float | None
+
+
 @dataclass(slots=True)
 class Recorder:
     """Append-only lists of rows for one run."""
@@ -93,6 +125,7 @@ class Recorder:
     jobs: list[JobRecord] = field(default_factory=list)
     intervals: list[IntervalRecord] = field(default_factory=list)
     queues: list[QueueRecord] = field(default_factory=list)
+    steps: list[StepRecord] = field(default_factory=list)
 
 
 def column_names(record_type: type) -> list[str]:

@@ -30,7 +30,7 @@ from typing import Any
 
 from hybridsim import __version__
 from hybridsim import metrics as M
-from hybridsim.records import IntervalRecord, JobRecord, QueueRecord, Recorder
+from hybridsim.records import IntervalRecord, JobRecord, QueueRecord, Recorder, StepRecord
 from hybridsim.scenario import Scenario, device_names
 from hybridsim.timebase import TICK_S
 from hybridsim.tomlio import dumps as toml_dumps
@@ -90,6 +90,25 @@ INTERVAL_COLUMNS = [
     "label",
 ]
 QUEUE_COLUMNS = ["at", "at_s", "pool", "length"]
+STEP_COLUMNS = [
+    "run",
+    "tenant",
+    "step",
+    "at",
+    "at_s",
+    "loss",
+    "train_accuracy",
+    "test_accuracy",
+    "blocks",
+    "routed_quantum",
+    "hhl_jobs",
+    "kappa_true_median",
+    "kappa_est_median",
+    "kappa_true_max",
+    "kappa_est_max",
+    "d_median",
+    "solution_error_max",
+]
 # jobs.csv columns copied verbatim from JobRecord fields (everything after the derived spans).
 _RECORD_TAIL = JOB_COLUMNS[JOB_COLUMNS.index("kappa_est") :]
 
@@ -170,8 +189,23 @@ def _queue_row(q: QueueRecord) -> list[Any]:
     return [q.at, repr(M.seconds(q.at)), q.pool, q.length]
 
 
+def _step_row(s: StepRecord) -> list[Any]:
+    return [
+        s.run,
+        s.tenant,
+        s.step,
+        s.at,
+        repr(M.seconds(s.at)),
+        *(_cell(getattr(s, c)) for c in STEP_COLUMNS[5:]),
+    ]
+
+
 def summarize(
-    scenario: Scenario, seed: int, rec: Recorder, wall: dict[str, float]
+    scenario: Scenario,
+    seed: int,
+    rec: Recorder,
+    wall: dict[str, float],
+    baselines: dict[str, Recorder] | None = None,
 ) -> dict[str, Any]:
     """The flat summary of a run (see docs/reference/outputs.md for every key)."""
     jobs = rec.jobs
@@ -199,10 +233,18 @@ def summarize(
         "calibration_time_s": M.seconds(
             sum(iv.end_at - iv.start_at for iv in rec.intervals if iv.kind == "calibration")
         ),
-        "training_time_s": None,
-        "final_loss": None,
-        "final_accuracy": None,
     }
+    target = getattr(scenario.workload, "target_accuracy", None)
+    train = M.training_metrics(rec.steps, "main", target)
+    out.update(train)
+    for name, brec in (baselines or {}).items():
+        b = M.training_metrics(brec.steps, name, target)
+        for key in ("training_time_s", "time_to_target_s", "final_loss", "final_accuracy"):
+            out[f"{name}_{key}"] = b[key]
+        ours, theirs = train["time_to_target_s"], b["time_to_target_s"]
+        out[f"speedup_vs_{name}"] = theirs / ours if ours and theirs else None
+        ours, theirs = train["training_time_s"], b["training_time_s"]
+        out[f"training_time_ratio_vs_{name}"] = theirs / ours if ours and theirs else None
     for kind in ("gpu", "qpu"):
         devs = [d for d in capacities if kind_of[d] == kind]
         total_cap = sum(capacities[d] for d in devs)
@@ -243,14 +285,28 @@ class RunResult:
     jobs: list[JobRecord] = field(repr=False)
     intervals: list[IntervalRecord] = field(repr=False)
     queues: list[QueueRecord] = field(repr=False)
+    steps: list[StepRecord] = field(repr=False, default_factory=list)
+    baselines: dict[str, Recorder] = field(repr=False, default_factory=dict)
 
     @classmethod
     def from_records(
-        cls, scenario: Scenario, seed: int, rec: Recorder, sim: Any = None
+        cls,
+        scenario: Scenario,
+        seed: int,
+        rec: Recorder,
+        sim: Any = None,
+        baselines: dict[str, Recorder] | None = None,
     ) -> RunResult:
+        """Summarize a finished simulation (and its baseline runs) into a RunResult."""
         wall = dict(getattr(sim, "wall", {}) or {})
-        summary = summarize(scenario, seed, rec, wall)
-        return cls(scenario, seed, summary, rec.jobs, rec.intervals, rec.queues)
+        baselines = dict(baselines or {})
+        summary = summarize(scenario, seed, rec, wall, baselines)
+        steps = list(rec.steps)
+        for brec in baselines.values():
+            steps.extend(brec.steps)
+        return cls(
+            scenario, seed, summary, rec.jobs, rec.intervals, rec.queues, steps, baselines
+        )
 
     def all_intervals(self) -> list[IntervalRecord]:
         """Job service intervals and recorded intervals, sorted."""
@@ -268,6 +324,7 @@ class RunResult:
                 tmp / "intervals.csv", INTERVAL_COLUMNS, map(_interval_row, self.all_intervals())
             )
             self._write_csv(tmp / "queues.csv", QUEUE_COLUMNS, map(_queue_row, self.queues))
+            self._write_csv(tmp / "steps.csv", STEP_COLUMNS, map(_step_row, self.steps))
             (tmp / "scenario.toml").write_text(toml_dumps(self.scenario.to_dict()))
             (tmp / "summary.json").write_text(json.dumps(self.summary, indent=2) + "\n")
             out.mkdir(exist_ok=True)
@@ -305,12 +362,21 @@ class RunResult:
             "training_time_s",
             "final_loss",
             "final_accuracy",
+            "time_to_target_s",
+            *(
+                f"{b}_{k}"
+                for b in self.baselines
+                for k in ("time_to_target_s", "final_accuracy")
+            ),
+            *(f"speedup_vs_{b}" for b in self.baselines),
         ]
         buf = io.StringIO()
         width = max(len(k) for k in keys)
         for k in keys:
             v = self.summary.get(k)
             if v is None:
+                if k.startswith(("time_to_target", "speedup_vs")) or k.endswith("time_to_target_s"):
+                    buf.write(f"{k:<{width}}  not reached\n")
                 continue
             text = f"{v:.6g}" if isinstance(v, float) else str(v)
             buf.write(f"{k:<{width}}  {text}\n")

@@ -447,8 +447,197 @@ class SyntheticWorkload:
             raise ctx.child("n").error("must be >= 1 when service is modelled", "n >= 1")
 
 
-WORKLOADS = {"synthetic": SyntheticWorkload}
-Workload = SyntheticWorkload
+DATASET_NAMES = ("digits", "wine", "breast_cancer", "iris")
+BASELINES = ("classical_newton", "sgd", "adam")
+
+
+@dataclass(frozen=True, slots=True)
+class MLPWorkload:
+    """Real Newton training of a numpy MLP on a bundled dataset (docs/background/training.md)."""
+
+    kind: str = key("mlp", kind="str", doc="mlp")
+    dataset: str = key(
+        "digits",
+        kind="choice",
+        choices=DATASET_NAMES,
+        doc="scikit-learn bundled dataset (no download).",
+    )
+    hidden: tuple[int, ...] = key(
+        (16,), kind="ints", min=1, doc="Hidden layer sizes ([] is logistic regression)."
+    )
+    activation: str = key(
+        "tanh",
+        kind="choice",
+        choices=("tanh", "relu", "sigmoid", "identity"),
+        doc="Hidden-layer activation.",
+    )
+    optimizer: str = key(
+        "newton",
+        kind="choice",
+        choices=("newton", "sgd", "adam"),
+        doc="newton emits solve jobs every step; sgd and adam are first-order baselines.",
+    )
+    steps: int = key(30, kind="int", min=1, doc="Training steps (one batch each).")
+    batch_size: int = key(256, kind="int", min=1, doc="Examples per step.")
+    test_fraction: float = key(
+        0.25, kind="float", gt=0, max=0.9, doc="Share of the dataset held out for testing."
+    )
+    curvature: str = key(
+        "fisher",
+        kind="choice",
+        choices=("fisher", "gauss_newton"),
+        doc="Curvature blocks: empirical Fisher (the paper's code) or exact Gauss-Newton.",
+    )
+    partition: str = key(
+        "layer",
+        kind="choice",
+        choices=("layer", "neuron", "chunk"),
+        doc="One block per weight tensor and bias (the paper's), per output neuron, or chunks.",
+    )
+    chunk_size: int | None = key(
+        None, kind="int", min=1, optional=True, doc="Block size for partition = chunk."
+    )
+    eps_norm: float = key(
+        5e-3,
+        kind="float",
+        gt=0,
+        doc="Regularization H + eps_norm·(max|H| + damping)·I (the paper's MLP default 5e-3).",
+    )
+    damping: float = key(1e-10, kind="float", min=0, doc="Damping inside the regularization.")
+    prune_ratio: float = key(
+        1.0,
+        kind="float",
+        gt=0,
+        max=1,
+        doc="Keep the top floor(r·N) entries per row (1: no pruning).",
+    )
+    prune_mask: str = key(
+        "union",
+        kind="choice",
+        choices=("union", "intersection"),
+        doc="How the row-wise top-k mask is symmetrized.",
+    )
+    shaping_order: str = key(
+        "prune_then_regularize",
+        kind="choice",
+        choices=("prune_then_regularize", "regularize_then_prune"),
+        doc="Order of pruning and regularization (the public code prunes first).",
+    )
+    lr: float = key(1.0, kind="float", gt=0, doc="Newton step size (beta).")
+    clip: float | None = key(
+        100.0,
+        kind="float",
+        gt=0,
+        optional=True,
+        doc="Clip every entry of the Newton direction to [-clip, clip] (the public code's 100).",
+    )
+    l2: float = key(0.0, kind="float", min=0, doc="L2 penalty added to the loss.")
+    sgd_lr: float = key(0.1, kind="float", gt=0, doc="Learning rate of the sgd optimizer.")
+    momentum: float = key(0.9, kind="float", min=0, max=0.999, doc="SGD momentum.")
+    adam_lr: float = key(0.01, kind="float", gt=0, doc="Learning rate of the adam optimizer.")
+    target_accuracy: float = key(
+        0.9,
+        kind="float",
+        gt=0,
+        max=1,
+        doc="Test accuracy whose first reach defines time_to_target_s.",
+    )
+    tenants: int = key(
+        1, kind="int", min=1, doc="Independent trainings sharing the cluster (own seed streams)."
+    )
+    baselines: tuple[str, ...] = key(
+        ("classical_newton", "sgd"),
+        kind="strs",
+        doc="Extra runs on the same data and seed to compare with: classical_newton "
+        "(every solve on GPUs), sgd, adam.",
+    )
+    kappa_true: bool = key(
+        True,
+        kind="bool",
+        doc="Compute each shaped block's exact condition number for the records (wall time only).",
+    )
+
+    def _validate(self, ctx: Ctx) -> None:
+        if (self.partition == "chunk") != (self.chunk_size is not None):
+            raise ctx.child("chunk_size").error(
+                "chunk_size goes with partition = chunk (and only with it)"
+            )
+        for i, b in enumerate(self.baselines):
+            if b not in BASELINES:
+                from hybridsim.schema import suggest
+
+                raise ctx.child("baselines").child(str(i)).error(
+                    f"unknown baseline {b!r}{suggest(b, BASELINES)}",
+                    "one of " + ", ".join(BASELINES),
+                )
+
+
+@dataclass(frozen=True, slots=True)
+class KappaModel:
+    """Condition numbers of shape-only blocks over training (docs/background/training.md)."""
+
+    kind: str = key(
+        "geometric",
+        kind="choice",
+        choices=("geometric", "replay"),
+        doc="geometric: median drops by total_drop over the run; replay: from a steps.csv.",
+    )
+    start: float = key(1e5, kind="float", min=1, doc="Median kappa at the first step.")
+    total_drop: float = key(
+        1000.0, kind="float", min=1, doc="First / last median (the paper: about 1000x)."
+    )
+    scatter_sigma: float = key(
+        0.5, kind="float", min=0, doc="Per-block lognormal scatter of kappa around the median."
+    )
+    replay: str | None = key(
+        None,
+        kind="str",
+        optional=True,
+        doc="steps.csv of a real run (relative to the scenario file) for kind = replay.",
+    )
+    replay_column: str = key(
+        "kappa_true_median", kind="str", doc="Column of that steps.csv to replay."
+    )
+
+    def _validate(self, ctx: Ctx) -> None:
+        if (self.kind == "replay") != (self.replay is not None):
+            raise ctx.child("replay").error("replay goes with kind = replay (and only with it)")
+
+
+@dataclass(frozen=True, slots=True)
+class ShapesWorkload:
+    """The paper's models as block shapes only: time, not accuracy (no matrices)."""
+
+    kind: str = key("shapes", kind="str", doc="shapes")
+    model: str = key(
+        "mlp",
+        kind="choice",
+        choices=("mlp", "bert-tiny", "mistral-tiny"),
+        doc="Q-Newton model: MLP-30 on MNIST, BERT-tiny or Mistral-tiny (REFERENCE §1).",
+    )
+    epochs: float = key(1.0, kind="float", gt=0, doc="Epochs to simulate.")
+    steps: int | None = key(
+        None, kind="int", min=1, optional=True, doc="Override the number of steps."
+    )
+    batch_size: int | None = key(
+        None, kind="int", min=1, optional=True, doc="Override the model's batch size."
+    )
+    prune_ratio: float = key(
+        1.0, kind="float", gt=0, max=1, doc="Row sparsity d = max(1, floor(r·N))."
+    )
+    kappa: KappaModel = key({}, kind="table", schema=KappaModel, doc="[workload.kappa]")
+    flops_per_example: float | None = key(
+        None,
+        kind="float",
+        gt=0,
+        optional=True,
+        doc="Forward+backward flops per example (unset: 6 × parameters, inferred).",
+    )
+    tenants: int = key(1, kind="int", min=1, doc="Independent trainings sharing the cluster.")
+
+
+WORKLOADS = {"synthetic": SyntheticWorkload, "mlp": MLPWorkload, "shapes": ShapesWorkload}
+Workload = SyntheticWorkload | MLPWorkload | ShapesWorkload
 
 
 # ---------------------------------------------------------------------------------------------
@@ -601,6 +790,15 @@ class QuantumConfig:
         optional=True,
         doc="HHL clock register size (unset: chosen from kappa and epsilon).",
     )
+    max_clock_qubits: int = key(
+        10,
+        kind="int",
+        min=1,
+        max=14,
+        doc="Largest clock register the executor builds; a kappa estimate beyond what it "
+        "resolves (2·epsilon·2^n) is tuned to that range, and the answer is as inaccurate "
+        "as it would be on hardware.",
+    )
     shots: int | None = key(
         None,
         kind="int",
@@ -668,7 +866,11 @@ class Scenario:
                 )
         else:
             _validate_policy_needs(self, ctx)
-
+        if isinstance(wl, MLPWorkload | ShapesWorkload) and not self.cluster.gpu:
+            raise ctx.child("cluster").child("gpu").error(
+                "missing: training runs its forward/backward passes on a GPU",
+                "at least one [[cluster.gpu]] group",
+            )
     def to_dict(self) -> dict[str, Any]:
         """TOML-ready data; ``load_scenario(s.to_dict()) == s``."""
         return unbuild(self)

@@ -83,8 +83,11 @@ def test_norm_det_never_below_true_kappa(n, seed, log_kappa, kind):
         a = rng.standard_normal((n, n))
     kappa = true_kappa2(a)
     # The SVD's σmin carries a relative rounding error of order κ·u, the 2×2 bound is tight, so
-    # the comparison allows that much and no more.
-    assert kappa_norm_det_bound(a) >= kappa * (1 - 1e-9 - 64 * kappa * np.finfo(float).eps)
+    # the comparison allows that much. Near κ = 1 the bound itself is ill-conditioned: 1 - y is
+    # about (κ - 1)², below the rounding of log y, so √(1 - y) is only good to about √u.
+    u = np.finfo(float).eps
+    slack = kappa * (1e-9 + 64 * kappa * u) + 4 * np.sqrt(u)
+    assert kappa_norm_det_bound(a) >= kappa - slack
 
 
 def test_norm_det_finite_for_well_conditioned_1000():

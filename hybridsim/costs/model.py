@@ -84,6 +84,14 @@ class CostModel:
             return 1.0
         return float(job_alpha) if job_alpha is not None else float(d)
 
+    @staticmethod
+    def gpu_kernel_s(gpu: Any, flops: float, nbytes: float = 0.0, calls: int = 1) -> float:
+        """Roofline time of a local kernel on one node of ``gpu``: max(flops / rate,
+        bytes / bandwidth) + calls × launch latency."""
+        compute = flops / (gpu.tflops * 1e12)
+        memory = nbytes / gpu.memory_bandwidth
+        return max(compute, memory) + calls * to_seconds(gpu.launch_latency)
+
     def classical(self, n: int, d: int, kappa: float | None, gpu: Any) -> ServiceEstimate:
         """Service of a classical solve on one node of GPU group ``gpu``."""
         c = classical_solve_time(

@@ -64,13 +64,13 @@ def qft_gates(qubits: Sequence[int], *, swaps: bool = True, inverse: bool = Fals
     m = len(q)
     gates = []
     for i in range(m):
-        gates.append(Gate("SNOT", targets=[q[i]]))
+        gates.append(Gate("SNOT", targets=[q[i]], arg_label="H"))
         for j in range(i + 1, m):
             # Controlled phase 2π/2^(j-i+1) from the lower bit q[j] onto q[i].
             theta = np.pi / 2 ** (j - i)
             gates.append(
                 Gate("CPHASE", targets=[q[i]], controls=[q[j]], arg_value=theta,
-                     arg_label=rf"\pi/{2 ** (j - i)}")
+                     arg_label=f"π/{2 ** (j - i)}")
             )
     if swaps:
         for i in range(m // 2):
@@ -146,7 +146,7 @@ def state_preparation_gates(
         # R_y(α)|0> = cos(α/2)|0> + sin(α/2)|1>; atan2 keeps signs on the last level and gives
         # angle 0 for an all-zero subtree.
         angles = 2.0 * np.arctan2(hi, lo)
-        gates.append(ucr(q[:level], q[level], angles, axis="y"))
+        gates.append(ucr(q[:level], q[level], angles, axis="y", arg_label="prep b"))
     if phases is not None:
         # A diagonal diag(e^{iφ}) = global phase × Π_levels UCRZ (Bullock–Markov recursion): on each
         # level the pair (φ_v0, φ_v1) is R_z(φ_v1 − φ_v0) times a phase (φ_v0 + φ_v1)/2 left for the
@@ -154,7 +154,8 @@ def state_preparation_gates(
         ph = phases.astype(float)
         for level in range(n - 1, -1, -1):
             pairs = ph.reshape(-1, 2)
-            gates.append(ucr(q[:level], q[level], pairs[:, 1] - pairs[:, 0], axis="z"))
+            gates.append(ucr(q[:level], q[level], pairs[:, 1] - pairs[:, 0], axis="z",
+                             arg_label="phase b"))
             ph = pairs.mean(axis=1)
         gates.append(Gate("GLOBALPHASE", arg_value=float(ph[0]), arg_label="phase"))
     return gates

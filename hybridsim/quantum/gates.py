@@ -52,7 +52,8 @@ class ControlledUnitary(Gate):
     """
 
     def __init__(self, control, targets, matrix=None, power=1, dagger=False, **kwargs):
-        label = kwargs.pop("arg_label", f"U^{{{'-' if dagger else ''}{int(power)}}}")
+        exponent = ("-" if dagger else "") + str(int(power))
+        label = kwargs.pop("arg_label", "U" + _superscript(exponent))
         super().__init__(
             name="CU", targets=[int(t) for t in targets], controls=[int(control)],
             arg_label=label, **kwargs,
@@ -75,6 +76,10 @@ class ControlledUnitary(Gate):
         full[:dim, :dim] = np.eye(dim)
         full[dim:, dim:] = self.matrix
         return Qobj(full, dims=[[2] * (k + 1), [2] * (k + 1)])
+
+
+def _superscript(text: str) -> str:
+    return text.translate(str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹"))
 
 
 class UniformlyControlledRotation(Gate):

@@ -142,7 +142,11 @@ class QLSAResult:
         Sign-readout mode when ``shots`` is set.
     noise : NoiseModel or None
     build_wall_s, simulate_wall_s : float
-        Wall-clock seconds spent building the circuit and simulating it (incl. readout).
+        Wall-clock seconds spent building the circuit and simulating it (incl. readout). They vary
+        between runs: keep them out of outputs that must be byte-identical.
+    extra : dict
+        Diagnostics: ``p_success_exact`` (the simulated state's postselection probability, before
+        shot noise) and, with shots, ``magnitude_shots``, ``sign_shots``, ``successes``.
     """
 
     x: np.ndarray
@@ -304,7 +308,7 @@ def build_hhl_circuit(
     qc = QubitCircuit(1 + m + n)
     qc.add_gates(state_preparation_gates(b, system, complex_b=complex_b))
     for q in clock:
-        qc.add_gate(Gate("SNOT", targets=[q]))
+        qc.add_gate(Gate("SNOT", targets=[q], arg_label="H"))
     for i, q in enumerate(clock):
         # Clock qubit 1+i controls U^(2^i): bit-reversed wiring, so the inverse QFT needs no SWAPs.
         u = None if powers is None else powers[i]
@@ -312,13 +316,13 @@ def build_hhl_circuit(
     qc.add_gates(qft_gates(clock, swaps=False, inverse=True))
     f = np.zeros(2**m) if inversion is None else np.asarray(inversion, dtype=float)
     qc.add_gate(UniformlyControlledRotation(clock, anc, 2.0 * np.arcsin(f), axis="y",
-                                            arg_label="R_y(f(k))"))
+                                            arg_label="Ry(C/k)"))
     qc.add_gates(qft_gates(clock, swaps=False, inverse=False))
     for i in reversed(range(m)):
         u = None if powers is None else powers[i].conj().T
         qc.add_gate(ControlledUnitary(clock[i], system, u, power=2**i, dagger=True))
     for q in clock:
-        qc.add_gate(Gate("SNOT", targets=[q]))
+        qc.add_gate(Gate("SNOT", targets=[q], arg_label="H"))
     return qc
 
 
@@ -406,6 +410,8 @@ def _resolve_spectrum(a, kappa, lambda_min, lambda_max, signed):
         if v is not None and not (isinstance(v, int | float | np.floating | np.integer)
                                   and math.isfinite(v) and v > 0):
             raise SolverError(f"{name} must be a finite positive number, got {v!r}")
+    if kappa is not None and kappa < 1.0:
+        raise SolverError(f"kappa is a condition number, so it must be >= 1, got {kappa!r}")
     hi = lambda_max
     if hi is None:
         if lambda_min is not None and kappa is not None:
@@ -463,7 +469,11 @@ def _check_options(shots, rng, signs, evolution, trotter_steps, indefinite, eps,
 
 
 def _noisy_output(qc, post_ideal, npad, m, noise):
-    """Postselected block and outcome distribution of a density-matrix run with gate noise."""
+    """Density-matrix run with gate noise.
+
+    Returns the outcome probabilities of all qubits, the coherent (dominant) postselected vector,
+    the postselection probability and the postselected outcome probabilities per system state.
+    """
     from hybridsim.quantum.simulate import MAX_DENSITY_QUBITS, run_density
 
     if qc.N > MAX_DENSITY_QUBITS:
@@ -475,7 +485,7 @@ def _noisy_output(qc, post_ideal, npad, m, noise):
     probs = np.clip(np.real(np.diag(rho)), 0.0, None)
     d = 2**m
     block = rho.reshape(2, d, npad, 2, d, npad)[1, 0, :, 1, 0, :]
-    w, v = np.linalg.eigh((block + block.conj().T) / 2.0)
+    _, v = np.linalg.eigh((block + block.conj().T) / 2.0)
     top = v[:, -1]
     # The dominant eigenvector carries the coherent part of the noisy output; its global phase is
     # not observable in ρ, so take the one an interference measurement would see: depolarizing noise
@@ -588,7 +598,7 @@ def hhl_solve(
     >>> A = np.array([[2.0, 0.5], [0.5, 1.0]]); b = np.array([1.0, 0.0])
     >>> r = hhl_solve(A, b)
     >>> bool(r.fidelity(np.linalg.solve(A, b)) > 0.999), r.n_qubits
-    (True, 5)
+    (True, 10)
     """
     with _single_thread_blas():
         return _hhl_solve(

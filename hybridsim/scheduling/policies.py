@@ -26,6 +26,8 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
 from hybridsim.errors import ModelDomainError
 from hybridsim.scheduling.base import ClusterView, Decision, GroupView, SolveJob, register_scheduler
 
@@ -57,6 +59,8 @@ class _Policy:
     name = ""
     #: Device kinds a run needs for this policy to route every job (checked by the scenario).
     needs: frozenset[str] = frozenset()
+    #: Whether decisions read the κ estimate (if not, workloads skip estimating it).
+    uses_estimate: bool = True
 
     def __init__(self, config: Any = None, costs: Any = None):
         self.config = config
@@ -70,9 +74,13 @@ class _Policy:
         if kappa is None or not math.isfinite(kappa):
             return math.inf
         try:
-            return self.costs.quantum(job.n, job.d, kappa, group.config, job_alpha=None).total_s
+            # κ̂ from the paper's bound can be astronomically large: an overflow to inf is the
+            # right answer here, not a warning.
+            with np.errstate(over="ignore", invalid="ignore"):
+                t = self.costs.quantum(job.n, job.d, kappa, group.config, job_alpha=None).total_s
         except ModelDomainError:
             return math.inf
+        return t if math.isfinite(t) else math.inf
 
     def _both(
         self, job: SolveJob, view: ClusterView, kappa: float | None
@@ -115,6 +123,7 @@ class ClassicalOnly(_Policy):
 
     name = "classical_only"
     needs = frozenset({"gpu"})
+    uses_estimate = False
 
     def decide(self, job: SolveJob, view: ClusterView) -> Decision:
         g = least_loaded(view.groups("gpu"))

@@ -45,6 +45,7 @@ class Flight:
         "outcome",
         "on_done",
         "key",
+        "label",
     )
 
     def __init__(
@@ -55,8 +56,10 @@ class Flight:
         submitted_at: int,
         predicted_ticks: int,
         on_done: Callable[[Flight], None] | None,
+        label: str | None = None,
     ):
         self.job = job
+        self.label = label  # set for device-local compute tasks (not solve jobs)
         self.decision = decision
         self.seq = seq
         self.submitted_at = submitted_at

@@ -29,7 +29,15 @@ from hybridsim.errors import ScenarioError
 from hybridsim.execution import Outcome, execute
 from hybridsim.records import JobRecord, Recorder
 from hybridsim.rng import Streams
-from hybridsim.scenario import Scenario, SyntheticWorkload, device_names, load_scenario
+from hybridsim.records import IntervalRecord
+from hybridsim.scenario import (
+    MLPWorkload,
+    Scenario,
+    ShapesWorkload,
+    SyntheticWorkload,
+    device_names,
+    load_scenario,
+)
 from hybridsim.scheduling.base import Decision, DeviceView, GroupView, SolveJob, make_scheduler
 from hybridsim.sim.devices import Device, Flight, Pool
 from hybridsim.sim.network import Network, build_graph
@@ -106,8 +114,9 @@ class Simulation:
     network : Network
     """
 
-    def __init__(self, scenario: Scenario, seed: int):
+    def __init__(self, scenario: Scenario, seed: int, run_name: str = "main"):
         self.scenario = scenario
+        self.run_name = run_name
         self.seed = seed
         self.streams = Streams(seed)
         self.env = simpy.Environment(initial_time=0)
@@ -133,6 +142,8 @@ class Simulation:
             scenario.scheduler.policy, config=scenario.scheduler, costs=self.costs
         )
         self._charge_network = self.costs.charges_transfer
+        self.policy_uses_estimate = getattr(self.scheduler, "uses_estimate", True)
+        self._job_ids = 0
         # Decisions are frozen: one shared instance per group serves every fixed-route job.
         self._fixed_decisions = {
             p.name: Decision(
@@ -213,6 +224,42 @@ class Simulation:
         self._outstanding += 1
         self.pools[decision.group].offer(flight)
 
+    def next_job_id(self) -> int:
+        """A fresh solve-job id (ids count up in submission order)."""
+        self._job_ids += 1
+        return self._job_ids - 1
+
+    def home_gpu(self, tenant: int) -> Device:
+        """The GPU a training tenant runs its forward/backward passes on (round robin)."""
+        gpus = [d for p in self.pools.values() if p.kind == "gpu" for d in p.devices]
+        return gpus[tenant % len(gpus)]
+
+    def solve(self, job: SolveJob) -> simpy.Event:
+        """Submit ``job``; the returned event fires with its flight when the result is back."""
+        ev = self.env.event()
+        self.submit(job, on_done=ev.succeed)
+        return ev
+
+    def compute(
+        self, device: Device, *, flops: float, nbytes: float = 0.0, label: str
+    ) -> simpy.Event:
+        """Occupy a slot of GPU ``device`` for a local kernel of ``flops`` / ``nbytes``.
+
+        The time is the roofline max(flops / rate, bytes / bandwidth) plus one launch latency;
+        the task queues with the device's other work and is recorded as an interval.
+        """
+        ticks = to_ticks(self.costs.gpu_kernel_s(device.config, flops, nbytes))
+        job = SolveJob(job_id=-1, n=0, d=0, origin=device.name, service_ticks=ticks)
+        decision = Decision(
+            route="classical", group=device.pool.name, device=device.name, policy="compute"
+        )
+        ev = self.env.event()
+        flight = Flight(job, decision, self._seq, self.env.now, ticks, ev.succeed, label=label)
+        self._seq += 1
+        self._outstanding += 1
+        device.pool.offer(flight)
+        return ev
+
     def _execute(self, flight: Flight, dev: Device) -> tuple[int, Outcome | None]:
         """Service ticks and outcome: explicit for synthetic jobs, else the device executes."""
         job = flight.job
@@ -255,6 +302,17 @@ class Simulation:
         )
 
     def _complete(self, flight: Flight) -> None:
+        if flight.label is not None:
+            # A device-local compute task: an interval, not a solve job.
+            self.recorder.intervals.append(
+                IntervalRecord(
+                    flight.device.name, "compute", flight.started_at, flight.finished_at, -1, flight.label
+                )
+            )
+            flight.on_done(flight)
+            self._outstanding -= 1
+            self._check_done()
+            return
         job, decision, dev = flight.job, flight.decision, flight.device
         # Positional construction: this runs once per job and keyword passing costs ~40 %.
         self.recorder.jobs.append(
@@ -321,6 +379,20 @@ class Simulation:
             from hybridsim.workload.synthetic import synthetic_jobs
 
             self._arrivals(synthetic_jobs(wl, self.streams, self.scenario.cluster.host))
+            return
+        if isinstance(wl, MLPWorkload | ShapesWorkload):
+            from hybridsim.sim.training import mlp_trainer, shapes_trainer
+
+            trainer = mlp_trainer if isinstance(wl, MLPWorkload) else shapes_trainer
+            procs = [
+                self.env.process(trainer(self, t, self.run_name)) for t in range(wl.tenants)
+            ]
+
+            def all_trained(_ev) -> None:
+                self._workload_done = True
+                self._check_done()
+
+            self.env.all_of(procs).callbacks.append(all_trained)
             return
         raise ScenarioError(  # pragma: no cover - the schema admits no other kind yet
             self.scenario.source, "workload.kind", f"unsupported workload {wl.kind!r}"
@@ -389,4 +461,39 @@ def run(scenario: str | Path | dict | Scenario, *, seed: int | None = None, over
         sc = sc.with_seed(seed)
     sim = Simulation(sc, sc.seed)
     records = sim.run()
-    return RunResult.from_records(sc, sc.seed, records, sim)
+    baselines = {}
+    for name, variant in baseline_scenarios(sc).items():
+        bsim = Simulation(variant, sc.seed, run_name=name)
+        baselines[name] = bsim.run()
+        for k, v in bsim.wall.items():
+            sim.wall[f"{name}_{k}"] = v
+    return RunResult.from_records(sc, sc.seed, records, sim, baselines=baselines)
+
+
+_BASELINE_OVERRIDES = {
+    "classical_newton": (("workload.optimizer", "newton"), ("scheduler.policy", "classical_only")),
+    "sgd": (("workload.optimizer", "sgd"),),
+    "adam": (("workload.optimizer", "adam"),),
+}
+
+
+def baseline_scenarios(sc: Scenario) -> dict[str, Scenario]:
+    """The comparison runs a training scenario asks for, each on the same data and seed.
+
+    A baseline identical to the main run (e.g. ``classical_newton`` when the main run already
+    routes everything classically) is skipped. Baseline runs record no true κ (it costs only
+    wall time and is not compared).
+    """
+    wl = sc.workload
+    if not isinstance(wl, MLPWorkload):
+        return {}
+    out = {}
+    for name in wl.baselines:
+        if name == "classical_newton" and wl.optimizer == "newton":
+            if sc.scheduler.policy == "classical_only":
+                continue
+        elif name in ("sgd", "adam") and wl.optimizer == name:
+            continue
+        extra = (("workload.baselines", []), ("workload.kappa_true", False))
+        out[name] = load_scenario(sc, [*_BASELINE_OVERRIDES[name], *extra])
+    return out

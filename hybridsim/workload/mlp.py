@@ -87,7 +87,7 @@ class MLPSpec:
     """
 
     layer_sizes: tuple[int, ...]
-    activation: str = "tanh"
+    activation: str
 
     def __post_init__(self) -> None:
         sizes = tuple(int(s) for s in self.layer_sizes)
@@ -235,7 +235,7 @@ def init_params(spec: MLPSpec, rng: np.random.Generator) -> Params:
     Examples
     --------
     >>> import numpy as np
-    >>> p = init_params(MLPSpec((4, 3)), np.random.default_rng(0))
+    >>> p = init_params(MLPSpec((4, 3), "identity"), np.random.default_rng(0))
     >>> [a.shape for a in p]
     [(4, 3), (3,)]
     """
@@ -519,7 +519,8 @@ def hessian_blocks(
     Cost: the per-sample factors are built once per parameter (``B·K`` rows, K = 1 for Fisher,
     K = C for Gauss–Newton); a block is then a Gram matrix of its columns. ``neuron`` blocks use
     the Kronecker structure instead: with ã = [a_in, 1], block j is ``ãᵀ·diag(wⱼ)·ã / B`` with
-    ``wⱼ[n] = Σ_k δ[n,k,j]²``. :func:`hessian_flops` counts exactly these operations.
+    ``wⱼ[n] = Σ_k δ[n,k,j]²``, all neurons of a layer in one GEMM. :func:`hessian_flops` counts
+    exactly these operations.
     """
     if kind not in KINDS:
         raise ValueError(f"unknown kind {kind!r}; expected one of {KINDS}")
@@ -537,14 +538,12 @@ def hessian_blocks(
 
     blocks: list[HessianBlock] = []
     if partition == "neuron":
+        mats = [_neuron_blocks(a, d) for a, d in zip(cache.inputs, deltas, strict=True)]
         for name, segs in layout:
             (w_idx, w_flat), _ = segs
             layer = w_idx // 2
             j = int(w_flat[0]) % spec.layer_sizes[layer + 1]
-            a_t = np.hstack([cache.inputs[layer], np.ones((B, 1))])
-            w = np.einsum("bk,bk->b", deltas[layer][:, :, j], deltas[layer][:, :, j])
-            mat = (a_t * w[:, None]).T @ a_t / B
-            blocks.append(_make_block(name, segs, mat, flat_grads, l2))
+            blocks.append(_make_block(name, segs, mats[layer][j], flat_grads, l2))
         return blocks
 
     # Per-sample factor rows U_p of shape (B*K, size_p) for every parameter, scaled so that a
@@ -562,6 +561,29 @@ def hessian_blocks(
         U = cols[0] if len(cols) == 1 else np.hstack(cols)
         blocks.append(_make_block(name, segs, U.T @ U, flat_grads, l2))
     return blocks
+
+
+# Cap on the per-sample outer-product buffer of _neuron_blocks (float64 entries, 32 MiB).
+_OUTER_BUFFER = 1 << 22
+
+
+def _neuron_blocks(a_in: np.ndarray, delta: np.ndarray) -> np.ndarray:
+    """All neuron blocks of one layer, shape (n_out, n_in+1, n_in+1), as one GEMM per chunk.
+
+    Neuron j's per-sample factor rows are δ[n,k,j]·ã[n] with ã = [a_in, 1], so its block is
+    Σₙ wⱼ[n]·ã[n]ã[n]ᵀ / B with wⱼ[n] = Σ_k δ[n,k,j]²: the weights (B, n_out) times the
+    per-sample outer products (B, (n_in+1)²). Batches are processed in chunks to bound memory.
+    """
+    B = a_in.shape[0]
+    a_t = np.hstack([a_in, np.ones((B, 1))])
+    m = a_t.shape[1]
+    w = np.einsum("bkj,bkj->bj", delta, delta)
+    out = np.zeros((w.shape[1], m * m))
+    step = max(1, _OUTER_BUFFER // (m * m))
+    for s in range(0, B, step):
+        outer = (a_t[s : s + step, :, None] * a_t[s : s + step, None, :]).reshape(-1, m * m)
+        out += w[s : s + step].T @ outer
+    return out.reshape(-1, m, m) / B
 
 
 def _make_block(name, segs, mat, flat_grads, l2) -> HessianBlock:
@@ -599,7 +621,7 @@ def forward_backward_flops(spec: MLPSpec, batch: int) -> int:
 
     Examples
     --------
-    >>> forward_backward_flops(MLPSpec((2, 2)), 1)  # 8 + 2 + 10 + 2 + 8 + 2
+    >>> forward_backward_flops(MLPSpec((2, 2), "identity"), 1)  # 8 + 2 + 10 + 2 + 8 + 2
     32
     """
     _check_batch(batch)
@@ -633,8 +655,9 @@ def hessian_flops(
     - per-sample factors (K = 1 Fisher, K = C Gauss–Newton): ``B·K·n_in·n_out`` per weight tensor
       (one multiply per outer-product entry);
     - Gram matrices: ``2·B·K·N_b²`` per block of size N_b (layer, chunk, full);
-      ``neuron`` blocks instead cost ``2·B·K`` (weights) + ``B·(n_in+1)`` (scaling) +
-      ``2·B·(n_in+1)²`` (the product) each, independent of K.
+      ``neuron`` blocks instead cost, per layer, ``2·B·K·n_out`` (weights wⱼ) +
+      ``B·(n_in+1)²`` (per-sample outer products) + ``2·B·n_out·(n_in+1)²`` (one GEMM),
+      independent of K beyond the weights.
 
     Symmetrization and ``l2·I`` (O(N²)) are not counted.
     """
@@ -652,7 +675,8 @@ def hessian_flops(
     if partition == "neuron":
         block_layout(spec, partition, chunk_size)  # validates the arguments
         for n_in, n_out in pairs:
-            total += n_out * (2 * B * K + B * (n_in + 1) + 2 * B * (n_in + 1) ** 2)
+            m2 = (n_in + 1) ** 2
+            total += 2 * B * K * n_out + B * m2 + 2 * B * n_out * m2
         return total
     total += sum(B * K * n_in * n_out for n_in, n_out in pairs)
     total += sum(2 * B * K * n * n for n in block_sizes(spec, partition, chunk_size))
@@ -668,7 +692,7 @@ def update_flops(spec: MLPSpec, *, clip: bool = False, max_norm: bool = False) -
 
     Examples
     --------
-    >>> update_flops(MLPSpec((2, 2)), clip=True)  # 6 parameters × 3
+    >>> update_flops(MLPSpec((2, 2), "identity"), clip=True)  # 6 parameters × 3
     18
     """
     per = 2 + (1 if clip else 0) + (3 if max_norm else 0)

@@ -145,7 +145,7 @@ def newton_update(
     --------
     >>> import numpy as np
     >>> from hybridsim.workload.mlp import MLPSpec, hessian_blocks
-    >>> spec = MLPSpec((2, 2))
+    >>> spec = MLPSpec((2, 2), "identity")
     >>> params = (np.zeros((2, 2)), np.zeros(2))
     >>> X, y = np.array([[1.0, 0.0], [0.0, 1.0]]), np.array([0, 1])
     >>> blocks = hessian_blocks(spec, params, X, y, kind="gauss_newton", l2=0.1)
