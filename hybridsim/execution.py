@@ -8,6 +8,7 @@ turns the returned seconds into ticks. Three kinds of execution:
 ``hhl``       QPU job with a matrix and n <= ``quantum.execute_max_n``: a QuTiP-simulated HHL circuit
               (:func:`hybridsim.quantum.hhl_solve`) tuned to the *estimator's* eigenvalue bounds; its
               output is the answer, and its QPU time comes from the circuit's own gate counts.
+``trivial``   QPU job whose right-hand side is zero: the answer is 0 at no cost.
 ``modelled``  everything else: time from the cost model with the true κ when known; a QPU answer is
               the classical solution perturbed by the accounting's output error ε (a random
               direction of norm ε·‖x‖), so larger blocks still feed honest-looking errors into
@@ -103,6 +104,10 @@ def execute(
     """
     if group.kind == "gpu":
         return _classical(job, group, costs)
+    if job.rhs is not None and not float(np.linalg.norm(job.rhs)) > 0.0:
+        # b = 0 (or so small its norm underflows) has the solution 0, and |b> cannot even be
+        # prepared: a QPU's controller answers without running anything (a vanished gradient).
+        return Outcome(0.0, "trivial", solution=np.zeros(job.n), solution_error=0.0)
     if job.matrix is not None and 0 < job.n <= quantum.execute_max_n:
         return _hhl(job, group, costs, quantum, rng)
     return _modelled_quantum(job, group, costs, rng)

@@ -393,7 +393,8 @@ def _validate_inputs(A, b) -> tuple[np.ndarray, np.ndarray, bool]:
     scale = max(np.abs(a).max(), np.finfo(float).tiny)
     if np.abs(a - a.conj().T).max() > 1e-10 * scale:
         raise SolverError("A must be Hermitian (real symmetric); HHL simulates e^{iAt}")
-    if not np.any(bb):
+    if not float(np.linalg.norm(bb)) > 0.0:
+        # also catches subnormal entries whose norm underflows to 0: |b> cannot be normalized
         raise SolverError("b must be nonzero")
     return (a + a.conj().T) / 2.0, bb, is_complex
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -111,9 +111,9 @@ class Decision:
     reason: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class DeviceView:
-    """A snapshot of one device as a scheduler may see it."""
+class DeviceView(NamedTuple):
+    """A snapshot of one device as a scheduler may see it (a NamedTuple: built for every
+    device at every decision, so it must be cheap)."""
 
     name: str
     group: str
@@ -125,8 +125,7 @@ class DeviceView:
     backlog_s: float  # predicted seconds until this device could start a new job
 
 
-@dataclass(frozen=True, slots=True)
-class GroupView:
+class GroupView(NamedTuple):
     """A snapshot of one device group (pool)."""
 
     name: str

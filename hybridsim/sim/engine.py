@@ -65,17 +65,19 @@ class _View:
             if kind is not None and pool.kind != kind:
                 continue
             devices = tuple(
-                DeviceView(
-                    name=d.name,
-                    group=pool.name,
-                    kind=pool.kind,
-                    capacity=d.capacity,
-                    running=d.running,
-                    available=d.available,
-                    queued=len(d.own),
-                    backlog_s=d.backlog_ticks(now) / TICKS_PER_SECOND,
-                )
-                for d in pool.devices
+                [
+                    DeviceView(
+                        d.name,
+                        pool.name,
+                        pool.kind,
+                        d.capacity,
+                        d.running,
+                        d.available,
+                        len(d.own),
+                        d.backlog_ticks(now) / TICKS_PER_SECOND,
+                    )
+                    for d in pool.devices
+                ]
             )
             out.append(
                 GroupView(
@@ -401,13 +403,19 @@ class Simulation:
     # -- running -------------------------------------------------------------------------------
     def run(self) -> Recorder:
         """Run to the end of the workload (or to ``scenario.until``) and return the records."""
+        from threadpoolctl import threadpool_limits
+
         t0 = time.perf_counter()
-        self._start_workload()
-        stop = self._finished
-        if self.scenario.until is not None:
-            deadline = self.env.timeout(self.scenario.until)
-            stop = self.env.any_of([self._finished, deadline])
-        self.env.run(until=stop)
+        # One BLAS thread: multithreaded reductions may round differently from run to run and
+        # machine to machine (breaking byte-identical outputs), and on a busy 2-core machine they
+        # make the many small solves of a run 10-50x slower, not faster.
+        with threadpool_limits(limits=1):
+            self._start_workload()
+            stop = self._finished
+            if self.scenario.until is not None:
+                deadline = self.env.timeout(self.scenario.until)
+                stop = self.env.any_of([self._finished, deadline])
+            self.env.run(until=stop)
         self.wall["simulate_s"] = time.perf_counter() - t0
         return self.recorder
 

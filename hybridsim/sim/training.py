@@ -208,6 +208,9 @@ def mlp_trainer(sim: Simulation, tenant: int, run_name: str) -> Generator:
             )
         if uses_estimate:
             yield sim.compute(home, flops=est_flops, nbytes=est_bytes, label="estimate")
+        groups = sim.scenario.cluster.groups
+        for kappas in ([j.kappa_est for j in jobs], [j.kappa_true for j in jobs]):
+            sim.costs.prime([j.n for j in jobs], [j.d for j in jobs], kappas, groups)
         done = [sim.solve(job) for job in jobs]
         yield sim.env.all_of(done)
         flights = [ev.value for ev in done]
@@ -266,6 +269,9 @@ def shapes_trainer(sim: Simulation, tenant: int, run_name: str) -> Generator:
         if uses_estimate:
             yield sim.compute(home, flops=est_flops, nbytes=est_bytes, label="estimate")
         kappas = kappa_step(traj, step - 1, n_steps, len(sizes), rng)
+        # One vectorized prediction for the whole step; the scheduler and executors then hit
+        # the cost model's memo (identical numbers, far fewer numpy calls).
+        sim.costs.prime(sizes.tolist(), ds.tolist(), kappas.tolist(), sim.scenario.cluster.groups)
         done = []
         for b, n, d, kappa in zip(model.blocks, sizes.tolist(), ds.tolist(), kappas.tolist(), strict=True):
             job = SolveJob(
