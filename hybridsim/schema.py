@@ -464,17 +464,23 @@ def _type_text(spec: Spec) -> str:
 
 
 def reference_markdown(cls: Any, prefix: str = "") -> str:
-    """Markdown reference of every key of schema ``cls`` and its sub-tables, recursively."""
+    """Markdown reference of every key of schema ``cls`` and its sub-tables, recursively.
+
+    A table type used in several places (e.g. the distributions of arrival and service) is
+    documented once; later places point to the first.
+    """
     sections: list[str] = []
-    _reference(cls, prefix, sections, set())
+    _reference(cls, prefix, sections, {})
     return "\n".join(sections)
 
 
-def _reference(cls: Any, prefix: str, out: list[str], seen: set[tuple[Any, str]]) -> None:
-    if (cls, prefix) in seen:
-        return
-    seen.add((cls, prefix))
+def _reference(cls: Any, prefix: str, out: list[str], seen: dict[Any, str]) -> None:
     title = prefix or "(top level)"
+    if cls in seen:
+        out.append(f"### `{title}`\n")
+        out.append(f"Same keys as `{seen[cls]}`.\n")
+        return
+    seen[cls] = title
     out.append(f"### `{title}`\n")
     doc = (cls.__doc__ or "").strip().split("\n\n")[0]
     out.append(" ".join(doc.split()) + "\n")
