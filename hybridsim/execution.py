@@ -56,6 +56,23 @@ class Outcome:
     solution_error: float | None = None
     solution: np.ndarray | None = None
     wall_s: float = 0.0  # wall-clock time spent computing the answer (not simulated time)
+    p_fail: float = 0.0  # probability that the attempt is corrupted by gate or readout errors
+
+
+def failure_probability(qpu: Any, n_1q: float, n_2q: float, n_measured: float) -> float:
+    """Probability that one run suffers at least one gate or readout error.
+
+    1 − (1−e₁)^{n₁}·(1−e₂)^{n₂}·(1−e_r)^{n_m}: the complement of the *estimated success
+    probability* used to compare NISQ compilations (Nishio et al., ACM JETC 16, 2020), with
+    independent errors per gate (inferred as a job-failure model: an errored run yields a wrong
+    state, which the simulator counts as a failed attempt). Computed with log1p/expm1 so tiny
+    rates over billions of gates stay accurate.
+    """
+    log_ok = 0.0
+    for rate, count in ((qpu.error_1q, n_1q), (qpu.error_2q, n_2q), (qpu.readout_error, n_measured)):
+        if rate > 0.0 and count > 0:
+            log_ok += count * math.log1p(-rate)
+    return float(-math.expm1(log_ok))
 
 
 def perturb(x: np.ndarray, eps: float, rng: np.random.Generator) -> np.ndarray:
@@ -135,9 +152,16 @@ def _modelled_quantum(job: SolveJob, group: Any, costs: CostModel, rng: np.rando
         solution = perturb(ref, costs.config.epsilon, rng)
         fidelity, error = _fidelity(solution, ref), _rel_error(solution, ref)
         wall = time.perf_counter() - t0
+    # Two-qubit gates of one run: every query's gates plus, when charged, state preparation
+    # (2·N_pad CNOTs per U_b query, see costs.quantum.state_prep_gates).
+    t2 = to_seconds(group.gate_time_2q)
+    n_2q = est.compute_s / est.runs / t2 if t2 and est.runs else 0.0
+    n_2q += est.state_prep_s / est.runs / (t2 + to_seconds(group.gate_time_1q)) if est.runs else 0.0
+    p_fail = failure_probability(group, 0.0, n_2q, est.n_qubits or 0.0)
     return Outcome(
         est.total_s,
         "modelled",
+        p_fail=p_fail,
         compute_s=est.compute_s,
         state_prep_s=est.state_prep_s,
         readout_s=est.readout_s,
@@ -228,9 +252,16 @@ def _hhl(job: SolveJob, group: Any, costs: CostModel, quantum: Any, rng: np.rand
         else 0.0
     )
     x = np.real_if_close(res.x)
+    p_fail = failure_probability(
+        group,
+        gc["n_1q"],
+        gc["n_2q"] + gc["u_applications"] * g_query,
+        res.n_qubits,
+    )
     return Outcome(
         compute_s + readout_s + overhead_s,
         "hhl",
+        p_fail=p_fail,
         compute_s=compute_s,
         state_prep_s=0.0,  # inside the circuit's gate counts
         readout_s=readout_s,

@@ -116,6 +116,7 @@ class StepRecord(NamedTuple):
     kappa_est_max: float | None
     d_median: float | None
     solution_error_max: float | None
+    failed_blocks: int = 0  # solves that failed for good: the step applied no update
 
 
 @dataclass(slots=True)

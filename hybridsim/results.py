@@ -108,6 +108,7 @@ STEP_COLUMNS = [
     "kappa_est_max",
     "d_median",
     "solution_error_max",
+    "failed_blocks",
 ]
 # jobs.csv columns copied verbatim from JobRecord fields (everything after the derived spans).
 _RECORD_TAIL = JOB_COLUMNS[JOB_COLUMNS.index("kappa_est") :]
@@ -375,7 +376,8 @@ class RunResult:
         for k in keys:
             v = self.summary.get(k)
             if v is None:
-                if k.startswith(("time_to_target", "speedup_vs")) or k.endswith("time_to_target_s"):
+                training = self.summary.get("training_time_s") is not None
+                if training and (k.endswith("time_to_target_s") or k.startswith("speedup_vs")):
                     buf.write(f"{k:<{width}}  not reached\n")
                 continue
             text = f"{v:.6g}" if isinstance(v, float) else str(v)

@@ -56,6 +56,37 @@ def _check_name(value: str, ctx: Ctx) -> None:
 
 
 @dataclass(frozen=True, slots=True)
+class FailureModel:
+    """Random outages: up for a time to failure, then down for a time to repair."""
+
+    mtbf: int | None = key(
+        None,
+        kind="duration",
+        gt=0,
+        optional=True,
+        doc="Mean time between failures (exponential times to failure).",
+    )
+    at: tuple[int, ...] = key(
+        (),
+        kind="durations",
+        min=0,
+        doc="Explicit failure instants (instead of mtbf), e.g. to replay an outage log.",
+    )
+    mttr: int = key(kind="duration", gt=0, doc="Mean time to repair.")
+    repair: str = key(
+        "exponential",
+        kind="choice",
+        choices=("exponential", "deterministic"),
+        doc="Distribution of repair times (deterministic: always mttr).",
+    )
+
+    def _validate(self, ctx: Ctx) -> None:
+        if (self.mtbf is None) == (not self.at):
+            raise ctx.child("mtbf").error("give exactly one of mtbf and at")
+
+
+
+@dataclass(frozen=True, slots=True)
 class GpuGroup:
     """A group of identical GPU nodes sharing one queue (a pool)."""
 
@@ -94,6 +125,13 @@ class GpuGroup:
     )
     link_bandwidth: float = key(
         "200 Gbps", kind="bandwidth", doc="Bandwidth of that link (InfiniBand HDR)."
+    )
+    failures: FailureModel | None = key(
+        None,
+        kind="table",
+        schema=FailureModel,
+        optional=True,
+        doc="Random node outages; the jobs running on a failing node fail (unset: none).",
     )
 
     def _validate(self, ctx: Ctx) -> None:
@@ -160,6 +198,29 @@ class QpuGroup:
         min=0,
         doc="Start of the first calibration window.",
     )
+    calibration_times: tuple[int, ...] = key(
+        (),
+        kind="durations",
+        min=0,
+        doc="Explicit starts of calibration windows (each calibration_duration long), "
+        "instead of or besides the periodic ones.",
+    )
+    failures: FailureModel | None = key(
+        None,
+        kind="table",
+        schema=FailureModel,
+        optional=True,
+        doc="Random QPU outages; the jobs running on a failing QPU fail (unset: none).",
+    )
+    error_1q: float = key(
+        0.0, kind="float", min=0, max=0.5, doc="Error probability of one single-qubit gate."
+    )
+    error_2q: float = key(
+        0.0, kind="float", min=0, max=0.5, doc="Error probability of one two-qubit gate."
+    )
+    readout_error: float = key(
+        0.0, kind="float", min=0, max=0.5, doc="Error probability of measuring one qubit."
+    )
     discipline: str = key(
         "fifo", kind="choice", choices=DISCIPLINES, doc="Queue discipline of the pool."
     )
@@ -177,10 +238,17 @@ class QpuGroup:
     def _validate(self, ctx: Ctx) -> None:
         _check_name(self.name, ctx.child("name"))
         period, length = self.calibration_period, self.calibration_duration
-        if (period is None) != (length is None):
-            missing = "calibration_duration" if length is None else "calibration_period"
-            raise ctx.child(missing).error(
+        if self.calibration_times and length is None:
+            raise ctx.child("calibration_duration").error(
+                "missing: calibration_times need a calibration_duration"
+            )
+        if period is not None and length is None:
+            raise ctx.child("calibration_duration").error(
                 "missing: calibration needs both a period and a duration"
+            )
+        if length is not None and period is None and not self.calibration_times:
+            raise ctx.child("calibration_period").error(
+                "missing: calibration needs a period (or calibration_times) and a duration"
             )
         if period is not None and length is not None and length >= period:
             raise ctx.child("calibration_duration").error(
@@ -281,6 +349,13 @@ class NetworkConfig:
     )
     links: tuple[LinkConfig, ...] = key(
         (), kind="tables", schema=LinkConfig, doc="Links of a custom topology."
+    )
+    link_failures: FailureModel | None = key(
+        None,
+        kind="table",
+        schema=FailureModel,
+        optional=True,
+        doc="Random outages of every link (both directions); transfers wait for the repair.",
     )
 
     def _validate(self, ctx: Ctx) -> None:
@@ -808,6 +883,28 @@ class QuantumConfig:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class FaultPolicy:
+    """What happens to a job whose attempt failed (device outage or gate/readout errors)."""
+
+    max_attempts: int = key(
+        3, kind="int", min=1, doc="Attempts on QPUs (or on the job's pool) before giving up."
+    )
+    reroute_after: int = key(
+        1,
+        kind="int",
+        min=1,
+        doc="From this many failures on, the scheduler re-decides the job without the devices "
+        "it failed on (before that it retries in the same pool).",
+    )
+    fallback: str = key(
+        "classical",
+        kind="choice",
+        choices=("classical", "fail"),
+        doc="After max_attempts: run the job on GPUs (classical) or fail it with its reason.",
+    )
+
+
 # ---------------------------------------------------------------------------------------------
 # output
 
@@ -851,6 +948,7 @@ class Scenario:
     costs: CostsConfig = key({}, kind="table", schema=CostsConfig, doc="[costs]")
     scheduler: SchedulerConfig = key({}, kind="table", schema=SchedulerConfig, doc="[scheduler]")
     quantum: QuantumConfig = key({}, kind="table", schema=QuantumConfig, doc="[quantum]")
+    faults: FaultPolicy = key({}, kind="table", schema=FaultPolicy, doc="[faults]")
     output: OutputConfig = key({}, kind="table", schema=OutputConfig, doc="[output]")
     source: str = field(default="<dict>", compare=False)
 

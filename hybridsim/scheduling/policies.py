@@ -43,12 +43,15 @@ __all__ = [
 
 
 def least_loaded(groups: Sequence[GroupView]) -> GroupView:
-    """The group with the least work per slot (waiting + running); ties go to file order."""
+    """The group with the least work per available slot (waiting + running); groups with no
+    available device (down, calibrating, or excluded after a failure) come last; ties go to
+    file order."""
 
-    def load(g: GroupView) -> float:
-        slots = sum(d.capacity for d in g.devices)
+    def load(g: GroupView) -> tuple[bool, float]:
+        slots = sum(d.capacity for d in g.devices if d.available)
         queued = g.queued + sum(d.queued for d in g.devices)
-        return (queued + sum(d.running for d in g.devices)) / slots
+        work = queued + sum(d.running for d in g.devices)
+        return (slots == 0, work / slots if slots else work)
 
     return min(groups, key=load)
 

@@ -13,6 +13,11 @@ Dispatch rules (see docs/background/simulation.md):
 * Calibration: at each window's start a QPU stops taking work. If it is running jobs, it drains
   first (jobs are never pre-empted), then calibrates for the full window length; windows are
   therefore never shorter than configured, and no job runs during one.
+* Outages: a failing device goes down at once; the jobs it holds are aborted (the engine retries,
+  reroutes or fails them) and it takes no work until repaired. A calibration window due while a
+  device is down is skipped (repair includes recalibration); a window already running continues.
+* Availability changes go through one place, :meth:`Pool._refresh`, which removes the device's
+  slot tokens and, if it is available, hands its free slots to waiting jobs.
 """
 
 from __future__ import annotations
@@ -46,6 +51,11 @@ class Flight:
         "on_done",
         "key",
         "label",
+        "attempts",
+        "token",
+        "failed_on",
+        "fail_reason",
+        "status",
     )
 
     def __init__(
@@ -60,6 +70,11 @@ class Flight:
     ):
         self.job = job
         self.label = label  # set for device-local compute tasks (not solve jobs)
+        self.attempts = 1
+        self.token = 0  # bumped when an attempt is aborted: stale callbacks compare it
+        self.failed_on: tuple[str, ...] = ()
+        self.fail_reason = ""
+        self.status = ""  # "completed" or "failed" once the job has ended
         self.decision = decision
         self.seq = seq
         self.submitted_at = submitted_at
@@ -122,7 +137,7 @@ class JobQueue:
 
 
 class Device:
-    """One GPU node or QPU: slots, availability, calibration state, pinned queue."""
+    """One GPU node or QPU: slots, availability (up, calibrating, draining), pinned queue."""
 
     __slots__ = (
         "name",
@@ -130,6 +145,7 @@ class Device:
         "index",
         "capacity",
         "running",
+        "up",
         "calibrating",
         "draining",
         "own",
@@ -145,6 +161,7 @@ class Device:
         self.capacity = capacity
         self.config = config
         self.running = 0
+        self.up = True
         self.calibrating = False
         self.draining = False  # a calibration window is due: finish running jobs, take no more
         self.own = JobQueue(pool.queue.discipline)
@@ -153,7 +170,8 @@ class Device:
 
     @property
     def available(self) -> bool:
-        return not (self.calibrating or self.draining)
+        """Up, not calibrating and not draining for a calibration: it may start work."""
+        return self.up and not (self.calibrating or self.draining)
 
     def backlog_ticks(self, now: int) -> int:
         """Predicted ticks until a new job could start here (running work plus pinned queue,
@@ -182,6 +200,8 @@ class Pool:
     recorder : Recorder
     start : callable
         ``start(flight, device)``: the engine's hook that moves a dispatched flight to its device.
+    abort : callable
+        ``abort(flight, device, reason)``: the engine's hook for a flight whose device failed.
     record_queue : bool
         Record a :class:`QueueRecord` at every change of the waiting count.
     """
@@ -195,6 +215,7 @@ class Pool:
         devices: list[str],
         recorder: Recorder,
         start: Callable[[Flight, Device], None],
+        abort: Callable[[Flight, Device, str], None] | None = None,
         record_queue: bool = True,
     ):
         self.env = env
@@ -203,6 +224,7 @@ class Pool:
         self.config = config
         self.recorder = recorder
         self._start = start
+        self._abort = abort
         self._record_queue = record_queue
         self.queue = JobQueue(config.discipline)
         self.devices = [Device(n, self, i, config.capacity, config) for i, n in enumerate(devices)]
@@ -262,7 +284,8 @@ class Pool:
             if dev.running == 0:
                 self._begin_calibration(dev)
             return
-        self._fill_slot(dev)
+        if dev.available:
+            self._fill_slot(dev)
 
     def _fill_slot(self, dev: Device) -> None:
         own_key, shared_key = dev.own.peek_key(), self.queue.peek_key()
@@ -276,40 +299,73 @@ class Pool:
         self._queue_changed(-1)
         self._dispatch(flight, dev)
 
+    def _refresh(self, dev: Device) -> None:
+        """Re-derive ``dev``'s slot tokens from its state; hand free slots to waiting jobs."""
+        while self._take_token(dev):
+            pass
+        if dev.available:
+            for _ in range(dev.capacity - dev.running):
+                self._fill_slot(dev)
+
     # -- calibration ---------------------------------------------------------------------------
-    def start_calibration_clock(self, dev: Device, offset: int, period: int, length: int) -> None:
-        """Open a calibration window on ``dev`` at ``offset + k * period`` for every k >= 0."""
+    def start_calibration_clock(
+        self, dev: Device, length: int, offset: int, period: int | None, times: tuple[int, ...]
+    ) -> None:
+        """Open calibration windows on ``dev``: at ``offset + k·period`` (k >= 0) when a period
+        is given, and at each instant of ``times``."""
+        dev.calibration_length = length
 
         def due(_ev=None) -> None:
-            if not (dev.calibrating or dev.draining):
+            # A window due while one is pending or running merges into it; a down device skips it.
+            if dev.up and not (dev.calibrating or dev.draining):
                 dev.draining = True
-                while self._take_token(dev):
-                    pass
+                self._refresh(dev)
                 if dev.running == 0:
                     self._begin_calibration(dev)
-            # else: a window is already pending or running; this one merges into it.
-            self.env.timeout(period).callbacks.append(due)
 
-        dev.calibration_length = length
-        if offset == 0:
+        def periodic(_ev=None) -> None:
             due()
+            self.env.timeout(period).callbacks.append(periodic)
+
+        if period is not None:
+            self._at(offset, periodic)
+        for t in sorted(times):
+            self._at(t, due)
+
+    def _at(self, instant: int, fn: Callable[..., None]) -> None:
+        delay = instant - self.env.now
+        if delay <= 0:
+            fn()
         else:
-            self.env.timeout(offset).callbacks.append(due)
+            self.env.timeout(delay).callbacks.append(fn)
 
     def _begin_calibration(self, dev: Device) -> None:
         dev.draining = False
         dev.calibrating = True
         start = self.env.now
-        length = dev.calibration_length
 
         def end(_ev) -> None:
             dev.calibrating = False
             self.recorder.intervals.append(
                 IntervalRecord(dev.name, "calibration", start, self.env.now)
             )
-            for _ in range(dev.capacity):
-                if dev.draining:  # pragma: no cover - a window cannot be due while calibrating
-                    break
-                self._fill_slot(dev)
+            self._refresh(dev)
 
-        self.env.timeout(length).callbacks.append(end)
+        self.env.timeout(dev.calibration_length).callbacks.append(end)
+
+    # -- outages -------------------------------------------------------------------------------
+    def fail(self, dev: Device, reason: str) -> None:
+        """``dev`` goes down now: abort what it holds, take no work until :meth:`repair`."""
+        dev.up = False
+        dev.draining = False  # a pending calibration is absorbed by the outage
+        self._refresh(dev)
+        aborted, dev.active = dev.active, []
+        self.running -= dev.running
+        dev.running = 0
+        for flight in aborted:
+            self._abort(flight, dev, reason)
+
+    def repair(self, dev: Device) -> None:
+        """``dev`` is back up: free slots go to waiting jobs."""
+        dev.up = True
+        self._refresh(dev)

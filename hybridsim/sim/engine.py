@@ -16,6 +16,7 @@ makes every run deterministic for a given seed.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -49,10 +50,11 @@ __all__ = ["Simulation", "run"]
 class _View:
     """The read-only :class:`~hybridsim.scheduling.base.ClusterView` over live pools."""
 
-    __slots__ = ("_sim",)
+    __slots__ = ("_sim", "_exclude")
 
-    def __init__(self, sim: Simulation):
+    def __init__(self, sim: Simulation, exclude: set[str] | frozenset[str] = frozenset()):
         self._sim = sim
+        self._exclude = exclude  # devices shown as unavailable (a job's failed devices)
 
     @property
     def now_s(self) -> float:
@@ -72,7 +74,7 @@ class _View:
                         pool.kind,
                         d.capacity,
                         d.running,
-                        d.available,
+                        d.available and d.name not in self._exclude,
                         len(d.own),
                         d.backlog_ticks(now) / TICKS_PER_SECOND,
                     )
@@ -136,6 +138,7 @@ class Simulation:
                 device_names(grp),
                 self.recorder,
                 self._start,
+                self._abort,
                 record_queue=scenario.output.queue_levels,
             )
         self.view = _View(self)
@@ -162,14 +165,28 @@ class Simulation:
         self.wall: dict[str, float] = {"solve_s": 0.0, "circuit_s": 0.0}
         for pool in self.pools.values():
             cfg = pool.config
-            if getattr(cfg, "calibration_period", None) is not None:
+            if getattr(cfg, "calibration_duration", None) is not None:
                 for dev in pool.devices:
                     pool.start_calibration_clock(
                         dev,
+                        cfg.calibration_duration,
                         cfg.calibration_offset,
                         cfg.calibration_period,
-                        cfg.calibration_duration,
+                        cfg.calibration_times,
                     )
+            if cfg.failures is not None:
+                for dev in pool.devices:
+                    self._outages(dev.name, cfg.failures, pool.fail, pool.repair, dev)
+        if scenario.network.link_failures is not None:
+            self.network.fast_path = False  # zero-byte messages must see outages too
+            for link in self.network.undirected_links():
+                self._outages(
+                    f"link:{link[0].src}<->{link[0].dst}",
+                    scenario.network.link_failures,
+                    self._link_down,
+                    self._link_up,
+                    link,
+                )
 
     # -- construction helpers ------------------------------------------------------------------
     def _check_connected(self, graph: nx.Graph) -> None:
@@ -184,6 +201,115 @@ class Simulation:
                         f"device {dev!r} is not connected to the host {host!r}",
                         "a path of links from the host to every device",
                     )
+
+    # -- faults --------------------------------------------------------------------------------
+    def _outages(self, name: str, model, down, up, target) -> None:
+        """Take ``target`` down and back up, forever (``mtbf``) or at explicit instants (``at``).
+
+        Times to failure are exponential with mean ``mtbf``; repairs last ``mttr``
+        (deterministic) or an exponential time of that mean. Draws come from the stream
+        ``faults/<name>``, so outages never depend on the workload or the scheduler. An explicit
+        instant that falls inside an outage is absorbed by it. Each outage is recorded as an
+        ``outage`` interval.
+        """
+        rng = self.streams[f"faults/{name}"]
+        resource = target.name if isinstance(target, Device) else name
+        state = {"down": False}
+
+        def repair_ticks() -> int:
+            if model.repair == "deterministic":
+                return model.mttr
+            return max(1, to_ticks(float(rng.exponential(model.mttr / TICKS_PER_SECOND))))
+
+        def fail(_ev=None) -> None:
+            if state["down"]:
+                return
+            state["down"] = True
+            start = self.env.now
+            if isinstance(target, Device):
+                down(target, "outage")
+            else:
+                down(target)
+
+            def repair(_ev) -> None:
+                state["down"] = False
+                self.recorder.intervals.append(
+                    IntervalRecord(resource, "outage", start, self.env.now, -1, "down")
+                )
+                up(target)
+                if model.mtbf is not None:
+                    next_random_failure()
+
+            self.env.timeout(repair_ticks()).callbacks.append(repair)
+
+        def next_random_failure() -> None:
+            ttf = max(1, to_ticks(float(rng.exponential(model.mtbf / TICKS_PER_SECOND))))
+            self.env.timeout(ttf).callbacks.append(fail)
+
+        if model.mtbf is not None:
+            next_random_failure()
+        for instant in sorted(model.at):
+            if instant == 0:
+                fail()
+            else:
+                self.env.timeout(instant).callbacks.append(fail)
+
+    def _link_down(self, link) -> None:
+        for direction in link:
+            direction.up = False
+
+    def _link_up(self, link) -> None:
+        for direction in link:
+            direction.up = True
+        self.network.link_repaired(link)
+
+    def _abort(self, flight: Flight, dev: Device, reason: str) -> None:
+        """A device failed under ``flight``: its attempt ends now (the pool already freed it)."""
+        flight.token += 1  # callbacks already scheduled for this attempt become no-ops
+        self._attempt_failed(flight, dev, reason)
+
+    def _attempt_failed(self, flight: Flight, dev: Device, reason: str) -> None:
+        """Record a failed attempt, then retry, reroute, fall back to GPUs or fail the job.
+
+        See ``[faults]``: up to ``max_attempts`` attempts; from ``reroute_after`` failures on,
+        the scheduler re-decides without the devices the job failed on; after the last attempt
+        a quantum job runs classically (``fallback = "classical"``) or fails with its reason.
+        """
+        now = self.env.now
+        self.recorder.intervals.append(
+            IntervalRecord(dev.name, "failed", flight.dispatched_at, now, flight.job.job_id, reason)
+        )
+        if flight.label is not None:
+            # A compute task is local to its GPU: it waits for the device and runs again.
+            self._resubmit(flight, flight.decision)
+            return
+        policy = self.scenario.faults
+        flight.failed_on = (*flight.failed_on, dev.name)
+        flight.fail_reason = reason
+        failures = len(flight.failed_on)
+        if failures < policy.max_attempts:
+            if failures >= policy.reroute_after and flight.job.pool is None:
+                decision = self.scheduler.decide(flight.job, _View(self, set(flight.failed_on)))
+            else:
+                decision = dataclasses.replace(flight.decision, device=None)
+            self._resubmit(flight, decision)
+            return
+        if policy.fallback == "classical" and flight.decision.route == "quantum":
+            gpus = [p for p in self.pools.values() if p.kind == "gpu"]
+            if gpus:
+                pool = min(gpus, key=lambda p: (p.waiting + p.running) / len(p.devices))
+                self._resubmit(flight, self._fixed_decisions[pool.name], reason="fallback")
+                return
+        flight.finished_at = now
+        self._complete(flight, status="failed")
+
+    def _resubmit(self, flight: Flight, decision: Decision, reason: str = "") -> None:
+        flight.attempts += 1
+        flight.decision = decision
+        flight.dispatched_at = flight.started_at = flight.finished_at = -1
+        flight.device = None
+        flight.outcome = None
+        self.pools[decision.group].offer(flight)
 
     # -- routing -------------------------------------------------------------------------------
     def _static_decision(self, job: SolveJob) -> Decision:
@@ -279,9 +405,13 @@ class Simulation:
         if not self._charge_network:
             self._serve(flight, dev)
             return
-        self.network.transfer(
-            job.origin, dev.name, job.payload_bytes, lambda: self._serve(flight, dev), job.job_id
-        )
+        token = flight.token
+
+        def arrived() -> None:
+            if flight.token == token:  # else the attempt was aborted in transit
+                self._serve(flight, dev)
+
+        self.network.transfer(job.origin, dev.name, job.payload_bytes, arrived, job.job_id)
 
     def _serve(self, flight: Flight, dev: Device) -> None:
         flight.started_at = self.env.now
@@ -290,11 +420,22 @@ class Simulation:
         if service == 0:
             self._finish(flight, dev)
         else:
-            self.env.timeout(service).callbacks.append(lambda _ev: self._finish(flight, dev))
+            token = flight.token
+
+            def done(_ev) -> None:
+                if flight.token == token:
+                    self._finish(flight, dev)
+
+            self.env.timeout(service).callbacks.append(done)
 
     def _finish(self, flight: Flight, dev: Device) -> None:
         flight.finished_at = self.env.now
         dev.pool.release(dev, flight)
+        outcome = flight.outcome
+        if outcome is not None and outcome.p_fail > 0.0:
+            if self.streams[f"faults/jobs/{dev.name}"].random() < outcome.p_fail:
+                self._attempt_failed(flight, dev, "gate or readout error")
+                return
         job = flight.job
         if not self._charge_network:
             self._complete(flight)
@@ -303,7 +444,8 @@ class Simulation:
             dev.name, job.origin, job.result_bytes, lambda: self._complete(flight), job.job_id
         )
 
-    def _complete(self, flight: Flight) -> None:
+    def _complete(self, flight: Flight, status: str = "completed") -> None:
+        flight.status = status
         if flight.label is not None:
             # A device-local compute task: an interval, not a solve job.
             self.recorder.intervals.append(
@@ -329,7 +471,7 @@ class Simulation:
                 decision.route,
                 decision.group,
                 dev.name,
-                "completed",
+                status,
                 flight.submitted_at,
                 flight.dispatched_at,
                 flight.started_at,
@@ -341,7 +483,9 @@ class Simulation:
                 decision.predicted_s,
                 decision.predicted_classical_s,
                 decision.predicted_quantum_s,
-                *_outcome_fields(flight.outcome),
+                *_outcome_fields(flight.outcome, job.service_ticks is not None),
+                flight.attempts,
+                flight.fail_reason if status == "failed" else "",
             )
         )
         if flight.on_done is not None:
@@ -420,10 +564,13 @@ class Simulation:
         return self.recorder
 
 
-def _outcome_fields(o: Outcome | None) -> tuple:
+_NO_OUTCOME = (None,) * 10
+
+
+def _outcome_fields(o: Outcome | None, explicit: bool) -> tuple:
     """JobRecord fields from ``solver`` to ``solution_error``, in declaration order."""
     if o is None:
-        return ("explicit",)
+        return ("explicit" if explicit else None, *_NO_OUTCOME)
     return (
         o.solver,
         o.compute_s,

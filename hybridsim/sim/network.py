@@ -34,7 +34,9 @@ class LinkState:
     latency: int  # ticks
     bandwidth: float  # bytes/s
     free_at: int = 0
+    up: bool = True
     name: str = field(init=False)
+    blocked: list = field(default_factory=list)  # hops waiting for the link to come back
 
     def __post_init__(self) -> None:
         self.name = f"link:{self.src}->{self.dst}"
@@ -100,6 +102,7 @@ class Network:
         self._links: dict[tuple[str, str], LinkState] = {}
         self._routes: dict[tuple[str, str], tuple[LinkState, ...]] = {}
         self._latency: dict[tuple[str, str], int] = {}  # summed latency per cached route
+        self.fast_path = True  # one event for zero-byte messages (off when links can fail)
         for a, b, data in graph.edges(data=True):
             for s, t in ((a, b), (b, a)):
                 self._links[(s, t)] = LinkState(s, t, data["latency"], data["bandwidth"])
@@ -127,6 +130,23 @@ class Network:
             self._latency[key] = sum(h.latency for h in hops)
         return hops
 
+    def undirected_links(self) -> list[tuple[LinkState, LinkState]]:
+        """Both directions of every link, in graph edge order."""
+        return [
+            (self._links[(a, b)], self._links[(b, a)]) for a, b in self.graph.edges()
+        ]
+
+    def link_repaired(self, link: tuple[LinkState, ...]) -> None:
+        """Resume the transfers that reached ``link`` while it was down, in arrival order.
+
+        A transfer already on the wire when the link failed completes (only new hops wait):
+        a simplification documented in docs/background/faults.md.
+        """
+        for direction in link:
+            waiting, direction.blocked = direction.blocked, []
+            for resume in waiting:
+                resume()
+
     def uncontended_ticks(self, src: str, dst: str, nbytes: float) -> int:
         """Transfer time with every link free: sum of latencies and serialization times."""
         return sum(h.latency + h.serialization_ticks(nbytes) for h in self.route(src, dst))
@@ -145,7 +165,7 @@ class Network:
         if not hops:
             done()
             return
-        if nbytes <= 0:
+        if nbytes <= 0 and self.fast_path:
             # Nothing occupies a link: one event for the whole path.
             delay = self._latency[key]
             if delay == 0:
@@ -164,6 +184,10 @@ class Network:
         job_id: int,
     ) -> None:
         link = hops[i]
+        if not link.up:
+            # Down: wait, in arrival order, for the repair (see link_repaired).
+            link.blocked.append(lambda: self._hop(hops, i, nbytes, done, job_id))
+            return
         now = self.env.now
         start = link.free_at if link.free_at > now else now
         end = start + link.serialization_ticks(nbytes)

@@ -76,6 +76,7 @@ def step_stats(flights: list[Any]) -> dict[str, Any]:
         "kappa_est_max": max(k_est) if k_est else None,
         "d_median": med([float(j.d) for j in jobs]),
         "solution_error_max": max(errors) if errors else None,
+        "failed_blocks": sum(1 for f in flights if f.status == "failed"),
     }
 
 
@@ -214,6 +215,10 @@ def mlp_trainer(sim: Simulation, tenant: int, run_name: str) -> Generator:
         done = [sim.solve(job) for job in jobs]
         yield sim.env.all_of(done)
         flights = [ev.value for ev in done]
+        if any(f.status == "failed" for f in flights):
+            # A block's solve failed for good: never apply an update with a missing block.
+            record(step, flights)
+            continue
         solutions = [f.outcome.solution for f in flights]
         params = newton_update(params, blocks, solutions, lr=wl.lr, clip=wl.clip)
         yield sim.compute(home, flops=update_flops(spec, clip=wl.clip is not None), label="update")

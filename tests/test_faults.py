@@ -1,0 +1,293 @@
+"""Faults: outages, calibration lists, gate/readout failures, retries, rerouting, fallback."""
+
+from collections import defaultdict
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from conftest import synthetic
+from hybridsim import run
+from hybridsim.execution import failure_probability
+from hybridsim.timebase import to_ticks as T
+
+
+def outage_intervals(r, resource):
+    return [(iv.start_at, iv.end_at) for iv in r.intervals if iv.kind == "outage" and iv.resource == resource]
+
+
+def test_outage_aborts_the_running_job_which_retries_after_repair():
+    data = synthetic(
+        jobs=1,
+        gpu=[],
+        qpu=[{"name": "q", "link_latency": 0, "failures": {"at": ["1.5 s"], "mttr": "1 s", "repair": "deterministic"}}],
+        pool="q",
+        service={"dist": "deterministic", "value_s": 1},
+    )
+    r = run(data)
+    (job,) = r.jobs
+    assert job.status == "completed" and job.attempts == 2
+    assert (job.dispatched_at, job.started_at, job.finished_at) == (T("2.5 s"), T("2.5 s"), T("3.5 s"))
+    assert outage_intervals(r, "q-0") == [(T("1.5 s"), T("2.5 s"))]
+    failed = [(iv.start_at, iv.end_at, iv.label) for iv in r.intervals if iv.kind == "failed"]
+    assert failed == [(T("1 s"), T("1.5 s"), "outage")]
+
+
+def test_job_reroutes_to_another_qpu_group_after_an_outage():
+    fail = {"at": ["1.5 s"], "mttr": "1 h", "repair": "deterministic"}
+    slow = {"link_latency": 0, "gate_time_1q": "1 ms", "gate_time_2q": "1 ms"}
+    data = synthetic(
+        jobs=1,
+        gpu=[{"name": "g", "link_latency": 0}],
+        qpu=[{"name": "q", **slow, "failures": fail}, {"name": "r", **slow}],
+        pool=None,
+        kappa=10.0,
+        n=64,
+        d=4,
+        service={"dist": "model"},
+    )
+    r = run(data, overrides=["costs.accounting=paper", "scheduler.policy=quantum_only"])
+    (job,) = r.jobs
+    assert job.status == "completed" and job.attempts == 2
+    assert job.device == "r-0" and job.dispatched_at == T("1.5 s")
+    failed = [(iv.resource, iv.start_at, iv.end_at) for iv in r.intervals if iv.kind == "failed"]
+    assert failed == [("q-0", T("1 s"), T("1.5 s"))]
+
+
+def test_exhausted_quantum_attempts_fall_back_to_gpus():
+    fail = {"at": ["1.5 s", "3 s"], "mttr": "1 s", "repair": "deterministic"}
+    data = synthetic(
+        jobs=1,
+        gpu=[{"name": "g", "link_latency": 0}],
+        qpu=[{"name": "q", "link_latency": 0, "gate_time_1q": "1 ms", "gate_time_2q": "1 ms", "failures": fail}],
+        pool=None,
+        kappa=10.0,
+        n=64,
+        d=4,
+        service={"dist": "model"},
+    )
+    over = ["costs.accounting=paper", "scheduler.policy=quantum_only", "faults.max_attempts=2"]
+    r = run(data, overrides=over)
+    (job,) = r.jobs
+    # attempt 1 on q-0 from 1 s, aborted at 1.5 s; attempt 2 after repair at 2.5 s, aborted at
+    # 3 s; then the fallback runs it on the GPU at 3 s
+    assert job.route == "classical" and job.device == "g-0" and job.attempts == 3
+    assert job.dispatched_at == T("3 s")
+
+
+def test_explicit_calibration_times():
+    data = synthetic(
+        jobs=1,
+        gpu=[],
+        qpu=[{"name": "q", "link_latency": 0, "calibration_times": ["0.5 s", "1.2 s"], "calibration_duration": "1 s"}],
+        pool="q",
+        arrival={"dist": "trace", "values_s": [1]},
+    )
+    r = run(data)
+    (job,) = r.jobs
+    assert job.dispatched_at == T("1.5 s")
+    cal = [(iv.start_at, iv.end_at) for iv in r.intervals if iv.kind == "calibration"]
+    # the window due at 1.2 s falls inside the running one and merges into it
+    assert cal == [(T("0.5 s"), T("1.5 s"))]
+
+
+def noisy_qpu(fallback, error=0.5):
+    return synthetic(
+        jobs=4,
+        gpu=[{"name": "g", "link_latency": 0}],
+        qpu=[{"name": "q", "link_latency": 0, "gate_time_1q": "1 as", "gate_time_2q": "1 as", "error_2q": error}],
+        pool=None,
+        kappa=10.0,
+        n=64,
+        d=4,
+        service={"dist": "model"},
+        arrival={"dist": "deterministic", "interval_s": 1},
+    ), ["costs.accounting=paper", "scheduler.policy=quantum_only", f"faults.fallback={fallback}"]
+
+
+def test_gate_errors_fail_attempts_then_fall_back_to_gpus():
+    data, over = noisy_qpu("classical")
+    r = run(data, overrides=over)
+    for j in r.jobs:
+        assert j.status == "completed" and j.route == "classical" and j.attempts == 4
+    failed = [iv for iv in r.intervals if iv.kind == "failed"]
+    assert len(failed) == 4 * 3 and {iv.label for iv in failed} == {"gate or readout error"}
+    assert r.summary["jobs_failed"] == 0
+
+
+def test_fail_policy_records_the_reason():
+    data, over = noisy_qpu("fail")
+    r = run(data, overrides=over)
+    assert r.summary["jobs_failed"] == 4 and r.summary["jobs_completed"] == 0
+    for j in r.jobs:
+        assert j.status == "failed" and j.fail_reason == "gate or readout error" and j.attempts == 3
+
+
+def test_noiseless_qpu_never_fails():
+    data, over = noisy_qpu("fail", error=0.0)
+    r = run(data, overrides=over)
+    assert r.summary["jobs_completed"] == 4 and all(j.attempts == 1 for j in r.jobs)
+
+
+def test_failure_probability_formula():
+    class Q:
+        error_1q, error_2q, readout_error = 1e-3, 1e-2, 0.05
+
+    p = failure_probability(Q, 10, 5, 2)
+    assert p == pytest.approx(1 - (1 - 1e-3) ** 10 * (1 - 1e-2) ** 5 * 0.95**2)
+    Q.error_2q = 1e-12
+    assert failure_probability(Q, 0, 1e9, 0) == pytest.approx(1e-3, rel=1e-3)  # accurate for tiny rates
+
+
+def test_link_outage_delays_transfers_until_repair():
+    data = synthetic(
+        jobs=1,
+        gpu=[{"name": "g", "link_latency": 0, "link_bandwidth": "1 GB/s"}],
+        network={"host_latency": 0, "host_bandwidth": "1 GB/s",
+                 "link_failures": {"at": ["0.5 s"], "mttr": "1 s", "repair": "deterministic"}},
+        n=10,
+    )
+    r = run(data)
+    (job,) = r.jobs
+    # submitted at 1 s; both links are down 0.5 s - 1.5 s; 800 B take 800 ns per hop
+    assert job.started_at == T("1.5 s") + 2 * T("800 ns")
+    assert len(outage_intervals(r, "link:host<->switch")) == 1
+
+
+def test_training_applies_no_update_with_a_missing_block():
+    data = {
+        "cluster": {
+            "gpu": [{"name": "g"}],
+            "qpu": [{"name": "q", "gate_time_1q": "1 as", "gate_time_2q": "1 as", "error_2q": 0.5}],
+        },
+        "workload": {"kind": "mlp", "dataset": "wine", "hidden": [4], "steps": 4, "batch_size": 64,
+                     "eps_norm": 0.1, "baselines": []},
+        "costs": {"accounting": "paper"},
+        "scheduler": {"policy": "quantum_only"},
+        "faults": {"fallback": "fail", "max_attempts": 1},
+        "quantum": {"execute_max_n": 0},
+    }
+    r = run(data)
+    steps = [s for s in r.steps if s.run == "main"]
+    assert all(s.failed_blocks > 0 for s in steps[1:])
+    assert len({s.loss for s in steps}) == 1  # no update was ever applied
+
+
+# --- invariants over random clusters, workloads and faults ---------------------------------
+
+
+@st.composite
+def faulty_scenarios(draw):
+    def failures():
+        if not draw(st.booleans()):
+            return None
+        return {
+            "mtbf": draw(st.sampled_from(["0.3 s", "2 s", "10 s"])),
+            "mttr": draw(st.sampled_from(["10 ms", "0.5 s"])),
+            "repair": draw(st.sampled_from(["exponential", "deterministic"])),
+        }
+
+    accounting = draw(st.sampled_from(["paper", "full"]))
+    # Fault processes generate events over the whole simulated span, so jobs are kept to
+    # seconds of service: under full accounting a 1 ps-gate, kappa 1e4 solve lasts hours.
+    full = accounting == "full"
+    gpus, qpus = [], []
+    for i in range(draw(st.integers(1, 2))):
+        g = {"name": f"g{i}", "count": draw(st.integers(1, 2)), "capacity": draw(st.integers(1, 2)),
+             "link_latency": draw(st.sampled_from([0, "1 us", "1 ms"]))}
+        if (f := failures()) is not None:
+            g["failures"] = f
+        gpus.append(g)
+    for i in range(draw(st.integers(0, 2))):
+        q = {"name": f"q{i}", "count": draw(st.integers(1, 2)), "capacity": draw(st.integers(1, 2)),
+             "gate_time_1q": "1 as",
+             "gate_time_2q": "1 as" if full else draw(st.sampled_from(["1 as", "1 ps"])),
+             "reset_time": "1 us",
+             "error_2q": draw(st.sampled_from([0.0, 1e-9, 1e-6, 0.01])),
+             "link_latency": draw(st.sampled_from([0, "1 us"]))}
+        if (f := failures()) is not None:
+            q["failures"] = f
+        if draw(st.booleans()):
+            q["calibration_period"] = draw(st.sampled_from(["0.5 s", "2 s"]))
+            q["calibration_duration"] = "0.1 s"
+        qpus.append(q)
+    routed = draw(st.booleans())
+    wl = {
+        "kind": "synthetic",
+        "jobs": draw(st.integers(1, 40)),
+        "arrival": {"dist": "exponential", "mean_s": draw(st.sampled_from(["10 ms", "0.2 s"]))},
+        "n": draw(st.integers(2, 64)),
+        "kappa": draw(st.sampled_from([2.0, 50.0] if full else [2.0, 50.0, 1e4])),
+    }
+    if routed:
+        wl["service"] = {"dist": "model"}
+    else:
+        wl["service"] = {"dist": "exponential", "mean_s": draw(st.sampled_from(["1 ms", "0.1 s"]))}
+        wl["pool"] = draw(st.sampled_from([g["name"] for g in gpus + qpus]))
+    network = {"host_latency": draw(st.sampled_from([0, "1 us"]))}
+    if draw(st.booleans()):
+        network["link_failures"] = {"mtbf": "1 s", "mttr": "50 ms"}
+    sc = {"cluster": {"gpu": gpus, "qpu": qpus}, "network": network, "workload": wl,
+          "faults": {"max_attempts": draw(st.integers(1, 3)), "reroute_after": draw(st.integers(1, 2)),
+                     "fallback": draw(st.sampled_from(["classical", "fail"]))},
+          "costs": {"accounting": accounting}}
+    if routed:
+        sc["scheduler"] = {"policy": draw(st.sampled_from(
+            ["earliest_finish", "classical_only"] + (["qnewton", "quantum_only", "kappa_threshold"] if qpus else [])))}
+    return sc
+
+
+def check_invariants(r, data):
+    jobs = r.jobs
+    n = data["workload"]["jobs"]
+    # every emitted job ends exactly once, completed or failed with a reason
+    assert sorted(j.job_id for j in jobs) == list(range(n))
+    for j in jobs:
+        assert j.status in ("completed", "failed")
+        assert (j.status == "failed") == bool(j.fail_reason)
+        assert j.submitted_at <= j.dispatched_at <= j.started_at <= j.finished_at <= j.completed_at
+    capacity = {}
+    for kind in ("gpu", "qpu"):
+        for g in data["cluster"][kind]:
+            for i in range(g["count"]):
+                capacity[f"{g['name']}-{i}"] = g["capacity"]
+    # no device holds more jobs than its capacity (final attempts and failed attempts)
+    held = defaultdict(list)
+    for j in jobs:
+        if j.status == "completed":
+            held[j.device].append((j.dispatched_at, j.finished_at))
+    for iv in r.intervals:
+        if iv.kind == "failed":
+            held[iv.resource].append((iv.start_at, iv.end_at))
+    for dev, spans in held.items():
+        level = 0
+        for _, delta in sorted([(s, 1) for s, _ in spans] + [(e, -1) for _, e in spans]):
+            level += delta
+            assert level <= capacity[dev], dev
+    # nothing runs on a device while it is down or calibrating
+    blocked = defaultdict(list)
+    for iv in r.intervals:
+        if iv.kind in ("outage", "calibration") and iv.resource in capacity:
+            blocked[iv.resource].append((iv.start_at, iv.end_at))
+    for dev, spans in held.items():
+        for s, e in spans:
+            for bs, be in blocked[dev]:
+                assert e <= bs or s >= be, (dev, s, e, bs, be)
+    # totals in the summary equal the rows
+    s = r.summary
+    assert s["jobs_completed"] == sum(j.status == "completed" for j in jobs)
+    assert s["jobs_failed"] == sum(j.status == "failed" for j in jobs)
+    assert s["routed_quantum"] + s["routed_classical"] == n
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(faulty_scenarios(), st.integers(0, 2**31))
+def test_invariants_under_faults(data, seed):
+    check_invariants(run(data, seed=seed), data)
+
+
+@pytest.mark.slow
+@settings(max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(faulty_scenarios(), st.integers(0, 2**31))
+def test_invariants_under_faults_thorough(data, seed):
+    check_invariants(run(data, seed=seed), data)
