@@ -91,9 +91,11 @@ class GpuGroup:
     """A group of identical GPU nodes sharing one queue (a pool)."""
 
     name: str = key(kind="str", doc="Name of the group; devices are named NAME-0, NAME-1, ...")
-    count: int = key(1, kind="int", min=1, doc="Number of GPU nodes in the group.")
+    count: int = key(
+        1, kind="int", min=1, max=100_000, doc="Number of GPU nodes in the group."
+    )
     capacity: int = key(
-        1, kind="int", min=1, doc="Jobs one node runs at the same time (its slots)."
+        1, kind="int", min=1, max=1024, doc="Jobs one node runs at the same time (its slots)."
     )
     tflops: float = key(
         14.0,
@@ -147,8 +149,10 @@ class QpuGroup:
     """A group of identical QPUs sharing one queue (a pool). Defaults are IBM Heron-like."""
 
     name: str = key(kind="str", doc="Name of the group; devices are named NAME-0, NAME-1, ...")
-    count: int = key(1, kind="int", min=1, doc="Number of QPUs in the group.")
-    capacity: int = key(1, kind="int", min=1, doc="Jobs one QPU runs at the same time.")
+    count: int = key(1, kind="int", min=1, max=100_000, doc="Number of QPUs in the group.")
+    capacity: int = key(
+        1, kind="int", min=1, max=1024, doc="Jobs one QPU runs at the same time."
+    )
     qubits: int = key(156, kind="int", min=1, doc="Physical qubits (IBM Heron r2: 156).")
     gate_time_1q: int = key(
         "32 ns",
@@ -454,7 +458,7 @@ class SyntheticWorkload:
     """Jobs with explicit arrival and service times, for validating the queueing engine."""
 
     kind: str = key("synthetic", kind="str", doc="synthetic")
-    jobs: int = key(kind="int", min=1, doc="Number of jobs to submit.")
+    jobs: int = key(kind="int", min=1, max=10**8, doc="Number of jobs to submit.")
     arrival: Distribution = key(
         kind="union", union=DISTRIBUTIONS, tag="dist", doc="Inter-arrival time distribution."
     )
@@ -523,6 +527,9 @@ class SyntheticWorkload:
 
 
 DATASET_NAMES = ("digits", "wine", "breast_cancer", "iris")
+#: Largest curvature block a real (matrix-holding) training run may build: 4096² doubles are
+#: 134 MB, and a step holds a few of them (block, shaped copy, factorization).
+MAX_BLOCK_N = 4096
 BASELINES = ("classical_newton", "sgd", "adam")
 
 
@@ -538,7 +545,11 @@ class MLPWorkload:
         doc="scikit-learn bundled dataset (no download).",
     )
     hidden: tuple[int, ...] = key(
-        (16,), kind="ints", min=1, doc="Hidden layer sizes ([] is logistic regression)."
+        (16,),
+        kind="ints",
+        min=1,
+        max=4096,
+        doc="Hidden layer sizes ([] is logistic regression).",
     )
     activation: str = key(
         "tanh",
@@ -552,8 +563,10 @@ class MLPWorkload:
         choices=("newton", "sgd", "adam"),
         doc="newton emits solve jobs every step; sgd and adam are first-order baselines.",
     )
-    steps: int = key(30, kind="int", min=1, doc="Training steps (one batch each).")
-    batch_size: int = key(256, kind="int", min=1, doc="Examples per step.")
+    steps: int = key(
+        30, kind="int", min=1, max=10**6, doc="Training steps (one batch each)."
+    )
+    batch_size: int = key(256, kind="int", min=1, max=10**6, doc="Examples per step.")
     test_fraction: float = key(
         0.25, kind="float", gt=0, max=0.9, doc="Share of the dataset held out for testing."
     )
@@ -618,7 +631,11 @@ class MLPWorkload:
         doc="Test accuracy whose first reach defines time_to_target_s.",
     )
     tenants: int = key(
-        1, kind="int", min=1, doc="Independent trainings sharing the cluster (own seed streams)."
+        1,
+        kind="int",
+        min=1,
+        max=1000,
+        doc="Independent trainings sharing the cluster (own seed streams).",
     )
     baselines: tuple[str, ...] = key(
         ("classical_newton", "sgd"),
@@ -633,6 +650,20 @@ class MLPWorkload:
     )
 
     def _validate(self, ctx: Ctx) -> None:
+        from hybridsim.workload.datasets import DATASET_SHAPES
+        from hybridsim.workload.mlp import MLPSpec, block_sizes
+
+        n_in, n_out = DATASET_SHAPES[self.dataset]
+        if self.partition != "chunk" or self.chunk_size is not None:
+            spec = MLPSpec((n_in, *self.hidden, n_out), self.activation)
+            largest = max(block_sizes(spec, self.partition, self.chunk_size))
+            if largest > MAX_BLOCK_N:
+                raise ctx.child("hidden").error(
+                    f"the largest curvature block would be {largest}x{largest} "
+                    f"({largest * largest * 8 / 1e9:.1f} GB per matrix per step)",
+                    f"blocks of at most {MAX_BLOCK_N} (smaller hidden layers, or partition = "
+                    '"neuron" / "chunk"; paper-scale sizes belong in kind = "shapes")',
+                )
         if (self.partition == "chunk") != (self.chunk_size is not None):
             raise ctx.child("chunk_size").error(
                 "chunk_size goes with partition = chunk (and only with it)"
@@ -690,12 +721,12 @@ class ShapesWorkload:
         choices=("mlp", "bert-tiny", "mistral-tiny"),
         doc="Q-Newton model: MLP-30 on MNIST, BERT-tiny or Mistral-tiny (REFERENCE §1).",
     )
-    epochs: float = key(1.0, kind="float", gt=0, doc="Epochs to simulate.")
+    epochs: float = key(1.0, kind="float", gt=0, max=10_000, doc="Epochs to simulate.")
     steps: int | None = key(
-        None, kind="int", min=1, optional=True, doc="Override the number of steps."
+        None, kind="int", min=1, max=10**7, optional=True, doc="Override the number of steps."
     )
     batch_size: int | None = key(
-        None, kind="int", min=1, optional=True, doc="Override the model's batch size."
+        None, kind="int", min=1, max=10**6, optional=True, doc="Override the model's batch size."
     )
     prune_ratio: float = key(
         1.0, kind="float", gt=0, max=1, doc="Row sparsity d = max(1, floor(r·N))."
@@ -708,7 +739,9 @@ class ShapesWorkload:
         optional=True,
         doc="Forward+backward flops per example (unset: 6 × parameters, inferred).",
     )
-    tenants: int = key(1, kind="int", min=1, doc="Independent trainings sharing the cluster.")
+    tenants: int = key(
+        1, kind="int", min=1, max=1000, doc="Independent trainings sharing the cluster."
+    )
 
 
 WORKLOADS = {"synthetic": SyntheticWorkload, "mlp": MLPWorkload, "shapes": ShapesWorkload}
@@ -964,6 +997,9 @@ class Scenario:
                 )
         else:
             _validate_policy_needs(self, ctx)
+        if isinstance(wl, ShapesWorkload) and wl.kappa.replay is not None:
+            # ctx.file, not self.source: the source is attached after validation
+            replay_path(ctx.file, wl.kappa.replay, ctx.child("workload").child("kappa"))
         if isinstance(wl, MLPWorkload | ShapesWorkload) and not self.cluster.gpu:
             raise ctx.child("cluster").child("gpu").error(
                 "missing: training runs its forward/backward passes on a GPU",
@@ -976,6 +1012,23 @@ class Scenario:
     def with_seed(self, seed: int) -> Scenario:
         """The same scenario with another root seed."""
         return dataclasses.replace(self, seed=seed)
+
+
+def replay_path(source: str, replay: str, ctx: Ctx) -> Path:
+    """Resolve a replay file named in a scenario: relative to the scenario's directory, which a
+    relative path may not leave (scenario files are data: they cannot reach into the rest of the
+    disk); an absolute path is taken as given explicitly."""
+    base = Path(source).resolve().parent if source not in ("<dict>", "--set") else Path.cwd()
+    given = Path(replay)
+    path = given if given.is_absolute() else (base / given).resolve()
+    if not given.is_absolute() and base not in path.parents:
+        raise ctx.child("replay").error(
+            f"path {replay!r} leaves the scenario's directory",
+            "a file next to the scenario, or an absolute path",
+        )
+    if not path.is_file():
+        raise ctx.child("replay").error(f"no such file: {replay!r}", "a steps.csv of a real run")
+    return path
 
 
 def _validate_policy_needs(sc: Scenario, ctx: Ctx) -> None:

@@ -25,6 +25,9 @@ from hybridsim.timebase import TICKS_PER_SECOND, UNITS, parse_duration, to_ticks
 __all__ = ["key", "Spec", "build", "unbuild", "parse_bandwidth", "format_ticks", "Ctx"]
 
 _MISSING = dataclasses.MISSING
+#: Longest duration a scenario may give (about 31,700 years): anything longer is a typo, and it
+#: keeps every tick count convertible to float seconds.
+MAX_DURATION_S = 10**12
 
 KINDS = (
     "str",
@@ -239,6 +242,8 @@ def _duration(value: Any, spec: Spec, ctx: Ctx) -> int:
     if not lower_ok:
         words = "a positive duration" if spec.gt == 0 else f"a duration {_bounds_text(spec)} s"
         raise ctx.error(f"out of range: {value!r}", words)
+    if seconds > MAX_DURATION_S:
+        raise ctx.error(f"out of range: {value!r}", f"a duration of at most {MAX_DURATION_S:.0e} s")
     ticks = to_ticks(seconds)
     if spec.gt == 0 and ticks == 0:
         raise ctx.error(f"shorter than one tick (1 zs): {value!r}", "a duration of at least 1 zs")

@@ -119,3 +119,11 @@ def test_batches_draws_eagerly():
 def test_batches_bad_arguments(n, bs):
     with pytest.raises(ValueError):
         batches(n, bs, np.random.default_rng(0))
+
+
+def test_dataset_shapes_table_matches_the_loaders():
+    from hybridsim.workload.datasets import DATASET_SHAPES
+
+    for name, (n_features, n_classes) in DATASET_SHAPES.items():
+        ds = load_dataset(name, rng=np.random.default_rng(0))
+        assert (ds.n_features, ds.n_classes) == (n_features, n_classes)

@@ -23,13 +23,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Generator
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from hybridsim.errors import ModelDomainError
 from hybridsim.records import StepRecord
+from hybridsim.scenario import replay_path
+from hybridsim.schema import Ctx
 from hybridsim.scheduling.base import SolveJob
 from hybridsim.workload.synthetic import payload_bytes, result_bytes
 
@@ -241,8 +242,8 @@ def shapes_trainer(sim: Simulation, tenant: int, run_name: str) -> Generator:
     n_steps = wl.steps if wl.steps is not None else max(1, round(model.steps_per_epoch * wl.epochs))
     km = wl.kappa
     if km.kind == "replay":
-        base = Path(sim.scenario.source).parent if sim.scenario.source != "<dict>" else Path()
-        values = load_kappa_replay(base / km.replay, km.replay_column)
+        path = replay_path(sim.scenario.source, km.replay, Ctx(sim.scenario.source, ("workload", "kappa")))
+        values = load_kappa_replay(path, km.replay_column)
         traj = KappaTrajectory("replay", values=values, scatter_sigma=km.scatter_sigma)
     else:
         traj = KappaTrajectory(

@@ -22,10 +22,19 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["DATASETS", "Dataset", "load_dataset", "batches", "n_batches"]
+__all__ = ["DATASETS", "DATASET_SHAPES", "Dataset", "load_dataset", "batches", "n_batches"]
 
 #: Names accepted by :func:`load_dataset`.
 DATASETS: tuple[str, ...] = ("digits", "wine", "breast_cancer", "iris")
+
+#: (n_features, n_classes) of every dataset, known without loading it (used to validate model
+#: sizes in scenario files; tests/test_datasets.py checks them against the real loaders).
+DATASET_SHAPES: dict[str, tuple[int, int]] = {
+    "digits": (64, 10),
+    "wine": (13, 3),
+    "breast_cancer": (30, 2),
+    "iris": (4, 3),
+}
 
 _LOADERS = {
     "digits": "load_digits",
