@@ -149,6 +149,14 @@ class QpuGroup:
     """A group of identical QPUs sharing one queue (a pool). Defaults are IBM Heron-like."""
 
     name: str = key(kind="str", doc="Name of the group; devices are named NAME-0, NAME-1, ...")
+    preset: str | None = key(
+        None,
+        kind="str",
+        optional=True,
+        doc="Hardware preset filling in the keys below (keys given here win): "
+        "ibm_heron, ionq_aria, neutral_atom, azure_ns, azure_us, surface_code, attosecond "
+        "(docs/howto/add-a-hardware-preset.md).",
+    )
     count: int = key(1, kind="int", min=1, max=100_000, doc="Number of QPUs in the group.")
     capacity: int = key(
         1, kind="int", min=1, max=1024, doc="Jobs one QPU runs at the same time."
@@ -238,6 +246,22 @@ class QpuGroup:
     link_bandwidth: float = key(
         "10 Gbps", kind="bandwidth", doc="Bandwidth of that link (assumed Ethernet)."
     )
+
+    @classmethod
+    def _expand(cls, raw: Mapping[str, Any], ctx: Ctx) -> Mapping[str, Any]:
+        """Fill in a named preset's keys under the ones written in the group."""
+        name = raw.get("preset")
+        if name is None:
+            return raw
+        from hybridsim.presets import QPU_PRESETS
+        from hybridsim.schema import suggest
+
+        if not isinstance(name, str) or name not in QPU_PRESETS:
+            hint = suggest(name, list(QPU_PRESETS)) if isinstance(name, str) else ""
+            raise ctx.child("preset").error(
+                f"unknown preset {name!r}{hint}", "one of " + ", ".join(QPU_PRESETS)
+            )
+        return {**QPU_PRESETS[name], **raw}
 
     def _validate(self, ctx: Ctx) -> None:
         _check_name(self.name, ctx.child("name"))

@@ -370,6 +370,9 @@ def build(cls: Any, raw: Any, ctx: Ctx) -> Any:
         raw = {}
     if not isinstance(raw, Mapping):
         raise ctx.error(f"wrong type: got {_type_name(raw)} {raw!r}", "a table")
+    expand = getattr(cls, "_expand", None)
+    if expand is not None:
+        raw = expand(raw, ctx)  # e.g. a hardware preset filling in defaults
     known = fields_of(cls)
     names = [n for n, _, _ in known]
     for k in raw:

@@ -1,0 +1,111 @@
+"""Named QPU hardware presets: ``preset = "ibm_heron"`` in a ``[[cluster.qpu]]`` group.
+
+A preset fills in the group's keys *before* validation; keys written in the group override it.
+Values are in the scenario-file representation, each with its source. REFERENCE §3 of the project
+brief gives the numbers marked (REF); others are marked (assumed) with where they come from, and
+derived ones (inferred). docs/howto/add-a-hardware-preset.md explains how to add one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any
+
+__all__ = ["QPU_PRESETS", "PRESET_NOTES"]
+
+# Willow's surface-code cycle and decoder latency (Google, Nature 638, 2025) (REF). A logical
+# gate takes about d cycles; d = 25 keeps logical error rates low enough for long algorithms
+# (inferred): 25 × 1.1 µs = 27.5 µs per logical gate; a logical measurement adds the decoder's
+# 63 µs to its d cycles.
+_SURFACE_D = 25
+_SURFACE_CYCLE_NS = 1100
+
+QPU_PRESETS: Mapping[str, Mapping[str, Any]] = MappingProxyType(
+    {
+        # Superconducting today: IBM Heron r2 (ibm_fez): CZ 84 ns, readout 1.56 µs, repetition
+        # delay 250 µs (REF); 156 qubits (IBM). Single-qubit gate 32 ns and median error rates
+        # 3e-3 (2q), 2e-4 (1q), 1.5e-2 (readout) are typical published Heron values (assumed).
+        "ibm_heron": {
+            "qubits": 156,
+            "gate_time_1q": "32 ns",
+            "gate_time_2q": "84 ns",
+            "measure_time": "1.56 us",
+            "reset_time": "250 us",
+            "error_1q": 2e-4,
+            "error_2q": 3e-3,
+            "readout_error": 1.5e-2,
+        },
+        # Trapped ions: IonQ Aria, 1q 135 µs, 2q 600 µs (REF); measurement 100 µs as Azure's
+        # µs-class qubit (REF); 25 qubits (IonQ Aria). Errors: 2q 6e-3, 1q 5e-4, readout 4e-3
+        # (IonQ's published Aria fidelities, assumed).
+        "ionq_aria": {
+            "qubits": 25,
+            "gate_time_1q": "135 us",
+            "gate_time_2q": "600 us",
+            "measure_time": "100 us",
+            "reset_time": "100 us",
+            "error_1q": 5e-4,
+            "error_2q": 6e-3,
+            "readout_error": 4e-3,
+        },
+        # Neutral atoms (assumed, not in REF): CZ gates of about 250 ns at 99.5 % fidelity
+        # (Evered et al., Nature 622, 2023), single-qubit gates about 1 µs, fluorescence readout
+        # about 1 ms with atom reloading as the reset; 256 atoms.
+        "neutral_atom": {
+            "qubits": 256,
+            "gate_time_1q": "1 us",
+            "gate_time_2q": "250 ns",
+            "measure_time": "1 ms",
+            "reset_time": "1 ms",
+            "error_1q": 1e-3,
+            "error_2q": 5e-3,
+            "readout_error": 1e-2,
+        },
+        # Azure resource estimator qubit models (REF): "ns" qubits (gates 50 ns, measurement
+        # 100 ns) and "µs" qubits (gates and measurement 100 µs).
+        "azure_ns": {
+            "gate_time_1q": "50 ns",
+            "gate_time_2q": "50 ns",
+            "measure_time": "100 ns",
+            "reset_time": "100 ns",
+        },
+        "azure_us": {
+            "gate_time_1q": "100 us",
+            "gate_time_2q": "100 us",
+            "measure_time": "100 us",
+            "reset_time": "100 us",
+        },
+        # A fault-tolerant surface-code machine on Willow-like hardware (see above): logical
+        # gates of d cycles, logical errors neglected, 1000 logical qubits (inferred).
+        "surface_code": {
+            "qubits": 1000,
+            "gate_time_1q": f"{_SURFACE_D * _SURFACE_CYCLE_NS} ns",
+            "gate_time_2q": f"{_SURFACE_D * _SURFACE_CYCLE_NS} ns",
+            "measure_time": f"{_SURFACE_D * _SURFACE_CYCLE_NS + 63_000} ns",
+            "reset_time": "0 s",
+        },
+        # The Q-Newton paper's hypothetical machine: attosecond gates "possibly realized by
+        # attosecond physics" (arXiv:2405.00252). The paper says nothing of readout, so only the
+        # gates improve: readout and reset stay IBM Heron's (REF).
+        "attosecond": {
+            "qubits": 1000,
+            "gate_time_1q": "1 as",
+            "gate_time_2q": "1 as",
+            "measure_time": "1.56 us",
+            "reset_time": "250 us",
+        },
+    }
+)
+
+PRESET_NOTES: Mapping[str, str] = MappingProxyType(
+    {
+        "ibm_heron": "superconducting today (IBM Heron r2)",
+        "ionq_aria": "trapped ions (IonQ Aria)",
+        "neutral_atom": "neutral atoms (assumed literature values)",
+        "azure_ns": "Azure estimator ns-class qubits",
+        "azure_us": "Azure estimator us-class qubits",
+        "surface_code": "fault-tolerant surface code, d = 25 on Willow-like cycles",
+        "attosecond": "the paper's attosecond gates; Heron readout",
+    }
+)
