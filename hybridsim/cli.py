@@ -2,6 +2,7 @@
 
 ``hybridsim run SCENARIO.toml [--out DIR] [--seed N] [--set key.path=value ...]``
 ``hybridsim validate SCENARIO.toml [--set ...]``
+``hybridsim report DIR [DIR ...] [--out DIR]``
 
 Bad input exits with code 2 and one line ``error: FILE: key.path: problem (expected ...)``;
 never a traceback.
@@ -40,6 +41,20 @@ def _parser() -> argparse.ArgumentParser:
         help="override a scenario key (TOML literal; repeatable)",
     )
     run.add_argument("--quiet", action="store_true", help="do not print the summary table")
+    run.add_argument(
+        "--no-report",
+        action="store_true",
+        help="do not write report.html, timeline.png and trace.json",
+    )
+
+    rep = sub.add_parser("report", help="draw the report of saved run directories")
+    rep.add_argument("dirs", nargs="+", type=Path, metavar="DIR", help="run output directory")
+    rep.add_argument(
+        "--out",
+        type=Path,
+        help="output directory (default: the run's own; for several runs, the first's parent)",
+    )
+    rep.add_argument("--quiet", action="store_true", help="do not print the files written")
 
     val = sub.add_parser("validate", help="check a scenario without running it")
     val.add_argument("scenario", type=Path)
@@ -72,9 +87,22 @@ def _cmd_run(args: argparse.Namespace) -> int:
     out = args.out or Path("runs") / (sc.name or args.scenario.stem)
     result = run(sc, seed=args.seed)
     result.write(out)
+    if not args.no_report:
+        from hybridsim.report import write_report
+
+        write_report(result, out)
     if not args.quiet:
         print(f"{args.scenario} (seed {result.seed}) -> {out}")
         print(result.summary_table(), end="")
+    return 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from hybridsim.report import report_command
+
+    for path in report_command(args.dirs, args.out):
+        if not args.quiet:
+            print(path)
     return 0
 
 
@@ -86,6 +114,8 @@ def main(argv: list[str] | None = None) -> int:
             return _cmd_validate(args)
         if args.command == "run":
             return _cmd_run(args)
+        if args.command == "report":
+            return _cmd_report(args)
     except HybridSimError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

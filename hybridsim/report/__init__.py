@@ -1,0 +1,90 @@
+"""Figures, HTML reports and trace exports of hybridsim runs.
+
+Everything here reads a run's records (a ``RunResult`` in memory or an output directory on disk)
+and draws; nothing in the simulation imports this package. Names are loaded lazily, and
+matplotlib is imported only inside the functions that draw, so ``import hybridsim.report`` is
+cheap::
+
+    from hybridsim.report import timeline, write_report
+    fig = timeline("runs/quickstart")          # a matplotlib Figure (Agg, headless)
+    fig.savefig("timeline.pdf")
+    write_report("runs/quickstart")            # report.html, timeline.png, trace.json
+
+Figure functions take a run (``RunData``, ``RunResult`` or a directory) and an optional ``ax``
+and return the figure: :func:`timeline`, :func:`queue_lengths`, :func:`utilization_over_time`,
+:func:`loss_curves`, :func:`accuracy_curves`, :func:`kappa_curves`, :func:`routed_fraction`,
+:func:`cost_breakdown`, :func:`predicted_vs_actual` (the last six also accept several runs).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__all__ = [
+    "timeline",
+    "queue_lengths",
+    "utilization_over_time",
+    "loss_curves",
+    "accuracy_curves",
+    "kappa_curves",
+    "routed_fraction",
+    "cost_breakdown",
+    "predicted_vs_actual",
+    "write_report",
+    "write_comparison",
+    "write_trace",
+    "report_command",
+    "load_run",
+    "from_result",
+    "RunData",
+    "ReportError",
+]
+
+if TYPE_CHECKING:  # pragma: no cover
+    from hybridsim.report.command import report_command
+    from hybridsim.report.data import ReportError, RunData, from_result, load_run
+    from hybridsim.report.figures import (
+        accuracy_curves,
+        cost_breakdown,
+        kappa_curves,
+        loss_curves,
+        predicted_vs_actual,
+        queue_lengths,
+        routed_fraction,
+        utilization_over_time,
+    )
+    from hybridsim.report.gantt import timeline
+    from hybridsim.report.html import write_comparison, write_report
+    from hybridsim.report.trace import write_trace
+
+_LAZY = {
+    "timeline": "hybridsim.report.gantt",
+    "queue_lengths": "hybridsim.report.figures",
+    "utilization_over_time": "hybridsim.report.figures",
+    "loss_curves": "hybridsim.report.figures",
+    "accuracy_curves": "hybridsim.report.figures",
+    "kappa_curves": "hybridsim.report.figures",
+    "routed_fraction": "hybridsim.report.figures",
+    "cost_breakdown": "hybridsim.report.figures",
+    "predicted_vs_actual": "hybridsim.report.figures",
+    "write_report": "hybridsim.report.html",
+    "write_comparison": "hybridsim.report.html",
+    "write_trace": "hybridsim.report.trace",
+    "report_command": "hybridsim.report.command",
+    "load_run": "hybridsim.report.data",
+    "from_result": "hybridsim.report.data",
+    "RunData": "hybridsim.report.data",
+    "ReportError": "hybridsim.report.data",
+}
+
+
+def __getattr__(name: str) -> Any:
+    # PEP 562: submodules (and through them matplotlib, at draw time) load on first use.
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'hybridsim.report' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -1,0 +1,145 @@
+"""Which figures a report holds, drawn and rendered to PNG, each with a heading and a caption.
+
+One run's report: the timeline, queues and utilization, then the figures shared with comparisons
+(training curves, κ and routing, cost breakdown, predicted vs actual), each only when the run has
+the data for it. A comparison: the shared figures across runs, then each run's timeline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from hybridsim.report.data import RunData
+from hybridsim.report.style import FIG_WIDTH_IN, new_figure, png_bytes
+
+__all__ = ["FigureBlock", "run_figures", "comparison_figures"]
+
+
+@dataclass(frozen=True, slots=True)
+class FigureBlock:
+    """One figure of the report: an anchor, a heading, the PNG and how to read it."""
+
+    key: str
+    title: str
+    png: bytes
+    caption: str
+
+
+def _panels(draw: Sequence[Callable[[Any], Any]], height: float, ncols: int | None = None):
+    """A figure with one panel per drawing function, side by side (or stacked if ncols=1)."""
+    n = len(draw)
+    ncols = ncols or n
+    nrows = -(-n // ncols)
+    fig = new_figure(FIG_WIDTH_IN, height * nrows)
+    axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
+    for fn, ax in zip(draw, axes, strict=False):
+        fn(ax)
+    return fig
+
+
+def _has_steps(runs: Sequence[RunData], field: str) -> bool:
+    return any(getattr(s, field) is not None for r in runs for s in r.steps)
+
+
+def _slug(text: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_" else "-" for c in text).strip("-") or "run"
+
+
+# Heading and how-to-read caption of each figure, by anchor.
+_CAPTIONS = {
+    "timeline": (
+        "Timeline",
+        "One lane per device and per network link. Bars are job service (coloured by route), "
+        "transfers, local compute; hatched windows are calibration (or outages, red); × marks "
+        "a failed job. The percentage right of each lane is the exact fraction of the run it "
+        "was busy. Bars narrower than a pixel are drawn a pixel wide; the zoom panel shows the "
+        "shortest one to scale.",
+    ),
+    "queues": (
+        "Queues and utilization",
+        "Top: jobs waiting in each pool (time-weighted mean in the legend). Bottom: busy "
+        "fraction of each device's slots per time bin (whole-run utilization in the legend); "
+        "a log axis is used when some device is busy less than 0.1 % of the time.",
+    ),
+    "training": (
+        "Training curves",
+        "Loss (log scale) and test accuracy at the end of each step against simulated "
+        "time; one line per run: the main run and each baseline (dashed).",
+    ),
+    "kappa": (
+        "Condition numbers and routing",
+        "Left: median over each step's blocks of the true κ (solid) and of the estimate the "
+        "scheduler used (dashed); estimates that overflowed are marked ▲ at the top. "
+        "Right: the fraction of each step's blocks sent to QPUs.",
+    ),
+    "costs": (
+        "Cost breakdown per route",
+        "Mean time per completed job, stacked: compute, transfer, queue wait, state "
+        "preparation, readout, overhead. Left in time (total printed at the bar's end), "
+        "right as shares, so that a route costing attoseconds still shows its composition.",
+    ),
+    "predicted": (
+        "Predicted vs actual job time",
+        "Each point is a job: the service time the scheduler predicted against the one "
+        "charged. On the dotted line the cost model was exact; the legend gives the median "
+        "ratio.",
+    ),
+}
+
+
+def _block(key: str, fig) -> FigureBlock:
+    title, caption = _CAPTIONS[key]
+    return FigureBlock(key, title, png_bytes(fig), caption)
+
+
+def _shared_figures(runs: list[RunData]) -> list[FigureBlock]:
+    """Figures drawn for one run or across several (training, κ, costs, predictions)."""
+    from hybridsim.report import figures as F
+
+    out = []
+    if _has_steps(runs, "loss") or _has_steps(runs, "test_accuracy"):
+        draw = [lambda ax: F.loss_curves(runs, ax), lambda ax: F.accuracy_curves(runs, ax)]
+        out.append(_block("training", _panels(draw, 4.0)))
+    if any(s.blocks > 0 for r in runs for s in r.steps):
+        draw = [lambda ax: F.kappa_curves(runs, ax), lambda ax: F.routed_fraction(runs, ax)]
+        out.append(_block("kappa", _panels(draw, 4.0)))
+    if any(j.status == "completed" for r in runs for j in r.jobs):
+        rows = F.cost_rows(runs)  # once for both panels: a pass over every job
+        draw = [
+            lambda ax: F.draw_costs(ax, rows, normalize=False),
+            lambda ax: F.draw_costs(ax, rows, normalize=True),
+        ]
+        out.append(_block("costs", _panels(draw, 1.8 + 0.45 * max(len(rows), 2))))
+    if any(j.predicted_s for r in runs for j in r.jobs):
+        out.append(_block("predicted", _panels([lambda ax: F.predicted_vs_actual(runs, ax)], 5.0)))
+    return out
+
+
+def run_figures(run: RunData) -> list[FigureBlock]:
+    """The figures of one run's report, timeline first."""
+    from hybridsim.report import figures as F
+    from hybridsim.report.gantt import timeline
+
+    blocks = [_block("timeline", timeline(run))]
+    draw = [lambda ax: F.queue_lengths(run, ax), lambda ax: F.utilization_over_time(run, ax)]
+    blocks.append(_block("queues", _panels(draw, 3.4, ncols=1)))
+    return blocks + _shared_figures([run])
+
+
+def comparison_figures(runs: list[RunData]) -> list[FigureBlock]:
+    """The figures of a comparison report: shared figures, then each run's timeline."""
+    from hybridsim.report.gantt import timeline
+
+    blocks = _shared_figures(runs)
+    for r in runs:
+        blocks.append(
+            FigureBlock(
+                f"timeline-{_slug(r.label)}",
+                f"Timeline: {r.label}",
+                png_bytes(timeline(r)),
+                "As in the run's own report.",
+            )
+        )
+    return blocks

@@ -1,0 +1,626 @@
+"""The report's figures besides the timeline, one panel per function.
+
+Every function takes a run (or, where runs are compared, one run or a sequence of runs: each a
+:class:`~hybridsim.report.data.RunData`, a ``RunResult`` or an output directory) and an optional
+``ax``; it draws one panel and returns the figure. Without ``ax`` a figure of its own is created
+on an Agg canvas. Artists carry gids (``"line:<run>:<series>"``, ``"scatter:<group>"`` ...) so
+scripts and tests can find what was drawn.
+
+Metric arithmetic is not redone here: overall utilizations and mean queue lengths come from
+:mod:`hybridsim.metrics`, spans from its tick functions, exact series from :mod:`.series`.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections import defaultdict
+from typing import Any
+
+from hybridsim import metrics as M
+from hybridsim.records import JobRecord, StepRecord
+from hybridsim.report.data import RunData, as_run, as_runs
+from hybridsim.report.series import bin_edges, busy_per_bin, envelope, queue_steps
+from hybridsim.report.style import color, new_figure, percent, time_unit, unit_label
+from hybridsim.timebase import TICKS_PER_SECOND, format_duration
+
+__all__ = [
+    "queue_lengths",
+    "utilization_over_time",
+    "loss_curves",
+    "accuracy_curves",
+    "kappa_curves",
+    "routed_fraction",
+    "cost_breakdown",
+    "predicted_vs_actual",
+    "COST_COMPONENTS",
+    "cost_rows",
+    "draw_costs",
+]
+
+#: Stacked cost components, in drawing order: (label, how the value is obtained).
+COST_COMPONENTS = (
+    ("compute", "compute_s; the whole service time where the job has no breakdown"),
+    ("transfer", "payload to the device plus result back (ticks)"),
+    ("queue wait", "submission to dispatch (ticks)"),
+    ("state preparation", "state_prep_s"),
+    ("readout", "readout_s"),
+    ("overhead", "overhead_s"),
+)
+_COST_COLORS = ("#2ca02c", "#8c8c8c", "#ff7f0e", "#17becf", "#e377c2", "#bcbd22")
+
+# Above this many points per group a scatter is rasterized inside the vector artist list: the
+# PNG is the same, the figure object stays light.
+_RASTER_POINTS = 5000
+
+
+def _axes(ax: Any, height: float = 3.6):
+    if ax is not None:
+        return ax.figure, ax
+    fig = new_figure(height_in=height)
+    return fig, fig.add_subplot()
+
+
+def _no_data(ax: Any, text: str) -> None:
+    ax.text(
+        0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center", color="0.4", gid="no-data"
+    )
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def _secs(ticks: int) -> float:
+    return ticks / TICKS_PER_SECOND
+
+
+# -- queues and utilization -------------------------------------------------------------------
+
+
+def queue_lengths(run: Any, ax: Any = None, *, max_points: int | None = None):
+    """Queue length of every pool over simulated time (one step line per pool).
+
+    Parameters
+    ----------
+    run : RunData, RunResult or path
+    ax : matplotlib.axes.Axes, optional
+    max_points : int, optional
+        Above this many changes a pool is drawn as its per-bin envelope (min to max, with the
+        time-weighted mean as the line). Default: two per pixel of the axis.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    data = as_run(run)
+    fig, ax = _axes(ax)
+    unit, size = time_unit(data.horizon)
+    px = max(50, int(ax.get_position().width * fig.get_figwidth() * fig.dpi))
+    limit = max_points if max_points is not None else 2 * px
+    means = M.mean_queue_length(data.queues, data.pools, data.horizon)
+    drawn = 0
+    for pool in data.pools:
+        steps = queue_steps(data.queues, pool, data.horizon)
+        if len(steps.values) <= 1 and not any(steps.values):
+            continue
+        label = f"{pool} (mean {means.get(pool, 0.0):.3g})"
+        c = _pool_color(pool, data)
+        if len(steps.values) > limit:
+            env = envelope(steps, px)
+            x = [e / size for e in env.edges]
+            ax.stairs(
+                env.high, x, baseline=env.low, fill=True, alpha=0.3, color=c, gid=f"envelope:{pool}"
+            )
+            ax.stairs(
+                env.mean, x, color=c, label=f"{label}, binned: min–max, mean", gid=f"line:{pool}"
+            )
+        else:
+            ax.stairs(
+                steps.values,
+                [e / size for e in steps.edges],
+                color=c,
+                label=label,
+                gid=f"line:{pool}",
+            )
+        drawn += 1
+    if not drawn:
+        _no_data(ax, "no queueing recorded (no job ever waited)")
+    else:
+        ax.set_xlim(0, data.horizon / size)
+        ax.set_ylim(bottom=0)
+        ax.legend(fontsize=8, loc="upper right")
+    ax.set_xlabel(f"simulated time ({unit_label(unit)})")
+    ax.set_ylabel("jobs waiting")
+    ax.set_title(f"{data.label}: queue length per pool", loc="left", fontsize=10)
+    return fig
+
+
+def utilization_over_time(run: Any, ax: Any = None, *, bins: int = 100, log: bool | None = None):
+    """Time-weighted utilization of every device per time bin (one step line per device).
+
+    Utilization in a bin is job service time inside the bin over ``capacity × bin width``, the
+    same definition as :func:`hybridsim.metrics.utilization`, whose whole-run value is in the
+    legend.
+
+    Parameters
+    ----------
+    run : RunData, RunResult or path
+    ax : matplotlib.axes.Axes, optional
+    bins : int
+        Number of equal time bins.
+    log : bool, optional
+        Logarithmic y axis. Default: on when some device's utilization is below 0.1 % but not
+        zero (attosecond QPU jobs next to busy GPUs).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    data = as_run(run)
+    fig, ax = _axes(ax)
+    unit, size = time_unit(data.horizon)
+    caps = data.capacities
+    completed = [j for j in data.jobs if j.status == "completed"]
+    overall = M.utilization(completed, caps, data.horizon)
+    edges = bin_edges(data.horizon, bins)
+    per_dev: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    for iv in data.intervals:
+        if iv.kind == "job" and iv.resource in caps:
+            per_dev[iv.resource].append((iv.start_at, iv.end_at))
+    x = [e / size for e in edges]
+    for dev in caps:
+        busy = busy_per_bin(per_dev.get(dev, []), edges)
+        vals = [
+            b / (caps[dev] * (edges[k + 1] - edges[k])) if edges[k + 1] > edges[k] else 0.0
+            for k, b in enumerate(busy)
+        ]
+        ax.stairs(
+            vals,
+            x,
+            label=f"{dev} ({percent(overall.get(dev, 0.0))})",
+            color=_device_color(dev, data),
+            gid=f"line:{dev}",
+        )
+    if not caps:
+        _no_data(ax, "no devices")
+        return fig
+    positive = [u for u in overall.values() if u > 0]
+    if log is None:
+        log = bool(positive) and min(positive) < 1e-3
+    if log:
+        ax.set_yscale("log")
+        ax.set_ylim(top=1.5)
+        ax.set_ylabel("utilization (log; 0 not drawn)")
+    else:
+        ax.set_ylim(0, 1.05)
+        ax.set_ylabel("utilization")
+    ax.set_xlim(0, data.horizon / size)
+    ax.set_xlabel(f"simulated time ({unit_label(unit)}); {len(edges) - 1} bins")
+    ax.legend(fontsize=8, loc="upper right", ncols=max(1, len(caps) // 8))
+    ax.set_title(
+        f"{data.label}: utilization per device (whole-run value in legend)", loc="left", fontsize=10
+    )
+    return fig
+
+
+def _shade(name: str, kind: str, siblings: list[str]) -> str:
+    """The route colour of ``kind`` (gpu: classical, qpu: quantum), lightened per sibling, so
+    devices or pools of one kind share a hue and stay distinguishable."""
+    import matplotlib.colors as mcolors
+
+    base = {"gpu": "classical", "qpu": "quantum"}.get(kind)
+    if base is None or name not in siblings:
+        return color(name)
+    i = siblings.index(name)
+    r, g, b = mcolors.to_rgb(color(base))
+    f = 0.6 * i / max(len(siblings) - 1, 1)
+    return mcolors.to_hex((r + (1 - r) * f, g + (1 - g) * f, b + (1 - b) * f))
+
+
+def _device_color(dev: str, data: RunData) -> str:
+    kinds = {d.name: d.kind for d in data.devices}
+    kind = kinds.get(dev, "")
+    return _shade(dev, kind, [d.name for d in data.devices if d.kind == kind])
+
+
+def _pool_color(pool: str, data: RunData) -> str:
+    kinds = {d.group: d.kind for d in data.devices}
+    kind = kinds.get(pool, "")
+    return _shade(pool, kind, [p for p in data.pools if kinds.get(p) == kind])
+
+
+# -- training ---------------------------------------------------------------------------------
+
+
+def _series(runs: list[RunData]):
+    """(label, run name, is baseline, steps of one tenant) for every line, deduplicating baselines
+    across directories by name."""
+    out = []
+    seen_baselines: set[str] = set()
+    for data in runs:
+        for name in data.runs():
+            if name != "main":
+                if len(runs) > 1 and name in seen_baselines:
+                    continue
+                seen_baselines.add(name)
+            rows = [s for s in data.steps if s.run == name]
+            tenants = sorted({s.tenant for s in rows})
+            for t in tenants:
+                mine = sorted((s for s in rows if s.tenant == t), key=lambda s: s.step)
+                if name == "main":
+                    label = data.label if len(runs) > 1 else "main"
+                    if data.policy:
+                        label += f" ({data.policy})"
+                else:
+                    label = f"{name} (baseline)"
+                if len(tenants) > 1:
+                    label += f", tenant {t}"
+                out.append((data, name, label, mine))
+    return out
+
+
+def _training_panel(runs_in: Any, ax: Any, field: str, ylabel: str, title: str, log: bool):
+    runs = as_runs(runs_in)
+    fig, ax = _axes(ax)
+    horizon = max((s.at for r in runs for s in r.steps), default=1) or 1
+    unit, size = time_unit(horizon)
+    n = 0
+    for data, name, label, rows in _series(runs):
+        pts = [(s.at / size, getattr(s, field)) for s in rows if getattr(s, field) is not None]
+        if not pts:
+            continue
+        key = name if len(runs) == 1 or name != "main" else data.label
+        ax.plot(
+            [p[0] for p in pts],
+            [p[1] for p in pts],
+            marker="o",
+            markersize=3,
+            linestyle="-" if name == "main" else "--",
+            color=color(key) if len(runs) == 1 or name != "main" else None,
+            label=label,
+            gid=f"line:{data.label}:{name}",
+        )
+        n += 1
+    if not n:
+        _no_data(ax, f"no {ylabel} recorded (no model was trained)")
+    else:
+        if log:
+            ax.set_yscale("log")
+        ax.legend(fontsize=8)
+        ax.grid(alpha=0.3)
+    ax.set_xlabel(f"simulated time ({unit_label(unit)})")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, loc="left", fontsize=10)
+    return fig
+
+
+def loss_curves(runs: Any, ax: Any = None, *, log: bool = True):
+    """Training loss against simulated time: one line per run (main and baselines).
+
+    With several runs, one line per run directory (labelled with its policy) and each baseline
+    once.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    return _training_panel(runs, ax, "loss", "loss", "training loss vs simulated time", log)
+
+
+def accuracy_curves(runs: Any, ax: Any = None):
+    """Test accuracy against simulated time: one line per run (main and baselines).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    return _training_panel(
+        runs, ax, "test_accuracy", "test accuracy", "test accuracy vs simulated time", False
+    )
+
+
+def _main_steps(data: RunData) -> list[StepRecord]:
+    return sorted((s for s in data.steps if s.run == "main"), key=lambda s: (s.tenant, s.step))
+
+
+def kappa_curves(runs: Any, ax: Any = None):
+    """Median κ over each step's blocks, true (solid) and estimated (dashed), against step.
+
+    The y axis is log10 κ on a linear scale, labelled in powers of ten: the paper's
+    norm/determinant bound reaches 1e300, where a matplotlib log axis overflows computing its
+    ticks. Estimates that overflowed to infinity are marked ▲ at the top edge.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Lines have gids ``"line:<run>:kappa_true_median"`` / ``"...kappa_est_median"`` and hold
+        log10 κ as y data.
+    """
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+    runs = as_runs(runs)
+    fig, ax = _axes(ax)
+    n = 0
+    for data in runs:
+        rows = _main_steps(data)
+        est = _estimator(data)
+        prefix = f"{data.label}: " if len(runs) > 1 else ""
+        for field, style, what in (
+            ("kappa_true_median", "-", "κ true"),
+            ("kappa_est_median", "--", f"κ̂ estimated ({est})" if est else "κ̂ estimated"),
+        ):
+            pts = [(s.step, getattr(s, field)) for s in rows if getattr(s, field) is not None]
+            if not pts:
+                continue
+            finite = [(x, math.log10(y)) for x, y in pts if math.isfinite(y) and y > 0]
+            infinite = [x for x, y in pts if math.isinf(y)]
+            line = ax.plot(
+                [p[0] for p in finite],
+                [p[1] for p in finite],
+                linestyle=style,
+                marker="o",
+                markersize=3,
+                label=f"{prefix}{what}, median",
+                gid=f"line:{data.label}:{field}",
+            )[0]
+            if infinite:
+                ax.plot(
+                    infinite,
+                    [0.97] * len(infinite),
+                    linestyle="none",
+                    marker="^",
+                    color=line.get_color(),
+                    transform=ax.get_xaxis_transform(),
+                    label=f"{prefix}{what} = inf (overflow)",
+                    gid=f"inf:{data.label}:{field}",
+                )
+            n += 1
+    if not n:
+        _no_data(ax, "no κ recorded (no training steps with solve jobs)")
+    else:
+        ax.yaxis.set_major_locator(MaxNLocator(nbins=8, integer=True))
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"$10^{{{v:g}}}$"))
+        ax.legend(fontsize=8)
+        ax.grid(alpha=0.3)
+    ax.set_xlabel("training step")
+    ax.set_ylabel("condition number κ (log scale)")
+    ax.set_title("κ of the Hessian blocks over training", loc="left", fontsize=10)
+    return fig
+
+
+def _estimator(data: RunData) -> str:
+    sched = data.scenario.get("scheduler")
+    return str(sched.get("estimator", "")) if isinstance(sched, dict) else ""
+
+
+def routed_fraction(runs: Any, ax: Any = None):
+    """Fraction of each step's blocks routed to QPUs, against step (one line per run).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    runs = as_runs(runs)
+    fig, ax = _axes(ax)
+    n = 0
+    for data in runs:
+        rows = [s for s in _main_steps(data) if s.blocks > 0]
+        if not rows:
+            continue
+        label = data.label if len(runs) > 1 else "main"
+        if data.policy:
+            label += f" ({data.policy})"
+        ax.plot(
+            [s.step for s in rows],
+            [s.routed_quantum / s.blocks for s in rows],
+            marker="o",
+            markersize=3,
+            label=label,
+            gid=f"line:{data.label}:routed",
+        )
+        n += 1
+    if not n:
+        _no_data(ax, "no training steps with solve jobs")
+    else:
+        ax.set_ylim(-0.03, 1.03)
+        ax.legend(fontsize=8)
+        ax.grid(alpha=0.3)
+    ax.set_xlabel("training step")
+    ax.set_ylabel("fraction of blocks on QPUs")
+    ax.set_title("fraction routed to QPUs", loc="left", fontsize=10)
+    return fig
+
+
+# -- costs ------------------------------------------------------------------------------------
+
+
+def _route_means(jobs: list[JobRecord]) -> tuple[float, ...]:
+    """Mean seconds per job of each :data:`COST_COMPONENTS` entry (spans summed in ticks)."""
+    n = len(jobs)
+    service = sum([j.finished_at - j.started_at for j in jobs if j.compute_s is None])
+    # compute_s where the cost model gave a breakdown, else the whole (explicit) service time
+    compute = sum([j.compute_s for j in jobs if j.compute_s is not None]) + _secs(service)
+    transfer = sum([M.transfer_ticks(j) for j in jobs])
+    wait = sum([M.wait_ticks(j) for j in jobs])
+    return (
+        compute / n,
+        _secs(transfer) / n,
+        _secs(wait) / n,
+        sum([j.state_prep_s or 0.0 for j in jobs]) / n,
+        sum([j.readout_s or 0.0 for j in jobs]) / n,
+        sum([j.overhead_s or 0.0 for j in jobs]) / n,
+    )
+
+
+def cost_rows(runs: list[RunData]) -> list[tuple[str, int, tuple[float, ...]]]:
+    """Mean seconds per completed job of each :data:`COST_COMPONENTS` entry, per run and route.
+
+    Returns
+    -------
+    list of (row label, number of jobs, component means)
+    """
+    out = []
+    for data in runs:
+        by_route: dict[str, list[JobRecord]] = defaultdict(list)
+        for j in data.jobs:
+            if j.status == "completed":
+                by_route[j.route].append(j)
+        order = sorted(by_route, key=lambda r: (r not in ("classical", "quantum"), r))
+        for route in order:
+            jobs = by_route[route]
+            label = f"{data.label}: {route}" if len(runs) > 1 else route
+            out.append((label, len(jobs), _route_means(jobs)))
+    return out
+
+
+def cost_breakdown(runs: Any, ax: Any = None, *, normalize: bool = False):
+    """Stacked mean cost per job of each route: compute, transfer, queue wait, state preparation,
+    readout, overhead (one horizontal bar per route, per run when several are given).
+
+    Parameters
+    ----------
+    runs : run or sequence of runs
+    ax : matplotlib.axes.Axes, optional
+    normalize : bool
+        Draw shares of each bar's total instead of seconds, so that a route whose total is
+        attoseconds still shows its composition next to one that takes milliseconds.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One ``BarContainer`` per component (in ``ax.containers``, labelled by component; its
+        patches have gid ``"cost:<component>"``), one bar per row.
+    """
+    rows = cost_rows(as_runs(runs))
+    fig, ax = _axes(ax, height=1.6 + 0.45 * max(len(rows), 2))
+    draw_costs(ax, rows, normalize=normalize)
+    return fig
+
+
+def draw_costs(ax: Any, rows: list[tuple[str, int, tuple[float, ...]]], *, normalize: bool) -> None:
+    """Draw :func:`cost_rows` output as stacked bars (the body of :func:`cost_breakdown`, for
+    callers that draw the same rows twice, as the report does)."""
+    if not rows:
+        _no_data(ax, "no completed jobs")
+        return
+    totals = [sum(vals) for _, _, vals in rows]
+    unit, size = time_unit(max(1, round(max(totals) * TICKS_PER_SECOND)))
+    scale = TICKS_PER_SECOND / size  # seconds -> axis unit
+    y = list(range(len(rows)))
+    left = [0.0] * len(rows)
+    for k, (name, _) in enumerate(COST_COMPONENTS):
+        widths = []
+        for i, (_, _, vals) in enumerate(rows):
+            if normalize:
+                widths.append(vals[k] / totals[i] if totals[i] > 0 else 0.0)
+            else:
+                widths.append(vals[k] * scale)
+        bars = ax.barh(y, widths, left=left, color=_COST_COLORS[k], label=name, height=0.6)
+        for patch in bars:
+            patch.set_gid(f"cost:{name}")
+        left = [a + b for a, b in zip(left, widths, strict=True)]
+    for i, total in enumerate(totals):
+        # The total as text: on a linear axis an attosecond bar next to a millisecond one is
+        # invisible, its number is not.
+        ax.text(
+            left[i],
+            i,
+            f"  {format_duration(round(total * TICKS_PER_SECOND))}/job",
+            va="center",
+            fontsize=8,
+        )
+    ax.set_yticks(y, [f"{label} ({n} jobs)" for label, n, _ in rows], fontsize=8)
+    ax.invert_yaxis()
+    if normalize:
+        ax.set_xlim(0, 1.25)
+        ax.set_xlabel("share of the mean cost per job")
+    else:
+        ax.set_xlim(0, max(left) * 1.25 if max(left) > 0 else 1)
+        ax.set_xlabel(f"mean time per job ({unit_label(unit)})")
+    ax.legend(
+        fontsize=8,
+        ncols=3,
+        loc="lower left",
+        bbox_to_anchor=(0, 1.02),
+        borderaxespad=0,
+        frameon=False,
+        handlelength=1.2,
+    )
+    ax.set_title(
+        "cost breakdown per route" + (" (shares)" if normalize else ""),
+        loc="left",
+        fontsize=10,
+        pad=34,  # above the legend's two rows
+    )
+
+
+def predicted_vs_actual(runs: Any, ax: Any = None):
+    """Predicted against actual service time of every job, log–log, with the y = x line.
+
+    One scatter per route for one run; one per run (policy) when several are given. Jobs without
+    a prediction, or with a zero time (which a log axis cannot show), are counted in the title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One ``PathCollection`` per group (gid ``"scatter:<group>"``), one point per job drawn.
+    """
+    runs = as_runs(runs)
+    fig, ax = _axes(ax, height=4.5)
+    groups: dict[str, list[tuple[float, float]]] = defaultdict(list)
+    skipped = 0
+    for data in runs:
+        for j in data.jobs:
+            actual = _secs(M.service_ticks(j))
+            key = (
+                j.route
+                if len(runs) == 1
+                else (f"{data.label} ({data.policy})" if data.policy else data.label)
+            )
+            if (
+                j.predicted_s is None
+                or not j.predicted_s > 0
+                or not actual > 0
+                or (not math.isfinite(j.predicted_s))
+            ):
+                skipped += 1
+                continue
+            groups[key].append((j.predicted_s, actual))
+    if not groups:
+        _no_data(ax, "no predicted times recorded (explicit service times?)")
+        return fig
+    lo = min(min(p, a) for pts in groups.values() for p, a in pts)
+    hi = max(max(p, a) for pts in groups.values() for p, a in pts)
+    for key in sorted(groups):
+        pts = groups[key]
+        ratio = statistics.median(a / p for p, a in pts)
+        ax.scatter(
+            [p for p, _ in pts],
+            [a for _, a in pts],
+            s=10,
+            alpha=0.6,
+            color=color(key) if len(runs) == 1 else None,
+            label=f"{key}: {len(pts)} jobs, median actual/predicted {ratio:.3g}",
+            rasterized=len(pts) > _RASTER_POINTS,
+            gid=f"scatter:{key}",
+            linewidths=0,
+        )
+    ax.plot(
+        [lo / 2, hi * 2],
+        [lo / 2, hi * 2],
+        color="0.4",
+        linewidth=0.8,
+        linestyle=":",
+        label="actual = predicted",
+        gid="diagonal",
+    )
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("predicted service time (s)")
+    ax.set_ylabel("actual service time (s)")
+    ax.grid(alpha=0.3, which="major")
+    ax.legend(fontsize=8, loc="upper left")
+    title = "predicted vs actual job time"
+    if skipped:
+        title += f" ({skipped} jobs without a positive prediction or time not shown)"
+    ax.set_title(title, loc="left", fontsize=10)
+    return fig

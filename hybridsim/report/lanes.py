@@ -1,0 +1,326 @@
+"""What the timeline draws, computed exactly in ticks before any drawing happens.
+
+A timeline has one lane per device (GPUs, then QPUs, then any other device) and one per network
+link direction. Each lane holds *bars* (work: job service, transfers, local compute and any kind
+not known to mean unavailability), *windows* (calibration, outages: the device cannot work) and
+*failure marks* (jobs that ended in ``status != "completed"``).
+
+Everything here is a pure function of the records, in integer ticks, so busy fractions are exact
+at both ends of the time scale (an attosecond job in a one-second run is busy 1e-18 of the time,
+not 0). Drawing-only simplifications are explicit: when a lane holds more bars of one colour than
+can be seen, it is drawn as its *busy fraction per pixel column* (exact busy ticks per column,
+drawn as the height of the lane's band), so a lane 80 % busy looks 80 % busy rather than solid;
+the plan records how many intervals each lane stands for. Dense calibration windows are merged
+where less than a pixel apart. The records are never changed.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from operator import itemgetter
+
+from hybridsim.records import IntervalRecord, JobRecord
+from hybridsim.report.data import RunData
+from hybridsim.report.series import bin_edges, busy_per_bin
+from hybridsim.report.style import is_window_kind
+
+__all__ = [
+    "Lane",
+    "Bars",
+    "LanePlan",
+    "Zoom",
+    "TimelinePlan",
+    "lanes_of",
+    "union_ticks",
+    "merge_spans",
+    "plan_timeline",
+]
+
+Span = tuple[int, int]
+_START_END = itemgetter(
+    IntervalRecord._fields.index("start_at"), IntervalRecord._fields.index("end_at")
+)
+
+#: A zoom panel is drawn when some interval is narrower than 1/ZOOM_BELOW_PX of a pixel.
+ZOOM_BELOW_PX = 10
+
+
+@dataclass(frozen=True, slots=True)
+class Lane:
+    """One row of the timeline: a device (``kind`` ``"gpu"``, ``"qpu"``, ``"device"``) or a link."""
+
+    name: str
+    kind: str
+
+
+@dataclass(frozen=True, slots=True)
+class Bars:
+    """Bars of one colour in one lane.
+
+    ``spans`` are the intervals drawn one bar each (ticks); ``count`` is how many recorded
+    intervals the entry shows. A dense entry has no spans but ``density``: the fraction of each
+    pixel column (``TimelinePlan.edges``) the lane's slots spent on these intervals.
+    """
+
+    key: str
+    spans: tuple[Span, ...]
+    count: int
+    density: tuple[float, ...] = ()
+
+    @property
+    def binned(self) -> bool:
+        """Whether this entry is drawn as a per-pixel busy fraction rather than as bars."""
+        return bool(self.density)
+
+
+@dataclass(frozen=True, slots=True)
+class LanePlan:
+    """Everything drawn in one lane, plus its exact busy time."""
+
+    lane: Lane
+    bars: tuple[Bars, ...]
+    windows: tuple[tuple[str, int, int], ...]  # (kind, start, end), merged like bars if dense
+    window_count: int
+    failures: tuple[int, ...]  # instants of failed jobs on this device
+    busy_ticks: int  # union of the lane's work intervals (overlapping slots counted once)
+    tiny: int  # work intervals narrower than one pixel of the main axis
+
+
+@dataclass(frozen=True, slots=True)
+class Zoom:
+    """A tiny interval shown to scale in a zoom panel, with its lane's neighbours in the window."""
+
+    lane: str
+    interval: IntervalRecord
+    start: int  # window, ticks
+    end: int
+    intervals: tuple[IntervalRecord, ...]  # the lane's intervals overlapping the window
+
+
+@dataclass(frozen=True, slots=True)
+class TimelinePlan:
+    """The whole timeline: lanes in drawing order, the time range and the pixel size in ticks."""
+
+    lanes: tuple[LanePlan, ...]
+    horizon: int
+    px_ticks: int  # ticks per pixel of the main axis (>= 1)
+    zoom: Zoom | None
+    failed_jobs: int  # failed jobs in the run (those with no device have no lane mark)
+    edges: tuple[int, ...] = ()  # pixel columns of binned lanes (ticks)
+
+    @property
+    def binned(self) -> bool:
+        """Whether any lane is drawn as busy fractions per pixel column."""
+        return any(b.binned for lp in self.lanes for b in lp.bars)
+
+    @property
+    def merged_windows(self) -> bool:
+        """Whether any lane's windows were merged for drawing."""
+        return any(lp.window_count != len(lp.windows) for lp in self.lanes)
+
+    @property
+    def tiny(self) -> int:
+        """Number of work intervals narrower than one pixel."""
+        return sum(lp.tiny for lp in self.lanes)
+
+
+def union_ticks(spans: Iterable[Span]) -> int:
+    """Exact length of the union of ``[start, end)`` spans, in ticks.
+
+    Examples
+    --------
+    >>> union_ticks([(0, 10), (5, 15), (20, 21)])
+    16
+    """
+    total = 0
+    cur_start = cur_end = None
+    for start, end in sorted(spans):
+        if cur_end is None or start > cur_end:
+            if cur_end is not None:
+                total += cur_end - cur_start
+            cur_start, cur_end = start, end
+        elif end > cur_end:
+            cur_end = end
+    if cur_end is not None:
+        total += cur_end - cur_start
+    return total
+
+
+def merge_spans(spans: Sequence[Span], gap: int) -> list[Span]:
+    """Join sorted spans whose gap is below ``gap`` ticks (drawing only: one pixel apart).
+
+    Examples
+    --------
+    >>> merge_spans([(0, 1), (2, 3), (10, 12)], gap=2)
+    [(0, 3), (10, 12)]
+    """
+    out: list[Span] = []
+    for start, end in spans:
+        if out and start - out[-1][1] < gap:
+            if end > out[-1][1]:
+                out[-1] = (out[-1][0], end)
+        else:
+            out.append((start, end))
+    return out
+
+
+def lanes_of(run: RunData) -> list[Lane]:
+    """Lanes in drawing order: declared GPUs, declared QPUs, other devices, then links.
+
+    Declared devices get a lane even when idle (an idle QPU is worth seeing); links appear when
+    anything crossed them.
+    """
+    lanes = [Lane(d.name, d.kind) for d in run.devices]
+    known = {ln.name for ln in lanes}
+    others: set[str] = set()
+    links: set[str] = set()
+    for iv in run.intervals:
+        if iv.resource not in known:
+            (links if iv.resource.startswith("link:") else others).add(iv.resource)
+    for j in run.jobs:
+        if j.device and j.device not in known:
+            others.add(j.device)
+    lanes += [Lane(n, "device") for n in sorted(others)]
+    lanes += [Lane(n, "link") for n in sorted(links)]
+    return lanes
+
+
+def _bar_key(iv: IntervalRecord, jobs: dict[int, JobRecord], color_by: str) -> str:
+    if iv.kind != "job":
+        return iv.kind
+    job = jobs.get(iv.job_id)
+    if job is not None and job.status != "completed":
+        return "failed"
+    if color_by == "step" and job is not None:
+        return f"step {job.step}"
+    if color_by == "kind":
+        return "job"
+    return iv.label or "job"
+
+
+def _failure_instant(j: JobRecord) -> int:
+    # The last instant the job reached: where it failed (finished_at may be unset on failure).
+    return max(j.submitted_at, j.dispatched_at, j.started_at, j.finished_at)
+
+
+def plan_timeline(
+    run: RunData,
+    *,
+    px_ticks: int,
+    color_by: str = "route",
+    max_bars_per_lane: int = 2000,
+    zoom: bool = True,
+) -> TimelinePlan:
+    """Plan the timeline of ``run``.
+
+    Parameters
+    ----------
+    run : RunData
+    px_ticks : int
+        Width of one pixel of the main time axis, in ticks.
+    color_by : {"route", "step", "kind"}
+        Key that colours job bars: the job's route, its training step, or just ``"job"``.
+    max_bars_per_lane : int
+        Above this many bars of one colour, a lane is drawn as its busy fraction per pixel
+        column (and above this many windows, windows less than a pixel apart are merged).
+    zoom : bool
+        Whether to pick a tiny interval for a to-scale zoom panel.
+
+    Returns
+    -------
+    TimelinePlan
+    """
+    if color_by not in ("route", "step", "kind"):
+        raise ValueError(f"color_by must be 'route', 'step' or 'kind', got {color_by!r}")
+    px = max(1, int(px_ticks))
+    jobs = {j.job_id: j for j in run.jobs}
+    by_lane: dict[str, list[IntervalRecord]] = defaultdict(list)
+    for iv in run.intervals:
+        by_lane[iv.resource].append(iv)
+    failures: dict[str, list[int]] = defaultdict(list)
+    failed_jobs = 0
+    for j in run.jobs:
+        if j.status != "completed":
+            failed_jobs += 1
+            if j.device:
+                failures[j.device].append(_failure_instant(j))
+
+    capacity = run.capacities
+    edges = bin_edges(run.horizon, max(1, run.horizon // px))
+    binned_any = False
+    kinds: dict[str, bool] = {}  # kind -> is a window (memo: one lookup per interval)
+    plans: list[LanePlan] = []
+    zoom_pick: tuple[int, int, int, str, IntervalRecord] | None = None
+    for order, lane in enumerate(lanes_of(run)):
+        # Records are tuples: itemgetter keeps the sort key in C (10**5 intervals per lane).
+        ivs = sorted(by_lane.get(lane.name, ()), key=_START_END)
+        groups: dict[str, list[Span]] = defaultdict(list)
+        windows: list[tuple[str, int, int]] = []
+        work: list[Span] = []
+        tiny: list[IntervalRecord] = []
+        for iv in ivs:
+            window = kinds.get(iv.kind)
+            if window is None:
+                window = kinds[iv.kind] = is_window_kind(iv.kind)
+            if window:
+                windows.append((iv.kind, iv.start_at, iv.end_at))
+                continue
+            key = _bar_key(iv, jobs, color_by)
+            groups[key].append((iv.start_at, iv.end_at))
+            work.append((iv.start_at, iv.end_at))
+            if iv.end_at - iv.start_at < px:
+                tiny.append(iv)
+        bars = []
+        for key in sorted(groups):
+            spans = groups[key]
+            if len(spans) > max_bars_per_lane:
+                slots = capacity.get(lane.name, 1)
+                busy = busy_per_bin(spans, edges)
+                density = tuple(
+                    min(1.0, b / (slots * (edges[k + 1] - edges[k]))) if b else 0.0
+                    for k, b in enumerate(busy)
+                )
+                bars.append(Bars(key, (), len(spans), density))
+                binned_any = True
+            else:
+                bars.append(Bars(key, tuple(spans), len(spans)))
+        n_windows = len(windows)
+        if n_windows > max_bars_per_lane:
+            merged: list[tuple[str, int, int]] = []
+            for kind in sorted({w[0] for w in windows}):
+                spans = [(s, e) for k, s, e in windows if k == kind]
+                merged += [(kind, s, e) for s, e in merge_spans(spans, px)]
+            windows = merged
+        plans.append(
+            LanePlan(
+                lane,
+                tuple(bars),
+                tuple(windows),
+                n_windows,
+                tuple(sorted(failures.get(lane.name, ()))),
+                union_ticks(work),
+                len(tiny),
+            )
+        )
+        for iv in tiny:
+            # The zoom shows the shortest interval of the run (earliest, then first lane, on
+            # ties): the far end of the time scale.
+            cand = (iv.end_at - iv.start_at, iv.start_at, order, lane.name, iv)
+            if zoom_pick is None or cand[:3] < zoom_pick[:3]:
+                zoom_pick = cand
+
+    zoom_plan = None
+    # Bars of a tenth of a pixel or more are fairly shown by the minimum width; a zoom is for
+    # intervals orders of magnitude below the pixel (attosecond jobs in a millisecond run).
+    if zoom and zoom_pick is not None and zoom_pick[0] * ZOOM_BELOW_PX < px:
+        lane_name, iv = zoom_pick[3], zoom_pick[4]
+        dur = iv.end_at - iv.start_at
+        pad = max(2 * dur, 1)
+        lo, hi = iv.start_at - pad, iv.end_at + pad
+        near = tuple(x for x in by_lane[lane_name] if x.end_at >= lo and x.start_at <= hi)
+        zoom_plan = Zoom(lane_name, iv, lo, hi, near)
+    return TimelinePlan(
+        tuple(plans), run.horizon, px, zoom_plan, failed_jobs, edges if binned_any else ()
+    )

@@ -1,0 +1,711 @@
+"""The report package: records read back exactly, figures whose artists match the data (on a small
+queue and on a run with attosecond QPU jobs), the trace export, and the HTML page."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import doctest
+import json
+import math
+import re
+import subprocess
+import sys
+import time
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from conftest import synthetic
+
+import hybridsim
+from hybridsim.records import IntervalRecord, JobRecord, QueueRecord, StepRecord
+from hybridsim.report import (
+    ReportError,
+    RunData,
+    accuracy_curves,
+    cost_breakdown,
+    from_result,
+    kappa_curves,
+    lanes,
+    load_run,
+    loss_curves,
+    predicted_vs_actual,
+    queue_lengths,
+    routed_fraction,
+    series,
+    style,
+    timeline,
+    utilization_over_time,
+    write_report,
+    write_trace,
+)
+from hybridsim.report.data import read_records
+from hybridsim.report.figures import COST_COMPONENTS, cost_rows
+from hybridsim.report.lanes import lanes_of, plan_timeline
+from hybridsim.report.style import is_window_kind, percent, png_bytes, time_unit
+from hybridsim.timebase import TICKS_PER_SECOND
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# -- the runs every figure is checked on --------------------------------------------------------
+
+#: A small M/M/2 queue on two GPUs whose jobs carry a payload (so links get lanes too).
+SMALL = synthetic(
+    jobs=120,
+    gpu=[{"name": "g", "count": 2, "link_latency": 0}],
+    arrival={"dist": "exponential", "rate_per_s": 1.6},
+    service={"dist": "exponential", "mean_s": 1.0},
+    pool="gpu",
+    n=8,
+)
+SMALL["name"] = "small"
+
+#: Newton training on 2 GPUs and an attosecond QPU (with calibration windows), transfers
+#: charged: femtosecond QPU jobs inside a run of milliseconds, the report's hard case.
+ATTO = {
+    "name": "atto",
+    "cluster": {
+        "gpu": [{"name": "g", "count": 2}],
+        "qpu": [
+            {
+                "name": "q",
+                "gate_time_1q": "1 as",
+                "gate_time_2q": "1 as",
+                "calibration_period": "2 ms",
+                "calibration_duration": "0.2 ms",
+            }
+        ],
+    },
+    "workload": {"kind": "mlp", "steps": 3, "eps_norm": 0.1, "baselines": ["sgd"]},
+    "costs": {"accounting": "paper", "charge_transfer": True},
+    "quantum": {"execute_max_n": 0},
+}
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+class PageParser(HTMLParser):
+    """Collects what a report page references and defines, checking tags are balanced."""
+
+    VOID = {"meta", "img", "br", "link", "input", "hr"}
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.tags: list[str] = []
+        self.ids: set[str] = set()
+        self.hrefs: list[str] = []
+        self.srcs: list[str] = []
+        self.open: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        self.tags.append(tag)
+        if "id" in a:
+            self.ids.add(a["id"])
+        if "href" in a:
+            self.hrefs.append(a["href"])
+        if "src" in a:
+            self.srcs.append(a["src"])
+        if tag not in self.VOID:
+            self.open.append(tag)
+
+    def handle_endtag(self, tag):
+        assert self.open and self.open[-1] == tag, f"unbalanced </{tag}> after {self.open[-3:]}"
+        self.open.pop()
+
+
+def check_page(path: Path) -> PageParser:
+    """Parse a report page; assert it is balanced, self-contained (every image embedded), and
+    links only to files and anchors that exist."""
+    p = PageParser()
+    p.feed(path.read_text(encoding="utf-8"))
+    p.close()
+    assert not p.open, f"unclosed tags: {p.open}"
+    assert {"html", "head", "body", "img", "table"} <= set(p.tags)
+    for src in p.srcs:
+        assert src.startswith("data:image/png;base64,"), src[:40]
+        assert base64.b64decode(src.split(",", 1)[1]).startswith(PNG_MAGIC)
+    for href in p.hrefs:
+        assert not re.match(r"^[a-z]+:", href), f"external reference {href}"
+        if href.startswith("#"):
+            assert href[1:] in p.ids, f"dangling anchor {href}"
+        else:
+            assert (path.parent / href).is_file(), f"missing file {href}"
+    return p
+
+
+@pytest.fixture(scope="module")
+def small_result():
+    return hybridsim.run(SMALL)
+
+
+@pytest.fixture(scope="module")
+def atto_result():
+    return hybridsim.run(ATTO)
+
+
+@pytest.fixture(scope="module")
+def small_dir(small_result, tmp_path_factory):
+    return small_result.write(tmp_path_factory.mktemp("runs") / "small")
+
+
+@pytest.fixture(scope="module")
+def atto_dir(atto_result, tmp_path_factory):
+    return atto_result.write(tmp_path_factory.mktemp("runs") / "atto")
+
+
+@pytest.fixture(scope="module", params=["small", "atto"])
+def run_dir(request):
+    return request.getfixturevalue(f"{request.param}_dir")
+
+
+@pytest.fixture(scope="module")
+def data(run_dir):
+    return load_run(run_dir)
+
+
+# -- reading runs back --------------------------------------------------------------------------
+
+
+def test_import_is_lazy_and_nothing_in_the_core_imports_report():
+    code = (
+        "import sys, hybridsim, hybridsim.report, hybridsim.results, hybridsim.metrics;"
+        "import hybridsim.sim.engine;"
+        "assert 'matplotlib' not in sys.modules, 'matplotlib imported eagerly';"
+        "assert not [m for m in sys.modules if m.startswith('hybridsim.report.')]"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+    for path in (ROOT / "hybridsim").rglob("*.py"):
+        rel = path.relative_to(ROOT / "hybridsim").as_posix()
+        if rel.startswith("report/") or rel == "cli.py":
+            continue
+        text = path.read_text()
+        assert "hybridsim.report" not in text and "import report" not in text, rel
+
+
+@pytest.mark.parametrize("name", ["small", "atto"])
+def test_saved_directory_reads_back_to_the_same_records(name, request):
+    result = request.getfixturevalue(f"{name}_result")
+    directory = request.getfixturevalue(f"{name}_dir")
+    disk, memory = load_run(directory), from_result(result, source=directory)
+    assert disk.jobs == memory.jobs and disk.jobs == tuple(result.jobs)
+    assert disk.intervals == memory.intervals
+    assert disk.queues == memory.queues and disk.steps == memory.steps
+    assert disk.summary == memory.summary and disk.scenario_text == memory.scenario_text
+    assert disk.label == memory.label == name
+    # instants are exact Python ints, beyond 2**63 where the run is long enough
+    assert all(type(j.completed_at) is int for j in disk.jobs)
+    if name == "small":
+        assert max(j.completed_at for j in disk.jobs) > 2**63
+
+
+def test_read_records_matches_columns_by_name(tmp_path):
+    path = tmp_path / "queues.csv"
+    big = 2**70 + 1
+    path.write_text(f"extra,pool,at,length\nx,q,{big},3\ny,q,0,0\n")
+    assert read_records(path, QueueRecord) == [QueueRecord(big, "q", 3), QueueRecord(0, "q", 0)]
+    # a column missing from an older file takes the record's default
+    path = tmp_path / "intervals.csv"
+    path.write_text("resource,kind,start_at,end_at\nq-0,job,1,2\n")
+    assert read_records(path, IntervalRecord) == [IntervalRecord("q-0", "job", 1, 2, -1, "")]
+
+
+def test_bad_directories_raise_report_errors(tmp_path, small_dir):
+    with pytest.raises(ReportError, match="no such directory"):
+        load_run(tmp_path / "nope")
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(ReportError, match="not a directory"):
+        load_run(tmp_path / "file")
+    with pytest.raises(ReportError, match=r"not a run directory \(no summary.json\)"):
+        load_run(tmp_path)
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    for name in ("summary.json", "jobs.csv", "intervals.csv"):
+        (bad / name).write_bytes((small_dir / name).read_bytes())
+    rows = list(csv.reader((small_dir / "jobs.csv").open()))
+    rows[3][rows[0].index("started_at")] = "soon"
+    with (bad / "jobs.csv").open("w", newline="") as fh:
+        csv.writer(fh).writerows(rows)
+    with pytest.raises(ReportError, match=r"jobs.csv: line 4: column 'started_at': cannot read"):
+        load_run(bad)
+    (bad / "summary.json").write_text("{not json")
+    with pytest.raises(ReportError, match="summary.json: cannot read"):
+        load_run(bad)
+
+
+def test_doctests_of_the_pure_modules():
+    for mod in (lanes, series, style):
+        assert doctest.testmod(mod).failed == 0, mod.__name__
+
+
+# -- timeline -----------------------------------------------------------------------------------
+
+
+def _bars(fig, lane: str) -> int:
+    ax = fig.axes[0]
+    return sum(
+        len(c.get_paths())
+        for c in ax.collections
+        if (c.get_gid() or "").startswith(f"bars:{lane}:")
+    )
+
+
+def test_timeline_has_one_lane_per_device_and_link_and_one_bar_per_interval(data):
+    fig = timeline(data)
+    ax = fig.axes[0]
+    names = [t.get_text() for t in ax.get_yticklabels()]
+    devices = [d.name for d in data.devices]
+    links = sorted({iv.resource for iv in data.intervals if iv.resource.startswith("link:")})
+    assert names == devices + links and links, names
+    for lane in names:
+        work = [iv for iv in data.intervals if iv.resource == lane and not is_window_kind(iv.kind)]
+        assert _bars(fig, lane) == len(work), lane
+        jobs_here = sum(1 for j in data.jobs if j.device == lane and j.finished_at > j.started_at)
+        job_bars = sum(
+            len(c.get_paths())
+            for c in ax.collections
+            if c.get_gid() in (f"bars:{lane}:classical", f"bars:{lane}:quantum")
+        )
+        assert job_bars == jobs_here, lane
+        windows = [iv for iv in data.intervals if iv.resource == lane and is_window_kind(iv.kind)]
+        drawn = sum(
+            len(c.get_paths())
+            for c in ax.collections
+            if (c.get_gid() or "").startswith(f"windows:{lane}:")
+        )
+        assert drawn == len(windows)
+
+
+def test_timeline_busy_fraction_is_exact_per_lane(data):
+    fig = timeline(data)
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    for lane in lanes_of(data):
+        spans = sorted(
+            (iv.start_at, iv.end_at)
+            for iv in data.intervals
+            if iv.resource == lane.name and not is_window_kind(iv.kind)
+        )
+        busy, end = 0, 0
+        for s, e in spans:  # union, exactly in ticks
+            busy += max(0, e - max(s, end))
+            end = max(end, e)
+        assert percent(busy / data.horizon) in texts
+
+
+def test_timeline_shows_attosecond_jobs_to_scale_in_a_zoom(atto_dir):
+    data = load_run(atto_dir)
+    fig = timeline(data)
+    main, zoom = fig.axes
+    qpu_jobs = [j for j in data.jobs if j.device == "q-0"]
+    assert qpu_jobs and all(j.finished_at - j.started_at < 10**7 for j in qpu_jobs)  # < 10 fs
+    shortest = min(j.finished_at - j.started_at for j in qpu_jobs)
+    unit, size = time_unit(shortest)
+    assert unit == "fs"
+    (bar,) = [c for c in zoom.collections if c.get_gid() == "zoom:quantum"]
+    xs = bar.get_paths()[0].vertices[:, 0]
+    assert xs.max() - xs.min() == pytest.approx(shortest / size, rel=1e-12)
+    title = zoom.get_title(loc="left")
+    assert "q-0" in title and "fs" in title
+    # the main axis draws those bars at the minimum visible width and says so; data untouched
+    (coll,) = [c for c in main.collections if c.get_gid() == "bars:q-0:quantum"]
+    widths = [p.vertices[:, 0].max() - p.vertices[:, 0].min() for p in coll.get_paths()]
+    _, main_size = time_unit(data.horizon)
+    assert min(widths) > 1000 * shortest / main_size
+    legend = [t.get_text() for t in main.get_legend().get_texts()]
+    assert any("drawn 1 px wide" in t for t in legend)
+    assert load_run(atto_dir).intervals == data.intervals
+    # the QPU lane's busy fraction is tiny and still printed, not rounded to zero
+    busy = sum(j.finished_at - j.started_at for j in qpu_jobs) / data.horizon
+    assert busy < 1e-8 and percent(busy) in [t.get_text() for t in main.texts]
+    # calibration windows are marked on the QPU lane
+    assert any(c.get_gid() == "windows:q-0:calibration" for c in main.collections)
+
+
+def test_timeline_into_a_given_axes_uses_an_inset(atto_dir):
+    fig = style.new_figure()
+    ax = fig.add_subplot()
+    assert timeline(atto_dir, ax=ax) is fig
+    assert len(ax.child_axes) == 1
+    png_bytes(fig)
+
+
+def test_timeline_colour_by_step(atto_dir):
+    data = load_run(atto_dir)
+    fig = timeline(data, color_by="step")
+    gids = {c.get_gid() for c in fig.axes[0].collections}
+    steps = {j.step for j in data.jobs}
+    assert {f"bars:{j.device}:step {j.step}" for j in data.jobs} <= gids and len(steps) == 3
+    with pytest.raises(ValueError, match="color_by"):
+        timeline(data, color_by="colour")
+
+
+def _hand_run(jobs=(), intervals=(), queues=(), steps=(), devices=("q",)) -> RunData:
+    cluster = {"gpu": [], "qpu": [{"name": n, "count": 1} for n in devices]}
+    return RunData(
+        "hand",
+        {"scenario": {"cluster": cluster, "scheduler": {"policy": "qnewton"}}},
+        "",
+        tuple(jobs),
+        tuple(intervals),
+        tuple(queues),
+        tuple(steps),
+    )
+
+
+def _job(i, device, start, end, status="completed", **kw):
+    return JobRecord(
+        i,
+        0,
+        kw.pop("step", -1),
+        "",
+        4,
+        4,
+        0,
+        kw.pop("route", "quantum"),
+        "q",
+        device,
+        status,
+        start,
+        start,
+        start,
+        end,
+        end,
+        **kw,
+    )
+
+
+def test_timeline_marks_failures_outages_and_draws_new_kinds():
+    jobs = [_job(0, "q-0", 0, 10), _job(1, "q-0", 20, 25, status="failed", fail_reason="gate")]
+    ivs = [
+        IntervalRecord("q-0", "job", 0, 10, 0, "quantum"),
+        IntervalRecord("q-0", "job", 20, 25, 1, "quantum"),
+        IntervalRecord("q-0", "outage", 30, 60, -1, "down"),
+        IntervalRecord("q-0", "warmup", 60, 70, -1, ""),  # a kind no one told the report about
+        IntervalRecord("link:q-0->switch", "transfer", 10, 12, 0, "8 B"),
+    ]
+    run = _hand_run(jobs, ivs)
+    fig = timeline(run)
+    ax = fig.axes[0]
+    gids = {c.get_gid(): c for c in ax.collections}
+    assert len(gids["bars:q-0:failed"].get_paths()) == 1
+    assert len(gids["bars:q-0:quantum"].get_paths()) == 1
+    assert len(gids["windows:q-0:outage"].get_paths()) == 1
+    assert len(gids["bars:q-0:warmup"].get_paths()) == 1
+    assert len(gids["bars:link:q-0->switch:transfer"].get_paths()) == 1
+    (marks,) = [ln for ln in ax.lines if ln.get_gid() == "failures:q-0"]
+    assert list(marks.get_xdata()) == [25 / time_unit(run.horizon)[1]]
+    assert "1 failed job" in ax.get_title(loc="left")
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert {"failed job", "outage", "warmup"} <= set(labels)
+    assert percent((10 + 5 + 10) / 70) in [t.get_text() for t in ax.texts]  # outage not busy
+
+
+def test_dense_lanes_draw_their_exact_busy_fraction_per_pixel_column():
+    n = 6000
+    # 7 ticks busy out of every 10: drawn merged they would look solid; binned they show 70 %
+    ivs = tuple(IntervalRecord("q-0", "job", 10 * i, 10 * i + 7, i, "quantum") for i in range(n))
+    run = _hand_run(intervals=ivs)
+    plan = plan_timeline(run, px_ticks=100, max_bars_per_lane=2000)
+    (bars,) = plan.lanes[0].bars
+    assert bars.binned and bars.count == n and not bars.spans
+    assert len(bars.density) == len(plan.edges) - 1 == run.horizon // 100
+    assert bars.density == pytest.approx([0.7] * len(bars.density), abs=0.021)
+    widths = [b - a for a, b in zip(plan.edges, plan.edges[1:], strict=False)]
+    assert sum(f * w for f, w in zip(bars.density, widths, strict=True)) == pytest.approx(7 * n)
+    assert plan.lanes[0].busy_ticks == 7 * n  # exact, from the data
+    fig = timeline(run)
+    ax = fig.axes[0]
+    (band,) = [p for p in ax.patches if p.get_gid() == "density:q-0:quantum"]
+    tops, xs, base = band.get_data()
+    xs = xs * time_unit(run.horizon)[1]  # axis unit -> ticks
+    busy = sum(
+        (b - t) / 0.62 * (x1 - x0) for t, b, x0, x1 in zip(tops, base, xs, xs[1:], strict=False)
+    )
+    assert busy == pytest.approx(7 * n)  # the drawn heights integrate to the busy time
+    assert _bars(fig, "q-0") == 0
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert any("busy fraction of each pixel column" in t for t in legend)
+    assert percent(0.7 * n * 10 / run.horizon) in [t.get_text() for t in ax.texts]
+    assert run.intervals == ivs
+
+
+# -- queues and utilization ---------------------------------------------------------------------
+
+
+def test_queue_lengths_one_step_line_per_pool(data):
+    fig = queue_lengths(data)
+    ax = fig.axes[0]
+    patches = [p for p in ax.patches if (p.get_gid() or "").startswith("line:")]
+    pools = sorted({q.pool for q in data.queues})
+    assert sorted(p.get_gid()[5:] for p in patches) == pools
+    for p in patches:
+        pool = p.get_gid()[5:]
+        steps = series.queue_steps(data.queues, pool, data.horizon)
+        values = p.get_data().values
+        assert list(values) == list(steps.values)
+
+
+def test_dense_queues_draw_an_envelope(small_dir):
+    data = load_run(small_dir)
+    fig = queue_lengths(data, max_points=10)
+    gids = [p.get_gid() for p in fig.axes[0].patches]
+    assert "envelope:g" in gids and "line:g" in gids
+    env = series.envelope(series.queue_steps(data.queues, "g", data.horizon), 50)
+    q_max = max(q.length for q in data.queues)
+    assert max(env.high) == q_max and min(env.low) == 0
+    # the time-weighted means per bin integrate to the whole-run mean
+    widths = [b - a for a, b in zip(env.edges, env.edges[1:], strict=False)]
+    total = sum(m * w for m, w in zip(env.mean, widths, strict=True)) / env.edges[-1]
+    from hybridsim.metrics import mean_queue_length
+
+    assert total == pytest.approx(mean_queue_length(data.queues, ["g"], env.edges[-1])["g"])
+
+
+def test_utilization_over_time_one_line_per_device_matching_busy_time(data):
+    fig = utilization_over_time(data, bins=40)
+    ax = fig.axes[0]
+    lines = [p for p in ax.patches if (p.get_gid() or "").startswith("line:")]
+    assert [p.get_gid()[5:] for p in lines] == [d.name for d in data.devices]
+    edges = series.bin_edges(data.horizon, 40)
+    for p in lines:
+        dev = p.get_gid()[5:]
+        values = p.get_data().values
+        busy = sum(
+            v * (b - a) for v, a, b in zip(values, edges, edges[1:], strict=False)
+        )  # capacity 1 everywhere here
+        exact = sum(j.finished_at - j.started_at for j in data.jobs if j.device == dev)
+        assert busy == pytest.approx(exact, rel=1e-9, abs=1)
+    log = any(j.device.startswith("q") for j in data.jobs)
+    assert (ax.get_yscale() == "log") == log
+
+
+# -- training -----------------------------------------------------------------------------------
+
+
+def _lines(fig):
+    return [ln for ax in fig.axes for ln in ax.lines if (ln.get_gid() or "").startswith("line:")]
+
+
+def test_loss_and_accuracy_one_line_per_run(atto_dir):
+    data = load_run(atto_dir)
+    assert data.runs() == ["main", "sgd"]
+    for fn, field in ((loss_curves, "loss"), (accuracy_curves, "test_accuracy")):
+        fig = fn(data)
+        lines = _lines(fig)
+        assert [ln.get_gid() for ln in lines] == ["line:atto:main", "line:atto:sgd"]
+        main = [s for s in data.steps if s.run == "main"]
+        assert list(lines[0].get_ydata()) == [getattr(s, field) for s in main]
+        _, size = time_unit(max(s.at for s in data.steps))
+        assert list(lines[0].get_xdata()) == [s.at / size for s in main]
+
+
+def test_several_runs_one_line_per_directory_and_each_baseline_once(atto_dir, tmp_path):
+    other = tmp_path / "other"
+    other.mkdir()
+    for f in atto_dir.iterdir():
+        (other / f.name).write_bytes(f.read_bytes())
+    fig = loss_curves([atto_dir, other])
+    gids = [ln.get_gid() for ln in _lines(fig)]
+    assert gids == ["line:atto:main", "line:atto:sgd", "line:other:main"]
+    assert len(_lines(routed_fraction([atto_dir, other]))) == 2
+
+
+def test_kappa_and_routed_fraction_follow_the_steps(atto_dir):
+    data = load_run(atto_dir)
+    main = [s for s in data.steps if s.run == "main" and s.blocks > 0]
+    fig = kappa_curves(data)
+    lines = {ln.get_gid(): ln for ln in _lines(fig)}
+    true = lines["line:atto:kappa_true_median"]
+    assert list(true.get_ydata()) == [math.log10(s.kappa_true_median) for s in main]
+    assert fig.axes[0].get_yticklabels()  # labelled as powers of ten
+    fig = routed_fraction(data)
+    (line,) = _lines(fig)
+    assert list(line.get_ydata()) == [s.routed_quantum / s.blocks for s in main]
+
+
+def test_infinite_kappa_estimates_are_marked_not_dropped():
+    steps = [
+        StepRecord("main", 0, i, i * 10, 1.0, 0.5, 0.5, 2, 1, 0, 10.0, est, 12.0, est, 4.0, None)
+        for i, est in ((1, 100.0), (2, float("inf")), (3, 1e300))
+    ]
+    fig = kappa_curves(_hand_run(steps=steps))
+    (inf,) = [ln for ln in fig.axes[0].lines if (ln.get_gid() or "").startswith("inf:")]
+    assert list(inf.get_xdata()) == [2]
+    (est,) = [ln for ln in _lines(fig) if ln.get_gid().endswith("kappa_est_median")]
+    assert list(est.get_xdata()) == [1, 3]
+
+
+def test_figures_without_data_say_so(small_dir):
+    for fn in (loss_curves, accuracy_curves, kappa_curves, routed_fraction, predicted_vs_actual):
+        fig = fn(small_dir)
+        assert any(t.get_gid() == "no-data" for t in fig.axes[0].texts), fn.__name__
+
+
+# -- costs and predictions ----------------------------------------------------------------------
+
+
+def test_cost_breakdown_stacks_the_components_per_route(data):
+    fig = cost_breakdown(data)
+    ax = fig.axes[0]
+    assert [c.get_label() for c in ax.containers] == [name for name, _ in COST_COMPONENTS]
+    routes = sorted({j.route for j in data.jobs if j.status == "completed"})
+    assert all(len(c) == len(routes) for c in ax.containers)
+    rows = cost_rows([data])
+    _, size = time_unit(max(1, round(max(sum(v) for _, _, v in rows) * TICKS_PER_SECOND)))
+    for i, (route, n, _) in enumerate(rows):
+        jobs = [j for j in data.jobs if j.route == route and j.status == "completed"]
+        assert n == len(jobs)
+        total_ticks = sum(j.completed_at - j.submitted_at for j in jobs)  # wait+transfer+service
+        extra = sum(
+            (j.compute_s if j.compute_s is not None else (j.finished_at - j.started_at) / 1e21)
+            + (j.state_prep_s or 0)
+            + (j.readout_s or 0)
+            + (j.overhead_s or 0)
+            - (j.finished_at - j.started_at) / 1e21
+            for j in jobs
+        )
+        expected = (total_ticks / 1e21 + extra) / n * TICKS_PER_SECOND / size
+        drawn = sum(c[i].get_width() for c in ax.containers)
+        assert drawn == pytest.approx(expected, rel=1e-6)
+    shares = cost_breakdown(data, normalize=True).axes[0]
+    for i in range(len(routes)):
+        assert sum(c[i].get_width() for c in shares.containers) == pytest.approx(1.0)
+
+
+def test_predicted_vs_actual_one_point_per_predicted_job(atto_dir):
+    data = load_run(atto_dir)
+    fig = predicted_vs_actual(data)
+    ax = fig.axes[0]
+    assert ax.get_xscale() == ax.get_yscale() == "log"
+    for route in ("classical", "quantum"):
+        (sc,) = [c for c in ax.collections if c.get_gid() == f"scatter:{route}"]
+        jobs = [j for j in data.jobs if j.route == route and j.predicted_s]
+        offsets = sc.get_offsets()
+        assert len(offsets) == len(jobs)
+        assert sorted(offsets[:, 1]) == pytest.approx(
+            sorted((j.finished_at - j.started_at) / 1e21 for j in jobs), rel=1e-12
+        )
+    two = predicted_vs_actual([atto_dir, data])
+    assert len([c for c in two.axes[0].collections if c.get_gid().startswith("scatter:")]) == 2
+
+
+# -- trace ----------------------------------------------------------------------------------------
+
+
+def test_trace_has_one_event_per_interval_with_exact_ticks(run_dir, tmp_path):
+    data = load_run(run_dir)
+    path = write_trace(data, tmp_path / "trace.json")
+    trace = json.loads(path.read_text())
+    events = trace["traceEvents"]
+    complete = [e for e in events if e["ph"] == "X"]
+    assert len(complete) == len(data.intervals)
+    jobs = [e for e in complete if e["cat"] == "job"]
+    assert len(jobs) == sum(1 for j in data.jobs if j.finished_at > j.started_at)
+    by_id = {j.job_id: j for j in data.jobs}
+    for e in jobs:
+        j = by_id[e["args"]["job_id"]]
+        assert int(e["args"]["start_at"]) == j.started_at
+        assert int(e["args"]["end_at"]) == j.finished_at
+        assert e["ts"] == j.started_at / 10**15
+        assert e["dur"] == (j.finished_at - j.started_at) / 10**15
+    threads = {
+        (e["pid"], e["tid"]): e["args"]["name"] for e in events if e["name"] == "thread_name"
+    }
+    assert sorted(threads.values()) == sorted(ln.name for ln in lanes_of(data))
+    # events come in record order, each on its resource's track, with its exact instants
+    for e, iv in zip(complete, data.intervals, strict=True):
+        assert threads[(e["pid"], e["tid"])] == iv.resource and e["cat"] == iv.kind
+        assert (e["args"]["start_at"], e["args"]["end_at"]) == (str(iv.start_at), str(iv.end_at))
+    counters = [e for e in events if e["ph"] == "C"]
+    assert len(counters) == len(data.queues)
+    assert trace["otherData"]["tick_s"] == "1e-21"
+
+
+def test_trace_keeps_ticks_beyond_2_to_the_63_and_non_finite_values(tmp_path):
+    big = 2**80 + 3
+    jobs = [_job(0, "q-0", big, big + 1300, kappa_est=float("inf"))]
+    ivs = [IntervalRecord("q-0", "job", big, big + 1300, 0, "quantum")]
+    path = write_trace(_hand_run(jobs, ivs, [QueueRecord(big, "q", 1)]), tmp_path / "t.json")
+    events = json.loads(path.read_text())["traceEvents"]
+    (job,) = [e for e in events if e["ph"] == "X"]
+    assert job["args"]["start_at"] == str(big) and job["args"]["duration"] == "1.3 as"
+    assert job["args"]["kappa_est"] == "inf"
+    (c,) = [e for e in events if e["ph"] == "C"]
+    assert c == {"ph": "C", "name": "queue q", "pid": 5, "ts": big / 10**15, "args": {"length": 1}}
+
+
+# -- HTML ---------------------------------------------------------------------------------------
+
+
+def test_report_html_is_self_contained_and_complete(run_dir, tmp_path):
+    out = tmp_path / "rep"
+    written = write_report(run_dir, out)
+    assert [p.name for p in written] == ["timeline.png", "trace.json", "report.html"]
+    page = check_page(out / "report.html")
+    text = (out / "report.html").read_text()
+    data = load_run(run_dir)
+    assert {"timeline", "queues", "summary", "scenario", "versions", "costs"} <= page.ids
+    for key in ("jobs_completed", "makespan_s", "utilization_g-0"):
+        assert f"<td>{key}</td>" in text
+    assert "wall" not in [k for k in re.findall(r"<td>([a-z_0-9-]+)</td>", text)]
+    assert "numpy" in text and "matplotlib (drew this report)" in text
+    assert "[workload]" in text  # the scenario's TOML
+    # figures that apply only to training runs appear only there
+    training = bool(data.steps)
+    assert ("training" in page.ids) == training and ("kappa" in page.ids) == training
+    assert (out / "timeline.png").read_bytes().startswith(PNG_MAGIC)
+    # links go back to the run's own files
+    assert any(h.endswith("jobs.csv") for h in page.hrefs)
+
+
+def test_report_from_memory_equals_report_from_disk(small_result, small_dir, tmp_path):
+    a = write_report(small_result, small_dir)
+    first = {p.name: p.read_bytes() for p in a}
+    b = write_report(small_dir)
+    assert {p.name: p.read_bytes() for p in b} == first
+
+
+def test_pngs_are_deterministic_and_carry_no_software_stamp(atto_dir):
+    a = png_bytes(timeline(atto_dir))
+    b = png_bytes(timeline(atto_dir))
+    assert a == b
+    assert b"matplotlib" not in a and b"Software" not in a
+
+
+@pytest.mark.slow
+def test_report_of_1e5_jobs_is_fast_and_small(tmp_path):
+    """Issue 6 performance target: under 15 s and under 10 MB for a run of 10**5 jobs."""
+    sc = hybridsim.load_scenario(ROOT / "scenarios/mmc.toml", ["workload.jobs=100000"])
+    out = hybridsim.run(sc).write(tmp_path / "big")
+    t0 = time.perf_counter()
+    write_report(out)
+    elapsed = time.perf_counter() - t0
+    size = (out / "report.html").stat().st_size
+    assert elapsed < 15, elapsed
+    assert size < 10 * 2**20, size
+    check_page(out / "report.html")
+
+
+# -- docs ---------------------------------------------------------------------------------------
+
+
+def test_outputs_reference_documents_every_column_and_summary_key(small_result, atto_result):
+    """docs/reference/outputs.md lists every column the writer emits and every summary key."""
+    from hybridsim import results
+
+    doc = (ROOT / "docs/reference/outputs.md").read_text()
+    documented = set(re.findall(r"^\| `([^`]+)` \|", doc, flags=re.M))
+    for columns in (
+        results.JOB_COLUMNS,
+        results.INTERVAL_COLUMNS,
+        results.QUEUE_COLUMNS,
+        results.STEP_COLUMNS,
+    ):
+        missing = [c for c in columns if c not in documented]
+        assert not missing, f"undocumented columns: {missing}"
+    # `utilization_<device>` documents utilization_g-0, utilization_q-0, ...
+    patterns = [re.compile("^" + re.sub(r"<[a-z]+>", ".+", k) + "$") for k in documented]
+    for result in (small_result, atto_result):
+        missing = [k for k in result.summary if not any(p.match(k) for p in patterns)]
+        assert not missing, f"undocumented summary keys: {missing}"
