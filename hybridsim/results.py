@@ -376,7 +376,7 @@ class RunResult:
         for k in keys:
             v = self.summary.get(k)
             if v is None:
-                training = self.summary.get("training_time_s") is not None
+                training = self.summary.get("final_accuracy") is not None
                 if training and (k.endswith("time_to_target_s") or k.startswith("speedup_vs")):
                     buf.write(f"{k:<{width}}  not reached\n")
                 continue

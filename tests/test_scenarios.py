@@ -46,3 +46,19 @@ def test_every_scenario_has_a_header_comment():
 def test_scenario_runs_in_full(name):
     r = run(ROOT / "scenarios" / name)
     assert r.summary["jobs_completed"] > 0
+
+
+def test_faults_scenario_records_every_kind_of_fault_and_reports_them(tmp_path):
+    from hybridsim.report import write_report
+
+    r = run(ROOT / "scenarios/faults.toml")
+    kinds = {iv.kind for iv in r.intervals}
+    assert {"calibration", "outage", "failed"} <= kinds
+    assert any(iv.resource.startswith("link:") for iv in r.intervals if iv.kind == "outage")
+    assert r.summary["jobs_failed"] == 0  # every failed attempt was retried or rerouted
+    assert max(j.attempts for j in r.jobs) > 1
+    r.write(tmp_path)
+    written = write_report(r, tmp_path)
+    assert (tmp_path / "timeline.png").stat().st_size > 10_000
+    assert "outage" in (tmp_path / "report.html").read_text()
+    assert written
