@@ -3,6 +3,7 @@
 ``hybridsim run SCENARIO.toml [--out DIR] [--seed N] [--set key.path=value ...]``
 ``hybridsim validate SCENARIO.toml [--set ...]``
 ``hybridsim report DIR [DIR ...] [--out DIR]``
+``hybridsim sweep SWEEP.toml --out DIR [--workers N | --cluster tcp://HOST:PORT | --dask-local N]``
 
 Bad input exits with code 2 and one line ``error: FILE: key.path: problem (expected ...)``;
 never a traceback.
@@ -61,6 +62,10 @@ def _parser() -> argparse.ArgumentParser:
     val.add_argument(
         "--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE"
     )
+
+    from hybridsim.sweep.command import add_sweep_parser
+
+    add_sweep_parser(sub)
     return p
 
 
@@ -116,6 +121,10 @@ def main(argv: list[str] | None = None) -> int:
             return _cmd_run(args)
         if args.command == "report":
             return _cmd_report(args)
+        if args.command == "sweep":
+            from hybridsim.sweep.command import sweep_command
+
+            return sweep_command(args)
     except HybridSimError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

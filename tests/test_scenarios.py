@@ -62,3 +62,38 @@ def test_faults_scenario_records_every_kind_of_fault_and_reports_them(tmp_path):
     assert (tmp_path / "timeline.png").stat().st_size > 10_000
     assert "outage" in (tmp_path / "report.html").read_text()
     assert written
+
+
+@pytest.mark.parametrize("name", [n for n in SCENARIOS if is_sweep(n)])
+def test_sweep_file_validates_every_point_and_runs_reduced(name, tmp_path):
+    """The sweep validates in full; a reduced version (first and last value of each factor, one
+    seed, few steps or jobs) runs through the sweep machinery and leaves no failed row."""
+    import hybridsim
+    from hybridsim.sweep.spec import load_sweep
+
+    path = ROOT / "scenarios" / name
+    spec = load_sweep(path)  # builds and validates the scenario of every point
+    assert len(spec.points) >= 2
+    raw = tomllib.loads(path.read_text())
+    reduced = {k: v for k, v in raw.items() if k not in ("seeds", "factors", "set")}
+    reduced["seeds"] = [1]
+    factors = {}
+    for key, values in raw.get("factors", {}).items():
+        if isinstance(values, dict):  # a logspace/linspace range: keep its two ends
+            values = [values[k] for k in ("logspace", "linspace") if k in values][0]
+        factors[key] = [values[0], values[-1]] if len(values) > 1 else values
+    if raw.get("options", {}).get("mode") == "grid":
+        # keep the grid small: only the first factor varies
+        first = next(iter(factors))
+        factors = {k: (v if k == first else v[:1]) for k, v in factors.items()}
+    reduced["factors"] = factors
+    base = tomllib.loads((ROOT / "scenarios" / raw["base"]).read_text())
+    shorten = {"workload.steps": 2} if base["workload"]["kind"] == "mlp" else {}
+    if base["workload"]["kind"] == "shapes":
+        shorten = {"workload.steps": 5}
+    if base["workload"]["kind"] == "synthetic":
+        shorten = {"workload.jobs": 200}
+    reduced["set"] = {**raw.get("set", {}), **shorten}
+    reduced["base"] = str(ROOT / "scenarios" / raw["base"])
+    result = hybridsim.sweep(reduced, out=tmp_path / "out", serial=True, progress=False)
+    assert result.failed == 0 and result.ok == len(result.rows()) >= 2

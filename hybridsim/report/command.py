@@ -43,7 +43,13 @@ def report_command(dirs: Sequence[str | Path], out: str | Path | None = None) ->
     paths = [Path(d) for d in dirs]
     if not paths:
         raise ReportError("report: no run directory given")
-    # Sweep directories (results.sqlite) dispatch to the sweep report here, before load_run.
+    from hybridsim.sweep.store import is_sweep_dir
+
+    if len(paths) == 1 and is_sweep_dir(paths[0]):
+        # A sweep directory (results.sqlite): metrics against factors, not a run timeline.
+        from hybridsim.sweep.report import write_sweep_report
+
+        return [write_sweep_report(paths[0])]
     runs = [load_run(p) for p in paths]
     if len(runs) == 1:
         from hybridsim.report.html import write_report

@@ -16,6 +16,7 @@ makes every run deterministic for a given seed.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import time
 from collections.abc import Callable, Iterator
@@ -28,9 +29,8 @@ import simpy
 from hybridsim.costs.model import CostModel
 from hybridsim.errors import ScenarioError
 from hybridsim.execution import Outcome, execute
-from hybridsim.records import JobRecord, Recorder
+from hybridsim.records import IntervalRecord, JobRecord, Recorder
 from hybridsim.rng import Streams
-from hybridsim.records import IntervalRecord
 from hybridsim.scenario import (
     MLPWorkload,
     Scenario,
@@ -351,6 +351,16 @@ class Simulation:
         self._seq += 1
         self._outstanding += 1
         self.pools[decision.group].offer(flight)
+
+    @contextlib.contextmanager
+    def timed(self, key: str):
+        """Add the wall-clock time of the ``with`` body to ``wall[key]`` (reported in the
+        summary's ``wall``, the only non-deterministic values of a run)."""
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.wall[key] = self.wall.get(key, 0.0) + time.perf_counter() - t0
 
     def next_job_id(self) -> int:
         """A fresh solve-job id (ids count up in submission order)."""

@@ -30,8 +30,8 @@ import numpy as np
 from hybridsim.errors import ModelDomainError
 from hybridsim.records import StepRecord
 from hybridsim.scenario import replay_path
-from hybridsim.schema import Ctx
 from hybridsim.scheduling.base import SolveJob
+from hybridsim.schema import Ctx
 from hybridsim.workload.synthetic import payload_bytes, result_bytes
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -95,8 +95,6 @@ def _true_kappa(S: np.ndarray) -> float:
 
 def mlp_trainer(sim: Simulation, tenant: int, run_name: str) -> Generator:
     """SimPy process: train the scenario's MLP for ``workload.steps`` steps."""
-    from hybridsim.linalg.conditioning import estimate_kappa
-    from hybridsim.linalg.shaping import shape_hessian
     from hybridsim.workload.datasets import batches, load_dataset
     from hybridsim.workload.mlp import (
         MLPSpec,
@@ -128,6 +126,10 @@ def mlp_trainer(sim: Simulation, tenant: int, run_name: str) -> Generator:
     opt_state = opt.init(params) if opt is not None else None
 
     def record(step: int, flights: list[Any]) -> None:
+        with sim.timed("evaluate_s"):
+            _record(step, flights)
+
+    def _record(step: int, flights: list[Any]) -> None:
         loss, _ = loss_and_grad(spec, params, ds.X_train, ds.y_train, l2=wl.l2)
         sim.recorder.steps.append(
             StepRecord(
@@ -160,54 +162,24 @@ def mlp_trainer(sim: Simulation, tenant: int, run_name: str) -> Generator:
             record(step, flights)
             continue
         chunk = wl.chunk_size if wl.partition == "chunk" else None
-        blocks = hessian_blocks(
-            spec, params, X, y, kind=wl.curvature, partition=wl.partition, chunk_size=chunk, l2=wl.l2
-        )
+        with sim.timed("hessian_s"):
+            blocks = hessian_blocks(
+                spec,
+                params,
+                X,
+                y,
+                kind=wl.curvature,
+                partition=wl.partition,
+                chunk_size=chunk,
+                l2=wl.l2,
+            )
         yield sim.compute(
             home,
             flops=hessian_flops(spec, B, wl.curvature, wl.partition, chunk),
             label="hessian",
         )
-        jobs = []
-        est_flops = est_bytes = 0.0
-        for block in blocks:
-            shaped = shape_hessian(
-                block.matrix,
-                eps_norm=wl.eps_norm,
-                prune_ratio=wl.prune_ratio,
-                order=wl.shaping_order,
-                mask=wl.prune_mask,
-                damping=wl.damping,
-            )
-            S = shaped.matrix
-            kappa_est = bounds = None
-            if uses_estimate:
-                est = estimate_kappa(S, estimator)
-                est_flops += est.flops
-                est_bytes += est.bytes_touched
-                kappa_est = est.kappa
-                if est.lambda_min is not None and est.lambda_max is not None:
-                    bounds = (est.lambda_min, est.lambda_max)
-            n = block.n
-            jobs.append(
-                SolveJob(
-                    job_id=sim.next_job_id(),
-                    n=n,
-                    d=shaped.d,
-                    tenant=tenant,
-                    step=step,
-                    block=block.name,
-                    origin=home.name,
-                    payload_bytes=payload_bytes(n, shaped.d),
-                    result_bytes=result_bytes(n),
-                    kappa_est=kappa_est,
-                    kappa_true=_true_kappa(S) if wl.kappa_true else None,
-                    estimator=estimator if uses_estimate else None,
-                    eigen_bounds=bounds,
-                    matrix=S,
-                    rhs=np.asarray(block.grad, dtype=float),
-                )
-            )
+        with sim.timed("shape_estimate_s"):
+            jobs, est_flops, est_bytes = _shape_and_estimate(sim, wl, blocks, tenant, step, home)
         if uses_estimate:
             yield sim.compute(home, flops=est_flops, nbytes=est_bytes, label="estimate")
         groups = sim.scenario.cluster.groups
@@ -221,9 +193,63 @@ def mlp_trainer(sim: Simulation, tenant: int, run_name: str) -> Generator:
             record(step, flights)
             continue
         solutions = [f.outcome.solution for f in flights]
-        params = newton_update(params, blocks, solutions, lr=wl.lr, clip=wl.clip)
+        with sim.timed("update_s"):
+            params = newton_update(params, blocks, solutions, lr=wl.lr, clip=wl.clip)
         yield sim.compute(home, flops=update_flops(spec, clip=wl.clip is not None), label="update")
         record(step, flights)
+
+
+def _shape_and_estimate(sim, wl, blocks, tenant: int, step: int, home) -> tuple[list, float, float]:
+    """Shape every block, estimate its κ (when the policy reads it) and build its solve job.
+
+    Returns the jobs and the estimation's total flops and bytes (charged as one GPU task).
+    """
+    from hybridsim.linalg.conditioning import estimate_kappa
+    from hybridsim.linalg.shaping import shape_hessian
+
+    uses_estimate = sim.policy_uses_estimate
+    estimator = sim.scenario.scheduler.estimator
+    jobs = []
+    est_flops = est_bytes = 0.0
+    for block in blocks:
+        shaped = shape_hessian(
+            block.matrix,
+            eps_norm=wl.eps_norm,
+            prune_ratio=wl.prune_ratio,
+            order=wl.shaping_order,
+            mask=wl.prune_mask,
+            damping=wl.damping,
+        )
+        S = shaped.matrix
+        kappa_est = bounds = None
+        if uses_estimate:
+            est = estimate_kappa(S, estimator)
+            est_flops += est.flops
+            est_bytes += est.bytes_touched
+            kappa_est = est.kappa
+            if est.lambda_min is not None and est.lambda_max is not None:
+                bounds = (est.lambda_min, est.lambda_max)
+        n = block.n
+        jobs.append(
+            SolveJob(
+                job_id=sim.next_job_id(),
+                n=n,
+                d=shaped.d,
+                tenant=tenant,
+                step=step,
+                block=block.name,
+                origin=home.name,
+                payload_bytes=payload_bytes(n, shaped.d),
+                result_bytes=result_bytes(n),
+                kappa_est=kappa_est,
+                kappa_true=_true_kappa(S) if wl.kappa_true else None,
+                estimator=estimator if uses_estimate else None,
+                eigen_bounds=bounds,
+                matrix=S,
+                rhs=np.asarray(block.grad, dtype=float),
+            )
+        )
+    return jobs, est_flops, est_bytes
 
 
 def shapes_trainer(sim: Simulation, tenant: int, run_name: str) -> Generator:
@@ -242,7 +268,9 @@ def shapes_trainer(sim: Simulation, tenant: int, run_name: str) -> Generator:
     n_steps = wl.steps if wl.steps is not None else max(1, round(model.steps_per_epoch * wl.epochs))
     km = wl.kappa
     if km.kind == "replay":
-        path = replay_path(sim.scenario.source, km.replay, Ctx(sim.scenario.source, ("workload", "kappa")))
+        path = replay_path(
+            sim.scenario.source, km.replay, Ctx(sim.scenario.source, ("workload", "kappa"))
+        )
         values = load_kappa_replay(path, km.replay_column)
         traj = KappaTrajectory("replay", values=values, scatter_sigma=km.scatter_sigma)
     else:
@@ -279,7 +307,9 @@ def shapes_trainer(sim: Simulation, tenant: int, run_name: str) -> Generator:
         # the cost model's memo (identical numbers, far fewer numpy calls).
         sim.costs.prime(sizes.tolist(), ds.tolist(), kappas.tolist(), sim.scenario.cluster.groups)
         done = []
-        for b, n, d, kappa in zip(model.blocks, sizes.tolist(), ds.tolist(), kappas.tolist(), strict=True):
+        for b, n, d, kappa in zip(
+            model.blocks, sizes.tolist(), ds.tolist(), kappas.tolist(), strict=True
+        ):
             job = SolveJob(
                 job_id=sim.next_job_id(),
                 n=n,

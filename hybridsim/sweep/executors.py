@@ -1,0 +1,429 @@
+"""Executors: where the runs of a sweep happen.
+
+Three interchangeable executors run :func:`~hybridsim.sweep.worker.run_point` over tasks and
+yield outcomes as runs finish (in completion order; the store sorts them):
+
+:class:`SerialExecutor`  in this process, one run after the other (debuggable, no start-up);
+:class:`PoolExecutor`    a local process pool (default; workers = usable cores);
+:class:`DaskExecutor`    a Dask cluster: a running scheduler (``--cluster tcp://HOST:PORT``) or a
+                         ``distributed.LocalCluster`` started for the sweep (``--dask-local N``).
+
+Each run sees BLAS limited to one thread, in every executor: with one run per core more threads
+only contend, and a fixed thread count keeps floating-point results identical whichever executor
+ran them. Only a bounded window of tasks is in flight, so memory stays flat for large sweeps and
+Ctrl-C has little to cancel. Dask is an optional dependency, imported only here, only when used.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import signal
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any, Protocol
+
+from hybridsim.errors import HybridSimError
+from hybridsim.sweep.worker import RunOutcome, RunTask, run_point
+
+__all__ = [
+    "Executor",
+    "SerialExecutor",
+    "PoolExecutor",
+    "DaskExecutor",
+    "make_executor",
+    "usable_cores",
+]
+
+_DIED = "the worker process died while running this point (killed, or out of memory)"
+
+
+class Executor(Protocol):
+    """Runs tasks and yields their outcomes as they finish."""
+
+    name: str
+
+    def __enter__(self) -> Executor: ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+    def run(self, tasks: Iterable[RunTask]) -> Iterator[RunOutcome]:
+        """Outcomes of ``tasks`` in completion order."""
+
+    def cancel(self) -> None:
+        """Stop now: drop queued tasks and abandon running ones (after Ctrl-C)."""
+
+    @property
+    def description(self) -> str:
+        """Short text for the progress bar and messages."""
+
+
+def usable_cores() -> int:
+    """CPU cores this process may run on (affinity and cgroup-limited sets respected)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _failed(task: RunTask, message: str) -> RunOutcome:
+    from hybridsim.results import package_versions
+
+    return RunOutcome(task.point, task.seed, "failed", message, {}, 0.0, package_versions(), "")
+
+
+# -- serial ---------------------------------------------------------------------------------------
+
+
+class SerialExecutor:
+    """Run every task in this process, one after another."""
+
+    name = "serial"
+
+    def __enter__(self) -> SerialExecutor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+    @property
+    def description(self) -> str:
+        return "serial"
+
+    def run(self, tasks: Iterable[RunTask]) -> Iterator[RunOutcome]:
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(limits=1):
+            for task in tasks:
+                yield run_point(task)
+
+    def cancel(self) -> None:
+        pass  # the run in progress was interrupted in this process; nothing else is running
+
+
+# -- local process pool -----------------------------------------------------------------------
+
+
+def _watch_parent(ppid: int) -> None:
+    # A worker whose parent died (e.g. SIGKILL) is re-parented; exit rather than linger, possibly
+    # mid-run, holding memory and a core.
+    while True:
+        time.sleep(0.5)
+        if os.getppid() != ppid:
+            os._exit(1)
+
+
+def _init_worker() -> None:
+    # Ctrl-C in a terminal reaches the whole process group; the parent alone decides what stops.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=1)  # for the life of this worker process
+    threading.Thread(target=_watch_parent, args=(os.getppid(),), daemon=True).start()
+
+
+class PoolExecutor:
+    """A local pool of worker processes.
+
+    Parameters
+    ----------
+    workers : int, optional
+        Number of processes (default: :func:`usable_cores`).
+
+    Notes
+    -----
+    Uses Python's default start method (``fork`` on Linux before Python 3.14), started before the
+    caller creates any thread. If a worker process dies (killed, out of memory), the pool is
+    restarted and the runs it held are re-run one at a time; a run that kills its worker again
+    is recorded as failed, and the others are unaffected.
+    """
+
+    name = "pool"
+
+    def __init__(self, workers: int | None = None):
+        if workers is not None and workers < 1:
+            raise HybridSimError(f"--workers: must be at least 1, got {workers}")
+        self.workers = workers or usable_cores()
+        self._pool: ProcessPoolExecutor | None = None
+        self._pending: dict[Future, RunTask] = {}
+
+    @property
+    def description(self) -> str:
+        return f"{self.workers} local worker{'s' if self.workers != 1 else ''}"
+
+    def _start(self) -> None:
+        self._pool = ProcessPoolExecutor(
+            self.workers, mp_context=multiprocessing.get_context(), initializer=_init_worker
+        )
+        # Launch the workers now, while this process has no other threads to fork with.
+        self._pool.submit(int).result()
+
+    def __enter__(self) -> PoolExecutor:
+        self._start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def run(self, tasks: Iterable[RunTask]) -> Iterator[RunOutcome]:
+        if self._pool is None:
+            self._start()
+        source = iter(tasks)
+        suspects: deque[RunTask] = deque()
+        window = 2 * self.workers  # enough to keep every worker busy between completions
+        pending = self._pending
+        while True:
+            if suspects:
+                # Runs that were in flight when a worker died: re-run them one at a time, so a
+                # second death points at the run that causes it and spares the others.
+                task = suspects.popleft()
+                fut = self._pool.submit(run_point, task)
+                pending[fut] = task
+                wait([fut])
+                del pending[fut]
+                try:
+                    outcome = fut.result()
+                except BrokenProcessPool:
+                    self._restart()
+                    outcome = _failed(task, _DIED)
+                yield outcome
+                continue
+            while len(pending) < window:
+                task = next(source, None)
+                if task is None:
+                    break
+                pending[self._pool.submit(run_point, task)] = task
+            if not pending:
+                return
+            done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
+            broken = False
+            for fut in done:
+                task = pending.pop(fut)
+                try:
+                    outcome = fut.result()
+                except BrokenProcessPool:
+                    broken = True
+                    suspects.append(task)
+                    continue
+                yield outcome
+            if broken:
+                for fut, task in list(pending.items()):
+                    if fut.done() and not fut.cancelled() and fut.exception() is None:
+                        yield fut.result()  # finished before the pool broke
+                    else:
+                        suspects.append(task)
+                pending.clear()
+                self._restart()
+
+    def _restart(self) -> None:
+        """Replace a broken pool (a worker died) with a fresh one."""
+        old = self._pool
+        if old is not None:
+            old.shutdown(wait=True, cancel_futures=True)
+        self._start()
+
+    def cancel(self) -> None:
+        pool = self._pool
+        if pool is None:
+            return
+        for fut in self._pending:
+            fut.cancel()
+        self._pending.clear()
+        # Abandon runs in progress: workers ignore SIGINT, so stop them here. (_processes is
+        # private but stable since Python 3.2; without it we wait for the runs to end.)
+        procs = list((getattr(pool, "_processes", None) or {}).values())
+        pool.shutdown(wait=False, cancel_futures=True)
+        for p in procs:
+            if p.is_alive():
+                p.terminate()
+        for p in procs:
+            p.join(timeout=5)
+        pool.shutdown(wait=True)
+        self._pool = None
+
+
+# -- Dask -----------------------------------------------------------------------------------------
+
+
+def _dask_run_point(task: RunTask) -> RunOutcome:
+    """:func:`run_point` as a Dask task: the worker is not ours, so limit BLAS per run."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1):
+        return run_point(task)
+
+
+def _import_distributed() -> Any:
+    try:
+        import distributed
+    except ImportError:
+        raise HybridSimError(
+            "running on Dask needs the dask extra: pip install 'hybridsim[dask]'"
+        ) from None
+    return distributed
+
+
+class DaskExecutor:
+    """Run tasks on a Dask cluster.
+
+    Parameters
+    ----------
+    address : str, optional
+        Address of a running scheduler, e.g. ``"tcp://10.0.0.5:8786"``.
+    local_workers : int, optional
+        Start a ``distributed.LocalCluster`` with this many single-threaded worker processes
+        instead (closed when the sweep ends).
+    timeout : float
+        Seconds to wait for the scheduler to answer.
+
+    Notes
+    -----
+    Workers need the same hybridsim installed (tasks carry scenario data, not files); each row
+    of the results records the versions of the worker that ran it. Give workers one thread each
+    (``dask worker ... --nthreads 1``): runs are pure Python and hold the GIL.
+    """
+
+    name = "dask"
+
+    def __init__(
+        self,
+        address: str | None = None,
+        local_workers: int | None = None,
+        *,
+        timeout: float = 10.0,
+    ):
+        if (address is None) == (local_workers is None):
+            raise HybridSimError("give a Dask scheduler address or a number of local workers")
+        if local_workers is not None and local_workers < 1:
+            raise HybridSimError(f"--dask-local: must be at least 1, got {local_workers}")
+        self.address = address
+        self.local_workers = local_workers
+        self.timeout = timeout
+        self._cluster: Any = None
+        self._client: Any = None
+        self._pending: dict[Any, RunTask] = {}
+
+    @property
+    def description(self) -> str:
+        if self.address is not None:
+            return f"Dask at {self.address}"
+        return f"Dask LocalCluster of {self.local_workers}"
+
+    def __enter__(self) -> DaskExecutor:
+        distributed = _import_distributed()
+        if self.local_workers is not None:
+            self._cluster = distributed.LocalCluster(
+                n_workers=self.local_workers,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+                silence_logs=logging.ERROR,
+            )
+            self._client = distributed.Client(self._cluster)
+            return self
+        try:
+            self._client = distributed.Client(self.address, timeout=self.timeout)
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise HybridSimError(
+                f"--cluster {self.address}: cannot reach the Dask scheduler: "
+                f"{' '.join(str(exc).split()) or type(exc).__name__}"
+            ) from None
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._client is not None:
+            if self._pending:
+                self._client.cancel(list(self._pending))
+                self._pending.clear()
+            self._client.close()
+            self._client = None
+        if self._cluster is not None:
+            self._cluster.close()
+            self._cluster = None
+
+    def _window(self) -> int:
+        threads = sum(self._client.nthreads().values())
+        return max(16, 4 * threads)  # re-read: workers may join or leave during a sweep
+
+    def run(self, tasks: Iterable[RunTask]) -> Iterator[RunOutcome]:
+        distributed = _import_distributed()
+        client = self._client
+        source = iter(tasks)
+        pending = self._pending
+        flow = distributed.as_completed()
+        nonce = uuid.uuid4().hex[:12]  # keys unique to this sweep process on a shared scheduler
+
+        def refill() -> None:
+            window = self._window()
+            while len(pending) < window:
+                task = next(source, None)
+                if task is None:
+                    return
+                key = f"hybridsim-run-{nonce}-p{task.point}-s{task.seed}"
+                fut = client.submit(_dask_run_point, task, key=key, pure=False)
+                pending[fut] = task
+                flow.add(fut)
+
+        refill()
+        for fut in flow:
+            task = pending.pop(fut)
+            if fut.status == "finished":
+                outcome = fut.result()
+            elif fut.status == "cancelled":
+                outcome = _failed(task, "cancelled by the Dask scheduler")
+            else:
+                # run_point catches every error of a run; what lands here is Dask's own (e.g. a
+                # worker that kept dying: KilledWorker, or a worker without hybridsim).
+                exc = fut.exception()
+                outcome = _failed(task, f"{type(exc).__name__}: {' '.join(str(exc).split())}")
+            fut.release()
+            yield outcome
+            refill()
+
+    def cancel(self) -> None:
+        if self._client is not None and self._pending:
+            self._client.cancel(list(self._pending))
+            self._pending.clear()
+
+
+def make_executor(
+    *,
+    serial: bool = False,
+    workers: int | None = None,
+    cluster: str | None = None,
+    dask_local: int | None = None,
+) -> Executor:
+    """The executor for the given choice (at most one of them; default: a local pool).
+
+    Raises
+    ------
+    HybridSimError
+        If more than one executor is asked for.
+    """
+    chosen = [
+        name
+        for name, value in (
+            ("--serial", serial or None),
+            ("--workers", workers),
+            ("--cluster", cluster),
+            ("--dask-local", dask_local),
+        )
+        if value is not None
+    ]
+    if len(chosen) > 1:
+        raise HybridSimError(f"choose one executor: {' and '.join(chosen)} given together")
+    if serial:
+        return SerialExecutor()
+    if cluster is not None:
+        return DaskExecutor(address=cluster)
+    if dask_local is not None:
+        return DaskExecutor(local_workers=dask_local)
+    return PoolExecutor(workers)

@@ -1,0 +1,194 @@
+"""Sweep analysis, plots and report.html."""
+
+from __future__ import annotations
+
+import math
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import hybridsim
+from hybridsim.errors import HybridSimError
+from hybridsim.sweep.analysis import SweepTable, crossing
+from hybridsim.sweep.command import main as sweep_main
+from hybridsim.sweep.plots import breakeven_figure, breakeven_inputs, measured_breakeven
+from hybridsim.sweep.report import write_sweep_report
+from hybridsim.sweep.store import StoredSweep
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def stored(metric_by_run: dict[tuple[int, int], float], *, name="speedup_vs_classical_newton"):
+    """A hand-made store: factor gate (3 durations) × policy (2), seeds 1..3."""
+    gates = ["1 ns", "1 ps", "1 fs"]
+    gate_s = [1e-9, 1e-12, 1e-15]
+    policies = ["classical_only", "qnewton"]
+    points = []
+    for i, (g, gs) in enumerate(zip(gates, gate_s, strict=True)):
+        for j, p in enumerate(policies):
+            points.append({"point": 2 * i + j, "values": [g, p], "numeric": [gs, None]})
+    definition = {
+        "name": "hand",
+        "file": "<dict>",
+        "base": "<dict>",
+        "mode": "grid",
+        "seeds": [1, 2, 3],
+        "set": {},
+        "factors": [
+            {"key": "cluster.qpu.q.gate_time_2q", "values": gates, "kind": "duration", "unit": "s"},
+            {"key": "scheduler.policy", "values": policies, "kind": "category", "unit": None},
+        ],
+        "points": points,
+    }
+    rows = [
+        {"point": p, "seed": s, "status": "ok", "error": "", "metrics": {name: v, "tick_s": 1e-21}}
+        for (p, s), v in sorted(metric_by_run.items())
+    ]
+    return StoredSweep(definition, rows)
+
+
+def test_series_mean_and_student_t_band():
+    values = {(p, s): float(p + s) for p in range(6) for s in (1, 2, 3)}
+    table = SweepTable(stored(values))
+    gate, policy = table.axes
+    assert gate.kind == "duration" and gate.log_scale and gate.numeric == (1e-9, 1e-12, 1e-15)
+    assert not policy.is_numeric
+    assert table.metrics() == ["speedup_vs_classical_newton"]  # tick_s is constant
+    hue, averaged = table.hue_axes(gate)
+    assert [h.key for h in hue] == ["scheduler.policy"] and averaged == []
+    s0, s1 = table.series("speedup_vs_classical_newton", gate, hue)
+    assert s0.label == "policy=classical_only" and list(s0.x) == [0, 1, 2]
+    # point 2 (gate 1 ps, classical_only): seeds give 3, 4, 5
+    assert s0.mean[1] == pytest.approx(4.0)
+    half = 4.302652729911275 * 1.0 / math.sqrt(3)  # t(0.975, 2) · sd / √n
+    assert (s0.lo[1], s0.hi[1]) == pytest.approx((4 - half, 4 + half))
+    assert list(s1.n) == [3, 3, 3]
+    grid = table.grid("speedup_vs_classical_newton", gate, policy)
+    assert grid.shape == (2, 3) and grid[1, 2] == pytest.approx(7.0)
+
+
+def test_crossing_and_measured_breakeven():
+    assert crossing(np.array([1.0, 2.0]), np.array([0.0, 2.0]), log_x=False) == 1.5
+    assert crossing(np.array([1.0, 2.0]), np.array([2.0, 3.0])) is None
+    # speedup 0.5 at 1 ns, 2 at 1 ps, 8 at 1 fs: crosses 1 halfway (in log) from 1 ns to 1 ps
+    speed = {0: 0.5, 1: 0.5, 2: 2.0, 3: 2.0, 4: 8.0, 5: 8.0}
+    table = SweepTable(stored({(p, s): speed[p] for p in range(6) for s in (1, 2, 3)}))
+    gate, measured, metric = measured_breakeven(table)
+    assert gate.key == "cluster.qpu.q.gate_time_2q" and metric == "speedup_vs_classical_newton"
+    assert measured == pytest.approx(10**-10.5)
+
+
+def test_breakeven_map_of_a_gpu_qpu_scenario():
+    scenario = {
+        "cluster": {"gpu": [{"name": "g"}], "qpu": [{"name": "q"}]},
+        "costs": {"accounting": "paper"},
+        "workload": {
+            "kind": "synthetic", "jobs": 1, "n": 1024, "kappa": 100.0,
+            "arrival": {"dist": "deterministic", "interval_s": 1}, "service": {"dist": "model"},
+        },
+    }  # fmt: skip
+    inputs = breakeven_inputs(scenario)
+    assert inputs["reference"] == {"n": 1024.0, "d": 1024.0, "kappa": 100.0}
+    from hybridsim.costs.breakeven import break_even_gate_time
+
+    t_star = break_even_gate_time(1024, 1024, 100.0, inputs["epsilon"], **inputs["kwargs"])
+    assert 1e-12 < t_star < 1e-7  # paper accounting: a QPU wins below a nanosecond-ish gate
+    fig = breakeven_figure(inputs, swept_gate_times=[1e-9, 1e-12], measured=t_star)
+    assert len(fig.axes) == 4  # two maps and their colour bars
+    no_gpu = {**scenario, "cluster": {"qpu": [{"name": "q"}]}}
+    no_gpu["workload"] = {**scenario["workload"], "pool": "qpu"}
+    assert breakeven_inputs(no_gpu) is None
+
+
+def _self_contained(page: str) -> None:
+    assert "<img" in page
+    for src in re.findall(r'src="([^"]*)"', page):
+        assert src.startswith("data:image/png;base64,")
+    assert "http://" not in page and "https://" not in page
+
+
+def test_the_demo_sweep_runs_and_reports(tmp_path, capsys):
+    out = tmp_path / "demo"
+    r = hybridsim.sweep(ROOT / "scenarios" / "sweep-demo.toml", out, workers=2, progress=False)
+    assert (r.runs, r.ok) == (27, 27)
+    assert sweep_main(["report", str(out)]) == 0
+    assert capsys.readouterr().out.strip() == f"{out}: sweep report -> {out / 'report.html'}"
+    page = (out / "report.html").read_text()
+    _self_contained(page)
+    assert "Sweep sweep-demo" in page and "cluster.qpu.q.count" in page
+    assert "no break-even to draw" in page  # mmc has QPUs only
+    plots = sorted(p.name for p in (out / "plots").iterdir())
+    assert plots == [
+        "heatmap_cluster_qpu_q_count__workload_arrival_rate_per_s.png",
+        "metrics_cluster_qpu_q_count.png",
+        "metrics_workload_arrival_rate_per_s.png",
+    ]
+
+
+def test_report_of_a_gate_time_and_policy_sweep(tmp_path):
+    base = {
+        "cluster": {"gpu": [{"name": "g"}], "qpu": [{"name": "q"}]},
+        "costs": {"accounting": "paper"},
+        "workload": {
+            "kind": "synthetic", "jobs": 40, "n": 1024, "kappa": 100.0,
+            "arrival": {"dist": "exponential", "rate_per_s": 100.0}, "service": {"dist": "model"},
+        },
+    }  # fmt: skip
+    spec = {
+        "base": base,
+        "seeds": [1, 2],
+        "factors": {
+            "cluster.qpu.q.gate_time_2q": {"logspace": ["100 ns", "1 ps"], "num": 3},
+            "scheduler.policy": ["classical_only", "qnewton"],
+        },
+    }
+    r = hybridsim.sweep(spec, tmp_path / "out", serial=True, progress=False)
+    assert r.ok == 12
+    rows = r.rows()
+    routed = {(row["cluster.qpu.q.gate_time_2q"], row["scheduler.policy"]): row["routed_quantum"]
+              for row in rows}  # fmt: skip
+    assert routed[("100 ns", "qnewton")] == "0" and routed[("1 ps", "qnewton")] == "40"
+    assert routed[("1 ps", "classical_only")] == "0"
+    path = write_sweep_report(tmp_path / "out")
+    page = path.read_text()
+    _self_contained(page)
+    assert "Break-even" in page and (tmp_path / "out" / "plots" / "breakeven.png").exists()
+    assert "policy=qnewton" not in page  # legends live in the PNGs
+    assert "Heatmaps of mean_response_s" in page
+
+
+def test_report_with_failures_only_and_errors(tmp_path):
+    spec = {
+        "base": {
+            "cluster": {"qpu": [{"name": "q", "count": 2}]},
+            "network": {"topology": "custom", "links": [{"a": "host", "b": "q-0"}]},
+            "workload": {
+                "kind": "synthetic", "jobs": 5, "pool": "qpu",
+                "arrival": {"dist": "deterministic", "interval_s": 1},
+                "service": {"dist": "deterministic", "value_s": 1},
+            },
+        },
+        "factors": {"workload.jobs": [5, 6]},
+    }  # fmt: skip
+    r = hybridsim.sweep(spec, tmp_path / "out", serial=True, progress=False)
+    assert r.failed == 2
+    page = write_sweep_report(tmp_path / "out").read_text()
+    assert "Failed runs" in page and "is not connected to the host" in page
+    assert "No run finished ok yet" in page
+    with pytest.raises(HybridSimError, match="no results.sqlite"):
+        write_sweep_report(tmp_path)
+
+
+def test_import_hybridsim_sweep_stays_light():
+    code = (
+        "import sys, hybridsim.sweep, hybridsim.sweep.command\n"
+        "heavy = [m for m in ('matplotlib', 'distributed', 'dask', 'simpy', 'scipy', 'qutip') "
+        "if m in sys.modules]\n"
+        "print(heavy)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -1,0 +1,359 @@
+"""Running sweeps: executors agree, failures are recorded, resume, kills, Ctrl-C, the CLI."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import hybridsim
+from hybridsim.errors import HybridSimError
+from hybridsim.sweep import SweepInterrupted, load_sweep
+from hybridsim.sweep.command import main as sweep_main
+from hybridsim.sweep.store import read_sweep
+from hybridsim.tomlio import dumps
+
+ROOT = Path(__file__).resolve().parent.parent
+MMC = str(ROOT / "scenarios" / "mmc.toml")
+
+
+def write_sweep(tmp_path: Path, *, jobs: int = 300, seeds=(1, 2), counts=(2, 3), **extra) -> Path:
+    data = {
+        "name": "t",
+        "base": MMC,
+        "seeds": list(seeds),
+        "set": {"workload.jobs": jobs},
+        "factors": {"cluster.qpu.q.count": list(counts), "workload.arrival.rate_per_s": [1.5, 2.4]},
+        **extra,
+    }
+    path = tmp_path / "sweep.toml"
+    path.write_text(dumps(data))
+    return path
+
+
+def failing_sweep() -> dict:
+    """Three points; the middle one names a device the custom network leaves unconnected, which
+    only the engine detects, at run time."""
+    base = {
+        "cluster": {"qpu": [{"name": "q", "count": 1}]},
+        "network": {"topology": "custom", "links": [{"a": "host", "b": "q-0"}]},
+        "workload": {
+            "kind": "synthetic",
+            "jobs": 20,
+            "pool": "qpu",
+            "arrival": {"dist": "exponential", "rate_per_s": 1.0},
+            "service": {"dist": "deterministic", "value_s": 0.5},
+        },
+    }
+    return {
+        "base": base,
+        "seeds": [1, 2],
+        "factors": {"cluster.qpu.q.count": [1, 2], "workload.jobs": [10, 20]},
+    }
+
+
+def db_rows(out: Path, sql: str = "SELECT point, seed, status FROM results ORDER BY point, seed"):
+    conn = sqlite3.connect(out / "results.sqlite")
+    try:
+        return conn.execute(sql).fetchall()
+    finally:
+        conn.close()
+
+
+def test_serial_and_pool_give_byte_identical_tables(tmp_path):
+    path = write_sweep(tmp_path)
+    a = hybridsim.sweep(path, tmp_path / "serial", serial=True, progress=False)
+    b = hybridsim.sweep(path, tmp_path / "pool", workers=2, progress=False)
+    assert (a.runs, a.ok, a.failed, a.ran, a.reused) == (8, 8, 0, 8, 0)
+    assert b.executor == "2 local workers" and a.executor == "serial"
+    assert a.results_csv.read_bytes() == b.results_csv.read_bytes()
+    rows = a.rows()
+    assert [(r["point"], r["seed"]) for r in rows] == [
+        (str(p), str(s)) for p in range(4) for s in (1, 2)
+    ]
+    header = list(rows[0])
+    assert header[:6] == [
+        "point", "seed", "cluster.qpu.q.count", "workload.arrival.rate_per_s", "status", "error",
+    ]  # fmt: skip
+    assert {"mean_wait_s", "makespan_s", "jobs_completed", "utilization_q-2"} <= set(header)
+    assert not {"wall_s", "versions", "worker", "scenario", "wall.simulate_s"} & set(header)
+    # The same run outside a sweep gives the same numbers.
+    direct = hybridsim.run(
+        MMC,
+        seed=2,
+        overrides=["workload.jobs=300", "cluster.qpu.q.count=3", "workload.arrival.rate_per_s=1.5"],
+    )
+    row = next(r for r in rows if r["point"] == "2" and r["seed"] == "2")
+    assert row["mean_wait_s"] == repr(direct.summary["mean_wait_s"])
+    assert row["makespan_ticks"] == str(direct.summary["makespan_ticks"])
+
+
+def test_results_database_holds_every_column(tmp_path):
+    path = write_sweep(
+        tmp_path, factors={"cluster.qpu.q.gate_time_2q": ["84 ns", "1 as"]}, counts=(3,)
+    )
+    r = hybridsim.sweep(path, tmp_path / "out", serial=True, progress=False)
+    conn = sqlite3.connect(r.results_db)
+    conn.row_factory = sqlite3.Row
+    rows = conn.execute("SELECT * FROM results ORDER BY point, seed").fetchall()
+    assert len(rows) == 4
+    row = rows[1]
+    assert row["cluster.qpu.q.gate_time_2q"] == "84 ns"
+    assert row["cluster.qpu.q.gate_time_2q_s"] == pytest.approx(8.4e-8)
+    assert row["status"] == "ok" and row["error"] is None and row["wall_s"] > 0
+    assert json.loads(row["versions"])["hybridsim"] == hybridsim.__version__
+    metrics = json.loads(row["metrics"])
+    assert row["mean_wait_s"] == metrics["mean_wait_s"]
+    # Tick counts exceed SQLite's 64-bit integers: stored exactly, as text.
+    assert row["makespan_ticks"] == str(metrics["makespan_ticks"])
+    assert metrics["makespan_ticks"] > 2**63
+    points = conn.execute("SELECT point, factors, scenario FROM points").fetchall()
+    assert len(points) == 2
+    assert json.loads(points[1]["scenario"])["cluster"]["qpu"][0]["gate_time_2q"] == "1 as"
+    meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+    conn.close()
+    assert meta["digest"] == load_sweep(path).digest
+
+
+def test_a_failing_point_is_recorded_and_the_others_finish(tmp_path):
+    r = hybridsim.sweep(failing_sweep(), tmp_path / "out", workers=2, progress=False)
+    assert (r.runs, r.ok, r.failed) == (8, 4, 4)
+    failures = r.failures()
+    assert [(p, s) for p, s, _ in failures] == [(2, 1), (2, 2), (3, 1), (3, 2)]
+    for _, _, message in failures:
+        assert message == (
+            "network.links: device 'q-1' is not connected to the host 'host' "
+            "(expected a path of links from the host to every device)"
+        )
+    rows = r.rows()
+    assert [row["status"] for row in rows] == ["ok"] * 4 + ["failed"] * 4
+    assert rows[0]["jobs_completed"] == "10" and rows[4]["jobs_completed"] == ""
+    assert rows[4]["error"].startswith("network.links: device 'q-1'")
+
+
+def test_resume_runs_only_missing_and_failed_rows(tmp_path):
+    path = write_sweep(tmp_path)
+    out = tmp_path / "out"
+    first = hybridsim.sweep(path, out, serial=True, progress=False)
+    before = first.results_csv.read_bytes()
+    conn = sqlite3.connect(out / "results.sqlite")
+    conn.execute("DELETE FROM results WHERE point = 1 AND seed = 2")
+    conn.execute("UPDATE results SET status = 'failed', error = 'x' WHERE point = 3 AND seed = 1")
+    finished_at = conn.execute(
+        "SELECT finished_at FROM results WHERE point = 0 AND seed = 1"
+    ).fetchone()
+    conn.commit()
+    conn.close()
+    again = hybridsim.sweep(path, out, serial=True, progress=False)
+    assert (again.ran, again.reused, again.ok, again.failed) == (2, 6, 8, 0)
+    assert again.results_csv.read_bytes() == before
+    kept = db_rows(out, "SELECT finished_at FROM results WHERE point = 0 AND seed = 1")
+    assert kept == [finished_at]  # untouched
+    third = hybridsim.sweep(path, out, serial=True, progress=False)
+    assert third.ran == 0 and third.reused == 8
+
+
+def test_resume_refuses_a_different_sweep(tmp_path, capsys):
+    out = tmp_path / "out"
+    hybridsim.sweep(write_sweep(tmp_path, seeds=(1,)), out, serial=True, progress=False)
+    other = write_sweep(tmp_path, seeds=(1, 2))
+    with pytest.raises(HybridSimError, match="holds the results of a different sweep"):
+        hybridsim.sweep(other, out, serial=True, progress=False)
+    assert sweep_main(["sweep", str(other), "--out", str(out), "--serial"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {out}: holds the results of a different sweep")
+    assert err.count("\n") == 1
+    assert len(db_rows(out)) == 4  # the old table is intact
+
+
+def test_a_second_sweep_process_in_the_same_directory_is_refused(tmp_path):
+    path = write_sweep(tmp_path)
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sys, time\n"
+         "from hybridsim.sweep import load_sweep\n"
+         "from hybridsim.sweep.store import ResultStore\n"
+         "with ResultStore(sys.argv[2], load_sweep(sys.argv[1])):\n"
+         "    print('locked', flush=True)\n"
+         "    time.sleep(60)\n",
+         str(path), str(tmp_path / "out")],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        with pytest.raises(HybridSimError, match="another sweep is writing"):
+            hybridsim.sweep(path, tmp_path / "out", serial=True, progress=False)
+    finally:
+        holder.kill()
+        holder.wait()
+    # The kernel drops the lock of a killed process: no stale lock.
+    assert hybridsim.sweep(path, tmp_path / "out", serial=True, progress=False).ok == 8
+
+
+def test_keep_runs_writes_each_run_directory(tmp_path):
+    path = write_sweep(tmp_path, seeds=(1,), counts=(2,))
+    r = hybridsim.sweep(path, tmp_path / "out", workers=2, keep_runs=True, progress=False)
+    runs = sorted(p.name for p in (tmp_path / "out" / "runs").iterdir())
+    assert runs == ["p0000_s1", "p0001_s1"]
+    summary = json.loads((tmp_path / "out" / "runs" / "p0001_s1" / "summary.json").read_text())
+    assert summary["scenario"]["workload"]["arrival"]["rate_per_s"] == 2.4
+    assert repr(summary["mean_wait_s"]) == r.rows()[1]["mean_wait_s"]
+
+
+def test_python_api_from_a_dict_and_callable_package(tmp_path):
+    import hybridsim.sweep.store  # noqa: F401 - binds the package to hybridsim.sweep
+
+    r = hybridsim.sweep(failing_sweep(), out=tmp_path / "out", serial=True, progress=False)
+    assert r.ok == 4
+    with pytest.raises(HybridSimError, match="choose one executor"):
+        hybridsim.sweep(failing_sweep(), tmp_path / "x", workers=2, serial=True)
+    with pytest.raises(HybridSimError, match="--workers: must be at least 1"):
+        hybridsim.sweep(failing_sweep(), tmp_path / "x", workers=0)
+
+
+def test_cli_exit_codes_and_output(tmp_path, capsys):
+    path = write_sweep(tmp_path, seeds=(1,))
+    assert sweep_main(["sweep", str(path), "--out", str(tmp_path / "a"), "--workers", "2"]) == 0
+    cap = capsys.readouterr()
+    assert cap.out.startswith("t: 4 runs (4 run now on 2 local workers): 4 ok, 0 failed -> ")
+    assert "4/4" in cap.err  # the progress bar
+    assert sweep_main(["sweep", str(path), "--out", str(tmp_path / "a"), "--quiet"]) == 0
+    assert capsys.readouterr() == ("", "")
+    bad = tmp_path / "bad.toml"
+    bad.write_text(dumps(failing_sweep()["base"]))
+    failing = tmp_path / "failing.toml"
+    failing.write_text(dumps({**failing_sweep(), "base": "bad.toml"}))
+    assert sweep_main(["sweep", str(failing), "--out", str(tmp_path / "f"), "--serial"]) == 1
+    err = capsys.readouterr().err
+    assert "failed: point 2 seed 1: network.links: device 'q-1'" in err
+    assert "... and 1 more" in err
+    broken = write_sweep(tmp_path, factors={"cluster.qpu.q.gate_time_2q": ["1 ns", "5 nss"]})
+    assert sweep_main(["sweep", str(broken), "--out", str(tmp_path / "b")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {broken}: point 1 (")
+    assert err.count("\n") == 1 and not (tmp_path / "b").exists()
+
+
+# -- kills and interrupts (real processes) --------------------------------------------------------
+
+
+def _sweep_process(path: Path, out: Path, *extra: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "hybridsim.sweep.command", "sweep", str(path), "--out", str(out),
+         "--quiet", *extra],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        # A normal SIGINT disposition even if the test runner's shell ignores it.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )  # fmt: skip
+
+
+def _wait_for_rows(out: Path, count: int, proc: subprocess.Popen, timeout: float = 60.0) -> int:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.communicate()
+        try:
+            n = len(db_rows(out))
+        except sqlite3.Error:
+            n = 0
+        if n >= count:
+            return n
+        time.sleep(0.05)
+    raise AssertionError("the sweep made no progress")
+
+
+@pytest.mark.parametrize("executor", [["--serial"], ["--workers", "2"]])
+def test_sigkill_midway_then_resume_equals_an_uninterrupted_run(tmp_path, executor):
+    psutil = pytest.importorskip("psutil")
+    path = write_sweep(tmp_path, jobs=3000, seeds=(1, 2, 3), counts=(2, 3))  # 12 runs
+    reference = hybridsim.sweep(path, tmp_path / "ref", serial=True, progress=False)
+    out = tmp_path / "out"
+    proc = _sweep_process(path, out, *executor)
+    _wait_for_rows(out, 3, proc)
+    children = psutil.Process(proc.pid).children(recursive=True)
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate()
+    # Orphaned pool workers notice their parent is gone and exit.
+    _, alive = psutil.wait_procs(children, timeout=5)
+    assert not alive
+    saved = db_rows(out)
+    assert 3 <= len(saved) < 12
+    resumed = _sweep_process(path, out, *executor)
+    stdout, stderr = resumed.communicate(timeout=120)
+    assert resumed.returncode == 0, stderr
+    rows = db_rows(out)
+    assert len(rows) == 12 == len(set(rows))
+    assert set(saved) <= set(rows)
+    assert (out / "results.csv").read_bytes() == reference.results_csv.read_bytes()
+
+
+def test_ctrl_c_stops_cleanly_and_keeps_what_finished(tmp_path):
+    path = write_sweep(tmp_path, jobs=3000, seeds=(1, 2, 3), counts=(2, 3, 4))  # 18 runs
+    out = tmp_path / "out"
+    proc = _sweep_process(path, out, "--workers", "2")
+    _wait_for_rows(out, 2, proc)
+    t0 = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=30)
+    assert time.monotonic() - t0 < 10
+    assert proc.returncode == 130
+    assert "Traceback" not in stderr
+    assert "runs saved in" in stderr and "run the same command again to resume" in stderr
+    saved = db_rows(out)
+    assert 2 <= len(saved) < 18 and all(status == "ok" for _, _, status in saved)
+    lines = (out / "results.csv").read_text().splitlines()
+    assert len(lines) == len(saved) + 1
+    r = hybridsim.sweep(path, out, workers=2, progress=False)
+    assert (r.ok, r.reused) == (18, len(saved))
+
+
+def test_keyboard_interrupt_in_the_api_saves_and_raises(tmp_path, monkeypatch):
+    from hybridsim.sweep import worker
+
+    calls = []
+    real = worker.run_point
+
+    def interrupt_third(task):
+        calls.append(task)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real(task)
+
+    monkeypatch.setattr("hybridsim.sweep.executors.run_point", interrupt_third)
+    with pytest.raises(SweepInterrupted) as stop:
+        hybridsim.sweep(write_sweep(tmp_path), tmp_path / "out", serial=True, progress=False)
+    r = stop.value.result
+    assert (r.interrupted, r.ok, r.missing) == (True, 2, 6)
+    assert len(read_sweep(tmp_path / "out").rows) == 2
+    assert len((tmp_path / "out" / "results.csv").read_text().splitlines()) == 3
+
+
+def _die_on_point_1(task):
+    from hybridsim.sweep.worker import run_point
+
+    if task.point == 1:
+        os._exit(3)  # a worker killed mid-run (the OOM killer, a segfault)
+    return run_point(task)
+
+
+@pytest.mark.skipif(
+    multiprocessing.get_start_method() != "fork", reason="patching workers needs fork"
+)
+def test_a_worker_that_dies_is_retried_once_then_recorded(tmp_path, monkeypatch):
+    monkeypatch.setattr("hybridsim.sweep.executors.run_point", _die_on_point_1)
+    r = hybridsim.sweep(
+        write_sweep(tmp_path, seeds=(1,)), tmp_path / "out", workers=2, progress=False
+    )
+    assert (r.ok, r.failed) == (3, 1)
+    ((point, seed, message),) = r.failures()
+    assert (point, seed) == (1, 1) and message.startswith("the worker process died")
