@@ -29,8 +29,13 @@ from hybridsim.linalg.conditioning import (
 from hybridsim.linalg.shaping import regularize
 
 GPU = dict(tflops=14.0, launch_latency_s=2e-5, mem_bandwidth_Bps=1.5e12)
-QPU = dict(gate_time_1q_s=2.4e-8, gate_time_2q_s=8.4e-8, measure_time_s=1.56e-6,
-           reset_time_s=0.0, max_shots_per_job=1e5)
+QPU = dict(
+    gate_time_1q_s=2.4e-8,
+    gate_time_2q_s=8.4e-8,
+    measure_time_s=1.56e-6,
+    reset_time_s=0.0,
+    max_shots_per_job=1e5,
+)
 
 
 def _tuples(count: int, rng: np.random.Generator):
@@ -43,10 +48,13 @@ def _tuples(count: int, rng: np.random.Generator):
 
 def _bare_jennings(kappa, eps):
     L = np.log(2 * kappa + 3)
-    q = ((1741 * math.e / 500) * np.sqrt(kappa**2 + 1)
-         * ((133 / 125 + 4 / (25 * np.cbrt(kappa))) * math.pi * L + 1)
-         + (351 / 50) * L**2 * (np.log(451 * L**2 / eps) + 1)
-         + kappa * np.log(32 / eps))
+    q = (
+        (1741 * math.e / 500)
+        * np.sqrt(kappa**2 + 1)
+        * ((133 / 125 + 4 / (25 * np.cbrt(kappa))) * math.pi * L + 1)
+        + (351 / 50) * L**2 * (np.log(451 * L**2 / eps) + 1)
+        + kappa * np.log(32 / eps)
+    )
     return q / (0.39 - 0.204 * eps)
 
 
@@ -61,22 +69,51 @@ def _vectorized_rows(quick: bool) -> list[Row]:
             "full": lambda: qlsa_cost(n, d, kappa, eps, accounting="full", **QPU),
             "cg": lambda: classical_solve_time("cg", n, d, kappa, eps, **GPU),
             "breakeven": lambda: break_even_gate_time(
-                n, d, kappa, eps, accounting="full", classical_method="cg", **GPU,
-                **{k: v for k, v in QPU.items() if not k.startswith("gate_time")}),
+                n,
+                d,
+                kappa,
+                eps,
+                accounting="full",
+                classical_method="cg",
+                **GPU,
+                **{k: v for k, v in QPU.items() if not k.startswith("gate_time")},
+            ),
         },
         repeats,
     )
     base = times["bare"]
     note = "10^6 tuples; baseline: bare numpy Jennings expression on the same arrays"
     return [
-        Row("qlsa_cost_paper", "s per 1e6 tuples", times["paper"], base, "< 1 s",
-            times["paper"] < 1.0, note),
-        Row("qlsa_cost_full", "s per 1e6 tuples", times["full"], base, "< 1 s",
-            times["full"] < 1.0, note),
-        Row("classical_cg", "s per 1e6 tuples", times["cg"], base, "< 1 s",
-            times["cg"] < 1.0, note),
-        Row("break_even_full_cg", "s per 1e6 tuples", times["breakeven"], base, "< 2 s",
-            times["breakeven"] < 2.0, note),
+        Row(
+            "qlsa_cost_paper",
+            "s per 1e6 tuples",
+            times["paper"],
+            base,
+            "< 1 s",
+            times["paper"] < 1.0,
+            note,
+        ),
+        Row(
+            "qlsa_cost_full",
+            "s per 1e6 tuples",
+            times["full"],
+            base,
+            "< 1 s",
+            times["full"] < 1.0,
+            note,
+        ),
+        Row(
+            "classical_cg", "s per 1e6 tuples", times["cg"], base, "< 1 s", times["cg"] < 1.0, note
+        ),
+        Row(
+            "break_even_full_cg",
+            "s per 1e6 tuples",
+            times["breakeven"],
+            base,
+            "< 2 s",
+            times["breakeven"] < 2.0,
+            note,
+        ),
     ]
 
 
@@ -107,14 +144,42 @@ def _estimator_rows(quick: bool) -> list[Row]:
         )
     note = f"regularized Fisher block N={n}, 1 BLAS thread"
     return [
-        Row("kappa_norm_det", "s", t["norm_det"], t["solve"], "ratio <= 3 (one LU)",
-            t["norm_det"] <= 3 * t["solve"], note + "; baseline numpy.linalg.solve"),
-        Row("kappa_hager_higham", "s", t["hager_higham"], t["solve"], "ratio <= 3 (one LU)",
-            t["hager_higham"] <= 3 * t["solve"], note + "; baseline numpy.linalg.solve"),
-        Row("kappa_lanczos", "s", t["lanczos"], t["cond"], "ratio <= 1 (cheaper than SVD)",
-            t["lanczos"] <= t["cond"], note + "; baseline numpy.linalg.cond"),
-        Row("kappa_exact", "s", t["exact"], t["cond"], "ratio <= 1.5",
-            t["exact"] <= 1.5 * t["cond"], note + "; baseline numpy.linalg.cond"),
+        Row(
+            "kappa_norm_det",
+            "s",
+            t["norm_det"],
+            t["solve"],
+            "ratio <= 3 (one LU)",
+            t["norm_det"] <= 3 * t["solve"],
+            note + "; baseline numpy.linalg.solve",
+        ),
+        Row(
+            "kappa_hager_higham",
+            "s",
+            t["hager_higham"],
+            t["solve"],
+            "ratio <= 3 (one LU)",
+            t["hager_higham"] <= 3 * t["solve"],
+            note + "; baseline numpy.linalg.solve",
+        ),
+        Row(
+            "kappa_lanczos",
+            "s",
+            t["lanczos"],
+            t["cond"],
+            "ratio <= 1 (cheaper than SVD)",
+            t["lanczos"] <= t["cond"],
+            note + "; baseline numpy.linalg.cond",
+        ),
+        Row(
+            "kappa_exact",
+            "s",
+            t["exact"],
+            t["cond"],
+            "ratio <= 1.5",
+            t["exact"] <= 1.5 * t["cond"],
+            note + "; baseline numpy.linalg.cond",
+        ),
     ]
 
 

@@ -8,7 +8,6 @@ Targets (issue 2): hybridsim at least 0.5x the plain SimPy throughput with full 
 from __future__ import annotations
 
 import json
-import resource
 import subprocess
 import sys
 import textwrap
@@ -99,7 +98,10 @@ def _peak_rss_child(jobs: int) -> dict:
 
 
 def _baseline_rss_child() -> float:
-    code = "import resource, hybridsim.sim.engine; print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)"
+    code = (
+        "import resource, hybridsim.sim.engine; "
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     return float(out.stdout.strip())
 

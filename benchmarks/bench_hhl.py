@@ -48,14 +48,34 @@ def _solve_rows(label: str, a, b, repeats: int, target_s: float, clock_qubits=No
     cf = median_time(lambda: closed_form_hhl(a, b, r.clock_qubits, r.evolution_time, r.C), repeats)
     shape = f"N={a.shape[0]}, {r.n_qubits} qubits (n_c={r.clock_qubits})"
     return [
-        Row(BENCH, f"{label}: hhl_solve median s", times["hhl"], times["numpy"],
-            f"< {target_s} s", times["hhl"] < target_s,
-            f"{shape}; baseline numpy.linalg.solve; fidelity {fid:.6f}, |norm err| {norm_err:.4f}"),
+        Row(
+            BENCH,
+            f"{label}: hhl_solve median s",
+            times["hhl"],
+            times["numpy"],
+            f"< {target_s} s",
+            times["hhl"] < target_s,
+            f"{shape}; baseline numpy.linalg.solve; fidelity {fid:.6f}, |norm err| {norm_err:.4f}",
+        ),
         Row(BENCH, f"{label}: circuit build median s", build, None, "", None, shape),
-        Row(BENCH, f"{label}: simulate + readout median s", sim, cf, "", None,
-            "baseline: closed-form oracle (same answer, no circuit)"),
-        Row(BENCH, f"{label}: fidelity vs numpy", fid, None, ">= 0.999", fid >= 0.999,
-            f"{shape}; norm within 2 %: {norm_err < 0.02}"),
+        Row(
+            BENCH,
+            f"{label}: simulate + readout median s",
+            sim,
+            cf,
+            "",
+            None,
+            "baseline: closed-form oracle (same answer, no circuit)",
+        ),
+        Row(
+            BENCH,
+            f"{label}: fidelity vs numpy",
+            fid,
+            None,
+            ">= 0.999",
+            fid >= 0.999,
+            f"{shape}; norm within 2 %: {norm_err < 0.02}",
+        ),
     ]
 
 
@@ -73,21 +93,31 @@ def _qutip_run_row(repeats: int) -> Row:
     psi0[0] = 1.0
     ket = Qobj(psi0.reshape(-1, 1), dims=[[2] * qc.N, [1] * qc.N])
     out = {}
-    times = interleaved_medians({
-        "ours": lambda: out.__setitem__("ours", run_statevector(qc, psi0)),
-        "qutip": lambda: out.__setitem__("qutip", qc.run(ket).full().ravel()),
-    }, repeats)
+    times = interleaved_medians(
+        {
+            "ours": lambda: out.__setitem__("ours", run_statevector(qc, psi0)),
+            "qutip": lambda: out.__setitem__("qutip", qc.run(ket).full().ravel()),
+        },
+        repeats,
+    )
     diff = float(np.max(np.abs(out["ours"] - out["qutip"])))
-    return Row(BENCH, f"{qc.N}-qubit circuit: numpy applier s", times["ours"], times["qutip"],
-               "ratio < 1", times["ours"] < times["qutip"],
-               f"baseline QubitCircuit.run on the same circuit; max |Δψ| = {diff:.1e}")
+    return Row(
+        BENCH,
+        f"{qc.N}-qubit circuit: numpy applier s",
+        times["ours"],
+        times["qutip"],
+        "ratio < 1",
+        times["ours"] < times["qutip"],
+        f"baseline QubitCircuit.run on the same circuit; max |Δψ| = {diff:.1e}",
+    )
 
 
 def _noise_row() -> Row:
     from hybridsim.quantum import NoiseModel, hhl_solve
 
-    a = np.array([[2.0, 0.5, 0.0, 0.1], [0.5, 1.0, 0.2, 0.0], [0.0, 0.2, 1.5, 0.3],
-                  [0.1, 0.0, 0.3, 3.0]])
+    a = np.array(
+        [[2.0, 0.5, 0.0, 0.1], [0.5, 1.0, 0.2, 0.0], [0.0, 0.2, 1.5, 0.3], [0.1, 0.0, 0.3, 3.0]]
+    )
     b = np.array([1.0, -0.5, 0.25, 0.75])
     t0 = time.perf_counter()
     r = hhl_solve(a, b, clock_qubits=7, noise=NoiseModel(p_1q=1e-4, p_2q=1e-3))
@@ -95,9 +125,16 @@ def _noise_row() -> Row:
     exact = time.perf_counter()
     hhl_solve(a, b, clock_qubits=7)
     exact = time.perf_counter() - exact
-    return Row(BENCH, "10-qubit depolarizing density-matrix solve s", dt, exact, "", None,
-               f"slow by design; baseline noiseless state vector; fidelity "
-               f"{r.fidelity(np.linalg.solve(a, b)):.5f}")
+    return Row(
+        BENCH,
+        "10-qubit depolarizing density-matrix solve s",
+        dt,
+        exact,
+        "",
+        None,
+        f"slow by design; baseline noiseless state vector; fidelity "
+        f"{r.fidelity(np.linalg.solve(a, b)):.5f}",
+    )
 
 
 def run(quick: bool) -> list[Row]:
@@ -124,10 +161,21 @@ def _run(quick: bool) -> list[Row]:
     # Finite shots cost one multinomial draw per round on top of the exact run.
     a, b = _spd(rng, 32, 10.0), rng.standard_normal(32)
     g = np.random.default_rng(0)
-    t = interleaved_medians({"shots": lambda: hhl_solve(a, b, shots=10**6, rng=g),
-                             "exact": lambda: hhl_solve(a, b)}, repeats)
-    rows.append(Row(BENCH, "N=32: hhl_solve with 1e6 shots s", t["shots"], t["exact"], "", None,
-                    "baseline: the same solve without shots"))
+    t = interleaved_medians(
+        {"shots": lambda: hhl_solve(a, b, shots=10**6, rng=g), "exact": lambda: hhl_solve(a, b)},
+        repeats,
+    )
+    rows.append(
+        Row(
+            BENCH,
+            "N=32: hhl_solve with 1e6 shots s",
+            t["shots"],
+            t["exact"],
+            "",
+            None,
+            "baseline: the same solve without shots",
+        )
+    )
     if not quick:
         rows.append(_noise_row())
     return rows

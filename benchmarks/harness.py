@@ -1,8 +1,9 @@
 """Shared pieces of the benchmark runner: result rows and robust timing.
 
 A benchmark module is ``benchmarks/bench_<topic>.py`` with a function
-``run(quick: bool) -> list[Row]``. Machines here are noisy, so every timed quantity is a median over repeats and, wherever a baseline
-exists, it is measured in the same process right next to the subject and reported as a ratio.
+``run(quick: bool) -> list[Row]``. Machines here are noisy, so every timed quantity is a median
+over repeats and, wherever a baseline exists, it is measured in the same process right next to
+the subject and reported as a ratio.
 """
 
 from __future__ import annotations

@@ -1,13 +1,13 @@
-"""What a device does with a solve job: its service time and, when the job holds a matrix, its answer.
+"""What a device does with a solve job: its service time and, with a matrix, its answer.
 
 Pure functions (no simpy): the engine calls :func:`execute` when a job's payload has arrived and
 turns the returned seconds into ticks. Three kinds of execution:
 
 ``numpy``     GPU job with a matrix: a real ``numpy.linalg.solve``; time from the classical cost
               model (deterministic, not wall-clock).
-``hhl``       QPU job with a matrix and n <= ``quantum.execute_max_n``: a QuTiP-simulated HHL circuit
-              (:func:`hybridsim.quantum.hhl_solve`) tuned to the *estimator's* eigenvalue bounds; its
-              output is the answer, and its QPU time comes from the circuit's own gate counts.
+``hhl``       QPU job with a matrix and n <= ``quantum.execute_max_n``: a QuTiP-simulated HHL
+              circuit (:func:`hybridsim.quantum.hhl_solve`) tuned to the *estimator's* eigenvalue
+              bounds; its output is the answer, its QPU time comes from its own gate counts.
 ``trivial``   QPU job whose right-hand side is zero: the answer is 0 at no cost.
 ``modelled``  everything else: time from the cost model with the true κ when known; a QPU answer is
               the classical solution perturbed by the accounting's output error ε (a random
@@ -69,7 +69,11 @@ def failure_probability(qpu: Any, n_1q: float, n_2q: float, n_measured: float) -
     rates over billions of gates stay accurate.
     """
     log_ok = 0.0
-    for rate, count in ((qpu.error_1q, n_1q), (qpu.error_2q, n_2q), (qpu.readout_error, n_measured)):
+    for rate, count in (
+        (qpu.error_1q, n_1q),
+        (qpu.error_2q, n_2q),
+        (qpu.readout_error, n_measured),
+    ):
         if rate > 0.0 and count > 0:
             log_ok += count * math.log1p(-rate)
     return float(-math.expm1(log_ok))
@@ -141,7 +145,9 @@ def _classical(job: SolveJob, group: Any, costs: CostModel) -> Outcome:
     )
 
 
-def _modelled_quantum(job: SolveJob, group: Any, costs: CostModel, rng: np.random.Generator) -> Outcome:
+def _modelled_quantum(
+    job: SolveJob, group: Any, costs: CostModel, rng: np.random.Generator
+) -> Outcome:
     kappa = _kappa_for_charge(job)
     est = costs.quantum(job.n, job.d, kappa, group, job_alpha=None)
     solution = fidelity = error = None
@@ -213,7 +219,9 @@ def hhl_tuning(
     return kappa, lam_min, lam_max, clock
 
 
-def _hhl(job: SolveJob, group: Any, costs: CostModel, quantum: Any, rng: np.random.Generator) -> Outcome:
+def _hhl(
+    job: SolveJob, group: Any, costs: CostModel, quantum: Any, rng: np.random.Generator
+) -> Outcome:
     from hybridsim.quantum.hhl import hhl_solve
 
     eps = costs.config.epsilon
@@ -243,8 +251,10 @@ def _hhl(job: SolveJob, group: Any, costs: CostModel, quantum: Any, rng: np.rand
     else:
         runs = int(readout_runs(acc.readout, job.n, costs.config.epsilon))
     compute_s = runs * run_s
-    readout_s = 0.0 if (acc.readout == "none" and not quantum.shots) else runs * (
-        to_seconds(group.measure_time) + to_seconds(group.reset_time)
+    readout_s = (
+        0.0
+        if (acc.readout == "none" and not quantum.shots)
+        else runs * (to_seconds(group.measure_time) + to_seconds(group.reset_time))
     )
     overhead_s = (
         math.ceil(runs / group.max_shots) * to_seconds(group.job_overhead)

@@ -173,8 +173,14 @@ def training_metrics(
     accuracies are means over tenants.
     """
     rows = [s for s in steps if s.run == run]
-    keys = ("training_time_s", "final_loss", "final_accuracy", "final_train_accuracy",
-            "time_to_target_s", "training_steps")
+    keys = (
+        "training_time_s",
+        "final_loss",
+        "final_accuracy",
+        "final_train_accuracy",
+        "time_to_target_s",
+        "training_steps",
+    )
     if not rows:
         return dict.fromkeys(keys)
     tenants = sorted({s.tenant for s in rows})

@@ -305,9 +305,7 @@ class RunResult:
         steps = list(rec.steps)
         for brec in baselines.values():
             steps.extend(brec.steps)
-        return cls(
-            scenario, seed, summary, rec.jobs, rec.intervals, rec.queues, steps, baselines
-        )
+        return cls(scenario, seed, summary, rec.jobs, rec.intervals, rec.queues, steps, baselines)
 
     def all_intervals(self) -> list[IntervalRecord]:
         """Job service intervals and recorded intervals, sorted."""
@@ -364,11 +362,7 @@ class RunResult:
             "final_loss",
             "final_accuracy",
             "time_to_target_s",
-            *(
-                f"{b}_{k}"
-                for b in self.baselines
-                for k in ("time_to_target_s", "final_accuracy")
-            ),
+            *(f"{b}_{k}" for b in self.baselines for k in ("time_to_target_s", "final_accuracy")),
             *(f"speedup_vs_{b}" for b in self.baselines),
         ]
         buf = io.StringIO()

@@ -85,15 +85,12 @@ class FailureModel:
             raise ctx.child("mtbf").error("give exactly one of mtbf and at")
 
 
-
 @dataclass(frozen=True, slots=True)
 class GpuGroup:
     """A group of identical GPU nodes sharing one queue (a pool)."""
 
     name: str = key(kind="str", doc="Name of the group; devices are named NAME-0, NAME-1, ...")
-    count: int = key(
-        1, kind="int", min=1, max=100_000, doc="Number of GPU nodes in the group."
-    )
+    count: int = key(1, kind="int", min=1, max=100_000, doc="Number of GPU nodes in the group.")
     capacity: int = key(
         1, kind="int", min=1, max=1024, doc="Jobs one node runs at the same time (its slots)."
     )
@@ -158,9 +155,7 @@ class QpuGroup:
         "(docs/howto/add-a-hardware-preset.md).",
     )
     count: int = key(1, kind="int", min=1, max=100_000, doc="Number of QPUs in the group.")
-    capacity: int = key(
-        1, kind="int", min=1, max=1024, doc="Jobs one QPU runs at the same time."
-    )
+    capacity: int = key(1, kind="int", min=1, max=1024, doc="Jobs one QPU runs at the same time.")
     qubits: int = key(156, kind="int", min=1, doc="Physical qubits (IBM Heron r2: 156).")
     gate_time_1q: int = key(
         "32 ns",
@@ -535,8 +530,13 @@ class SyntheticWorkload:
         if self.d is not None and self.d > max(self.n, 1):
             raise ctx.child("d").error(f"larger than n = {self.n}", "d <= n")
         if isinstance(self.arrival, ModelDist):
-            raise ctx.child("arrival").child("dist").error(
-                '"model" is for service times only', "exponential, deterministic, lognormal, trace"
+            raise (
+                ctx.child("arrival")
+                .child("dist")
+                .error(
+                    '"model" is for service times only',
+                    "exponential, deterministic, lognormal, trace",
+                )
             )
         needs_kappa = isinstance(self.service, ModelDist) or self.pool is None
         if needs_kappa and self.kappa is None:
@@ -587,9 +587,7 @@ class MLPWorkload:
         choices=("newton", "sgd", "adam"),
         doc="newton emits solve jobs every step; sgd and adam are first-order baselines.",
     )
-    steps: int = key(
-        30, kind="int", min=1, max=10**6, doc="Training steps (one batch each)."
-    )
+    steps: int = key(30, kind="int", min=1, max=10**6, doc="Training steps (one batch each).")
     batch_size: int = key(256, kind="int", min=1, max=10**6, doc="Examples per step.")
     test_fraction: float = key(
         0.25, kind="float", gt=0, max=0.9, doc="Share of the dataset held out for testing."
@@ -696,9 +694,13 @@ class MLPWorkload:
             if b not in BASELINES:
                 from hybridsim.schema import suggest
 
-                raise ctx.child("baselines").child(str(i)).error(
-                    f"unknown baseline {b!r}{suggest(b, BASELINES)}",
-                    "one of " + ", ".join(BASELINES),
+                raise (
+                    ctx.child("baselines")
+                    .child(str(i))
+                    .error(
+                        f"unknown baseline {b!r}{suggest(b, BASELINES)}",
+                        "one of " + ", ".join(BASELINES),
+                    )
                 )
 
 
@@ -842,7 +844,8 @@ class CostsConfig:
         0.204,
         kind="float",
         gt=0,
-        doc="c in the success bound 0.39 - c·eps (0.204 in arXiv:2305.11352 v1; some copies 0.201).",
+        doc="c in the success bound 0.39 - c·eps (0.204 in arXiv:2305.11352 v1; "
+        "some copies 0.201).",
     )
     jennings_alpha_power: int = key(
         1,
@@ -1015,9 +1018,13 @@ class Scenario:
         if isinstance(wl, SyntheticWorkload) and wl.pool is not None:
             if not self.cluster.groups_for(wl.pool):
                 have = ", ".join(g.name for g in self.cluster.groups)
-                raise ctx.child("workload").child("pool").error(
-                    f"no devices in pool {wl.pool!r} (groups: {have})",
-                    '"gpu", "qpu" or a group name that has devices',
+                raise (
+                    ctx.child("workload")
+                    .child("pool")
+                    .error(
+                        f"no devices in pool {wl.pool!r} (groups: {have})",
+                        '"gpu", "qpu" or a group name that has devices',
+                    )
                 )
         else:
             _validate_policy_needs(self, ctx)
@@ -1025,10 +1032,15 @@ class Scenario:
             # ctx.file, not self.source: the source is attached after validation
             replay_path(ctx.file, wl.kappa.replay, ctx.child("workload").child("kappa"))
         if isinstance(wl, MLPWorkload | ShapesWorkload) and not self.cluster.gpu:
-            raise ctx.child("cluster").child("gpu").error(
-                "missing: training runs its forward/backward passes on a GPU",
-                "at least one [[cluster.gpu]] group",
+            raise (
+                ctx.child("cluster")
+                .child("gpu")
+                .error(
+                    "missing: training runs its forward/backward passes on a GPU",
+                    "at least one [[cluster.gpu]] group",
+                )
             )
+
     def to_dict(self) -> dict[str, Any]:
         """TOML-ready data; ``load_scenario(s.to_dict()) == s``."""
         return unbuild(self)
@@ -1061,10 +1073,15 @@ def _validate_policy_needs(sc: Scenario, ctx: Ctx) -> None:
 
     for kind in sorted(policy_needs(sc.scheduler.policy)):
         if not sc.cluster.groups_for(kind):
-            raise ctx.child("scheduler").child("policy").error(
-                f"policy {sc.scheduler.policy!r} routes jobs to {kind.upper()}s but the cluster "
-                f"has no [[cluster.{kind}]] group",
-                f"a [[cluster.{kind}]] group or another policy",
+            raise (
+                ctx.child("scheduler")
+                .child("policy")
+                .error(
+                    f"policy {sc.scheduler.policy!r} routes jobs to {kind.upper()}s "
+                    "but the cluster "
+                    f"has no [[cluster.{kind}]] group",
+                    f"a [[cluster.{kind}]] group or another policy",
+                )
             )
 
 

@@ -507,7 +507,7 @@ def _reference(cls: Any, prefix: str, out: list[str], seen: dict[Any, str]) -> N
             nested.append((spec.schema, f"{path}[]"))
         elif spec.kind == "union":
             for tag, member in spec.union.items():
-                nested.append((member, f"{path} ({spec.tag} = \"{tag}\")"))
+                nested.append((member, f'{path} ({spec.tag} = "{tag}")'))
     out.append("")
     for schema, path in nested:
         _reference(schema, path, out, seen)

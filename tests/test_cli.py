@@ -45,7 +45,21 @@ def test_run_writes_every_output(tmp_path, capsys):
 def test_same_seed_gives_byte_identical_outputs(tmp_path):
     a, b, c = tmp_path / "a", tmp_path / "b", tmp_path / "c"
     for out, seed in ((a, "5"), (b, "5"), (c, "6")):
-        assert main(["run", str(ROOT / "scenarios/mmc.toml"), "--out", str(out), "--seed", seed, "--quiet", *SMALL]) == 0
+        assert (
+            main(
+                [
+                    "run",
+                    str(ROOT / "scenarios/mmc.toml"),
+                    "--out",
+                    str(out),
+                    "--seed",
+                    seed,
+                    "--quiet",
+                    *SMALL,
+                ]
+            )
+            == 0
+        )
     for name in ("jobs.csv", "intervals.csv", "queues.csv", "scenario.toml"):
         assert (a / name).read_bytes() == (b / name).read_bytes()
     sa, sb = (json.loads((d / "summary.json").read_text()) for d in (a, b))
@@ -63,7 +77,10 @@ def test_validate_ok(capsys):
     "mutate, key",
     [
         (lambda d: d["cluster"]["qpu"][0].update(count=0), "cluster.qpu.q.count"),
-        (lambda d: d["cluster"]["qpu"][0].update(gate_time_2q="-84 ns"), "cluster.qpu.q.gate_time_2q"),
+        (
+            lambda d: d["cluster"]["qpu"][0].update(gate_time_2q="-84 ns"),
+            "cluster.qpu.q.gate_time_2q",
+        ),
         (lambda d: d["cluster"]["qpu"][0].update(gate_tme_2q="84 ns"), "cluster.qpu.q.gate_tme_2q"),
         (lambda d: d["workload"].update(jobs="many"), "workload.jobs"),
         (lambda d: d["workload"].update(pool="gpu"), "workload.pool"),
@@ -86,7 +103,19 @@ def test_bad_scenarios_exit_2_with_one_line_and_write_nothing(tmp_path, capsys, 
 
 def test_bad_set_value_exit_2(tmp_path, capsys):
     out = tmp_path / "o"
-    assert main(["run", str(ROOT / "scenarios/mmc.toml"), "--out", str(out), "--set", "cluster.qpu.q.count=-1"]) == 2
+    assert (
+        main(
+            [
+                "run",
+                str(ROOT / "scenarios/mmc.toml"),
+                "--out",
+                str(out),
+                "--set",
+                "cluster.qpu.q.count=-1",
+            ]
+        )
+        == 2
+    )
     assert "cluster.qpu.q.count" in capsys.readouterr().err
     assert not out.exists()
 
@@ -119,9 +148,19 @@ def test_outputs_do_not_depend_on_the_hash_seed(tmp_path):
         out = tmp_path / f"hs{hs}"
         env = {**os.environ, "PYTHONHASHSEED": hs, "PYTHONPATH": str(ROOT)}
         cmd = [
-            sys.executable, "-m", "hybridsim.cli", "run", str(ROOT / "scenarios/quickstart.toml"),
-            "--out", str(out), "--quiet", "--no-report",
-            "--set", "workload.steps=2", "--set", "workload.baselines=['sgd']",
+            sys.executable,
+            "-m",
+            "hybridsim.cli",
+            "run",
+            str(ROOT / "scenarios/quickstart.toml"),
+            "--out",
+            str(out),
+            "--quiet",
+            "--no-report",
+            "--set",
+            "workload.steps=2",
+            "--set",
+            "workload.baselines=['sgd']",
         ]
         proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
         assert proc.returncode == 0, proc.stderr

@@ -29,6 +29,7 @@ from hybridsim.errors import ModelDomainError
 
 # --- flop counts -------------------------------------------------------------------------------
 
+
 @pytest.fixture(autouse=True, scope="module")
 def _one_blas_thread():
     # Multithreaded OpenBLAS on a small shared machine can be 100x slower when another process
@@ -56,8 +57,9 @@ def test_cg_iterations_by_hand():
     assert out.tolist() == [math.ceil(5 * math.log(200)), math.ceil(50 * math.log(200))]
 
 
-@pytest.mark.parametrize("kappa,eps", [(0.5, 1e-3), (float("inf"), 1e-3), (10.0, 0.0),
-                                       (10.0, 1.0), (float("nan"), 0.1)])
+@pytest.mark.parametrize(
+    "kappa,eps", [(0.5, 1e-3), (float("inf"), 1e-3), (10.0, 0.0), (10.0, 1.0), (float("nan"), 0.1)]
+)
 def test_cg_iterations_rejects_outside_validity(kappa, eps):
     with pytest.raises(ModelDomainError):
         cg_iterations(kappa, eps)
@@ -116,8 +118,9 @@ def test_cg_iterations_on_a_dense_rotated_spd_matrix():
 
 
 def test_lu_time_compute_bound_by_hand():
-    c = classical_solve_time("lu", 1000, 1000, None, None, tflops=1.0,
-                             launch_latency_s=1e-5, mem_bandwidth_Bps=1e12)
+    c = classical_solve_time(
+        "lu", 1000, 1000, None, None, tflops=1.0, launch_latency_s=1e-5, mem_bandwidth_Bps=1e12
+    )
     flops = 2 / 3 * 1e9 + 2e6
     assert c.flops == pytest.approx(flops)
     assert c.compute_s == pytest.approx(flops / 1e12)
@@ -128,8 +131,9 @@ def test_lu_time_compute_bound_by_hand():
 
 def test_cg_time_memory_bound_by_hand():
     n, d, kappa, eps = 1000, 5, 100.0, 1e-6
-    c = classical_solve_time("cg", n, d, kappa, eps, tflops=100.0, launch_latency_s=2e-6,
-                             mem_bandwidth_Bps=1e9)
+    c = classical_solve_time(
+        "cg", n, d, kappa, eps, tflops=100.0, launch_latency_s=2e-6, mem_bandwidth_Bps=1e9
+    )
     k = 73
     assert c.calls == k and c.launch_s == pytest.approx(k * 2e-6)
     bytes_ = k * (12 * n * d + 4 * (n + 1) + 112 * n)
@@ -147,8 +151,16 @@ def test_cholesky_is_half_the_lu_work():
 
 
 def test_solve_time_vectorized_broadcasts():
-    c = classical_solve_time("cg", np.array([100.0, 1000.0]), 4, np.array([[10.0], [1e4]]), 1e-3,
-                             tflops=1.0, launch_latency_s=1e-5, mem_bandwidth_Bps=1e11)
+    c = classical_solve_time(
+        "cg",
+        np.array([100.0, 1000.0]),
+        4,
+        np.array([[10.0], [1e4]]),
+        1e-3,
+        tflops=1.0,
+        launch_latency_s=1e-5,
+        mem_bandwidth_Bps=1e11,
+    )
     assert isinstance(c, ClassicalCost)
     for field in ("flops", "bytes", "calls", "compute_s", "memory_s", "launch_s", "total_s"):
         assert np.shape(getattr(c, field)) == (2, 2)

@@ -55,13 +55,19 @@ def test_jennings_kappa_100_is_56947():
 def test_jennings_q_star_by_hand_at_kappa_10():
     # Independent term-by-term evaluation of Theorem 1 with κ = 10, ε = 0.01, α = 1.
     L = math.log(23.0)
-    t1 = 1741 * math.e / 500 * math.sqrt(101.0) * ((133 / 125 + 4 / (25 * 10 ** (1 / 3)))
-                                                   * math.pi * L + 1)
+    t1 = (
+        1741
+        * math.e
+        / 500
+        * math.sqrt(101.0)
+        * ((133 / 125 + 4 / (25 * 10 ** (1 / 3))) * math.pi * L + 1)
+    )
     t2 = 351 / 50 * L**2 * (math.log(451 * L**2 / 0.01) + 1)
     t3 = 10 * math.log(3200.0)
     assert jennings_q_star(10.0, 0.01) == pytest.approx(t1 + t2 + t3, rel=1e-13)
-    assert jennings_queries(10.0, 0.01) == pytest.approx((t1 + t2 + t3) / (0.39 - 0.00204),
-                                                         rel=1e-13)
+    assert jennings_queries(10.0, 0.01) == pytest.approx(
+        (t1 + t2 + t3) / (0.39 - 0.00204), rel=1e-13
+    )
 
 
 def test_jennings_vectorized_matches_scalar():
@@ -114,7 +120,8 @@ def test_jennings_state_prep_and_qubits():
     q = jennings_queries(1e3, 1e-2)
     assert jennings_state_prep_queries(1e3, 1e-2) == pytest.approx(2 * q, rel=1e-14)
     assert jennings_state_prep_queries(1e3, 1e-2, expected=False) == pytest.approx(
-        2 * jennings_q_star(1e3, 1e-2), rel=1e-14)
+        2 * jennings_q_star(1e3, 1e-2), rel=1e-14
+    )
     assert jennings_qubits(13) == 19.0
 
 
@@ -124,7 +131,8 @@ def test_jennings_state_prep_and_qubits():
 def test_costa_by_hand():
     assert costa_queries(100.0, 0.01, filtering=False) == pytest.approx(18400.0)
     assert costa_queries(100.0, 0.01, constant="proven", filtering=False) == pytest.approx(
-        2305 * 100 / 0.01)
+        2305 * 100 / 0.01
+    )
     expected = (1.84 * 100 / 0.1 + math.sqrt(2) * 100 * math.log(200.0)) / (1 - 0.01)
     assert costa_queries(100.0, 0.01) == pytest.approx(expected)
     assert costa_queries(100.0, 0.01, constant=3.0, filtering=False) == pytest.approx(30000.0)
@@ -204,8 +212,13 @@ def test_accounting_presets():
         paper.oracle = "qrom"
 
 
-QPU = dict(gate_time_1q_s=2e-9, gate_time_2q_s=1e-8, measure_time_s=1.5e-6, reset_time_s=5e-7,
-           max_shots_per_job=1000)
+QPU = dict(
+    gate_time_1q_s=2e-9,
+    gate_time_2q_s=1e-8,
+    measure_time_s=1.5e-6,
+    reset_time_s=5e-7,
+    max_shots_per_job=1000,
+)
 
 
 def test_paper_accounting_is_queries_times_gate_time():
@@ -234,9 +247,18 @@ def test_reference_worked_example_readout_bound():
     # REFERENCE §3: N = 32, κ = 10, ε = 0.01, tomography, attosecond gates, 1.56 µs readout:
     # ~3.2e5 runs × ~5.7e3 queries, ~0.5 s in total, dominated by readout.
     acc = Accounting("tomo", "unit", False, "tomography", False, False)
-    c = qlsa_cost(32, 32, 10.0, 0.01, accounting=acc, gate_time_1q_s=1e-18,
-                  gate_time_2q_s=1e-18, measure_time_s=1.56e-6, reset_time_s=0.0,
-                  max_shots_per_job=1e5)
+    c = qlsa_cost(
+        32,
+        32,
+        10.0,
+        0.01,
+        accounting=acc,
+        gate_time_1q_s=1e-18,
+        gate_time_2q_s=1e-18,
+        measure_time_s=1.56e-6,
+        reset_time_s=0.0,
+        max_shots_per_job=1e5,
+    )
     assert c.runs == 3.2e5 and sig3(c.queries) == 5.69e3
     assert c.total_s == pytest.approx(0.4992, rel=1e-3)
     assert c.readout_s / c.total_s > 0.999
@@ -244,10 +266,25 @@ def test_reference_worked_example_readout_bound():
 
 def test_qlsa_cost_vectorized():
     n = np.array([64.0, 256.0, 1024.0])
-    c = qlsa_cost(n, np.array([4.0, 8.0, 16.0]), np.array([10.0, 100.0, 1000.0]), 1e-2,
-                  accounting=ACCOUNTING["full"], **QPU)
-    for field in ("queries", "runs", "jobs", "gates_per_query", "compute_s", "total_s",
-                  "n_qubits", "state_prep_queries", "overhead_s"):
+    c = qlsa_cost(
+        n,
+        np.array([4.0, 8.0, 16.0]),
+        np.array([10.0, 100.0, 1000.0]),
+        1e-2,
+        accounting=ACCOUNTING["full"],
+        **QPU,
+    )
+    for field in (
+        "queries",
+        "runs",
+        "jobs",
+        "gates_per_query",
+        "compute_s",
+        "total_s",
+        "n_qubits",
+        "state_prep_queries",
+        "overhead_s",
+    ):
         assert np.shape(getattr(c, field)) == (3,)
     assert np.all(np.diff(c.total_s) > 0)
     single = qlsa_cost(256.0, 8.0, 100.0, 1e-2, accounting="full", **QPU)
@@ -273,8 +310,7 @@ def test_qlsa_cost_validity_and_clamp():
     clamped = qlsa_cost(64, 4, 2.0, 1e-2, accounting="paper", clamp=True, **QPU)
     assert clamped.queries == jennings_queries(JENNINGS_KAPPA_MIN, 1e-2)
     with pytest.raises(ModelDomainError):
-        qlsa_cost(64, 4, 10.0, 1e-2, accounting="paper",
-                  **{**QPU, "max_shots_per_job": 0})
+        qlsa_cost(64, 4, 10.0, 1e-2, accounting="paper", **{**QPU, "max_shots_per_job": 0})
     with pytest.raises(ModelDomainError):
         qlsa_cost(64, 4, 10.0, 1e-2, accounting="paper", **{**QPU, "gate_time_2q_s": -1.0})
     with pytest.raises(ModelDomainError, match="kappa"):

@@ -74,8 +74,14 @@ def test_loading_leaves_global_rng_untouched():
     assert random.getstate() == py_before
 
 
-@pytest.mark.parametrize("bad", [{"name": "mnist"}, {"name": "iris", "test_fraction": 0.0},
-                                 {"name": "iris", "test_fraction": 1.0}])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"name": "mnist"},
+        {"name": "iris", "test_fraction": 0.0},
+        {"name": "iris", "test_fraction": 1.0},
+    ],
+)
 def test_bad_arguments(bad):
     with pytest.raises(ValueError):
         load_dataset(**bad, rng=np.random.default_rng(0))

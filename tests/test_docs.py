@@ -4,7 +4,6 @@ generated scenario reference is up to date. ``console``/``text`` blocks are illu
 
 import contextlib
 import io
-import os
 import re
 import shlex
 import sys
@@ -75,9 +74,12 @@ def test_every_output_column_and_summary_key_is_documented():
         assert f"`{col}`" in text, col
     from hybridsim import run
 
-    r = run("scenarios/quickstart.toml" if False else ROOT / "scenarios/mmc.toml", overrides=["workload.jobs=5"])
+    r = run(
+        "scenarios/quickstart.toml" if False else ROOT / "scenarios/mmc.toml",
+        overrides=["workload.jobs=5"],
+    )
     for key in r.summary:
-        if key.startswith("utilization_") and key[len("utilization_"):] not in ("gpu", "qpu"):
+        if key.startswith("utilization_") and key[len("utilization_") :] not in ("gpu", "qpu"):
             key = "utilization_<device>"
         if key.startswith("mean_queue_"):
             key = "mean_queue_<pool>"

@@ -1,15 +1,23 @@
 """Tiny scenarios whose every instant is computed by hand."""
 
 import pytest
-
 from conftest import synthetic
+
 from hybridsim import run
 from hybridsim.timebase import to_ticks as T
 
 
 def log(result):
     return [
-        (j.job_id, j.device, j.submitted_at, j.dispatched_at, j.started_at, j.finished_at, j.completed_at)
+        (
+            j.job_id,
+            j.device,
+            j.submitted_at,
+            j.dispatched_at,
+            j.started_at,
+            j.finished_at,
+            j.completed_at,
+        )
         for j in sorted(result.jobs, key=lambda j: j.job_id)
     ]
 
@@ -46,7 +54,10 @@ def test_transfer_across_two_links():
     finished = started + T("1.5 s")
     completed = finished + T("80 ns") + T("2 us") + T("80 ns") + T("1 us")
     assert (job.dispatched_at, job.started_at, job.finished_at, job.completed_at) == (
-        t0, started, finished, completed
+        t0,
+        started,
+        finished,
+        completed,
     )
     links = [(iv.resource, iv.start_at, iv.end_at) for iv in r.intervals if iv.kind == "transfer"]
     assert links == [
@@ -80,7 +91,15 @@ def test_calibration_window_delays_a_job():
     data = synthetic(
         jobs=2,
         gpu=[],
-        qpu=[{"name": "q", "link_latency": 0, "calibration_period": "10 s", "calibration_duration": "2 s", "calibration_offset": "1 s"}],
+        qpu=[
+            {
+                "name": "q",
+                "link_latency": 0,
+                "calibration_period": "10 s",
+                "calibration_duration": "2 s",
+                "calibration_offset": "1 s",
+            }
+        ],
         pool="qpu",
         arrival={"dist": "trace", "values_s": [0.5, 0.7]},
         service={"dist": "deterministic", "value_s": 1},
@@ -99,7 +118,14 @@ def test_idle_qpu_calibrates_on_time():
     data = synthetic(
         jobs=1,
         gpu=[],
-        qpu=[{"name": "q", "link_latency": 0, "calibration_period": "10 s", "calibration_duration": "2 s"}],
+        qpu=[
+            {
+                "name": "q",
+                "link_latency": 0,
+                "calibration_period": "10 s",
+                "calibration_duration": "2 s",
+            }
+        ],
         pool="q",
         arrival={"dist": "trace", "values_s": [1]},
     )
@@ -153,7 +179,11 @@ def test_unconnected_device_is_a_scenario_error():
 
     data = synthetic(
         gpu=[{"name": "g", "count": 2}],
-        network={"topology": "custom", "nodes": ["sw"], "links": [{"a": "host", "b": "sw"}, {"a": "sw", "b": "g-0"}]},
+        network={
+            "topology": "custom",
+            "nodes": ["sw"],
+            "links": [{"a": "host", "b": "sw"}, {"a": "sw", "b": "g-0"}],
+        },
     )
     with pytest.raises(ScenarioError, match="g-1.*not connected"):
         run(data)

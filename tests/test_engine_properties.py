@@ -40,10 +40,10 @@ def scenarios(draw):
         groups.append(g)
     kinds = [draw(st.sampled_from(["gpu", "qpu"])) for _ in groups]
     cluster = {
-        "gpu": [g for g, k in zip(groups, kinds) if k == "gpu"],
-        "qpu": [g for g, k in zip(groups, kinds) if k == "qpu"],
+        "gpu": [g for g, k in zip(groups, kinds, strict=True) if k == "gpu"],
+        "qpu": [g for g, k in zip(groups, kinds, strict=True) if k == "qpu"],
     }
-    for g, k in zip(groups, kinds):
+    for g, k in zip(groups, kinds, strict=True):
         if k == "gpu":
             g.pop("calibration_period", None)
             g.pop("calibration_duration", None)

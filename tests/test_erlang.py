@@ -39,7 +39,9 @@ def mmc(c: int, lam: float, jobs: int) -> dict:
     }
 
 
-@pytest.mark.parametrize("c, rho, jobs, seeds", [(3, 0.8, 20000, 8), (2, 0.5, 10000, 8), (1, 0.9, 40000, 8)])
+@pytest.mark.parametrize(
+    "c, rho, jobs, seeds", [(3, 0.8, 20000, 8), (2, 0.5, 10000, 8), (1, 0.9, 40000, 8)]
+)
 def test_mmc_mean_wait_matches_erlang_c(c, rho, jobs, seeds):
     lam = rho * c
     theory = erlang_c_wait(c, lam, 1.0)

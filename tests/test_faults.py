@@ -3,31 +3,45 @@
 from collections import defaultdict
 
 import pytest
+from conftest import synthetic
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import synthetic
 from hybridsim import run
 from hybridsim.execution import failure_probability
 from hybridsim.timebase import to_ticks as T
 
 
 def outage_intervals(r, resource):
-    return [(iv.start_at, iv.end_at) for iv in r.intervals if iv.kind == "outage" and iv.resource == resource]
+    return [
+        (iv.start_at, iv.end_at)
+        for iv in r.intervals
+        if iv.kind == "outage" and iv.resource == resource
+    ]
 
 
 def test_outage_aborts_the_running_job_which_retries_after_repair():
     data = synthetic(
         jobs=1,
         gpu=[],
-        qpu=[{"name": "q", "link_latency": 0, "failures": {"at": ["1.5 s"], "mttr": "1 s", "repair": "deterministic"}}],
+        qpu=[
+            {
+                "name": "q",
+                "link_latency": 0,
+                "failures": {"at": ["1.5 s"], "mttr": "1 s", "repair": "deterministic"},
+            }
+        ],
         pool="q",
         service={"dist": "deterministic", "value_s": 1},
     )
     r = run(data)
     (job,) = r.jobs
     assert job.status == "completed" and job.attempts == 2
-    assert (job.dispatched_at, job.started_at, job.finished_at) == (T("2.5 s"), T("2.5 s"), T("3.5 s"))
+    assert (job.dispatched_at, job.started_at, job.finished_at) == (
+        T("2.5 s"),
+        T("2.5 s"),
+        T("3.5 s"),
+    )
     assert outage_intervals(r, "q-0") == [(T("1.5 s"), T("2.5 s"))]
     failed = [(iv.start_at, iv.end_at, iv.label) for iv in r.intervals if iv.kind == "failed"]
     assert failed == [(T("1 s"), T("1.5 s"), "outage")]
@@ -59,7 +73,15 @@ def test_exhausted_quantum_attempts_fall_back_to_gpus():
     data = synthetic(
         jobs=1,
         gpu=[{"name": "g", "link_latency": 0}],
-        qpu=[{"name": "q", "link_latency": 0, "gate_time_1q": "1 ms", "gate_time_2q": "1 ms", "failures": fail}],
+        qpu=[
+            {
+                "name": "q",
+                "link_latency": 0,
+                "gate_time_1q": "1 ms",
+                "gate_time_2q": "1 ms",
+                "failures": fail,
+            }
+        ],
         pool=None,
         kappa=10.0,
         n=64,
@@ -79,7 +101,14 @@ def test_explicit_calibration_times():
     data = synthetic(
         jobs=1,
         gpu=[],
-        qpu=[{"name": "q", "link_latency": 0, "calibration_times": ["0.5 s", "1.2 s"], "calibration_duration": "1 s"}],
+        qpu=[
+            {
+                "name": "q",
+                "link_latency": 0,
+                "calibration_times": ["0.5 s", "1.2 s"],
+                "calibration_duration": "1 s",
+            }
+        ],
         pool="q",
         arrival={"dist": "trace", "values_s": [1]},
     )
@@ -95,7 +124,15 @@ def noisy_qpu(fallback, error=0.5):
     return synthetic(
         jobs=4,
         gpu=[{"name": "g", "link_latency": 0}],
-        qpu=[{"name": "q", "link_latency": 0, "gate_time_1q": "1 as", "gate_time_2q": "1 as", "error_2q": error}],
+        qpu=[
+            {
+                "name": "q",
+                "link_latency": 0,
+                "gate_time_1q": "1 as",
+                "gate_time_2q": "1 as",
+                "error_2q": error,
+            }
+        ],
         pool=None,
         kappa=10.0,
         n=64,
@@ -136,15 +173,20 @@ def test_failure_probability_formula():
     p = failure_probability(Q, 10, 5, 2)
     assert p == pytest.approx(1 - (1 - 1e-3) ** 10 * (1 - 1e-2) ** 5 * 0.95**2)
     Q.error_2q = 1e-12
-    assert failure_probability(Q, 0, 1e9, 0) == pytest.approx(1e-3, rel=1e-3)  # accurate for tiny rates
+    assert failure_probability(Q, 0, 1e9, 0) == pytest.approx(
+        1e-3, rel=1e-3
+    )  # accurate for tiny rates
 
 
 def test_link_outage_delays_transfers_until_repair():
     data = synthetic(
         jobs=1,
         gpu=[{"name": "g", "link_latency": 0, "link_bandwidth": "1 GB/s"}],
-        network={"host_latency": 0, "host_bandwidth": "1 GB/s",
-                 "link_failures": {"at": ["0.5 s"], "mttr": "1 s", "repair": "deterministic"}},
+        network={
+            "host_latency": 0,
+            "host_bandwidth": "1 GB/s",
+            "link_failures": {"at": ["0.5 s"], "mttr": "1 s", "repair": "deterministic"},
+        },
         n=10,
     )
     r = run(data)
@@ -160,8 +202,15 @@ def test_training_applies_no_update_with_a_missing_block():
             "gpu": [{"name": "g"}],
             "qpu": [{"name": "q", "gate_time_1q": "1 as", "gate_time_2q": "1 as", "error_2q": 0.5}],
         },
-        "workload": {"kind": "mlp", "dataset": "wine", "hidden": [4], "steps": 4, "batch_size": 64,
-                     "eps_norm": 0.1, "baselines": []},
+        "workload": {
+            "kind": "mlp",
+            "dataset": "wine",
+            "hidden": [4],
+            "steps": 4,
+            "batch_size": 64,
+            "eps_norm": 0.1,
+            "baselines": [],
+        },
         "costs": {"accounting": "paper"},
         "scheduler": {"policy": "quantum_only"},
         "faults": {"fallback": "fail", "max_attempts": 1},
@@ -193,18 +242,26 @@ def faulty_scenarios(draw):
     full = accounting == "full"
     gpus, qpus = [], []
     for i in range(draw(st.integers(1, 2))):
-        g = {"name": f"g{i}", "count": draw(st.integers(1, 2)), "capacity": draw(st.integers(1, 2)),
-             "link_latency": draw(st.sampled_from([0, "1 us", "1 ms"]))}
+        g = {
+            "name": f"g{i}",
+            "count": draw(st.integers(1, 2)),
+            "capacity": draw(st.integers(1, 2)),
+            "link_latency": draw(st.sampled_from([0, "1 us", "1 ms"])),
+        }
         if (f := failures()) is not None:
             g["failures"] = f
         gpus.append(g)
     for i in range(draw(st.integers(0, 2))):
-        q = {"name": f"q{i}", "count": draw(st.integers(1, 2)), "capacity": draw(st.integers(1, 2)),
-             "gate_time_1q": "1 as",
-             "gate_time_2q": "1 as" if full else draw(st.sampled_from(["1 as", "1 ps"])),
-             "reset_time": "1 us",
-             "error_2q": draw(st.sampled_from([0.0, 1e-9, 1e-6, 0.01])),
-             "link_latency": draw(st.sampled_from([0, "1 us"]))}
+        q = {
+            "name": f"q{i}",
+            "count": draw(st.integers(1, 2)),
+            "capacity": draw(st.integers(1, 2)),
+            "gate_time_1q": "1 as",
+            "gate_time_2q": "1 as" if full else draw(st.sampled_from(["1 as", "1 ps"])),
+            "reset_time": "1 us",
+            "error_2q": draw(st.sampled_from([0.0, 1e-9, 1e-6, 0.01])),
+            "link_latency": draw(st.sampled_from([0, "1 us"])),
+        }
         if (f := failures()) is not None:
             q["failures"] = f
         if draw(st.booleans()):
@@ -227,13 +284,26 @@ def faulty_scenarios(draw):
     network = {"host_latency": draw(st.sampled_from([0, "1 us"]))}
     if draw(st.booleans()):
         network["link_failures"] = {"mtbf": "1 s", "mttr": "50 ms"}
-    sc = {"cluster": {"gpu": gpus, "qpu": qpus}, "network": network, "workload": wl,
-          "faults": {"max_attempts": draw(st.integers(1, 3)), "reroute_after": draw(st.integers(1, 2)),
-                     "fallback": draw(st.sampled_from(["classical", "fail"]))},
-          "costs": {"accounting": accounting}}
+    sc = {
+        "cluster": {"gpu": gpus, "qpu": qpus},
+        "network": network,
+        "workload": wl,
+        "faults": {
+            "max_attempts": draw(st.integers(1, 3)),
+            "reroute_after": draw(st.integers(1, 2)),
+            "fallback": draw(st.sampled_from(["classical", "fail"])),
+        },
+        "costs": {"accounting": accounting},
+    }
     if routed:
-        sc["scheduler"] = {"policy": draw(st.sampled_from(
-            ["earliest_finish", "classical_only"] + (["qnewton", "quantum_only", "kappa_threshold"] if qpus else [])))}
+        sc["scheduler"] = {
+            "policy": draw(
+                st.sampled_from(
+                    ["earliest_finish", "classical_only"]
+                    + (["qnewton", "quantum_only", "kappa_threshold"] if qpus else [])
+                )
+            )
+        }
     return sc
 
 

@@ -19,8 +19,27 @@ BASES = {
     "quickstart.toml": ["workload.steps=1", "workload.baselines=[]", "quantum.execute_max_n=0"],
 }
 BAD_VALUES = [
-    -1, 0, -1e-300, math.nan, math.inf, -math.inf, 10**30, 1e308, "", "5 nss", "-84 ns", "nan s",
-    "1e999 s", "abc", True, [1, "x"], {"a": 1}, [], "0 s", "1 zs", 2**63,
+    -1,
+    0,
+    -1e-300,
+    math.nan,
+    math.inf,
+    -math.inf,
+    10**30,
+    1e308,
+    "",
+    "5 nss",
+    "-84 ns",
+    "nan s",
+    "1e999 s",
+    "abc",
+    True,
+    [1, "x"],
+    {"a": 1},
+    [],
+    "0 s",
+    "1 zs",
+    2**63,
 ]
 
 
@@ -80,7 +99,10 @@ def run_cli(args, capsys):
 
 
 def check(path, extra, out, capsys):
-    for cmd in (["validate", str(path), *extra], ["run", str(path), "--out", str(out), "--quiet", *extra]):
+    for cmd in (
+        ["validate", str(path), *extra],
+        ["run", str(path), "--out", str(out), "--quiet", *extra],
+    ):
         code, err = run_cli([c for c in cmd], capsys)
         assert code in (0, 2), (cmd, code, err)
         if code == 2:
@@ -108,14 +130,24 @@ def test_fuzzed_scenarios(base, tmp_path, capsys):
         path.write_text(text)
         tally[check(path, extra, tmp_path / f"out{i}", capsys)] += 1
     with capsys.disabled():
-        print(f"\nfuzz {base}: {sum(tally.values())} inputs, {tally['rejected']} rejected with exit 2, "
-              f"{tally['ran']} ran")
+        print(
+            f"\nfuzz {base}: {sum(tally.values())} inputs, "
+            f"{tally['rejected']} rejected with exit 2, "
+            f"{tally['ran']} ran"
+        )
     assert tally["rejected"] > 10
 
 
 @pytest.mark.parametrize(
     "content",
-    [b"", b"\x00\x01\x02\xff\xfe binary", b"[cluster\n", b"= = =", b"workload = 3\n", "é = 1".encode()],
+    [
+        b"",
+        b"\x00\x01\x02\xff\xfe binary",
+        b"[cluster\n",
+        b"= = =",
+        b"workload = 3\n",
+        "é = 1".encode(),
+    ],
 )
 def test_garbage_files(content, tmp_path, capsys):
     path = tmp_path / "bad.toml"
@@ -136,19 +168,27 @@ def test_ten_megabyte_file(tmp_path, capsys):
     assert code == 2 and "junk: unknown key" in err
 
 
+SHAPES_HEAD = (
+    '[[cluster.gpu]]\nname = "g"\n[scheduler]\npolicy = "classical_only"\n'
+    '[workload]\nkind = "shapes"\n'
+)
+
+
 def test_replay_path_may_not_leave_the_scenario_directory(tmp_path, capsys):
     sub = tmp_path / "s"
     sub.mkdir()
     (tmp_path / "steps.csv").write_text("kappa_true_median\n10\n")
     path = sub / "replay.toml"
     path.write_text(
-        '[[cluster.gpu]]\nname = "g"\n[scheduler]\npolicy = "classical_only"\n[workload]\nkind = "shapes"\nsteps = 2\n'
-        '[workload.kappa]\nkind = "replay"\nreplay = "../steps.csv"\n'
+        SHAPES_HEAD + 'steps = 2\n[workload.kappa]\nkind = "replay"\nreplay = "../steps.csv"\n'
     )
     code, err = run_cli(["validate", str(path)], capsys)
     assert code == 2 and "workload.kappa.replay" in err and "leaves the scenario's directory" in err
     # an absolute path is explicit and allowed
-    code, _ = run_cli(["validate", str(path), "--set", f'workload.kappa.replay="{tmp_path / "steps.csv"}"'], capsys)
+    code, _ = run_cli(
+        ["validate", str(path), "--set", f'workload.kappa.replay="{tmp_path / "steps.csv"}"'],
+        capsys,
+    )
     assert code == 0
 
 
@@ -158,7 +198,7 @@ def test_shapes_replay_uses_the_recorded_kappa(tmp_path):
     (tmp_path / "steps.csv").write_text("kappa_true_median\n100\n\n10\n")
     path = tmp_path / "replay.toml"
     path.write_text(
-        '[[cluster.gpu]]\nname = "g"\n[scheduler]\npolicy = "classical_only"\n[workload]\nkind = "shapes"\nsteps = 3\n'
+        SHAPES_HEAD + "steps = 3\n"
         '[workload.kappa]\nkind = "replay"\nreplay = "steps.csv"\nscatter_sigma = 0.0\n'
     )
     r = run(path)

@@ -39,6 +39,7 @@ def postselected(result):
 
 # --- the circuit against the closed form (separates wiring bugs from HHL's own error) ----------
 
+
 @pytest.mark.parametrize("n", [2, 4, 8, 16])
 @pytest.mark.parametrize("clock", [3, 5, 7])
 def test_circuit_equals_closed_form(n, clock):
@@ -102,6 +103,7 @@ def test_numpy_applier_matches_qutip_run():
 
 # --- accuracy with the default clock size ------------------------------------------------------
 
+
 @pytest.mark.parametrize("n", [2, 3, 5, 8, 16, 32])
 def test_default_clock_meets_fidelity_and_norm(n):
     rng = np.random.default_rng(n)
@@ -133,12 +135,18 @@ def test_norm_recovery_formula():
     b = 3.0 * rng.standard_normal(4)
     r = hhl_solve(a, b)
     d = 2**r.clock_qubits
-    expected = np.linalg.norm(b) * np.sqrt(r.success_probability) * r.evolution_time * d / (
-        2 * np.pi * r.C)
+    expected = (
+        np.linalg.norm(b)
+        * np.sqrt(r.success_probability)
+        * r.evolution_time
+        * d
+        / (2 * np.pi * r.C)
+    )
     assert np.linalg.norm(r.x) == pytest.approx(expected, rel=1e-12)
 
 
 # --- padding -----------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("n", [1, 3, 5, 6, 7])
 def test_padding_leaves_solution_unchanged(n):
@@ -156,14 +164,16 @@ def test_padding_leaves_solution_unchanged(n):
     a_pad = np.eye(2**npad) * (r.lambda_max * 0.9)
     a_pad[:n, :n] = a
     b_pad = np.concatenate([b, np.zeros(2**npad - n)])
-    r_pad = hhl_solve(a_pad, b_pad, clock_qubits=r.clock_qubits, lambda_min=r.lambda_min,
-                      lambda_max=r.lambda_max)
+    r_pad = hhl_solve(
+        a_pad, b_pad, clock_qubits=r.clock_qubits, lambda_min=r.lambda_min, lambda_max=r.lambda_max
+    )
     np.testing.assert_allclose(r_pad.x[:n], r.x, atol=1e-10)
     np.testing.assert_allclose(r_pad.x[n:], 0.0, atol=1e-10)
     assert len(r.x) == len(r.state) == n
 
 
 # --- refusals and sign qubit -------------------------------------------------------------------
+
 
 def test_indefinite_matrix_is_refused_with_a_clear_message():
     a = np.diag([2.0, -1.0, 3.0])
@@ -217,6 +227,7 @@ def test_refused_inputs(a, b, kwargs, match):
 
 # --- caller's estimates ------------------------------------------------------------------------
 
+
 def test_kappa_alone_uses_gershgorin_upper_bound():
     a = np.array([[4.0, 1.0], [1.0, 3.0]])
     r = hhl_solve(a, np.ones(2), kappa=5.0)
@@ -234,6 +245,7 @@ def test_exact_spectrum_when_no_estimate_given():
 
 
 # --- inverse QFT, Trotter ----------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("n", [1, 2, 3, 4])
 def test_inverse_qft_is_adjoint_of_qft(n):
@@ -273,6 +285,7 @@ def test_trotter_evolution_converges_to_exact():
 
 # --- resources, counts, export -----------------------------------------------------------------
 
+
 @pytest.mark.parametrize(("n", "clock"), [(2, 2), (3, 4), (8, 5), (16, 9), (64, 3)])
 def test_resources_equal_built_circuit(n, clock):
     rng = np.random.default_rng(n)
@@ -286,8 +299,18 @@ def test_gate_counts_by_hand():
     g = hhl_resources(2, 2)["gate_counts"]
     # prep: 1 RY; clock: 2 H + QFT† (2 H, 1 CPHASE) + QFT (2 H, 1 CPHASE) + 2 H; inversion with 2
     # controls: 4 RY + 4 CNOT; oracle: U^1, U^2 and their inverses.
-    assert g == {"CNOT": 4, "CPHASE": 2, "CU": 4, "RY": 5, "SNOT": 8, "n_1q": 13, "n_2q": 6,
-                 "n_oracle": 4, "u_applications": 6, "depth": 18}
+    assert g == {
+        "CNOT": 4,
+        "CPHASE": 2,
+        "CU": 4,
+        "RY": 5,
+        "SNOT": 8,
+        "n_1q": 13,
+        "n_2q": 6,
+        "n_oracle": 4,
+        "u_applications": 6,
+        "depth": 18,
+    }
     big = hhl_resources(32, 9)["gate_counts"]
     assert big["u_applications"] == 2 * (2**9 - 1)
     assert big["CPHASE"] == 2 * 9 * 8 // 2
@@ -305,8 +328,11 @@ def test_qasm_export_text_and_roundtrip():
     text = to_qasm(r)
     assert text == to_qasm(r.circuit)
     assert "OPENQASM 2.0;" in text and f"qreg q[{r.n_qubits}];" in text
-    body = [ln for ln in text.splitlines()
-            if ln and not ln.startswith(("//", "OPENQASM", "include", "qreg", "opaque"))]
+    body = [
+        ln
+        for ln in text.splitlines()
+        if ln and not ln.startswith(("//", "OPENQASM", "include", "qreg", "opaque"))
+    ]
     g = r.gate_counts
     assert len(body) == g["n_1q"] + g["n_2q"] + g["n_oracle"]
     assert text.count("opaque ") == 2 * r.clock_qubits
@@ -327,6 +353,7 @@ def test_qasm_export_text_and_roundtrip():
 
 # --- misc contract -----------------------------------------------------------------------------
 
+
 def test_fidelity_helper():
     assert fidelity(np.array([1.0, 1.0]), np.array([-2.0, -2.0])) == pytest.approx(1.0)
     assert fidelity(np.array([1.0, 0.0]), np.array([0.0, 1.0])) == pytest.approx(0.0)
@@ -343,8 +370,10 @@ def test_result_is_picklable_and_frozen():
 
 
 def test_import_does_not_load_qutip():
-    code = ("import sys, hybridsim.quantum, hybridsim.quantum.hhl, hybridsim.quantum.readout; "
-            "print(any(m.split('.')[0] in ('qutip', 'qutip_qip') for m in sys.modules))")
+    code = (
+        "import sys, hybridsim.quantum, hybridsim.quantum.hhl, hybridsim.quantum.readout; "
+        "print(any(m.split('.')[0] in ('qutip', 'qutip_qip') for m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 

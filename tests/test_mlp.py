@@ -153,8 +153,10 @@ def _fd_hessian_of_loss(spec, params, X, y, l2, h=1e-4):
     for i in range(n):
         for j in range(i, n):
             H[i, j] = H[j, i] = (
-                f(theta + E[i] + E[j]) - f(theta + E[i] - E[j])
-                - f(theta - E[i] + E[j]) + f(theta - E[i] - E[j])
+                f(theta + E[i] + E[j])
+                - f(theta + E[i] - E[j])
+                - f(theta - E[i] + E[j])
+                + f(theta - E[i] - E[j])
             ) / (4 * h * h)
     return H
 
@@ -183,8 +185,9 @@ def test_gauss_newton_matches_its_definition_with_hidden_layers():
     G = np.zeros((theta.size, theta.size))
     for n in range(X.shape[0]):
         z = lambda v, n=n: forward(spec, _unflat(spec, v), X[n : n + 1])[0]  # noqa: E731
-        J = np.stack([(z(theta + h * e) - z(theta - h * e)) / (2 * h) for e in np.eye(theta.size)],
-                     axis=1)
+        J = np.stack(
+            [(z(theta + h * e) - z(theta - h * e)) / (2 * h) for e in np.eye(theta.size)], axis=1
+        )
         p = predict_proba(spec, params, X[n : n + 1])[0]
         G += J.T @ (np.diag(p) - np.outer(p, p)) @ J / X.shape[0]
     full = hessian_blocks(spec, params, X, y, kind="gauss_newton", partition="full")[0]
@@ -202,7 +205,8 @@ def test_fisher_block_hand_checked_tiny_case():
     np.testing.assert_allclose(
         W.matrix,
         [[q, -q, 0, 0], [-q, q, 0, 0], [0, 0, q, -q], [0, 0, -q, q]],
-        rtol=0, atol=1e-15,
+        rtol=0,
+        atol=1e-15,
     )
     np.testing.assert_allclose(b.matrix, [[0.25, -0.25], [-0.25, 0.25]], rtol=0, atol=1e-15)
     np.testing.assert_allclose(W.grad, [-0.25, 0.25, 0.25, -0.25], rtol=0, atol=1e-15)
@@ -219,13 +223,15 @@ def test_fisher_is_mean_outer_product_of_per_sample_grads():
 
 
 @pytest.mark.parametrize("kind", ["fisher", "gauss_newton"])
-@pytest.mark.parametrize("partition,cs", [("layer", None), ("neuron", None), ("chunk", 5),
-                                          ("chunk", 1000)])
+@pytest.mark.parametrize(
+    "partition,cs", [("layer", None), ("neuron", None), ("chunk", 5), ("chunk", 1000)]
+)
 def test_blocks_are_principal_submatrices_covering_all_params(kind, partition, cs):
     spec, params, X, y = _problem((3, 4, 3), "tanh", batch=6, seed=6)
     full = hessian_blocks(spec, params, X, y, kind=kind, partition="full", l2=0.01)[0]
-    blocks = hessian_blocks(spec, params, X, y, kind=kind, partition=partition,
-                            chunk_size=cs, l2=0.01)
+    blocks = hessian_blocks(
+        spec, params, X, y, kind=kind, partition=partition, chunk_size=cs, l2=0.01
+    )
     seen = np.concatenate([_global_indices(spec, b) for b in blocks])
     np.testing.assert_array_equal(np.sort(seen), np.arange(spec.n_params))
     _, g = loss_and_grad(spec, params, X, y, l2=0.01)
@@ -259,7 +265,7 @@ def test_neuron_block_is_incoming_weights_then_bias():
     b = hessian_blocks(spec, params, X, y, partition="neuron")[5]  # layer 2, neuron 1
     assert b.name == "L2.n1" and b.param_index == 2
     np.testing.assert_array_equal(b.flat_indices, [1, 3, 5, 7])  # column 1 of a 4x2 W
-    (pi, idx), = b.extra
+    ((pi, idx),) = b.extra
     assert pi == 3 and list(idx) == [1]
 
 
@@ -312,7 +318,10 @@ def _scipy_logreg_optimum(X, y, n_classes, l2):
         return loss, np.concatenate([gW.ravel(), gb]) + l2 * v
 
     res = scipy.optimize.minimize(
-        fun, np.zeros(f * n_classes + n_classes), jac=True, method="L-BFGS-B",
+        fun,
+        np.zeros(f * n_classes + n_classes),
+        jac=True,
+        method="L-BFGS-B",
         options={"ftol": 0.0, "gtol": 1e-12, "maxiter": 10000},
     )
     return res.fun, res.x

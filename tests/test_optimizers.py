@@ -29,8 +29,9 @@ def _setup(partition="neuron", chunk_size=None):
     return spec, params, blocks
 
 
-@pytest.mark.parametrize("partition,cs", [("layer", None), ("neuron", None), ("chunk", 3),
-                                          ("full", None)])
+@pytest.mark.parametrize(
+    "partition,cs", [("layer", None), ("neuron", None), ("chunk", 3), ("full", None)]
+)
 def test_newton_update_scatters_each_solution_entry(partition, cs):
     _, params, blocks = _setup(partition, cs)
     # Distinct values per (block, row) so a mis-scatter cannot go unnoticed.

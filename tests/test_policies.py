@@ -3,8 +3,8 @@
 import math
 
 import pytest
-
 from conftest import synthetic
+
 from hybridsim import run
 from hybridsim.costs.model import CostModel
 from hybridsim.scenario import load_scenario
@@ -34,7 +34,9 @@ def cluster(gate="84 ns", accounting="full", qpu_backlog=(0.0,), qpu_queued=0):
     sc = load_scenario(
         synthetic(
             gpu=[{"name": "g"}],
-            qpu=[{"name": "q", "count": len(qpu_backlog), "gate_time_1q": gate, "gate_time_2q": gate}],
+            qpu=[
+                {"name": "q", "count": len(qpu_backlog), "gate_time_1q": gate, "gate_time_2q": gate}
+            ],
             pool=None,
             kappa=10.0,
         ),
@@ -59,7 +61,14 @@ def test_fake_view_satisfies_protocol():
 
 
 def test_builtin_policies_registered():
-    assert {"classical_only", "quantum_only", "qnewton", "kappa_threshold", "earliest_finish", "oracle"} <= set(scheduler_names())
+    assert {
+        "classical_only",
+        "quantum_only",
+        "qnewton",
+        "kappa_threshold",
+        "earliest_finish",
+        "oracle",
+    } <= set(scheduler_names())
 
 
 def test_dense_large_ill_conditioned_block_goes_classical_at_84ns():
@@ -132,14 +141,18 @@ def test_oracle_uses_true_kappa():
 def test_unknown_policy_is_a_scenario_error_with_suggestion():
     from hybridsim.errors import ScenarioError
 
-    with pytest.raises(ScenarioError, match="scheduler.policy: unknown policy 'qnewtn'; did you mean 'qnewton'"):
+    with pytest.raises(
+        ScenarioError, match="scheduler.policy: unknown policy 'qnewtn'; did you mean 'qnewton'"
+    ):
         load_scenario(synthetic(pool=None, kappa=5.0), ["scheduler.policy=qnewtn"])
 
 
 def test_policy_needing_a_missing_kind_is_a_scenario_error():
     from hybridsim.errors import ScenarioError
 
-    with pytest.raises(ScenarioError, match="scheduler.policy: policy 'quantum_only' routes jobs to QPUs"):
+    with pytest.raises(
+        ScenarioError, match="scheduler.policy: policy 'quantum_only' routes jobs to QPUs"
+    ):
         load_scenario(synthetic(pool=None, kappa=5.0), ["scheduler.policy=quantum_only"])
 
 

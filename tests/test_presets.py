@@ -1,8 +1,8 @@
 """Hardware presets: REFERENCE §3 numbers, overrides, round trip, errors."""
 
 import pytest
-
 from conftest import synthetic
+
 from hybridsim.errors import ScenarioError
 from hybridsim.presets import QPU_PRESETS
 from hybridsim.scenario import load_scenario
@@ -23,7 +23,11 @@ def test_every_preset_validates_and_round_trips(name):
 
 def test_reference_numbers():
     _, heron = qpu("ibm_heron")
-    assert (heron.gate_time_2q, heron.measure_time, heron.reset_time) == (T("84 ns"), T("1.56 us"), T("250 us"))
+    assert (heron.gate_time_2q, heron.measure_time, heron.reset_time) == (
+        T("84 ns"),
+        T("1.56 us"),
+        T("250 us"),
+    )
     _, aria = qpu("ionq_aria")
     assert (aria.gate_time_1q, aria.gate_time_2q) == (T("135 us"), T("600 us"))
     _, ns = qpu("azure_ns")
@@ -45,5 +49,8 @@ def test_keys_written_in_the_group_override_the_preset():
 
 
 def test_unknown_preset_suggests():
-    with pytest.raises(ScenarioError, match="cluster.qpu.q.preset: unknown preset 'ionq_arai'; did you mean 'ionq_aria'"):
+    with pytest.raises(
+        ScenarioError,
+        match="cluster.qpu.q.preset: unknown preset 'ionq_arai'; did you mean 'ionq_aria'",
+    ):
         qpu("ionq_arai")

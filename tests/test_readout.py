@@ -30,8 +30,10 @@ def test_shot_error_converges_as_inverse_sqrt_shots():
     errors = []
     for shots in shot_levels:
         gens = root.spawn(16)
-        e = [np.linalg.norm(hhl_solve(a, b, clock_qubits=5, shots=shots, rng=g).state - exact.state)
-             for g in gens]
+        e = [
+            np.linalg.norm(hhl_solve(a, b, clock_qubits=5, shots=shots, rng=g).state - exact.state)
+            for g in gens
+        ]
         errors.append(np.mean(e))
     slope = np.polyfit(np.log(shot_levels), np.log(errors), 1)[0]
     assert -0.65 < slope < -0.35, (slope, errors)
@@ -52,8 +54,13 @@ def test_success_probability_estimate_is_binomial():
     assert r.signs == "interference"
     # The norm is recovered from the *estimated* success probability.
     d = 2**r.clock_qubits
-    expected = np.linalg.norm(b) * np.sqrt(r.success_probability) * r.evolution_time * d / (
-        2 * np.pi * r.C)
+    expected = (
+        np.linalg.norm(b)
+        * np.sqrt(r.success_probability)
+        * r.evolution_time
+        * d
+        / (2 * np.pi * r.C)
+    )
     assert np.linalg.norm(r.x) == pytest.approx(expected, rel=1e-12)
 
 

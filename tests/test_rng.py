@@ -44,5 +44,9 @@ def test_streams_do_not_depend_on_python_hash_seed():
     outs = set()
     for hs in ("0", "1", "12345"):
         env = {**os.environ, "PYTHONHASHSEED": hs}
-        outs.add(subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout)
+        outs.add(
+            subprocess.run(
+                [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+            ).stdout
+        )
     assert len(outs) == 1

@@ -1,10 +1,10 @@
 import tomllib
 
 import pytest
+from conftest import synthetic
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import synthetic
 from hybridsim.errors import ScenarioError
 from hybridsim.scenario import (
     apply_override,
@@ -45,7 +45,9 @@ def test_issue_mmc_scenario_validates_with_defaults():
 
 
 def test_to_dict_round_trips_through_toml_text():
-    sc = load_scenario(MMC, ["cluster.qpu.q.calibration_period='1 h'", "cluster.qpu.q.calibration_duration='90 s'"])
+    sc = load_scenario(
+        MMC, ["cluster.qpu.q.calibration_period='1 h'", "cluster.qpu.q.calibration_duration='90 s'"]
+    )
     again = load_scenario(tomllib.loads(dumps(sc.to_dict())))
     assert again == sc
 
@@ -58,7 +60,18 @@ def test_to_dict_round_trips_through_toml_text():
     disc=st.sampled_from(["fifo", "priority", "shortest_predicted_first"]),
 )
 def test_round_trip_property(count, gate, bw, disc):
-    data = synthetic(qpu=[{"name": "q", "count": count, "gate_time_2q": f"{gate} zs", "link_bandwidth": bw, "discipline": disc}], pool="q")
+    data = synthetic(
+        qpu=[
+            {
+                "name": "q",
+                "count": count,
+                "gate_time_2q": f"{gate} zs",
+                "link_bandwidth": bw,
+                "discipline": disc,
+            }
+        ],
+        pool="q",
+    )
     sc = load_scenario(data)
     assert sc.cluster.qpu[0].gate_time_2q == gate
     assert load_scenario(tomllib.loads(dumps(sc.to_dict()))) == sc
@@ -112,13 +125,27 @@ def test_duplicate_group_names():
 
 
 def test_calibration_needs_both_and_shorter_window():
-    assert "calibration_duration: missing" in err(synthetic(qpu=[{"name": "q", "calibration_period": "1 h"}], gpu=[], pool="q"))
-    msg = err(synthetic(qpu=[{"name": "q", "calibration_period": "1 h", "calibration_duration": "2 h"}], gpu=[], pool="q"))
+    assert "calibration_duration: missing" in err(
+        synthetic(qpu=[{"name": "q", "calibration_period": "1 h"}], gpu=[], pool="q")
+    )
+    msg = err(
+        synthetic(
+            qpu=[{"name": "q", "calibration_period": "1 h", "calibration_duration": "2 h"}],
+            gpu=[],
+            pool="q",
+        )
+    )
     assert "calibration_duration" in msg and "shorter" in msg
 
 
 def test_custom_topology_link_to_unknown_node():
-    data = synthetic(network={"topology": "custom", "nodes": ["sw"], "links": [{"a": "host", "b": "sw"}, {"a": "sw", "b": "gg"}]})
+    data = synthetic(
+        network={
+            "topology": "custom",
+            "nodes": ["sw"],
+            "links": [{"a": "host", "b": "sw"}, {"a": "sw", "b": "gg"}],
+        }
+    )
     msg = err(data)
     assert msg.startswith("<dict>: network.links.1.b: unknown node 'gg'")
 
@@ -126,7 +153,11 @@ def test_custom_topology_link_to_unknown_node():
 def test_custom_topology_accepts_group_names_and_devices():
     data = synthetic(
         gpu=[{"name": "g", "count": 2}],
-        network={"topology": "custom", "nodes": ["sw"], "links": [{"a": "host", "b": "sw"}, {"a": "sw", "b": "g"}]},
+        network={
+            "topology": "custom",
+            "nodes": ["sw"],
+            "links": [{"a": "host", "b": "sw"}, {"a": "sw", "b": "g"}],
+        },
     )
     sc = load_scenario(data)
     assert len(sc.network.links) == 2

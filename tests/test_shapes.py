@@ -156,15 +156,18 @@ def test_replay_per_block_values():
         kappa_step(t, 0, 2, 3)
 
 
-@pytest.mark.parametrize("kwargs", [
-    {"kind": "geometric"},
-    {"kind": "geometric", "kappa_start": 0.5},
-    {"kind": "geometric", "kappa_start": 10.0, "total_drop": 0.5},
-    {"kind": "geometric", "kappa_start": 10.0, "scatter_sigma": -1.0},
-    {"kind": "replay"},
-    {"kind": "replay", "values": (1.0, -2.0)},
-    {"kind": "cosine", "kappa_start": 10.0},
-])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"kind": "geometric"},
+        {"kind": "geometric", "kappa_start": 0.5},
+        {"kind": "geometric", "kappa_start": 10.0, "total_drop": 0.5},
+        {"kind": "geometric", "kappa_start": 10.0, "scatter_sigma": -1.0},
+        {"kind": "replay"},
+        {"kind": "replay", "values": (1.0, -2.0)},
+        {"kind": "cosine", "kappa_start": 10.0},
+    ],
+)
 def test_trajectory_validation(kwargs):
     with pytest.raises(ValueError):
         KappaTrajectory(**kwargs)

@@ -89,4 +89,6 @@ def test_format_ticks_round_trips_exactly(ticks):
 @given(st.integers(min_value=1, max_value=10**28))
 def test_format_duration_is_close(ticks):
     value, unit = format_duration(ticks).split()
-    assert float(value) * 1.0 == pytest.approx(to_seconds(ticks) / float(parse_duration(f"1 {unit}")), rel=1e-3)
+    assert float(value) * 1.0 == pytest.approx(
+        to_seconds(ticks) / float(parse_duration(f"1 {unit}")), rel=1e-3
+    )

@@ -127,7 +127,9 @@ def test_baselines_and_speedups_in_summary():
         assert f"{b}_training_time_s" in s and f"speedup_vs_{b}" in s
         assert {st.run for st in r.steps} >= {"main", b}
     # a classical-Newton main run skips the identical baseline
-    r2 = run(mlp(steps=2, baselines=["classical_newton"]), overrides=["scheduler.policy=classical_only"])
+    r2 = run(
+        mlp(steps=2, baselines=["classical_newton"]), overrides=["scheduler.policy=classical_only"]
+    )
     assert "classical_newton_training_time_s" not in r2.summary
 
 

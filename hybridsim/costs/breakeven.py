@@ -100,24 +100,39 @@ def break_even(
             "need link_latency_s >= 0, link_bandwidth_Bps > 0, classical_overhead_s >= 0"
         )
     common = dict(
-        accounting=acc, algorithm=algorithm, measure_time_s=measure_time_s,
-        reset_time_s=reset_time_s, max_shots_per_job=max_shots_per_job, alpha=alpha,
-        job_overhead_s=job_overhead_s, jennings_success_constant=jennings_success_constant,
-        jennings_alpha_power=jennings_alpha_power, costa_constant=costa_constant, clamp=clamp,
+        accounting=acc,
+        algorithm=algorithm,
+        measure_time_s=measure_time_s,
+        reset_time_s=reset_time_s,
+        max_shots_per_job=max_shots_per_job,
+        alpha=alpha,
+        job_overhead_s=job_overhead_s,
+        jennings_success_constant=jennings_success_constant,
+        jennings_alpha_power=jennings_alpha_power,
+        costa_constant=costa_constant,
+        clamp=clamp,
     )
     # At t = 1 s the gate-proportional parts equal G exactly; the fixed parts do not depend on t.
-    unit = qlsa_cost(n, d, kappa, eps, gate_time_2q_s=1.0,
-                     gate_time_1q_s=float(gate_time_ratio_1q), **common)
+    unit = qlsa_cost(
+        n, d, kappa, eps, gate_time_2q_s=1.0, gate_time_1q_s=float(gate_time_ratio_1q), **common
+    )
     slope = np.asarray(unit.compute_s) + np.asarray(unit.state_prep_s)
     fixed = np.asarray(unit.readout_s) + np.asarray(unit.overhead_s)
     if acc.charge_link_latency:
         fixed = fixed + 2.0 * link_latency_s  # to the QPU and back
     if acc.charge_transfer:
-        moved = (np.asarray(payload_bytes(n, d, sparse=True))
-                 + 2.0 * np.asarray(result_bytes(n)))  # A (sparse) and b in, x out
+        moved = np.asarray(payload_bytes(n, d, sparse=True)) + 2.0 * np.asarray(
+            result_bytes(n)
+        )  # A (sparse) and b in, x out
         fixed = fixed + moved / link_bandwidth_Bps
     cl = classical_solve_time(
-        classical_method, n, d, kappa, eps, tflops=tflops, launch_latency_s=launch_latency_s,
+        classical_method,
+        n,
+        d,
+        kappa,
+        eps,
+        tflops=tflops,
+        launch_latency_s=launch_latency_s,
         mem_bandwidth_Bps=mem_bandwidth_Bps,
     )
     t_c = np.asarray(cl.total_s) + classical_overhead_s
@@ -199,15 +214,29 @@ costa_constant, clamp
     '5.53e-09'
     """
     return break_even(
-        n, d, kappa, eps, accounting=accounting, classical_method=classical_method,
-        tflops=tflops, launch_latency_s=launch_latency_s, mem_bandwidth_Bps=mem_bandwidth_Bps,
-        measure_time_s=measure_time_s, reset_time_s=reset_time_s,
-        max_shots_per_job=max_shots_per_job, gate_time_ratio_1q=gate_time_ratio_1q,
-        algorithm=algorithm, alpha=alpha, job_overhead_s=job_overhead_s,
-        link_latency_s=link_latency_s, link_bandwidth_Bps=link_bandwidth_Bps,
+        n,
+        d,
+        kappa,
+        eps,
+        accounting=accounting,
+        classical_method=classical_method,
+        tflops=tflops,
+        launch_latency_s=launch_latency_s,
+        mem_bandwidth_Bps=mem_bandwidth_Bps,
+        measure_time_s=measure_time_s,
+        reset_time_s=reset_time_s,
+        max_shots_per_job=max_shots_per_job,
+        gate_time_ratio_1q=gate_time_ratio_1q,
+        algorithm=algorithm,
+        alpha=alpha,
+        job_overhead_s=job_overhead_s,
+        link_latency_s=link_latency_s,
+        link_bandwidth_Bps=link_bandwidth_Bps,
         classical_overhead_s=classical_overhead_s,
         jennings_success_constant=jennings_success_constant,
-        jennings_alpha_power=jennings_alpha_power, costa_constant=costa_constant, clamp=clamp,
+        jennings_alpha_power=jennings_alpha_power,
+        costa_constant=costa_constant,
+        clamp=clamp,
     ).gate_time_s
 
 
@@ -252,8 +281,9 @@ def break_even_table(ns, ds, kappas, eps, **kwargs) -> list[BreakEvenRow]:
     >>> len(rows), all(math.isnan(r.gate_time_s) for r in rows)
     (8, True)
     """
-    grid = [(float(n), float(d), float(k))
-            for n, d, k in itertools.product(ns, ds, kappas) if d <= n]
+    grid = [
+        (float(n), float(d), float(k)) for n, d, k in itertools.product(ns, ds, kappas) if d <= n
+    ]
     if not grid:
         return []
     n_a, d_a, k_a = (np.array(col) for col in zip(*grid, strict=True))
@@ -261,10 +291,23 @@ def break_even_table(ns, ds, kappas, eps, **kwargs) -> list[BreakEvenRow]:
     acc = _accounting(kwargs["accounting"]).name
     algorithm = kwargs.get("algorithm", "jennings")
     method = kwargs.get("classical_method", "lu")
-    cols = [np.broadcast_to(np.asarray(x, float), n_a.shape) for x in
-            (res.classical_s, res.quantum_fixed_s, res.gate_equivalents, res.gate_time_s)]
+    cols = [
+        np.broadcast_to(np.asarray(x, float), n_a.shape)
+        for x in (res.classical_s, res.quantum_fixed_s, res.gate_equivalents, res.gate_time_s)
+    ]
     return [
-        BreakEvenRow(n_a[i], d_a[i], k_a[i], float(eps), acc, algorithm, method,
-                     float(cols[0][i]), float(cols[1][i]), float(cols[2][i]), float(cols[3][i]))
+        BreakEvenRow(
+            n_a[i],
+            d_a[i],
+            k_a[i],
+            float(eps),
+            acc,
+            algorithm,
+            method,
+            float(cols[0][i]),
+            float(cols[1][i]),
+            float(cols[2][i]),
+            float(cols[3][i]),
+        )
         for i in range(len(grid))
     ]

@@ -252,8 +252,14 @@ def classical_solve_time(
     launch_s = calls * launch_latency_s
     total_s = np.maximum(compute_s, memory_s) + launch_s
     return ClassicalCost(
-        method, _out(flops), _out(bytes_), _out(calls),
-        _out(compute_s), _out(memory_s), _out(launch_s), _out(total_s),
+        method,
+        _out(flops),
+        _out(bytes_),
+        _out(calls),
+        _out(compute_s),
+        _out(memory_s),
+        _out(launch_s),
+        _out(total_s),
     )
 
 

@@ -145,7 +145,8 @@ def _jennings_q_star_unchecked(k: np.ndarray, e: np.ndarray, a: np.ndarray) -> n
     L = np.log(2.0 * k + 3.0)
     L2 = L * L
     return (
-        (1741.0 * math.e / 500.0) * a
+        (1741.0 * math.e / 500.0)
+        * a
         * np.sqrt(k * k + 1.0)
         * ((133.0 / 125.0 + 4.0 / (25.0 * np.cbrt(k))) * math.pi * L + 1.0)
         + (351.0 / 50.0) * L2 * (np.log(451.0 * L2 / e) + 1.0)
@@ -492,9 +493,7 @@ class Accounting:
         if self.oracle not in ORACLES:
             raise ModelDomainError(f"unknown oracle {self.oracle!r} (expected one of {ORACLES})")
         if self.readout not in READOUTS:
-            raise ModelDomainError(
-                f"unknown readout {self.readout!r} (expected one of {READOUTS})"
-            )
+            raise ModelDomainError(f"unknown readout {self.readout!r} (expected one of {READOUTS})")
 
 
 #: ``"paper"``: queries × gate time only (one query counted as one two-qubit gate, as the
@@ -644,9 +643,13 @@ def qlsa_cost(
     acc = _accounting(accounting)
     if algorithm not in ALGORITHMS:
         raise ModelDomainError(f"unknown algorithm {algorithm!r} (expected one of {ALGORITHMS})")
-    for name, v in (("gate_time_1q_s", gate_time_1q_s), ("gate_time_2q_s", gate_time_2q_s),
-                    ("measure_time_s", measure_time_s), ("reset_time_s", reset_time_s),
-                    ("job_overhead_s", job_overhead_s)):
+    for name, v in (
+        ("gate_time_1q_s", gate_time_1q_s),
+        ("gate_time_2q_s", gate_time_2q_s),
+        ("measure_time_s", measure_time_s),
+        ("reset_time_s", reset_time_s),
+        ("job_overhead_s", job_overhead_s),
+    ):
         if not (v >= 0 and math.isfinite(v)):
             raise ModelDomainError(f"{name} must be finite and >= 0, got {v}")
     if not max_shots_per_job >= 1:
@@ -673,8 +676,11 @@ def qlsa_cost(
             q = q * a_arr
     elif algorithm == "costa":
         # α rescales κ_eff = α·κ for a walk built on A/α (inferred); 1 for an ideal encoding.
-        q = np.asarray(costa_queries(np.asarray(kappa, float) * np.asarray(a, float), eps,
-                                     constant=costa_constant))
+        q = np.asarray(
+            costa_queries(
+                np.asarray(kappa, float) * np.asarray(a, float), eps, constant=costa_constant
+            )
+        )
         sp_q = 2.0 * q  # each walk step reflects about |b⟩: U_b and U_b† (inferred)
     else:
         q = np.asarray(hhl_queries(n_arr, d_arr, kappa, eps))
@@ -703,7 +709,8 @@ def qlsa_cost(
     if algorithm == "hhl":
         # system + clock (⌈log2 κ⌉ + ⌈log2 1/ε⌉, inferred) + 1 rotation ancilla + oracle ancillas
         clock = np.ceil(np.log2(np.maximum(np.asarray(kappa, float), 2.0))) + np.ceil(
-            np.log2(1.0 / np.asarray(eps, float)))
+            np.log2(1.0 / np.asarray(eps, float))
+        )
         n_qubits = be + clock + 1.0
     else:
         n_qubits = be + 6.0  # Jennings et al.; the same register layout assumed for Costa
@@ -716,6 +723,17 @@ def qlsa_cost(
         return _out(np.broadcast_to(np.asarray(x, float), shape))
 
     return QuantumCost(
-        acc.name, algorithm, f(q), f(sp_q), f(runs), f(jobs), f(gpq), f(compute_s),
-        f(state_prep_s), f(readout_s), f(overhead_s), f(total_s), f(n_qubits),
+        acc.name,
+        algorithm,
+        f(q),
+        f(sp_q),
+        f(runs),
+        f(jobs),
+        f(gpq),
+        f(compute_s),
+        f(state_prep_s),
+        f(readout_s),
+        f(overhead_s),
+        f(total_s),
+        f(n_qubits),
     )

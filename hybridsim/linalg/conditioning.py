@@ -344,12 +344,25 @@ def kappa_lanczos(
     v0 = gen.standard_normal(n)
     op = spla.LinearOperator((n, n), matvec=matvec, dtype=float)
     try:
-        lmax = float(abs(spla.eigsh(op, k=1, which="LM", tol=tol, v0=v0,
-                                    return_eigenvectors=False)[0]))
+        lmax = float(
+            abs(spla.eigsh(op, k=1, which="LM", tol=tol, v0=v0, return_eigenvectors=False)[0])
+        )
         if lmin is None:
             opinv = spla.LinearOperator((n, n), matvec=solve, dtype=float)
-            lmin = float(abs(spla.eigsh(op, k=1, sigma=0.0, which="LM", OPinv=opinv, tol=tol,
-                                        v0=v0, return_eigenvectors=False)[0]))
+            lmin = float(
+                abs(
+                    spla.eigsh(
+                        op,
+                        k=1,
+                        sigma=0.0,
+                        which="LM",
+                        OPinv=opinv,
+                        tol=tol,
+                        v0=v0,
+                        return_eigenvectors=False,
+                    )[0]
+                )
+            )
     except spla.ArpackNoConvergence:
         # Rare (e.g. a huge eigenvalue cluster); pay for the dense answer on top of what was spent.
         f, b = _lanczos_sparse_work(n, nnz, counts["matvec"], counts["solve"])
@@ -378,8 +391,12 @@ def kappa_exact(A: np.ndarray) -> KappaEstimate:
     kappa = math.inf if smin == 0.0 else smax / smin
     symmetric = bool(np.array_equal(A, A.T))
     return KappaEstimate(
-        kappa, "exact", float(flops), float(bytes_),
-        smin if symmetric else None, smax if symmetric else None,
+        kappa,
+        "exact",
+        float(flops),
+        float(bytes_),
+        smin if symmetric else None,
+        smax if symmetric else None,
     )
 
 

@@ -69,8 +69,13 @@ def qft_gates(qubits: Sequence[int], *, swaps: bool = True, inverse: bool = Fals
             # Controlled phase 2π/2^(j-i+1) from the lower bit q[j] onto q[i].
             theta = np.pi / 2 ** (j - i)
             gates.append(
-                Gate("CPHASE", targets=[q[i]], controls=[q[j]], arg_value=theta,
-                     arg_label=f"π/{2 ** (j - i)}")
+                Gate(
+                    "CPHASE",
+                    targets=[q[i]],
+                    controls=[q[j]],
+                    arg_value=theta,
+                    arg_label=f"π/{2 ** (j - i)}",
+                )
             )
     if swaps:
         for i in range(m // 2):
@@ -79,8 +84,15 @@ def qft_gates(qubits: Sequence[int], *, swaps: bool = True, inverse: bool = Fals
         inv = []
         for g in reversed(gates):
             if g.name == "CPHASE":
-                inv.append(Gate("CPHASE", targets=g.targets, controls=g.controls,
-                                arg_value=-g.arg_value, arg_label="-" + g.arg_label))
+                inv.append(
+                    Gate(
+                        "CPHASE",
+                        targets=g.targets,
+                        controls=g.controls,
+                        arg_value=-g.arg_value,
+                        arg_label="-" + g.arg_label,
+                    )
+                )
             else:
                 inv.append(g)
         gates = inv
@@ -154,8 +166,9 @@ def state_preparation_gates(
         ph = phases.astype(float)
         for level in range(n - 1, -1, -1):
             pairs = ph.reshape(-1, 2)
-            gates.append(ucr(q[:level], q[level], pairs[:, 1] - pairs[:, 0], axis="z",
-                             arg_label="phase b"))
+            gates.append(
+                ucr(q[:level], q[level], pairs[:, 1] - pairs[:, 0], axis="z", arg_label="phase b")
+            )
             ph = pairs.mean(axis=1)
         gates.append(Gate("GLOBALPHASE", arg_value=float(ph[0]), arg_label="phase"))
     return gates

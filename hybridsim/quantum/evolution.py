@@ -119,7 +119,11 @@ def default_trotter_steps(a: np.ndarray, t: float, clock_qubits: int, eps: float
 
 
 def evolution_powers(
-    a: np.ndarray, t: float, clock_qubits: int, *, method: str = "exact",
+    a: np.ndarray,
+    t: float,
+    clock_qubits: int,
+    *,
+    method: str = "exact",
     trotter_steps: int | None = None,
 ) -> list[np.ndarray]:
     """``[U^(2^0), U^(2^1), …, U^(2^(n_c−1))]`` for ``U = e^{iAt}`` (exact or Trotterized).

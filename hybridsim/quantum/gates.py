@@ -55,8 +55,11 @@ class ControlledUnitary(Gate):
         exponent = ("-" if dagger else "") + str(int(power))
         label = kwargs.pop("arg_label", "U" + _superscript(exponent))
         super().__init__(
-            name="CU", targets=[int(t) for t in targets], controls=[int(control)],
-            arg_label=label, **kwargs,
+            name="CU",
+            targets=[int(t) for t in targets],
+            controls=[int(control)],
+            arg_label=label,
+            **kwargs,
         )
         self.matrix = None if matrix is None else np.asarray(matrix, dtype=complex)
         self.power = int(power)
@@ -109,7 +112,9 @@ class UniformlyControlledRotation(Gate):
         if angles.size != 2 ** len(controls):
             raise ValueError(f"need 2^{len(controls)} angles, got {angles.size}")
         super().__init__(
-            name=f"UCR{axis.upper()}", targets=[int(target)], controls=controls or None,
+            name=f"UCR{axis.upper()}",
+            targets=[int(target)],
+            controls=controls or None,
             arg_label=kwargs.pop("arg_label", f"R_{axis}(k)" if controls else f"R_{axis}"),
             **kwargs,
         )

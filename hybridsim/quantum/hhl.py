@@ -315,8 +315,9 @@ def build_hhl_circuit(
         qc.add_gate(ControlledUnitary(q, system, u, power=2**i))
     qc.add_gates(qft_gates(clock, swaps=False, inverse=True))
     f = np.zeros(2**m) if inversion is None else np.asarray(inversion, dtype=float)
-    qc.add_gate(UniformlyControlledRotation(clock, anc, 2.0 * np.arcsin(f), axis="y",
-                                            arg_label="Ry(C/k)"))
+    qc.add_gate(
+        UniformlyControlledRotation(clock, anc, 2.0 * np.arcsin(f), axis="y", arg_label="Ry(C/k)")
+    )
     qc.add_gates(qft_gates(clock, swaps=False, inverse=False))
     for i in reversed(range(m)):
         u = None if powers is None else powers[i].conj().T
@@ -408,8 +409,9 @@ def _resolve_spectrum(a, kappa, lambda_min, lambda_max, signed):
             raise SolverError("A is singular (an eigenvalue is 0): HHL cannot invert it")
         return lo, hi, "exact"
     for name, v in (("kappa", kappa), ("lambda_min", lambda_min), ("lambda_max", lambda_max)):
-        if v is not None and not (isinstance(v, int | float | np.floating | np.integer)
-                                  and math.isfinite(v) and v > 0):
+        if v is not None and not (
+            isinstance(v, int | float | np.floating | np.integer) and math.isfinite(v) and v > 0
+        ):
             raise SolverError(f"{name} must be a finite positive number, got {v!r}")
     if kappa is not None and kappa < 1.0:
         raise SolverError(f"kappa is a condition number, so it must be >= 1, got {kappa!r}")
@@ -424,8 +426,9 @@ def _resolve_spectrum(a, kappa, lambda_min, lambda_max, signed):
     lo = lambda_min
     if lo is None:
         if kappa is None:
-            raise SolverError("with lambda_max alone the lower bound is unknown: also pass kappa "
-                              "or lambda_min")
+            raise SolverError(
+                "with lambda_max alone the lower bound is unknown: also pass kappa or lambda_min"
+            )
         lo = hi / kappa
     lo, hi = float(lo), float(hi)
     if lo > hi:
@@ -447,22 +450,30 @@ def _check_options(shots, rng, signs, evolution, trotter_steps, indefinite, eps,
         raise SolverError(f"indefinite must be one of {_INDEFINITE_MODES}, got {indefinite!r}")
     if evolution not in _EVOLUTIONS:
         raise SolverError(f"evolution must be one of {_EVOLUTIONS}, got {evolution!r}")
-    if trotter_steps is not None and (isinstance(trotter_steps, bool) or not isinstance(
-            trotter_steps, int | np.integer) or trotter_steps < 1):
+    if trotter_steps is not None and (
+        isinstance(trotter_steps, bool)
+        or not isinstance(trotter_steps, int | np.integer)
+        or trotter_steps < 1
+    ):
         raise SolverError(f"trotter_steps must be a positive integer, got {trotter_steps!r}")
     if trotter_steps is not None and evolution != "trotter":
         raise SolverError("trotter_steps is only meaningful with evolution='trotter'")
     if not (isinstance(eps, int | float) and 0.0 < eps < 1.0):
         raise SolverError(f"eps must be in (0, 1), got {eps!r}")
-    if clock_qubits is not None and (isinstance(clock_qubits, bool) or not isinstance(
-            clock_qubits, int | np.integer) or clock_qubits < 1):
+    if clock_qubits is not None and (
+        isinstance(clock_qubits, bool)
+        or not isinstance(clock_qubits, int | np.integer)
+        or clock_qubits < 1
+    ):
         raise SolverError(f"clock_qubits must be a positive integer, got {clock_qubits!r}")
     if shots is not None:
         if isinstance(shots, bool) or not isinstance(shots, int | np.integer) or shots < 1:
             raise SolverError(f"shots must be a positive integer or None, got {shots!r}")
         if not isinstance(rng, np.random.Generator):
-            raise SolverError("shots need rng: pass the caller's numpy Generator "
-                              "(hybridsim never uses global random state)")
+            raise SolverError(
+                "shots need rng: pass the caller's numpy Generator "
+                "(hybridsim never uses global random state)"
+            )
     from hybridsim.quantum.readout import SIGN_MODES
 
     if signs not in SIGN_MODES:
@@ -478,8 +489,10 @@ def _noisy_output(qc, post_ideal, npad, m, noise):
     from hybridsim.quantum.simulate import MAX_DENSITY_QUBITS, run_density
 
     if qc.N > MAX_DENSITY_QUBITS:
-        raise SolverError(f"gate noise uses density matrices, limited to {MAX_DENSITY_QUBITS} "
-                          f"qubits; this circuit has {qc.N} (use fewer clock qubits or no noise)")
+        raise SolverError(
+            f"gate noise uses density matrices, limited to {MAX_DENSITY_QUBITS} "
+            f"qubits; this circuit has {qc.N} (use fewer clock qubits or no noise)"
+        )
     rho0 = np.zeros((2**qc.N, 2**qc.N), dtype=complex)
     rho0[0, 0] = 1.0
     rho = run_density(qc, rho0, p1=noise.p_1q, p2=noise.p_2q)
@@ -603,14 +616,40 @@ def hhl_solve(
     """
     with _single_thread_blas():
         return _hhl_solve(
-            A, b, clock_qubits=clock_qubits, shots=shots, rng=rng, kappa=kappa,
-            lambda_min=lambda_min, lambda_max=lambda_max, eps=eps, evolution=evolution,
-            trotter_steps=trotter_steps, signs=signs, indefinite=indefinite, noise=noise,
+            A,
+            b,
+            clock_qubits=clock_qubits,
+            shots=shots,
+            rng=rng,
+            kappa=kappa,
+            lambda_min=lambda_min,
+            lambda_max=lambda_max,
+            eps=eps,
+            evolution=evolution,
+            trotter_steps=trotter_steps,
+            signs=signs,
+            indefinite=indefinite,
+            noise=noise,
         )
 
 
-def _hhl_solve(A, b, *, clock_qubits, shots, rng, kappa, lambda_min, lambda_max, eps, evolution,
-               trotter_steps, signs, indefinite, noise) -> QLSAResult:
+def _hhl_solve(
+    A,
+    b,
+    *,
+    clock_qubits,
+    shots,
+    rng,
+    kappa,
+    lambda_min,
+    lambda_max,
+    eps,
+    evolution,
+    trotter_steps,
+    signs,
+    indefinite,
+    noise,
+) -> QLSAResult:
     from hybridsim.quantum.noise import NoiseModel, apply_readout_error
 
     t0 = time.perf_counter()
@@ -629,8 +668,11 @@ def _hhl_solve(A, b, *, clock_qubits, shots, rng, kappa, lambda_min, lambda_max,
         )
     lo, hi, source = _resolve_spectrum(a, kappa, lambda_min, lambda_max, signed)
     kap = hi / lo
-    m = int(clock_qubits) if clock_qubits is not None else default_clock_qubits(kap, eps,
-                                                                                  signed=signed)
+    m = (
+        int(clock_qubits)
+        if clock_qubits is not None
+        else default_clock_qubits(kap, eps, signed=signed)
+    )
     if signed and m < 2:
         raise SolverError("sign_qubit mode needs at least 2 clock qubits")
     ns = _system_qubits(n)
@@ -661,8 +703,11 @@ def _hhl_solve(A, b, *, clock_qubits, shots, rng, kappa, lambda_min, lambda_max,
 
     r_steps = None
     if evolution == "trotter":
-        r_steps = int(trotter_steps) if trotter_steps is not None else default_trotter_steps(
-            a_pad, t, m, eps)
+        r_steps = (
+            int(trotter_steps)
+            if trotter_steps is not None
+            else default_trotter_steps(a_pad, t, m, eps)
+        )
     powers = evolution_powers(a_pad, t, m, method=evolution, trotter_steps=r_steps)
     f = _inversion_values(m, C, signed)
     qc = build_hhl_circuit(ns, m, b=b_pad, powers=powers, inversion=f)
@@ -675,8 +720,10 @@ def _hhl_solve(A, b, *, clock_qubits, shots, rng, kappa, lambda_min, lambda_max,
     post = psi.reshape(2, d, npad)[1, 0, :]
     p_exact = float(np.vdot(post, post).real)
     if p_exact <= 1e-300:
-        raise SolverError("postselection probability is 0: no eigenvalue reached the inversion "
-                          "(check the eigenvalue bounds)")
+        raise SolverError(
+            "postselection probability is 0: no eigenvalue reached the inversion "
+            "(check the eigenvalue bounds)"
+        )
     coherent = post / math.sqrt(p_exact)
     exact_state = coherent
     if noise is not None and noise.has_gate_noise:
@@ -695,11 +742,13 @@ def _hhl_solve(A, b, *, clock_qubits, shots, rng, kappa, lambda_min, lambda_max,
         if noise is not None and noise.p_readout > 0:
             probs = apply_readout_error(probs, n_qubits, noise.p_readout)
         success_probs = probs.reshape(2, d, npad)[1, 0, :]
-        est = estimate_from_shots(success_probs, coherent, int(shots), rng, signs=signs,
-                                  real=not is_complex)
+        est = estimate_from_shots(
+            success_probs, coherent, int(shots), rng, signs=signs, real=not is_complex
+        )
         state_pad, p_succ = est.state, est.success_probability
-        extra.update(magnitude_shots=est.magnitude_shots, sign_shots=est.sign_shots,
-                     successes=est.successes)
+        extra.update(
+            magnitude_shots=est.magnitude_shots, sign_shots=est.sign_shots, successes=est.successes
+        )
     state = state_pad[:n]
     norm_state = np.linalg.norm(state)
     if norm_state == 0:

@@ -62,9 +62,12 @@ def _export_circuit(qc):
             e.opaque_arity = 1 + len(g.targets)
             out.add_gate(e)
             continue
-        e = Gate(g.name, targets=list(g.targets),
-                 controls=None if g.controls is None else list(g.controls),
-                 arg_value=g.arg_value)
+        e = Gate(
+            g.name,
+            targets=list(g.targets),
+            controls=None if g.controls is None else list(g.controls),
+            arg_value=g.arg_value,
+        )
         if e.arg_value is not None:
             # qutip-qip prints the argument only when it is truthy, so a zero angle would come out
             # as "ry q[0];" (invalid); a one-element list prints as "ry(0.0) q[0];".

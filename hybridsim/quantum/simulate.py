@@ -123,8 +123,12 @@ def _apply_gate(psi: np.ndarray, gate, offset: int = 0, conj: bool = False) -> n
     if isinstance(gate, UniformlyControlledRotation):
         if conj:
             # conj(R_y) = R_y (real); conj(R_z(θ)) = R_z(−θ).
-            gate = type(gate)(gate.controls or [], gate.targets[0],
-                              gate.angles if gate.axis == "y" else -gate.angles, axis=gate.axis)
+            gate = type(gate)(
+                gate.controls or [],
+                gate.targets[0],
+                gate.angles if gate.axis == "y" else -gate.angles,
+                axis=gate.axis,
+            )
         return _apply_ucr(psi, gate, axes_of)
     if isinstance(gate, ControlledUnitary):
         return _apply_cu(psi, gate, axes_of, conj)

@@ -168,7 +168,8 @@ def register_scheduler(name: str) -> Callable[[SchedulerFactory], SchedulerFacto
     """Class decorator registering a scheduler factory under ``name``.
 
     The factory is called as ``factory(config=..., costs=...)`` with the scenario's scheduler
-    section and the run's :class:`~hybridsim.costs.model.CostModel`. Registering a name twice is an error.
+    section and the run's :class:`~hybridsim.costs.model.CostModel`. Registering a name twice is
+    an error.
 
     Examples
     --------

@@ -130,7 +130,9 @@ class ClassicalOnly(_Policy):
 
     def decide(self, job: SolveJob, view: ClusterView) -> Decision:
         g = least_loaded(view.groups("gpu"))
-        return self._decision("classical", g, self._classical(job, g, job.kappa_est), None, "policy")
+        return self._decision(
+            "classical", g, self._classical(job, g, job.kappa_est), None, "policy"
+        )
 
 
 @register_scheduler("quantum_only")

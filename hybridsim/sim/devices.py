@@ -235,6 +235,10 @@ class Pool:
         self.waiting = 0  # shared + pinned queues
         self.running = 0
 
+    def load(self) -> float:
+        """Jobs waiting or running per slot: how the engine picks among groups (least first)."""
+        return (self.waiting + self.running) / (len(self.devices) * self.config.capacity)
+
     # -- queue bookkeeping ---------------------------------------------------------------------
     def _queue_changed(self, delta: int) -> None:
         self.waiting += delta

@@ -297,13 +297,13 @@ class Simulation:
         if policy.fallback == "classical" and flight.decision.route == "quantum":
             gpus = [p for p in self.pools.values() if p.kind == "gpu"]
             if gpus:
-                pool = min(gpus, key=lambda p: (p.waiting + p.running) / len(p.devices))
-                self._resubmit(flight, self._fixed_decisions[pool.name], reason="fallback")
+                pool = min(gpus, key=Pool.load)
+                self._resubmit(flight, self._fixed_decisions[pool.name])
                 return
         flight.finished_at = now
         self._complete(flight, status="failed")
 
-    def _resubmit(self, flight: Flight, decision: Decision, reason: str = "") -> None:
+    def _resubmit(self, flight: Flight, decision: Decision) -> None:
         flight.attempts += 1
         flight.decision = decision
         flight.dispatched_at = flight.started_at = flight.finished_at = -1
@@ -324,10 +324,7 @@ class Simulation:
             best = candidates[0]
         else:
             # Join the least loaded group (waiting + running per slot); ties go to file order.
-            best = min(
-                candidates,
-                key=lambda p: (p.waiting + p.running) / (len(p.devices) * p.config.capacity),
-            )
+            best = min(candidates, key=Pool.load)
         return self._fixed_decisions[best.name]
 
     # -- job lifecycle -------------------------------------------------------------------------
@@ -460,7 +457,12 @@ class Simulation:
             # A device-local compute task: an interval, not a solve job.
             self.recorder.intervals.append(
                 IntervalRecord(
-                    flight.device.name, "compute", flight.started_at, flight.finished_at, -1, flight.label
+                    flight.device.name,
+                    "compute",
+                    flight.started_at,
+                    flight.finished_at,
+                    -1,
+                    flight.label,
                 )
             )
             flight.on_done(flight)
@@ -540,9 +542,7 @@ class Simulation:
             from hybridsim.sim.training import mlp_trainer, shapes_trainer
 
             trainer = mlp_trainer if isinstance(wl, MLPWorkload) else shapes_trainer
-            procs = [
-                self.env.process(trainer(self, t, self.run_name)) for t in range(wl.tenants)
-            ]
+            procs = [self.env.process(trainer(self, t, self.run_name)) for t in range(wl.tenants)]
 
             def all_trained(_ev) -> None:
                 self._workload_done = True

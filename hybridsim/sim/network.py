@@ -132,9 +132,7 @@ class Network:
 
     def undirected_links(self) -> list[tuple[LinkState, LinkState]]:
         """Both directions of every link, in graph edge order."""
-        return [
-            (self._links[(a, b)], self._links[(b, a)]) for a, b in self.graph.edges()
-        ]
+        return [(self._links[(a, b)], self._links[(b, a)]) for a, b in self.graph.edges()]
 
     def link_repaired(self, link: tuple[LinkState, ...]) -> None:
         """Resume the transfers that reached ``link`` while it was down, in arrival order.

@@ -116,8 +116,6 @@ def mlp_trainer(sim: Simulation, tenant: int, run_name: str) -> Generator:
     home = sim.home_gpu(tenant)
     batch_rng = streams[f"batches/{tenant}"]
     n_train = len(ds.y_train)
-    uses_estimate = sim.policy_uses_estimate
-    estimator = sim.scenario.scheduler.estimator
     opt: Any = None
     if wl.optimizer == "sgd":
         opt = SGD(lr=wl.sgd_lr, momentum=wl.momentum)
@@ -180,7 +178,7 @@ def mlp_trainer(sim: Simulation, tenant: int, run_name: str) -> Generator:
         )
         with sim.timed("shape_estimate_s"):
             jobs, est_flops, est_bytes = _shape_and_estimate(sim, wl, blocks, tenant, step, home)
-        if uses_estimate:
+        if sim.policy_uses_estimate:
             yield sim.compute(home, flops=est_flops, nbytes=est_bytes, label="estimate")
         groups = sim.scenario.cluster.groups
         for kappas in ([j.kappa_est for j in jobs], [j.kappa_true for j in jobs]):

@@ -702,4 +702,3 @@ def update_flops(spec: MLPSpec, *, clip: bool = False, max_norm: bool = False) -
 def _check_batch(batch: int) -> None:
     if int(batch) < 1:
         raise ValueError(f"batch must be >= 1, got {batch}")
-

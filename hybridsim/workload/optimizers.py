@@ -293,8 +293,9 @@ class Adam:
             g = np.asarray(g) + self.weight_decay * p if self.weight_decay else np.asarray(g)
             m = self.beta1 * m + (1.0 - self.beta1) * g
             v = self.beta2 * v + (1.0 - self.beta2) * g * g
-            new_p.append(np.asarray(p, dtype=np.float64)
-                         - rate * (m / c1) / (np.sqrt(v / c2) + self.eps))
+            new_p.append(
+                np.asarray(p, dtype=np.float64) - rate * (m / c1) / (np.sqrt(v / c2) + self.eps)
+            )
             new_m.append(_ro(m))
             new_v.append(_ro(v))
         return tuple(new_p), AdamState(t, tuple(new_m), tuple(new_v))

@@ -120,9 +120,7 @@ def _linear(prefix: str, n_in: int, n_out: int, bias: bool = True) -> list[Block
 
 def _mlp_blocks() -> list[BlockShape]:
     return (
-        _linear("fc_layers.0", 784, 30)
-        + _linear("fc_layers.1", 30, 30)
-        + _linear("fc_out", 30, 10)
+        _linear("fc_layers.0", 784, 30) + _linear("fc_layers.1", 30, 30) + _linear("fc_out", 30, 10)
     )
 
 
