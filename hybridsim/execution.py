@@ -194,6 +194,11 @@ def hhl_tuning(
     as an experimenter with that register would have to, and the eigenvalues below it are
     inverted wrongly: the error shows up in the job's fidelity, not as a crash.
 
+    A job without any estimate (policies that skip estimation, such as ``oracle`` or
+    ``quantum_only`` with a custom workload) is treated like an unusable one: the circuit gets the
+    largest clock and the widest window it can resolve, which is what an experimenter with no
+    knowledge of the spectrum would build.
+
     Returns
     -------
     kappa, lambda_min, lambda_max, clock_qubits

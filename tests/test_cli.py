@@ -140,7 +140,8 @@ def test_negative_seed_is_exit_2(capsys):
     assert "seed" in capsys.readouterr().err
 
 
-def test_outputs_do_not_depend_on_the_hash_seed(tmp_path):
+@pytest.mark.parametrize("estimator", ["norm_det", "hager_higham"])
+def test_outputs_do_not_depend_on_the_hash_seed(tmp_path, estimator):
     """Same scenario + seed => byte-identical outputs with PYTHONHASHSEED varied (training
     scenario with HHL-executed blocks, so data order, shots and routing are all covered)."""
     outs = []
@@ -161,6 +162,8 @@ def test_outputs_do_not_depend_on_the_hash_seed(tmp_path):
             "workload.steps=2",
             "--set",
             "workload.baselines=['sgd']",
+            "--set",
+            f"scheduler.estimator={estimator}",
         ]
         proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
         assert proc.returncode == 0, proc.stderr

@@ -16,8 +16,8 @@ job's row shows predicted against actual time whichever policy ran.
     Queue-aware: for every available device, predicted backlog + transfer in + service +
     transfer out; the job is pinned to the device that would return its result first.
 ``oracle``
-    ``earliest_finish`` with the true κ instead of the estimate: an upper bound on what better
-    κ estimation could give.
+    ``earliest_finish`` with the true κ instead of the estimate, and no estimation charged: an
+    upper bound on what better (and free) κ estimation could give.
 """
 
 from __future__ import annotations
@@ -236,9 +236,14 @@ class EarliestFinish(_Policy):
 
 @register_scheduler("oracle")
 class Oracle(EarliestFinish):
-    """``earliest_finish`` with the true κ (an upper bound on better estimation)."""
+    """``earliest_finish`` with the true κ (an upper bound on better estimation).
+
+    It reads the workload's true κ (``workload.kappa_true``, on by default) and no estimate, so
+    the workload skips (and is not charged for) κ estimation.
+    """
 
     name = "oracle"
+    uses_estimate = False
 
     def _kappa(self, job: SolveJob) -> float | None:
         return job.kappa_true if job.kappa_true is not None else job.kappa_est
