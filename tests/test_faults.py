@@ -361,3 +361,33 @@ def test_invariants_under_faults(data, seed):
 @given(faulty_scenarios(), st.integers(0, 2**31))
 def test_invariants_under_faults_thorough(data, seed):
     check_invariants(run(data, seed=seed), data)
+
+
+def test_job_failing_in_transit_keeps_ordered_instants():
+    # the QPU fails while the job's payload is still on the 1 s link: with one attempt and no
+    # fallback the job ends failed, with started = finished = the failure instant
+    data = synthetic(
+        jobs=1,
+        gpu=[],
+        qpu=[
+            {
+                "name": "q",
+                "link_latency": "1 s",
+                "failures": {"at": ["1.5 s"], "mttr": "1 s", "repair": "deterministic"},
+            }
+        ],
+        pool="q",
+        service={"dist": "deterministic", "value_s": 1},
+        network={"host_latency": 0},
+    )
+    r = run(data, overrides=["faults.max_attempts=1", "faults.fallback=fail"])
+    (job,) = r.jobs
+    assert job.status == "failed" and job.fail_reason == "outage"
+    assert job.dispatched_at == T("1 s") and job.started_at == job.finished_at == T("1.5 s")
+    assert (
+        job.submitted_at
+        <= job.dispatched_at
+        <= job.started_at
+        <= job.finished_at
+        <= job.completed_at
+    )

@@ -300,6 +300,8 @@ class Simulation:
                 pool = min(gpus, key=Pool.load)
                 self._resubmit(flight, self._fixed_decisions[pool.name])
                 return
+        if flight.started_at < 0:  # aborted while its payload was still in transit
+            flight.started_at = now
         flight.finished_at = now
         self._complete(flight, status="failed")
 
