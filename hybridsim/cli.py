@@ -21,6 +21,17 @@ from hybridsim.errors import HybridSimError
 __all__ = ["main"]
 
 
+def _add_overrides(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY.PATH=VALUE",
+        help="override a scenario key (TOML literal; repeatable)",
+    )
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="hybridsim",
@@ -33,14 +44,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("scenario", type=Path, help="scenario TOML file")
     run.add_argument("--out", type=Path, help="output directory (default: runs/<scenario name>)")
     run.add_argument("--seed", type=int, help="root seed (default: the scenario's seed)")
-    run.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY.PATH=VALUE",
-        help="override a scenario key (TOML literal; repeatable)",
-    )
+    _add_overrides(run)
     run.add_argument("--quiet", action="store_true", help="do not print the summary table")
     run.add_argument(
         "--no-report",
@@ -59,9 +63,7 @@ def _parser() -> argparse.ArgumentParser:
 
     val = sub.add_parser("validate", help="check a scenario without running it")
     val.add_argument("scenario", type=Path)
-    val.add_argument(
-        "--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE"
-    )
+    _add_overrides(val)
 
     from hybridsim.sweep.command import add_sweep_parser
 

@@ -1,9 +1,7 @@
 """Faults: outages, calibration lists, gate/readout failures, retries, rerouting, fallback."""
 
-from collections import defaultdict
-
 import pytest
-from conftest import synthetic
+from conftest import check_run_invariants, synthetic
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -307,60 +305,17 @@ def faulty_scenarios(draw):
     return sc
 
 
-def check_invariants(r, data):
-    jobs = r.jobs
-    n = data["workload"]["jobs"]
-    # every emitted job ends exactly once, completed or failed with a reason
-    assert sorted(j.job_id for j in jobs) == list(range(n))
-    for j in jobs:
-        assert j.status in ("completed", "failed")
-        assert (j.status == "failed") == bool(j.fail_reason)
-        assert j.submitted_at <= j.dispatched_at <= j.started_at <= j.finished_at <= j.completed_at
-    capacity = {}
-    for kind in ("gpu", "qpu"):
-        for g in data["cluster"][kind]:
-            for i in range(g["count"]):
-                capacity[f"{g['name']}-{i}"] = g["capacity"]
-    # no device holds more jobs than its capacity (final attempts and failed attempts)
-    held = defaultdict(list)
-    for j in jobs:
-        if j.status == "completed":
-            held[j.device].append((j.dispatched_at, j.finished_at))
-    for iv in r.intervals:
-        if iv.kind == "failed":
-            held[iv.resource].append((iv.start_at, iv.end_at))
-    for dev, spans in held.items():
-        level = 0
-        for _, delta in sorted([(s, 1) for s, _ in spans] + [(e, -1) for _, e in spans]):
-            level += delta
-            assert level <= capacity[dev], dev
-    # nothing runs on a device while it is down or calibrating
-    blocked = defaultdict(list)
-    for iv in r.intervals:
-        if iv.kind in ("outage", "calibration") and iv.resource in capacity:
-            blocked[iv.resource].append((iv.start_at, iv.end_at))
-    for dev, spans in held.items():
-        for s, e in spans:
-            for bs, be in blocked[dev]:
-                assert e <= bs or s >= be, (dev, s, e, bs, be)
-    # totals in the summary equal the rows
-    s = r.summary
-    assert s["jobs_completed"] == sum(j.status == "completed" for j in jobs)
-    assert s["jobs_failed"] == sum(j.status == "failed" for j in jobs)
-    assert s["routed_quantum"] + s["routed_classical"] == n
-
-
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(faulty_scenarios(), st.integers(0, 2**31))
 def test_invariants_under_faults(data, seed):
-    check_invariants(run(data, seed=seed), data)
+    check_run_invariants(run(data, seed=seed), data)
 
 
 @pytest.mark.slow
 @settings(max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(faulty_scenarios(), st.integers(0, 2**31))
 def test_invariants_under_faults_thorough(data, seed):
-    check_invariants(run(data, seed=seed), data)
+    check_run_invariants(run(data, seed=seed), data)
 
 
 def test_job_failing_in_transit_keeps_ordered_instants():
