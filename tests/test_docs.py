@@ -93,3 +93,63 @@ def test_every_doc_link_resolves():
             if target.startswith(("http://", "https://", "mailto:")):
                 continue
             assert (ROOT / doc).parent.joinpath(target).exists(), f"{doc}: broken link {target}"
+
+
+# -- citations: every source lives on docs/background/references.md ------------------------------
+
+REFERENCES = ROOT / "docs/background/references.md"
+#: Text files that may carry citations: the package, tests, benchmarks, scenarios, docs, config.
+CITING_SUFFIXES = {".py", ".md", ".toml", ".cfg", ".txt", ".yml", ".yaml", ".rst", ".ini"}
+#: Citations of the project brief, which is not part of the repository: its name in capitals with
+#: a section sign or with ".md", and the presets' old parenthesized "REF" marker. (Spelled in
+#: pieces so that this file does not match itself.)
+BRIEF_CITATION = re.compile("REFERENCE" + r"(?:\.md)?\s*§|" + "REFERENCE" + r"\.md|\(" + r"REF\)")
+ANCHOR_CITATION = re.compile(r"references\.md#([A-Za-z0-9_-]+)")
+
+
+def citing_files():
+    skip = {".git", "__pycache__", "runs", "build", "dist", ".hypothesis", ".pytest_cache"}
+    for p in sorted(ROOT.rglob("*")):
+        rel = p.relative_to(ROOT)
+        if p.is_file() and p.suffix in CITING_SUFFIXES and not skip & set(rel.parts):
+            if not any(part.endswith(".egg-info") for part in rel.parts):
+                yield rel.as_posix(), p.read_text(errors="replace")
+
+
+def reference_anchors():
+    ids = re.findall(r'<a id="([^"]+)"></a>', REFERENCES.read_text())
+    assert len(ids) == len(set(ids)), "duplicate anchors on the references page"
+    return set(ids)
+
+
+def test_nothing_cites_the_project_brief():
+    offenders = [
+        f"{path}:{text.count(chr(10), 0, m.start()) + 1}: {m.group(0)}"
+        for path, text in citing_files()
+        for m in BRIEF_CITATION.finditer(text)
+    ]
+    assert not offenders, "cite docs/background/references.md#<anchor> instead:\n" + "\n".join(
+        offenders
+    )
+
+
+def test_every_cited_reference_anchor_exists():
+    anchors = reference_anchors()
+    cited = {}
+    for path, text in citing_files():
+        for m in ANCHOR_CITATION.finditer(text):
+            cited.setdefault(m.group(1), []).append(path)
+    missing = {a: paths for a, paths in cited.items() if a not in anchors}
+    assert not missing, f"references.md has no anchor for: {missing}"
+    # The check has teeth: the package and the docs do cite the page.
+    assert len(cited) >= 20
+
+
+def test_the_checks_catch_bad_citations():
+    assert BRIEF_CITATION.search("see " + "REFERENCE" + " §3")
+    assert BRIEF_CITATION.search("REFERENCE" + ".md §1")
+    assert not BRIEF_CITATION.search("JENNINGS_REFERENCE = {}")
+    assert ANCHOR_CITATION.findall("docs/background/references.md#jennings-2023)") == [
+        "jennings-2023"
+    ]
+    assert "no-such-anchor" not in reference_anchors()

@@ -260,7 +260,8 @@ def test_inverse_qft_is_adjoint_of_qft(n):
         np.testing.assert_allclose(u_inv @ u, np.eye(2**n), atol=1e-12)
     np.testing.assert_allclose(qft_circuit(n).compute_unitary().full(), qft(n).full(), atol=1e-12)
     if n >= 2:
-        # The trap of REFERENCE §5: reversing the gate order alone is not the inverse.
+        # The trap of references.md#qutip-qip-traps: reversing the gate order alone is not the
+        # inverse.
         rev = qft_circuit(n).reverse_circuit().compute_unitary().full()
         assert np.max(np.abs(rev @ qft(n).full() - np.eye(2**n))) > 0.1
 

@@ -1,7 +1,8 @@
 """Circuit building blocks for the HHL executor, on top of qutip-qip's ``QubitCircuit``:
 
 * QFT / inverse QFT as lists of qutip-qip ``SNOT`` and ``CPHASE`` gates. ``reverse_circuit()`` is
-  not an inverse (REFERENCE §5): the inverse reverses the order *and* negates every phase.
+  not an inverse (docs/background/references.md#qutip-qip-traps): the inverse reverses the order
+  *and* negates every phase.
 * State preparation of ``b`` from uniformly controlled rotations (Möttönen et al. 2005).
 * Hardware-form decomposition and gate counting (used for ``QLSAResult.gate_counts``).
 
