@@ -2,8 +2,8 @@
 
 ::
 
-    python scenarios/study.py                 # full study, about 5 minutes on 2 cores
-    python scenarios/study.py --small --out /tmp/study   # reduced version the tests run (~25 s)
+    python scenarios/study.py                 # full study; logs each run with the elapsed time
+    python scenarios/study.py --small --out /tmp/study   # reduced version the tests run
     python scenarios/study.py --render-only   # re-draw figures and page from results.json
 
 What it does, section by section (docs/study/index.md explains each in words):
