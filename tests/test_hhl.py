@@ -308,6 +308,8 @@ def test_gate_counts_by_hand():
         "SNOT": 8,
         "n_1q": 13,
         "n_2q": 6,
+        "n_1q_cx": 19,  # + 3 phase gates per CPHASE
+        "n_2q_cx": 8,  # a CPHASE is 2 CNOTs
         "n_oracle": 4,
         "u_applications": 6,
         "depth": 18,
@@ -475,3 +477,70 @@ def test_eighteen_qubit_circuit():
     r = hhl_solve(a, b, clock_qubits=11)
     assert r.n_qubits == 18
     assert r.fidelity(np.linalg.solve(a, b)) > 0.9999
+
+
+# --- gate bases ----------------------------------------------------------------------------------
+
+
+def test_cphase_is_two_cnots_and_three_phases_in_a_cx_basis():
+    # qelib1.inc's definition of cu1, the decomposition the CX-basis counts rest on.
+    from qutip_qip.circuit import QubitCircuit
+    from qutip_qip.operations import Gate
+
+    lam = 0.731
+    ref = QubitCircuit(2)
+    ref.add_gate(Gate("CPHASE", controls=[0], targets=[1], arg_value=lam))
+    cx = QubitCircuit(2)
+    cx.add_gate(Gate("PHASEGATE", targets=[0], arg_value=lam / 2))
+    cx.add_gate(Gate("CNOT", controls=[0], targets=[1]))
+    cx.add_gate(Gate("PHASEGATE", targets=[1], arg_value=-lam / 2))
+    cx.add_gate(Gate("CNOT", controls=[0], targets=[1]))
+    cx.add_gate(Gate("PHASEGATE", targets=[1], arg_value=lam / 2))
+    np.testing.assert_allclose(
+        cx.compute_unitary().full(), ref.compute_unitary().full(), atol=1e-12
+    )
+    from hybridsim.quantum.circuits import _CX_BASIS
+
+    assert _CX_BASIS["CPHASE"] == (2, 3) and _CX_BASIS["CNOT"] == (1, 0)
+
+
+@pytest.mark.parametrize("n, clock", [(2, 2), (8, 4), (32, 9)])
+def test_cx_basis_counts(n, clock):
+    g = hhl_resources(n, clock)["gate_counts"]
+    # The QFT's controlled phases are one native two-qubit gate but two CNOTs each.
+    assert g["n_2q"] == g["CNOT"] + g["CPHASE"]
+    assert g["n_2q_cx"] == g["CNOT"] + 2 * g["CPHASE"]
+    assert g["n_1q_cx"] == g["n_1q"] + 3 * g["CPHASE"]
+    assert g["n_2q_cx"] > g["n_2q"]
+
+
+def test_executed_hhl_jobs_are_charged_in_the_cx_basis():
+    from hybridsim import run
+
+    sc = {
+        "cluster": {
+            "gpu": [{"name": "g"}],
+            "qpu": [{"name": "q", "gate_time_1q": "1 as", "gate_time_2q": "3 as"}],
+        },
+        "workload": {
+            "kind": "mlp",
+            "dataset": "iris",
+            "hidden": [],
+            "steps": 1,
+            "batch_size": 32,
+            "eps_norm": 1.0,
+            "baselines": [],
+        },
+        "scheduler": {"policy": "quantum_only"},
+        "costs": {"accounting": "paper", "epsilon": 0.05},
+    }
+    jobs = [j for j in run(sc, seed=1).jobs if j.solver == "hhl"]
+    assert jobs
+    for j in jobs:
+        ns = max(1, (j.n - 1).bit_length())
+        g = hhl_resources(j.n, j.n_qubits - 1 - ns)["gate_counts"]
+        # paper accounting: one run, one gate per query, nothing else charged
+        expected = (g["n_1q_cx"] * 1 + g["n_2q_cx"] * 3 + g["u_applications"] * 3) * 1e-18
+        assert j.compute_s == pytest.approx(expected, rel=1e-12)
+        native = (g["n_1q"] * 1 + g["n_2q"] * 3 + g["u_applications"] * 3) * 1e-18
+        assert j.compute_s > native

@@ -117,9 +117,11 @@ class QLSAResult:
         ``1 + clock_qubits + system qubits``.
     gate_counts : dict
         Hardware-form counts, see :func:`hybridsim.quantum.circuits.count_gates`: gate name → count
-        (``SNOT``, ``CPHASE``, ``RY``, ``RZ``, ``CNOT``, ``CU``), ``n_1q``, ``n_2q`` (uniformly
-        controlled rotations counted as their CNOT + rotation decomposition, CPHASE as one two-qubit
-        gate), ``n_oracle`` (controlled-U calls, each counted once and *not* in ``n_2q``),
+        (``SNOT``, ``CPHASE``, ``RY``, ``RZ``, ``CNOT``, ``CU``), ``n_1q``, ``n_2q`` (the circuit's
+        native basis: uniformly controlled rotations counted as their CNOT + rotation
+        decomposition, CPHASE as one two-qubit gate), ``n_1q_cx``, ``n_2q_cx`` (CX basis: a CPHASE
+        is two CNOTs and three phase gates; the counts the simulator charges), ``n_oracle``
+        (controlled-U calls, each counted once and in neither two-qubit count),
         ``u_applications`` (total applications of ``U = e^{iAt}``, ``2(D−1)``) and ``depth``.
     circuit : qutip_qip.circuit.QubitCircuit
         The circuit that was simulated.
