@@ -60,6 +60,8 @@ def check_tutorial_claims(out: Path) -> None:
                 first.setdefault(row["run"], int(row["step"]))
     assert first["main"] == first["classical_newton"], "both Newton runs: same step to target"
     assert first["sgd"] > first["main"], "SGD needs more steps"
+    full = json.loads((out / "runs/full/summary.json").read_text())
+    assert full["routed_quantum"] == 0 < full["routed_classical"], "full: the QPU loses every block"
 
 
 #: Claims a page makes about the results of its own examples, checked after they ran.
