@@ -180,7 +180,9 @@ class _ProgressBar:
                 mininterval=0.5,
             )
         bar = self._bar
-        bar.set_postfix_str(f"jobs {p.jobs_done:,}, t {to_seconds(p.now_ticks):.6g} s", refresh=False)
+        bar.set_postfix_str(
+            f"jobs {p.jobs_done:,}, t {to_seconds(p.now_ticks):.6g} s", refresh=False
+        )
         bar.update(self._value(p) - bar.n)
 
     def close(self) -> None:

@@ -145,8 +145,7 @@ class DirLock:
             except OSError as exc:
                 if exc.errno == errno.ELOOP:
                     raise HybridSimError(
-                        f"{self.path}: is a symbolic link; a lock file is never followed: "
-                        "remove it"
+                        f"{self.path}: is a symbolic link; a lock file is never followed: remove it"
                     ) from None
                 raise HybridSimError(
                     f"{self.path}: cannot create the lock file: {exc.strerror}"
@@ -217,9 +216,9 @@ class Target:
     path : Path
         Absolute, symlinks resolved: where the files go.
     kind : str
-        ``missing``, ``empty`` (only our own hidden leftovers count as empty), ``run`` (holds
-        ``summary.json``, or only files a run or report writes), ``sweep`` (holds a sweep's
-        ``results.sqlite``) or ``other``.
+        ``missing``, ``empty`` (our own hidden leftovers do not count), ``run`` (holds only
+        files a run or a report writes), ``sweep`` (holds a sweep's ``results.sqlite``) or
+        ``other`` (anything else: replacing it would delete what we did not write).
     first_other : str
         For ``other``: one entry that is not a run's file (for the message).
     """
@@ -246,7 +245,7 @@ def _classify(path: Path, shown: str) -> tuple[str, str]:
     visible = [n for n in names if not _ignorable(n)]
     if not visible:
         return "empty", ""
-    if "summary.json" in visible or all(n in RUN_FILES for n in visible):
+    if all(n in RUN_FILES for n in visible):
         return "run", ""
     return "other", next(n for n in visible if n not in RUN_FILES)
 
@@ -485,7 +484,9 @@ def _oserror(shown: str, exc: OSError) -> HybridSimError:
 
 
 @contextmanager
-def replacing(path: str | os.PathLike, *, force: bool = True, option: str = "--out") -> Iterator[Path]:
+def replacing(
+    path: str | os.PathLike, *, force: bool = True, option: str = "--out"
+) -> Iterator[Path]:
     """Write a directory whole: yield an empty staging directory, and on success swap it in.
 
     Checks ``path`` (:func:`inspect`, :func:`check_replace`), creates it (and its parents) if

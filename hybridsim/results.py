@@ -329,7 +329,9 @@ class RunResult:
         callers that stage the directory themselves, like ``hybridsim run``)."""
         d = Path(directory)
         self._write_csv(d / "jobs.csv", JOB_COLUMNS, map(_job_row, self.jobs))
-        self._write_csv(d / "intervals.csv", INTERVAL_COLUMNS, map(_interval_row, self.all_intervals()))
+        self._write_csv(
+            d / "intervals.csv", INTERVAL_COLUMNS, map(_interval_row, self.all_intervals())
+        )
         self._write_csv(d / "queues.csv", QUEUE_COLUMNS, map(_queue_row, self.queues))
         self._write_csv(d / "steps.csv", STEP_COLUMNS, map(_step_row, self.steps))
         (d / "scenario.toml").write_text(toml_dumps(self.scenario.to_dict()))

@@ -110,8 +110,9 @@ def report_command(
         raise HybridSimError(
             f"{target.shown}: {why}; pass --force to overwrite, or choose another --out"
         )
-    runs = [load_run(p) for p in paths]
+    # Created and locked before the runs are read: a place that cannot be written fails first.
     with writing_into(where) as directory:
+        runs = [load_run(p) for p in paths]
         remove_temp_files(directory, files)
         if single:
             from hybridsim.report.html import write_report

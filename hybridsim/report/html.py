@@ -288,7 +288,9 @@ def render_comparison(
     for r in runs:
         own = r.source / "report.html" if r.source else None
         link = ""
-        href = local_href(own, base) if own is not None and own.is_file() and base is not None else None
+        href = None
+        if own is not None and own.is_file() and base is not None:
+            href = local_href(own, base)
         if href is not None:
             link = f' (<a href="{html.escape(href)}">report</a>)'
         what = f"{r.summary.get('scenario_name') or ''} {r.policy}, seed "

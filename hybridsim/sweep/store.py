@@ -34,8 +34,8 @@ from pathlib import Path
 from typing import Any
 
 from hybridsim.errors import HybridSimError
-from hybridsim.outdir import DirLock
 from hybridsim.outdir import LOCK_NAME as LOCK_NAME  # the directory lock, shared with runs
+from hybridsim.outdir import DirLock
 from hybridsim.sweep.spec import SweepSpec
 from hybridsim.sweep.worker import RunOutcome
 
