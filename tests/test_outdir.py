@@ -145,6 +145,22 @@ def test_python_api_write_replaces_whole_and_refuses_foreign_directories(tmp_pat
         r.write(out)
 
 
+def test_a_symlinked_out_replaces_its_target_and_keeps_the_link(tmp_path):
+    real = tmp_path / "real"
+    assert run(real) == 0
+    link = tmp_path / "link"
+    link.symlink_to(real)
+    assert run(link, "--force", "--seed", "3") == 0
+    assert link.is_symlink() and json.loads((real / "summary.json").read_text())["seed"] == 3
+    assert sorted(os.listdir(tmp_path)) == ["link", "real"]
+
+
+def test_report_of_a_missing_run_writes_nothing(tmp_path, capsys):
+    assert main(["report", str(tmp_path / "missing"), "--out", str(tmp_path / "x" / "y")]) == 2
+    assert "no such directory" in one_error_line(capsys)
+    assert os.listdir(tmp_path) == []
+
+
 def test_without_an_atomic_exchange_two_renames_do(tmp_path, monkeypatch):
     monkeypatch.setattr(outdir, "_exchange", lambda a, b: False)
     out = tmp_path / "run"

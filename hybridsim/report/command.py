@@ -110,9 +110,13 @@ def report_command(
         raise HybridSimError(
             f"{target.shown}: {why}; pass --force to overwrite, or choose another --out"
         )
-    # Created and locked before the runs are read: a place that cannot be written fails first.
+    # A new output directory is created and locked before the runs are read, so a place that
+    # cannot be written fails first (and is removed again if a run then cannot be read). The
+    # run's own directory is read first: it must exist, and is never created.
+    in_place = single and out is None
+    runs = [load_run(p) for p in paths] if in_place else []
     with writing_into(where) as directory:
-        runs = [load_run(p) for p in paths]
+        runs = runs or [load_run(p) for p in paths]
         remove_temp_files(directory, files)
         if single:
             from hybridsim.report.html import write_report
