@@ -72,7 +72,7 @@ RUN_FILES = frozenset(
     }
 )
 # Hidden entries a directory may hold that are ours and carry no result: the lock, the lock of
-# sweeps before version 0.2, and the temporary files of interrupted atomic writes.
+# sweeps of earlier versions, and the temporary files of interrupted atomic writes.
 _LEGACY_SWEEP_LOCK = ".sweep.lock"
 _TMP_FILE = re.compile(r"\..+\.(?:[0-9a-f]{16}|\d+)\.tmp\Z")
 # Staging directories: ".<prefix>.<16 hex>.tmp"; before this module, RunResult.write used
@@ -388,7 +388,7 @@ def _only_run_files(path: str) -> bool:
 
 def remove_leftovers(target: Path) -> list[Path]:
     """Remove what killed writes of ``target`` left next to it: staging directories, and the
-    ``tempfile.mkdtemp`` directories of versions before 0.2 when they hold only run files.
+    ``tempfile.mkdtemp`` directories of earlier versions when they hold only run files.
 
     Call it holding ``target``'s lock: no live writer of ``target`` then has a staging
     directory (a finished one may be removing its old copy; removing it twice is harmless).

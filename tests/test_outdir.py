@@ -409,7 +409,7 @@ def test_leftovers_of_killed_writes_are_removed_by_the_next_run(tmp_path):
     stage = tmp_path / ".run.0123456789abcdef.tmp"
     stage.mkdir()
     (stage / "jobs.csv").write_text("half")
-    legacy = tmp_path / ".run.ab_c1234"  # tempfile.mkdtemp of RunResult.write before 0.2
+    legacy = tmp_path / ".run.ab_c1234"  # tempfile.mkdtemp of the earlier RunResult.write
     legacy.mkdir()
     (legacy / "jobs.csv").write_text("half")
     keep = tmp_path / ".run.settings"  # looks like one, but holds the user's own file

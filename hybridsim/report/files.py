@@ -66,7 +66,7 @@ def write_text(path: Path, text: str) -> Path:
 
 def remove_temp_files(directory: Path, names: Iterable[str]) -> list[Path]:
     """Remove the temporary files that killed writes of ``names`` left in ``directory``: this
-    module's ``.NAME.<16 hex>.tmp`` and the ``.NAME.<pid>.tmp`` of versions before 0.2. Only
+    module's ``.NAME.<16 hex>.tmp`` and the ``.NAME.<pid>.tmp`` of earlier versions. Only
     regular files and symlinks are removed (a symlink itself, never its target)."""
     removed = []
     patterns = [re.compile(rf"\.{re.escape(n)}\.(?:[0-9a-f]{{16}}|\d+)\.tmp\Z") for n in names]
