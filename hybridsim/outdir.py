@@ -56,7 +56,7 @@ LOCK_NAME = ".hybridsim.lock"
 #: A sweep's results database; equal to ``hybridsim.sweep.store.DB_NAME`` (not imported from
 #: there: the store imports this module).
 SWEEP_DB = "results.sqlite"
-#: Files a run directory may hold (written by ``RunResult.write`` and ``hybridsim.report``).
+#: Files a run directory may hold (written by ``RunResult.write`` and by the report).
 RUN_FILES = frozenset(
     {
         "summary.json",
@@ -544,8 +544,8 @@ def replacing(
 def writing_into(path: str | os.PathLike, *, option: str = "--out") -> Iterator[Path]:
     """Lock a directory for writing files into it one by one (creating it if needed).
 
-    For ``hybridsim report``, whose files are each written atomically
-    (:mod:`hybridsim.report.files`) next to files it does not own. If the block raises, the
+    For the ``report`` command, whose files are each written atomically (by the report's own
+    ``files`` module) next to files it does not own. If the block raises, the
     directories this call created are removed again.
     """
     target = inspect(path, option=option, replace=False)
