@@ -9,9 +9,9 @@ of ``summary.json``:
 ``queues.csv``     every change of each pool's queue length;
 ``scenario.toml``  the resolved scenario, runnable as is.
 
-Files are first written to a temporary directory next to ``DIR`` and moved in one by one with
-``summary.json`` last, so a failed run never leaves a half-written file, and a directory with a
-``summary.json`` is complete.
+``DIR`` is written whole (:func:`hybridsim.outdir.replacing`): the files go to a fresh staging
+directory next to it, which then replaces ``DIR`` in one rename, so a failed or killed run leaves
+the previous directory as it was and never a mix of two runs' files.
 """
 
 from __future__ import annotations
@@ -20,9 +20,6 @@ import csv
 import functools
 import io
 import json
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -313,29 +310,32 @@ class RunResult:
 
     # -- writing -------------------------------------------------------------------------------
     def write(self, out_dir: str | Path) -> Path:
-        """Write every output file into ``out_dir`` (created if needed); return the path."""
-        out = Path(out_dir)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-        try:
-            self._write_csv(tmp / "jobs.csv", JOB_COLUMNS, map(_job_row, self.jobs))
-            self._write_csv(
-                tmp / "intervals.csv", INTERVAL_COLUMNS, map(_interval_row, self.all_intervals())
-            )
-            self._write_csv(tmp / "queues.csv", QUEUE_COLUMNS, map(_queue_row, self.queues))
-            self._write_csv(tmp / "steps.csv", STEP_COLUMNS, map(_step_row, self.steps))
-            (tmp / "scenario.toml").write_text(toml_dumps(self.scenario.to_dict()))
-            (tmp / "summary.json").write_text(json.dumps(self.summary, indent=2) + "\n")
-            out.mkdir(exist_ok=True)
-            stale = out / "summary.json"
-            if stale.exists():
-                stale.unlink()  # the directory is incomplete until the new summary lands
-            names = sorted(p.name for p in tmp.iterdir() if p.name != "summary.json")
-            for name in [*names, "summary.json"]:
-                os.replace(tmp / name, out / name)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-        return out
+        """Write every output file into ``out_dir`` and return its path.
+
+        The directory is replaced whole (created if needed): files of an earlier run there do
+        not survive, and a failure or a kill leaves the earlier content intact. Refused with a
+        :class:`~hybridsim.errors.HybridSimError`: a sweep's directory, a directory holding
+        files that are not a run's, the current directory, and a directory another process is
+        writing to (see :mod:`hybridsim.outdir`).
+        """
+        from hybridsim.outdir import replacing
+
+        with replacing(out_dir, force=True) as stage:
+            self.write_into(stage)
+        return Path(out_dir)
+
+    def write_into(self, directory: str | Path) -> None:
+        """Write the output files into an existing directory, without staging or locking (for
+        callers that stage the directory themselves, like ``hybridsim run``)."""
+        d = Path(directory)
+        self._write_csv(d / "jobs.csv", JOB_COLUMNS, map(_job_row, self.jobs))
+        self._write_csv(
+            d / "intervals.csv", INTERVAL_COLUMNS, map(_interval_row, self.all_intervals())
+        )
+        self._write_csv(d / "queues.csv", QUEUE_COLUMNS, map(_queue_row, self.queues))
+        self._write_csv(d / "steps.csv", STEP_COLUMNS, map(_step_row, self.steps))
+        (d / "scenario.toml").write_text(toml_dumps(self.scenario.to_dict()))
+        (d / "summary.json").write_text(json.dumps(self.summary, indent=2) + "\n")
 
     @staticmethod
     def _write_csv(path: Path, header: list[str], rows) -> None:

@@ -15,6 +15,7 @@ import base64
 import html
 import json
 import os
+import re
 from collections.abc import Mapping, Sequence
 from importlib import metadata
 from pathlib import Path
@@ -22,7 +23,7 @@ from typing import Any
 
 from hybridsim.report.blocks import FigureBlock, comparison_figures, run_figures
 from hybridsim.report.data import NESTED_KEYS, RunData, as_runs, from_result, load_run
-from hybridsim.report.files import write_bytes, write_text
+from hybridsim.report.files import local_href, write_bytes, write_text
 
 __all__ = [
     "render_report",
@@ -30,6 +31,8 @@ __all__ = [
     "write_report",
     "write_comparison",
     "REPORT_FILES",
+    "RUNS_META",
+    "page_runs",
 ]
 
 #: Files ``write_report`` writes into a run directory.
@@ -139,15 +142,49 @@ def _links(directory: Path | None, base: Path | None) -> str:
         return ""
     items = []
     for name in present:
-        href = Path(os.path.relpath(directory / name, base)).as_posix()
-        items.append(f'<a href="{html.escape(href)}">{html.escape(name)}</a>')
-    return "<p>Files: " + " · ".join(items) + "</p>\n"
+        href = local_href(directory / name, base)
+        if href is not None:
+            items.append(f'<a href="{html.escape(href)}">{html.escape(name)}</a>')
+    return "<p>Files: " + " · ".join(items) + "</p>\n" if items else ""
 
 
-def _page(title: str, body: str) -> str:
+#: Name of the ``<meta>`` that lists, as paths relative to the page, the run directories a page
+#: reports: ``hybridsim report`` overwrites a page only if it reports the same runs.
+RUNS_META = "hybridsim-runs"
+_RUNS_META_RE = re.compile(rf'<meta name="{RUNS_META}" content="([^"]*)">')
+
+
+def _runs_meta(runs: Sequence[RunData], base: Path | None) -> str:
+    if base is None or any(r.source is None for r in runs):
+        return ""
+    rels = [Path(os.path.relpath(r.source, base)).as_posix() for r in runs]
+    return f'<meta name="{RUNS_META}" content="{html.escape(json.dumps(rels))}">\n'
+
+
+def page_runs(page: Path) -> set[Path] | None:
+    """The run directories (resolved) an existing report page says it reports, or None if it
+    is not such a page (or cannot be read)."""
+    try:
+        with open(page, encoding="utf-8", errors="replace") as fh:
+            head = fh.read(65536)
+    except OSError:
+        return None
+    m = _RUNS_META_RE.search(head)
+    if m is None:
+        return None
+    try:
+        rels = json.loads(html.unescape(m.group(1)))
+    except ValueError:
+        return None
+    if not isinstance(rels, list) or not all(isinstance(r, str) for r in rels):
+        return None
+    return {Path(os.path.realpath(page.parent / r)) for r in rels}
+
+
+def _page(title: str, body: str, meta: str = "") -> str:
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">\n'
-        f"<title>{html.escape(title)}</title>\n"
+        f"{meta}<title>{html.escape(title)}</title>\n"
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f"<style>{_CSS}</style></head>\n<body>\n{body}</body></html>\n"
     )
@@ -222,7 +259,7 @@ def render_report(run: RunData, blocks: Sequence[FigureBlock], base: Path | None
     parts.append('<section id="versions"><h2>Versions</h2>\n')
     parts.append(_table(["package", "version"], _version_rows([run.summary])))
     parts.append("</section>\n")
-    return _page(f"hybridsim report: {name}", "".join(parts))
+    return _page(f"hybridsim report: {name}", "".join(parts), _runs_meta([run], base))
 
 
 def _flat(d: Any, prefix: str = "") -> dict[str, Any]:
@@ -251,8 +288,10 @@ def render_comparison(
     for r in runs:
         own = r.source / "report.html" if r.source else None
         link = ""
+        href = None
         if own is not None and own.is_file() and base is not None:
-            href = Path(os.path.relpath(own, base)).as_posix()
+            href = local_href(own, base)
+        if href is not None:
             link = f' (<a href="{html.escape(href)}">report</a>)'
         what = f"{r.summary.get('scenario_name') or ''} {r.policy}, seed "
         what += _fmt(r.summary.get("seed"))
@@ -301,7 +340,9 @@ def render_comparison(
     parts.append('<section id="versions"><h2>Versions</h2>\n')
     parts.append(_table(["package", *labels], _version_rows([r.summary for r in runs])))
     parts.append("</section>\n")
-    return _page("hybridsim comparison: " + ", ".join(labels), "".join(parts))
+    return _page(
+        "hybridsim comparison: " + ", ".join(labels), "".join(parts), _runs_meta(runs, base)
+    )
 
 
 # -- writing ----------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ import dataclasses
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import networkx as nx
 import simpy
@@ -44,7 +44,17 @@ from hybridsim.sim.devices import Device, Flight, Pool
 from hybridsim.sim.network import Network, build_graph
 from hybridsim.timebase import TICKS_PER_SECOND, to_ticks
 
-__all__ = ["Simulation", "run"]
+__all__ = ["Simulation", "run", "Progress"]
+
+
+class Progress(NamedTuple):
+    """What a ``progress`` callback of :meth:`Simulation.run` is given: the run's name (``main``
+    or a baseline's), the simulated time in ticks, and the job and step records so far."""
+
+    run: str
+    now_ticks: int
+    jobs_done: int
+    steps_done: int
 
 
 class _View:
@@ -557,8 +567,13 @@ class Simulation:
         )
 
     # -- running -------------------------------------------------------------------------------
-    def run(self) -> Recorder:
-        """Run to the end of the workload (or to ``scenario.until``) and return the records."""
+    def run(self, progress: Callable[[Progress], None] | None = None) -> Recorder:
+        """Run to the end of the workload (or to ``scenario.until``) and return the records.
+
+        ``progress``, if given, is called with a :class:`Progress` about every
+        ``PROGRESS_INTERVAL_S`` of wall-clock time and once at the end. It only reads counters,
+        so the records are the same with or without it.
+        """
         from threadpoolctl import threadpool_limits
 
         t0 = time.perf_counter()
@@ -571,9 +586,48 @@ class Simulation:
             if self.scenario.until is not None:
                 deadline = self.env.timeout(self.scenario.until)
                 stop = self.env.any_of([self._finished, deadline])
-            self.env.run(until=stop)
+            if progress is None:
+                self.env.run(until=stop)
+            else:
+                self._run_reporting(stop, progress)
         self.wall["simulate_s"] = time.perf_counter() - t0
         return self.recorder
+
+    PROGRESS_INTERVAL_S = 0.2
+    _PROGRESS_EVERY = 64  # events between looks at the wall clock
+
+    def _run_reporting(self, stop: simpy.Event, progress: Callable[[Progress], None]) -> None:
+        """``env.run(until=stop)``, stepping in batches and calling ``progress`` between them.
+
+        The same loop as SimPy's ``Environment.run`` (stop through ``StopSimulation`` raised by
+        ``stop``'s callback, so no event past ``stop`` is processed): the simulation cannot
+        tell the difference, and the path without progress stays ``env.run`` itself.
+        """
+        from simpy.core import EmptySchedule, StopSimulation
+
+        env, rec = self.env, self.recorder
+
+        def report() -> None:
+            progress(Progress(self.run_name, env.now, len(rec.jobs), len(rec.steps)))
+
+        if stop.callbacks is not None:  # not processed yet
+            stop.callbacks.append(StopSimulation.callback)
+            step, clock, every = env.step, time.monotonic, self._PROGRESS_EVERY
+            due = clock() + self.PROGRESS_INTERVAL_S
+            try:
+                while True:
+                    for _ in range(every):
+                        step()
+                    if clock() >= due:
+                        report()
+                        due = clock() + self.PROGRESS_INTERVAL_S
+            except StopSimulation:
+                pass
+            except EmptySchedule:
+                raise RuntimeError(  # pragma: no cover - as env.run: the workload always ends
+                    f'No scheduled events left but "until" event was not triggered: {stop}'
+                ) from None
+        report()
 
 
 _NO_OUTCOME = (None,) * 10
@@ -598,7 +652,13 @@ def _outcome_fields(o: Outcome | None, explicit: bool) -> tuple:
     )
 
 
-def run(scenario: str | Path | dict | Scenario, *, seed: int | None = None, overrides=()):
+def run(
+    scenario: str | Path | dict | Scenario,
+    *,
+    seed: int | None = None,
+    overrides=(),
+    progress: Callable[[Progress], None] | None = None,
+):
     """Run a scenario and return its :class:`~hybridsim.results.RunResult`.
 
     Parameters
@@ -609,6 +669,9 @@ def run(scenario: str | Path | dict | Scenario, *, seed: int | None = None, over
         Root seed; defaults to the scenario's ``seed``.
     overrides : iterable of str
         ``key.path=value`` overrides, as ``--set`` takes them.
+    progress : callable, optional
+        Called with a :class:`Progress` now and then during the main run and each baseline
+        run (see :meth:`Simulation.run`); the results do not depend on it.
 
     Examples
     --------
@@ -627,11 +690,11 @@ def run(scenario: str | Path | dict | Scenario, *, seed: int | None = None, over
     if seed is not None:
         sc = sc.with_seed(seed)
     sim = Simulation(sc, sc.seed)
-    records = sim.run()
+    records = sim.run(progress)
     baselines = {}
     for name, variant in baseline_scenarios(sc).items():
         bsim = Simulation(variant, sc.seed, run_name=name)
-        baselines[name] = bsim.run()
+        baselines[name] = bsim.run(progress)
         for k, v in bsim.wall.items():
             sim.wall[f"{name}_{k}"] = v
     return RunResult.from_records(sc, sc.seed, records, sim, baselines=baselines)

@@ -34,6 +34,8 @@ from pathlib import Path
 from typing import Any
 
 from hybridsim.errors import HybridSimError
+from hybridsim.outdir import LOCK_NAME as LOCK_NAME  # the directory lock, shared with runs
+from hybridsim.outdir import DirLock
 from hybridsim.sweep.spec import SweepSpec
 from hybridsim.sweep.worker import RunOutcome
 
@@ -52,7 +54,6 @@ __all__ = [
 
 DB_NAME = "results.sqlite"
 CSV_NAME = "results.csv"
-LOCK_NAME = ".sweep.lock"
 FORMAT = "hybridsim-sweep/1"
 #: Columns every results row has, after ``point``/``seed`` and the factor columns.
 RUN_COLUMNS = ("status", "error", "wall_s", "worker", "finished_at", "versions", "metrics")
@@ -112,40 +113,6 @@ def is_sweep_dir(path: str | Path) -> bool:
     return (Path(path) / DB_NAME).is_file()
 
 
-class _DirLock:
-    """An exclusive POSIX record lock on ``DIR/.sweep.lock`` while a sweep writes to ``DIR``.
-
-    Record locks (``lockf``) belong to the process: forked pool workers do not inherit them, and
-    the kernel drops them when the process dies, even by SIGKILL, so a killed sweep never leaves
-    a stale lock behind.
-    """
-
-    def __init__(self, directory: Path):
-        self.path = directory / LOCK_NAME
-        self._fh = None
-
-    def acquire(self) -> None:
-        try:
-            import fcntl
-        except ImportError:  # pragma: no cover - not POSIX: no lock, as before this existed
-            return
-        fh = open(self.path, "a+")  # noqa: SIM115 - held open for the life of the sweep
-        try:
-            fcntl.lockf(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            fh.close()
-            raise HybridSimError(
-                f"{self.path.parent}: another sweep is writing to this directory; wait for it "
-                "or choose another --out"
-            ) from None
-        self._fh = fh
-
-    def release(self) -> None:
-        if self._fh is not None:
-            self._fh.close()  # closing drops the lock
-            self._fh = None
-
-
 class ResultStore:
     """Open (or create) the results store of ``spec`` in ``directory``.
 
@@ -170,7 +137,7 @@ class ResultStore:
             self.directory.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise HybridSimError(f"{self.directory}: cannot create directory: {exc}") from None
-        self._lock = _DirLock(self.directory)
+        self._lock = DirLock(self.directory, what="sweep")
         self._lock.acquire()
         try:
             self._conn = self._open()
