@@ -15,9 +15,10 @@ turns the returned seconds into ticks. Three kinds of execution:
               training.
 
 Executed-circuit time (see docs/background/hhl.md): one run costs
-``n_1q·t_1q + n_2q·t_2q + u_applications·g·t_2q`` with ``g`` the accounting's gates per query
-(each application of U = e^{iAt} is one query to the matrix), i.e. gates executed one after the
-other, an upper bound on a layered schedule. Runs: the configured shots, else the accounting's
+``n_1q·t_1q + n_2q·t_2q + u_applications·g·t_2q`` with the gates counted in a CX basis
+(``n_1q_cx``, ``n_2q_cx``: a controlled phase is two CNOTs) and ``g`` the accounting's gates per
+query (each application of U = e^{iAt} is one query to the matrix), i.e. gates executed one after
+the other, an upper bound on a layered schedule. Runs: the configured shots, else the accounting's
 readout model; each run pays measurement and reset unless the readout is ``none``.
 """
 
@@ -250,7 +251,7 @@ def _hhl(
     gc = res.gate_counts
     t1, t2 = to_seconds(group.gate_time_1q), to_seconds(group.gate_time_2q)
     g_query = float(gates_per_query(acc.oracle, job.n, job.d))
-    run_s = gc["n_1q"] * t1 + gc["n_2q"] * t2 + gc["u_applications"] * g_query * t2
+    run_s = gc["n_1q_cx"] * t1 + gc["n_2q_cx"] * t2 + gc["u_applications"] * g_query * t2
     if quantum.shots:
         runs = int(quantum.shots)
     else:
@@ -269,8 +270,8 @@ def _hhl(
     x = np.real_if_close(res.x)
     p_fail = failure_probability(
         group,
-        gc["n_1q"],
-        gc["n_2q"] + gc["u_applications"] * g_query,
+        gc["n_1q_cx"],
+        gc["n_2q_cx"] + gc["u_applications"] * g_query,
         res.n_qubits,
     )
     return Outcome(

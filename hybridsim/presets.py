@@ -1,9 +1,10 @@
 """Named QPU hardware presets: ``preset = "ibm_heron"`` in a ``[[cluster.qpu]]`` group.
 
 A preset fills in the group's keys *before* validation; keys written in the group override it.
-Values are in the scenario-file representation, each with its source. REFERENCE §3 of the project
-brief gives the numbers marked (REF); others are marked (assumed) with where they come from, and
-derived ones (inferred). docs/howto/add-a-hardware-preset.md explains how to add one.
+Values are in the scenario-file representation, each with its source: the comments name an
+entry of docs/background/references.md (``references.md#ibm-heron`` …) for every number; numbers
+without a single source are marked (assumed), derived ones (inferred).
+docs/howto/add-a-hardware-preset.md explains how to add one.
 """
 
 from __future__ import annotations
@@ -14,18 +15,20 @@ from typing import Any
 
 __all__ = ["QPU_PRESETS", "PRESET_NOTES"]
 
-# Willow's surface-code cycle and decoder latency (Google, Nature 638, 2025) (REF). A logical
-# gate takes about d cycles; d = 25 keeps logical error rates low enough for long algorithms
-# (inferred): 25 × 1.1 µs = 27.5 µs per logical gate; a logical measurement adds the decoder's
-# 63 µs to its d cycles.
+# Willow's surface-code cycle and decoder latency (Google, Nature 638, 2025;
+# references.md#google-2025). A logical gate takes about d cycles; d = 25 keeps logical error
+# rates low enough for long algorithms (inferred, references.md#surface-code-preset):
+# 25 × 1.1 µs = 27.5 µs per logical gate; a logical measurement adds the decoder's 63 µs to its
+# d cycles.
 _SURFACE_D = 25
 _SURFACE_CYCLE_NS = 1100
 
 QPU_PRESETS: Mapping[str, Mapping[str, Any]] = MappingProxyType(
     {
         # Superconducting today: IBM Heron r2 (ibm_fez): CZ 84 ns, readout 1.56 µs, repetition
-        # delay 250 µs (REF); 156 qubits (IBM). Single-qubit gate 32 ns and median error rates
-        # 3e-3 (2q), 2e-4 (1q), 1.5e-2 (readout) are typical published Heron values (assumed).
+        # delay 250 µs (references.md#ibm-heron); 156 qubits (IBM). Single-qubit gate 32 ns and
+        # median error rates 3e-3 (2q), 2e-4 (1q), 1.5e-2 (readout) are typical published Heron
+        # values (assumed).
         "ibm_heron": {
             "qubits": 156,
             "gate_time_1q": "32 ns",
@@ -36,9 +39,9 @@ QPU_PRESETS: Mapping[str, Mapping[str, Any]] = MappingProxyType(
             "error_2q": 3e-3,
             "readout_error": 1.5e-2,
         },
-        # Trapped ions: IonQ Aria, 1q 135 µs, 2q 600 µs (REF); measurement 100 µs as Azure's
-        # µs-class qubit (REF); 25 qubits (IonQ Aria). Errors: 2q 6e-3, 1q 5e-4, readout 4e-3
-        # (IonQ's published Aria fidelities, assumed).
+        # Trapped ions: IonQ Aria, 1q 135 µs, 2q 600 µs (references.md#ionq-aria); measurement
+        # 100 µs as Azure's µs-class qubit (references.md#beverland-2022); 25 qubits (IonQ Aria).
+        # Errors: 2q 6e-3, 1q 5e-4, readout 4e-3 (IonQ's published Aria fidelities, assumed).
         "ionq_aria": {
             "qubits": 25,
             "gate_time_1q": "135 us",
@@ -49,9 +52,9 @@ QPU_PRESETS: Mapping[str, Mapping[str, Any]] = MappingProxyType(
             "error_2q": 6e-3,
             "readout_error": 4e-3,
         },
-        # Neutral atoms (assumed, not in REF): CZ gates of about 250 ns at 99.5 % fidelity
-        # (Evered et al., Nature 622, 2023), single-qubit gates about 1 µs, fluorescence readout
-        # about 1 ms with atom reloading as the reset; 256 atoms.
+        # Neutral atoms (assumed): CZ gates of about 250 ns at 99.5 % fidelity (Evered et al.,
+        # Nature 622, 2023; references.md#evered-2023), single-qubit gates about 1 µs, fluorescence
+        # readout about 1 ms with atom reloading as the reset; 256 atoms.
         "neutral_atom": {
             "qubits": 256,
             "gate_time_1q": "1 us",
@@ -62,8 +65,8 @@ QPU_PRESETS: Mapping[str, Mapping[str, Any]] = MappingProxyType(
             "error_2q": 5e-3,
             "readout_error": 1e-2,
         },
-        # Azure resource estimator qubit models (REF): "ns" qubits (gates 50 ns, measurement
-        # 100 ns) and "µs" qubits (gates and measurement 100 µs).
+        # Azure resource estimator qubit models (references.md#beverland-2022): "ns" qubits
+        # (gates 50 ns, measurement 100 ns) and "µs" qubits (gates and measurement 100 µs).
         "azure_ns": {
             "gate_time_1q": "50 ns",
             "gate_time_2q": "50 ns",
@@ -77,7 +80,8 @@ QPU_PRESETS: Mapping[str, Mapping[str, Any]] = MappingProxyType(
             "reset_time": "100 us",
         },
         # A fault-tolerant surface-code machine on Willow-like hardware (see above): logical
-        # gates of d cycles, logical errors neglected, 1000 logical qubits (inferred).
+        # gates of d cycles, logical errors neglected, 1000 logical qubits (inferred,
+        # references.md#surface-code-preset).
         "surface_code": {
             "qubits": 1000,
             "gate_time_1q": f"{_SURFACE_D * _SURFACE_CYCLE_NS} ns",
@@ -87,7 +91,7 @@ QPU_PRESETS: Mapping[str, Mapping[str, Any]] = MappingProxyType(
         },
         # The Q-Newton paper's hypothetical machine: attosecond gates "possibly realized by
         # attosecond physics" (arXiv:2405.00252). The paper says nothing of readout, so only the
-        # gates improve: readout and reset stay IBM Heron's (REF).
+        # gates improve: readout and reset stay IBM Heron's (references.md#attosecond-preset).
         "attosecond": {
             "qubits": 1000,
             "gate_time_1q": "1 as",

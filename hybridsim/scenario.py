@@ -100,13 +100,14 @@ class GpuGroup:
         gt=0,
         unit="TFLOP/s",
         doc="Sustained dense linear-algebra rate (A100 ≈ 14, H100 ≈ 26: Top500 HPL per GPU, "
-        "inferred in REFERENCE §4).",
+        "inferred; docs/background/references.md#gpu-rates).",
     )
     launch_latency: int = key(
         "20 us",
         kind="duration",
         min=0,
-        doc="Fixed cost per kernel call; small solves are latency bound (REFERENCE §4).",
+        doc="Fixed cost per kernel call; small solves are latency bound "
+        "(docs/background/references.md#gpu-launch-latency).",
     )
     memory_gb: float = key(80.0, kind="float", gt=0, unit="GB", doc="Device memory.")
     memory_bandwidth: float = key(
@@ -161,7 +162,8 @@ class QpuGroup:
         "32 ns",
         kind="duration",
         gt=0,
-        doc="Single-qubit gate time (typical IBM sx gate length; assumed, not in REFERENCE).",
+        doc="Single-qubit gate time (typical IBM sx gate length, assumed; "
+        "docs/background/references.md#ibm-heron).",
     )
     gate_time_2q: int = key(
         "84 ns", kind="duration", gt=0, doc="Two-qubit gate time (IBM Heron ibm_fez CZ)."
@@ -236,7 +238,7 @@ class QpuGroup:
         kind="duration",
         min=0,
         doc="Latency of the QPU's link to the switch in the default star network "
-        "(same-rack control stack, REFERENCE §3).",
+        "(same-rack control stack; docs/background/references.md#link-latency).",
     )
     link_bandwidth: float = key(
         "10 Gbps", kind="bandwidth", doc="Bandwidth of that link (assumed Ethernet)."
@@ -745,7 +747,8 @@ class ShapesWorkload:
         "mlp",
         kind="choice",
         choices=("mlp", "bert-tiny", "mistral-tiny"),
-        doc="Q-Newton model: MLP-30 on MNIST, BERT-tiny or Mistral-tiny (REFERENCE §1).",
+        doc="Q-Newton model: MLP-30 on MNIST, BERT-tiny or Mistral-tiny "
+        "(docs/background/references.md#qnewton-shapes).",
     )
     epochs: float = key(1.0, kind="float", gt=0, max=10_000, doc="Epochs to simulate.")
     steps: int | None = key(

@@ -2,8 +2,8 @@
 
 ::
 
-    python scenarios/study.py                 # full study, about 5 minutes on 2 cores
-    python scenarios/study.py --small --out /tmp/study   # reduced version the tests run (~25 s)
+    python scenarios/study.py                 # full study; logs each run with the elapsed time
+    python scenarios/study.py --small --out /tmp/study   # reduced version the tests run
     python scenarios/study.py --render-only   # re-draw figures and page from results.json
 
 What it does, section by section (docs/study/index.md explains each in words):
@@ -68,7 +68,8 @@ FLAT_KAPPA = (
     "workload.kappa.scatter_sigma=0.0",
 )
 
-#: The paper's claims (arXiv:2405.00252), as summarized in REFERENCE §1: inputs of the study.
+#: The paper's claims (arXiv:2405.00252; docs/background/references.md#qnewton-claims): inputs of
+#: the study.
 PAPER_CLAIMS = {
     "training_time_reduction_max": 0.9,
     "kappa_threshold": 1e4,
@@ -2623,7 +2624,8 @@ between $k1_min and $k1_max (ε_norm = $k1_eps): the drop factors are $k5_drop a
 1: κ rose), and even the most generous reading, the largest ratio between an earlier and a later
 step, gives $k5_largest and $k1_largest ($block_largest for the most variable single block). The
 paper's regularization H + ε_norm·(max|H| + damping)·I is relative to the block's own scale, so κ ≤
-1 + N/ε_norm whatever the gradients do (inferred, REFERENCE §1; the largest κ measured reaches
+1 + N/ε_norm whatever the gradients do (inferred,
+[references](../background/references.md#singular-psd-kappa); the largest κ measured reaches
 $k5_bound and $k1_bound of that bound), and an empirical Fisher shrinks as a whole when the
 gradients shrink, leaving its shape, and so κ, roughly unchanged (our reading). The paper's κ̂ has
 a median of $k5_est and $k1_est over these runs.

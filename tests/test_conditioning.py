@@ -147,6 +147,48 @@ def test_hager_higham_singular_is_inf():
     assert kappa_hager_higham([[1.0, 2.0], [2.0, 4.0]]).kappa == math.inf
 
 
+# --- extreme magnitudes: κ is scale-invariant, the estimators must be too ----------------------
+
+
+@pytest.mark.parametrize("scale", [1e-310, 1e-320, 2.0**-1070, 1e-300, 1e300, 1e307])
+@pytest.mark.parametrize("method", sorted(ESTIMATORS))
+def test_estimators_on_subnormal_and_huge_matrices(method, scale):
+    # 1e-310·diag(1, 2) is subnormal: gecon's reciprocal condition number used to underflow to 0
+    # and Hager–Higham returned inf instead of 2.
+    est = estimate_kappa(scale * np.diag([1.0, 2.0]), method)
+    assert est.kappa == pytest.approx(2.0, rel=1e-12)
+
+
+@pytest.mark.parametrize("scale", [1e-310, 1e300])
+def test_hager_higham_overflowing_norm(scale):
+    a = scale * np.array([[1.0, 1.0], [0.0, 1.0]])  # ‖A‖₁ = 2·scale overflows for 1e308-ish
+    assert kappa_hager_higham(a).kappa == pytest.approx(4.0)
+    assert kappa_hager_higham(np.array([[1e308, 1e308], [0.0, 1e308]])).kappa == pytest.approx(4.0)
+
+
+def test_scaling_by_powers_of_two_changes_no_bit():
+    rng = np.random.default_rng(3)
+    a = rng.standard_normal((40, 40))
+    base = kappa_hager_higham(a).kappa
+    for e in (-900, -3, 7, 900):  # scaled entries stay normal numbers
+        assert kappa_hager_higham(np.ldexp(a, e)).kappa == base
+
+
+def test_lanczos_arpack_path_on_a_subnormal_matrix():
+    # N >= LANCZOS_DENSE_BELOW takes the ARPACK path, whose shift-invert solves used to overflow
+    # (ArpackError) on a subnormal matrix; eigenvalue bounds come back in the matrix's own scale.
+    rng = np.random.default_rng(1)
+    n = C.LANCZOS_DENSE_BELOW
+    a = spd_with_spectrum(np.linspace(1.0, 10.0, n), rng)
+    a = (a + a.T) / 2
+    ref = kappa_lanczos(a)
+    for scale in (1e-310, 2.0**-1000, 1e300):
+        est = kappa_lanczos(a * scale)
+        assert est.kappa == pytest.approx(ref.kappa, rel=1e-9)
+        assert est.lambda_min == pytest.approx(ref.lambda_min * scale, rel=1e-9)
+        assert est.lambda_max == pytest.approx(ref.lambda_max * scale, rel=1e-9)
+
+
 # --- Lanczos -----------------------------------------------------------------------------------
 
 

@@ -37,9 +37,10 @@ def sig3(x: float) -> float:
 
 # --- Jennings et al. ---------------------------------------------------------------------------
 
-# Expected queries to U_A for α = 1, ε = 1e-2, to 3 significant digits. REFERENCE.md lists 5.70e4
-# for κ = 1e2, but the formula gives 56 947.1, which is 5.69e4 to 3 digits (5.70e4 is 5.695e4
-# rounded twice). The other four reference values reproduce as written.
+# Expected queries to U_A for α = 1, ε = 1e-2, to 3 significant digits
+# (docs/background/references.md#jennings-reference-values). The project brief listed 5.70e4 for
+# κ = 1e2, but the formula gives 56 947.1, which is 5.69e4 to 3 digits (5.70e4 is 5.695e4 rounded
+# twice). The other four reference values reproduce as written.
 JENNINGS_REFERENCE = {10.0: 5.69e3, 1e2: 5.69e4, 1e3: 6.91e5, 1e4: 8.61e6, 1e6: 1.23e9}
 
 
@@ -189,7 +190,7 @@ def test_state_prep_and_block_encoding_qubits_by_hand():
 
 def test_readout_runs_by_hand():
     assert readout_runs("none", 32, 0.01) == 1.0
-    assert readout_runs("tomography", 32, 0.01) == 320000.0  # the REFERENCE §3 example
+    assert readout_runs("tomography", 32, 0.01) == 320000.0  # references.md#qlsa-worked-example
     assert readout_runs("signed_tomography", 32, 0.1) == 32 * 5 * 100
     assert readout_runs("signed_tomography", 1, 0.5) == 4.0  # log2 N floored at 1
     assert readout_runs("tomography", 3, 0.3) == math.ceil(3 / 0.09 - 1e-9) == 34
@@ -244,8 +245,8 @@ def test_full_accounting_assembled_by_hand():
 
 
 def test_reference_worked_example_readout_bound():
-    # REFERENCE §3: N = 32, κ = 10, ε = 0.01, tomography, attosecond gates, 1.56 µs readout:
-    # ~3.2e5 runs × ~5.7e3 queries, ~0.5 s in total, dominated by readout.
+    # references.md#qlsa-worked-example: N = 32, κ = 10, ε = 0.01, tomography, attosecond gates,
+    # 1.56 µs readout: ~3.2e5 runs × ~5.7e3 queries, ~0.5 s in total, dominated by readout.
     acc = Accounting("tomo", "unit", False, "tomography", False, False)
     c = qlsa_cost(
         32,

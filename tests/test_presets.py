@@ -1,4 +1,4 @@
-"""Hardware presets: REFERENCE §3 numbers, overrides, round trip, errors."""
+"""Hardware presets: the numbers of docs/background/references.md, overrides, round trip, errors."""
 
 import pytest
 from conftest import synthetic

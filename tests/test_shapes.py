@@ -26,7 +26,7 @@ from hybridsim.workload.shapes import (
 
 def test_mlp_blocks_match_reference_and_the_real_mlp():
     m = paper_model("mlp")
-    assert m.block_sizes == (23520, 30, 900, 30, 300, 10)  # REFERENCE.md §1
+    assert m.block_sizes == (23520, 30, 900, 30, 300, 10)  # references.md#qnewton-shapes
     assert m.blocks[0] == BlockShape("fc_layers.0.weight", 23520)
     # The metadata agrees with the real numpy MLP's layer partition of the same architecture.
     assert m.block_sizes == block_sizes(MLPSpec((784, 30, 30, 10), "relu"), "layer")

@@ -5,7 +5,7 @@ Run from the project root::
     python docs/howto/make_report_figures.py
 
 Runs ``scenarios/quickstart.toml`` (the demo scenario: Newton training on two GPUs and an
-attosecond QPU, about 20 s) into a temporary directory named ``quickstart``, builds its report
+attosecond QPU) into a temporary directory named ``quickstart``, builds its report
 with the same code as ``hybridsim run``, and writes:
 
 * ``docs/img/timeline-demo.png``: the report's ``timeline.png`` (femtosecond QPU jobs inside a

@@ -217,8 +217,8 @@ def classical_solve_time(
         Condition number and target relative accuracy (CG only; ignored, may be None, for the
         direct methods).
     tflops : float
-        Sustained rate in TFLOP/s (REFERENCE §4: dense LU ≈ 14 per A100, ≈ 26 per H100, inferred
-        from Top500 HPL per GPU).
+        Sustained rate in TFLOP/s (dense LU ≈ 14 per A100, ≈ 26 per H100, inferred from Top500
+        HPL per GPU: docs/background/references.md#gpu-rates).
     launch_latency_s : float
         Fixed cost per library call (tens of µs on a GPU).
     mem_bandwidth_Bps : float

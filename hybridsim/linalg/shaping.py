@@ -11,7 +11,7 @@ inverting it:
 The MLP path of the public code prunes first and regularizes second; the ``real-hessian`` path does
 the reverse. Both orders are offered. Row-wise top-k breaks symmetry (the paper calls its pruning
 "symmetry-aware"), so the mask is symmetrized here (union or intersection) and d is the maximum
-nonzero count over rows *and* columns (inferred, REFERENCE §1).
+nonzero count over rows *and* columns (inferred, docs/background/references.md#qnewton-pruning).
 """
 
 from __future__ import annotations
@@ -241,7 +241,8 @@ def regularized_kappa_singular_psd(lambda_max, max_abs, eps_norm, damping=0.0):
 
     For symmetric positive semi-definite H with λmin = 0, adding c·I shifts every eigenvalue by
     c = ε_norm·(max|H| + damping), so κ₂(H + cI) = (λmax + c)/c exactly. Since λmax ≤ N·max|H|,
-    κ ≤ 1 + N/ε_norm (inferred, REFERENCE §1). Vectorized over numpy arrays.
+    κ ≤ 1 + N/ε_norm (inferred, docs/background/references.md#singular-psd-kappa). Vectorized over
+    numpy arrays.
 
     Examples
     --------

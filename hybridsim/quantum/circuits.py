@@ -1,7 +1,8 @@
 """Circuit building blocks for the HHL executor, on top of qutip-qip's ``QubitCircuit``:
 
 * QFT / inverse QFT as lists of qutip-qip ``SNOT`` and ``CPHASE`` gates. ``reverse_circuit()`` is
-  not an inverse (REFERENCE §5): the inverse reverses the order *and* negates every phase.
+  not an inverse (docs/background/references.md#qutip-qip-traps): the inverse reverses the order
+  *and* negates every phase.
 * State preparation of ``b`` from uniformly controlled rotations (Möttönen et al. 2005).
 * Hardware-form decomposition and gate counting (used for ``QLSAResult.gate_counts``).
 
@@ -38,6 +39,20 @@ __all__ = [
 # oracle call (ControlledUnitary) and is counted separately: its cost depends on how A is accessed.
 _ONE_QUBIT = {"SNOT", "RY", "RZ", "RX", "X", "Y", "Z", "S", "T", "PHASEGATE", "QASMU"}
 _TWO_QUBIT = {"CNOT", "CPHASE", "CSIGN", "CZ", "SWAP", "CRY", "CRZ", "CRX"}
+#: (CNOTs, single-qubit gates) of each two-qubit gate in a CX basis, from the definitions in
+#: OpenQASM 2.0's qelib1.inc (docs/background/references.md#openqasm): cu1(λ) = u1(λ/2) a; cx;
+#: u1(−λ/2) b; cx; u1(λ/2) b — a controlled phase costs *two* CNOTs; cz = h b; cx; h b;
+#: swap = three cx; crz and cry = two cx and two rotations; crx = two cx and three gates.
+_CX_BASIS = {
+    "CNOT": (1, 0),
+    "CPHASE": (2, 3),
+    "CSIGN": (1, 2),
+    "CZ": (1, 2),
+    "SWAP": (3, 0),
+    "CRY": (2, 2),
+    "CRZ": (2, 2),
+    "CRX": (2, 3),
+}
 
 
 def qft_gates(qubits: Sequence[int], *, swaps: bool = True, inverse: bool = False) -> list:
@@ -198,16 +213,22 @@ def count_gates(qc) -> dict:
     ``GLOBALPHASE`` is not a gate. ``"depth"`` is the ASAP layer count where every gate occupies all
     of its qubits and an oracle call is one layer.
 
+    Two bases. ``"n_1q"``/``"n_2q"`` count the gates as the circuit has them (its native basis:
+    ``CNOT`` and ``CPHASE`` one two-qubit gate each), the gates of the OpenQASM export.
+    ``"n_1q_cx"``/``"n_2q_cx"`` count them in a CX basis (CNOT + single-qubit gates), where a
+    controlled phase is two CNOTs and three phase gates (:data:`_CX_BASIS`): what hardware with one
+    native entangling gate runs, and what the simulator charges (``hybridsim.execution``).
+
     Returns
     -------
     dict
-        Gate name → count, plus ``"n_1q"``, ``"n_2q"``, ``"n_oracle"``, ``"u_applications"``,
-        ``"depth"``.
+        Gate name → count, plus ``"n_1q"``, ``"n_2q"`` (native basis), ``"n_1q_cx"``,
+        ``"n_2q_cx"`` (CX basis), ``"n_oracle"``, ``"u_applications"``, ``"depth"``.
     """
     from hybridsim.quantum.gates import ControlledUnitary, UniformlyControlledRotation
 
     names: Counter = Counter()
-    n1 = n2 = n_or = u_apps = 0
+    n1 = n2 = n1_cx = n2_cx = n_or = u_apps = 0
     level = [0] * qc.N
     for g in qc.gates:
         if g.name == "GLOBALPHASE":
@@ -223,8 +244,12 @@ def count_gates(qc) -> dict:
                 u_apps += g.power
             elif len(qubits) == 1 and name in _ONE_QUBIT:
                 n1 += 1
+                n1_cx += 1
             elif len(qubits) == 2 and name in _TWO_QUBIT:
                 n2 += 1
+                cx, one = _CX_BASIS[name]
+                n2_cx += cx
+                n1_cx += one
             else:
                 raise ValueError(f"count_gates: no counting rule for gate {name} on {qubits}")
             lay = max(level[q] for q in qubits) + 1
@@ -232,5 +257,6 @@ def count_gates(qc) -> dict:
                 level[q] = lay
     depth = max(level, default=0)
     counts = dict(sorted(names.items()))
-    counts.update(n_1q=n1, n_2q=n2, n_oracle=n_or, u_applications=u_apps, depth=depth)
+    counts.update(n_1q=n1, n_2q=n2, n_1q_cx=n1_cx, n_2q_cx=n2_cx)
+    counts.update(n_oracle=n_or, u_applications=u_apps, depth=depth)
     return counts

@@ -7,8 +7,8 @@ rule).
 
 * :class:`ControlledUnitary`: one control qubit and a block of target qubits carrying an arbitrary
   unitary (the QPE oracle ``controlled-U^(2^j)``). qutip-qip's user gates cannot take ``controls=``
-  (REFERENCE §5), so the block matrix ``diag(I, U)`` is built here; the drawers still show the
-  control.
+  (docs/background/references.md#qutip-qip-traps), so the block matrix ``diag(I, U)`` is built
+  here; the drawers still show the control.
 * :class:`UniformlyControlledRotation`: ``R_y`` or ``R_z`` on one target whose angle depends on the
   value of ``k`` control qubits. It is HHL's eigenvalue inversion and the building block of state
   preparation. It stays *one* gate in the circuit, so :mod:`hybridsim.quantum.simulate` applies it

@@ -19,7 +19,8 @@ The circuit (Harrow, Hassidim, Lloyd 2009; layout of Dervovic et al. 2018, Fig. 
 5. Postselection on ancilla = 1 and clock = 0, done on the final state (the circuit holds no
    measurement gates: qutip-qip would draw their outcomes from global random state).
 
-The postselected system amplitudes equal the closed form of :func:`closed_form_hhl` (REFERENCE §5):
+The postselected system amplitudes equal the closed form of :func:`closed_form_hhl`
+(docs/background/references.md#hhl-closed-form):
 ``x_HHL = Σ_j <u_j|b̂> g(λ_j) u_j`` with ``g(λ) = Σ_k |α_k(λt/2π)|² f(k)`` and
 ``p_success = ‖x_HHL‖²``. Since ``f(k) ≈ C/k`` and ``k ≈ λtD/2π``, ``x_HHL ≈ (2πC/tD)·A⁻¹b̂`` and the
 norm is recovered as ``‖x‖ ≈ ‖b‖·√p·t·D/(2πC)``.
@@ -116,9 +117,11 @@ class QLSAResult:
         ``1 + clock_qubits + system qubits``.
     gate_counts : dict
         Hardware-form counts, see :func:`hybridsim.quantum.circuits.count_gates`: gate name → count
-        (``SNOT``, ``CPHASE``, ``RY``, ``RZ``, ``CNOT``, ``CU``), ``n_1q``, ``n_2q`` (uniformly
-        controlled rotations counted as their CNOT + rotation decomposition, CPHASE as one two-qubit
-        gate), ``n_oracle`` (controlled-U calls, each counted once and *not* in ``n_2q``),
+        (``SNOT``, ``CPHASE``, ``RY``, ``RZ``, ``CNOT``, ``CU``), ``n_1q``, ``n_2q`` (the circuit's
+        native basis: uniformly controlled rotations counted as their CNOT + rotation
+        decomposition, CPHASE as one two-qubit gate), ``n_1q_cx``, ``n_2q_cx`` (CX basis: a CPHASE
+        is two CNOTs and three phase gates; the counts the simulator charges), ``n_oracle``
+        (controlled-U calls, each counted once and in neither two-qubit count),
         ``u_applications`` (total applications of ``U = e^{iAt}``, ``2(D−1)``) and ``depth``.
     circuit : qutip_qip.circuit.QubitCircuit
         The circuit that was simulated.
@@ -230,7 +233,9 @@ def _qpe_probabilities(phi: np.ndarray, d: int) -> np.ndarray:
 def closed_form_hhl(
     A: np.ndarray, b: np.ndarray, clock_qubits: int, t: float, C: float, *, signed: bool = False
 ) -> tuple[np.ndarray, float]:
-    """Analytic postselected HHL output (REFERENCE §5), the oracle the circuit is tested against.
+    """Analytic postselected HHL output, the oracle the circuit is tested against.
+
+    Source: docs/background/references.md#hhl-closed-form.
 
     With ``φ_j = λ_j t / 2π``, ``D = 2^n_c``: ``x_HHL = Σ_j <u_j|b̂> g(λ_j) u_j``,
     ``g(λ) = Σ_k |α_k(φ)|² f(k)``, ``p_succ = ‖x_HHL‖²``. Exact for the ideal circuit (exact ``U``),
@@ -756,7 +761,8 @@ def _hhl_solve(
     state = state / norm_state
     if not is_complex:
         state = np.real(state)
-    # ‖A⁻¹b‖ ≈ ‖b‖·√p·t·D/(2πC) because x_HHL ≈ (2πC/tD)·A⁻¹b̂ (REFERENCE §5).
+    # ‖A⁻¹b‖ ≈ ‖b‖·√p·t·D/(2πC) because x_HHL ≈ (2πC/tD)·A⁻¹b̂
+    # (docs/background/references.md#hhl-norm-recovery).
     x_norm = np.linalg.norm(bb) * math.sqrt(p_succ) * t * d / (2.0 * np.pi * C)
     t2 = time.perf_counter()
     return QLSAResult(

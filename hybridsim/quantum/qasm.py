@@ -13,10 +13,16 @@ exports the circuit in its hardware form:
   2006), so these stay black boxes: supply them on the target platform (e.g. Hamiltonian simulation
   of ``A`` for time ``±2^j·t``, or a unitary-synthesis pass). qutip-qip's own QASM reader refuses
   opaque gates, so such a file reads back only after the oracle lines are replaced;
-* ``GLOBALPHASE`` (only for complex ``b``) is dropped: a global phase is unobservable.
+* ``GLOBALPHASE`` (only for complex ``b``): OpenQASM 2.0 defines gates only up to a global phase
+  and has no statement for one, so the phase θ is written as an explicit statement in the file's
+  header, ``// Global phase ... theta = <θ>``: read with the standard rotations (``rz(φ)`` =
+  exp(−iφZ/2), as qiskit and qutip-qip read ``qelib1.inc``), the program prepares hybridsim's
+  state times exp(−iθ); OpenQASM 3 would write ``gphase(θ);``. The line is there, with θ = 0,
+  for real ``b`` too. A global phase is unobservable on its own, but a complex solution's phase is
+  part of the answer when the circuit is composed with others.
 
-Limits: OpenQASM 2.0 only (qutip-qip does not write 3.0); angles are written with full ``repr``
-precision.
+Limits: OpenQASM 2.0 only (qutip-qip does not write 3.0; OpenQASM 3 has no ``opaque``); angles
+are written with full ``repr`` precision.
 """
 
 from __future__ import annotations
@@ -86,8 +92,9 @@ def to_qasm(result_or_circuit) -> str:
     Returns
     -------
     str
-        The program: header, ``qreg q[Q];``, opaque oracle declarations, then one line per gate in
-        hardware form (the same gates :func:`hybridsim.quantum.circuits.count_gates` counts).
+        The program: a header with the global-phase statement (three comment lines), ``qreg
+        q[Q];``, opaque oracle declarations, then one line per gate in hardware form (the same
+        gates :func:`hybridsim.quantum.circuits.count_gates` counts).
 
     Examples
     --------
@@ -100,4 +107,10 @@ def to_qasm(result_or_circuit) -> str:
     qc = getattr(result_or_circuit, "circuit", result_or_circuit)
     writer = _writer_class()("2.0")
     lines = writer._qasm_output(_export_circuit(qc))
+    theta = sum(float(g.arg_value) for g in qc.gates if g.name == "GLOBALPHASE")
+    lines[1:1] = [  # after qutip-qip's first line, before the program: the file's header
+        f"// Global phase (OpenQASM 2.0 cannot state it): theta = {theta!r}",
+        "// This program prepares hybridsim's state times exp(-i*theta) when rz(phi) is read as",
+        "// exp(-i*phi*Z/2), as qiskit and qutip-qip read qelib1.inc; OpenQASM 3: gphase(theta);",
+    ]
     return "\n".join(lines) + "\n"

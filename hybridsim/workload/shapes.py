@@ -134,8 +134,8 @@ def _bert_tiny_blocks(hidden: int = 64, layers: int = 3, ffn: int = 256) -> list
         blocks += _linear(f"{p}.intermediate.dense", hidden, ffn)
         blocks += _linear(f"{p}.output.dense", ffn, hidden)
     # (inferred) BertForMaskedLM's head transform is a hidden×hidden Linear with bias, under the
-    # layer limit, so the code builds its blocks too; REFERENCE.md §1 does not list it. The
-    # decoder (64 × 30 522) exceeds the limit and is skipped.
+    # layer limit, so the code builds its blocks too (docs/background/references.md#qnewton-shapes
+    # marks it inferred). The decoder (64 × 30 522) exceeds the limit and is skipped.
     blocks += _linear("cls.predictions.transform.dense", hidden, hidden)
     return blocks
 
