@@ -223,7 +223,10 @@ def test_cli_exit_codes_and_output(tmp_path, capsys):
     path = write_sweep(tmp_path, seeds=(1,))
     assert sweep_main(["sweep", str(path), "--out", str(tmp_path / "a"), "--workers", "2"]) == 0
     cap = capsys.readouterr()
-    assert cap.out.startswith("t: 4 runs (4 run now on 2 local workers): 4 ok, 0 failed -> ")
+    header, summary = cap.out.splitlines()
+    # The size comes first, before anything runs.
+    assert header == f"t: 4 points × 1 seed = 4 runs on 2 local workers -> {tmp_path / 'a'}"
+    assert summary.startswith("t: 4 runs (4 run now on 2 local workers): 4 ok, 0 failed -> ")
     assert "4/4" in cap.err  # the progress bar
     assert sweep_main(["sweep", str(path), "--out", str(tmp_path / "a"), "--quiet"]) == 0
     assert capsys.readouterr() == ("", "")

@@ -62,18 +62,23 @@ def sweep_command(args: argparse.Namespace) -> int:
     HybridSimError
         For bad input (the caller prints it as one line and exits with 2).
     """
-    from hybridsim.sweep import SweepInterrupted, sweep
+    from hybridsim.sweep import SweepInterrupted
+    from hybridsim.sweep.executors import make_executor
+    from hybridsim.sweep.runner import run_sweep
+    from hybridsim.sweep.spec import load_sweep
 
+    executor = make_executor(
+        serial=args.serial, workers=args.workers, cluster=args.cluster, dask_local=args.dask_local
+    )
+    spec = load_sweep(args.sweep)
+    if not args.quiet:
+        # The size, known before anything runs (and refused during validation if too large).
+        print(
+            f"{spec.name}: {spec.size_text()} on {executor.description} -> {args.out}", flush=True
+        )
     try:
-        result = sweep(
-            args.sweep,
-            args.out,
-            workers=args.workers,
-            cluster=args.cluster,
-            dask_local=args.dask_local,
-            keep_runs=args.keep_runs,
-            serial=args.serial,
-            progress=not args.quiet,
+        result = run_sweep(
+            spec, args.out, executor, keep_runs=args.keep_runs, progress=not args.quiet
         )
     except SweepInterrupted as stop:
         r = stop.result
