@@ -301,8 +301,17 @@ def _quiet_dask_logs() -> Iterator[None]:
     killing workers in its row); Dask's records (reconnection attempts, workers closing, task
     cancellations) would bury the progress bar and the final line.
     """
+    names = set(_DASK_LOGGERS)
+    # Loggers below them with handlers of their own (distributed.client has one).
+    names.update(
+        name
+        for name, logger in logging.Logger.manager.loggerDict.items()
+        if name.split(".")[0] in _DASK_LOGGERS
+        and isinstance(logger, logging.Logger)
+        and logger.handlers
+    )
     saved = []
-    for name in _DASK_LOGGERS:
+    for name in sorted(names):
         logger = logging.getLogger(name)
         saved.append((logger, logger.handlers[:], logger.propagate))
         logger.handlers = [logging.NullHandler()]

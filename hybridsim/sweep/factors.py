@@ -156,8 +156,8 @@ def _range_values(spec: Mapping[str, Any], ctx: Ctx) -> tuple[Any, ...]:
         # Refused before generating anything: a factor cannot have more values than a sweep has
         # points, and generating 10**7 formatted durations alone takes minutes.
         raise ctx.child("num").error(
-            f"{num} values is more than a sweep may have",
-            f"at most {MAX_POINTS} (the most points per sweep)",
+            f"{num} values, more than a sweep may have points",
+            f"num <= {MAX_POINTS}, the most points per sweep",
         )
     ends = spec[kind]
     ectx = ctx.child(kind)

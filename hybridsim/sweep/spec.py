@@ -76,6 +76,7 @@ MAX_RUNS = 100_000
 #: Largest seed of a sweep: seeds are a primary-key column of results.sqlite, a signed 64-bit
 #: INTEGER.
 MAX_SEED = 2**63 - 1
+_SEED_RANGE = f"an integer from 0 to 2**63 - 1 = {MAX_SEED} (results.sqlite's INTEGER)"
 #: Top-level keys of sweep files that scenarios do not have.
 SWEEP_ONLY_KEYS = ("base", "seeds", "factors", "set", "options")
 
@@ -107,7 +108,6 @@ class SweepHeader:
         None,
         kind="ints",
         min=0,
-        max=MAX_SEED,
         min_items=1,
         optional=True,
         doc="Root seeds; every point runs once per seed (unset: the base scenario's seed).",
@@ -115,7 +115,12 @@ class SweepHeader:
     options: SweepOptions = key({}, kind="table", schema=SweepOptions, doc="[options]")
 
     def _validate(self, ctx: Ctx) -> None:
-        if self.seeds is not None and len(set(self.seeds)) != len(self.seeds):
+        if self.seeds is None:
+            return
+        for i, seed in enumerate(self.seeds):
+            if seed > MAX_SEED:
+                raise ctx.child("seeds").child(str(i)).error(f"out of range: {seed}", _SEED_RANGE)
+        if len(set(self.seeds)) != len(self.seeds):
             raise ctx.child("seeds").error("repeats a seed", "distinct seeds")
 
 
@@ -438,8 +443,8 @@ def load_sweep(
     seeds = header.seeds if header.seeds is not None else (seed0,)
     if header.seeds is None and seed0 > MAX_SEED:
         raise ctx.child("seeds").error(
-            f"unset, so the base scenario's seed {seed0} is used, which is too large",
-            f"seeds = [...] of integers from 0 to {MAX_SEED} (results.sqlite's INTEGER)",
+            f"unset, so the base scenario's seed {seed0} is used, which is out of range",
+            f"seeds = [...], each {_SEED_RANGE}",
         )
     return SweepSpec(
         file=file,

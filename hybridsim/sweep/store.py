@@ -315,7 +315,8 @@ class ResultStore:
         tmp = self.directory / f"{_BUILD_PREFIX}{secrets.token_hex(8)}{_BUILD_SUFFIX}"
         try:
             # O_EXCL | O_NOFOLLOW: a new file of ours, never a planted one or a link's target.
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0))
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+            fd = os.open(tmp, flags, 0o666)  # as sqlite3 would create it (less the umask)
             os.close(fd)
         except OSError as exc:
             raise HybridSimError(f"{self.directory}: cannot create {DB_NAME}: {exc}") from None
