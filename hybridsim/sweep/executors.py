@@ -32,6 +32,7 @@ import signal
 import threading
 import time
 import uuid
+import warnings
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -295,7 +296,7 @@ _DASK_LOGGERS = ("distributed", "tornado", "asyncio")
 
 @contextlib.contextmanager
 def _quiet_dask_logs() -> Iterator[None]:
-    """Keep Dask's log records off the terminal while a Dask executor is open.
+    """Keep Dask's log records and warnings off the terminal while a Dask executor is open.
 
     The sweep reports what matters itself (a lost scheduler in one error line, a run that kept
     killing workers in its row); Dask's records (reconnection attempts, workers closing, task
@@ -317,7 +318,10 @@ def _quiet_dask_logs() -> Iterator[None]:
         logger.handlers = [logging.NullHandler()]
         logger.propagate = False
     try:
-        yield
+        with warnings.catch_warnings():
+            # e.g. "Port 8787 is already in use ... Hosting the HTTP server on port N instead"
+            warnings.filterwarnings("ignore", category=UserWarning, module=r"distributed(\.|$)")
+            yield
     finally:
         for logger, handlers, propagate in saved:
             logger.handlers = handlers
@@ -338,6 +342,11 @@ def _sigint_blocked() -> Iterator[None]:
     ):
         yield  # pragma: no cover - not POSIX, or not the main thread (no Ctrl-C to route)
         return
+    from multiprocessing import resource_tracker
+
+    # Starting multiprocessing's resource tracker *unblocks* SIGINT in the thread that starts
+    # it (the cluster's loop thread, at its first queue): start it now, so it is running.
+    resource_tracker.ensure_running()
     old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
         yield
