@@ -4,9 +4,11 @@
 | --serial] [--keep-runs] [--quiet]``
 
 :mod:`hybridsim.cli` wires these in; errors are :class:`~hybridsim.errors.HybridSimError`, which
-it turns into one ``error: ...`` line and exit code 2. Exit codes of ``sweep``: 0 when every run
-is ok, 1 when some runs failed (their rows hold the errors), 130 when interrupted (finished runs
-are saved; the same command resumes).
+it turns into one ``error: ...`` line and exit code 2 (bad input, an executor that cannot start,
+a Dask scheduler lost mid-sweep). Exit codes of ``sweep``: 0 when every run is ok, 1 when some
+runs failed (their rows hold the errors), 130 when interrupted (finished runs are saved; the same
+command resumes). Unless ``--quiet``, it first prints the sweep's size: ``NAME: 9 points × 3 seeds
+= 27 runs on EXECUTOR -> DIR``.
 """
 
 from __future__ import annotations
