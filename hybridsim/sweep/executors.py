@@ -548,9 +548,14 @@ class DaskExecutor:
                         f"has had no workers for {self.no_workers_timeout:g} s"
                     ) from None
                 continue
-            task = pending.pop(fut, None)
-            if task is None:
+            if fut not in pending:
                 continue  # not ours any more (cancelled)
+            if fut.status in ("lost", "pending"):
+                # Its result was on a worker that died before it was fetched: Dask runs it
+                # again, and the callback fires again when it is done.
+                fut.add_done_callback(finished.put)
+                continue
+            task = pending.pop(fut)
             outcome = self._outcome(fut, task)
             fut.release()
             yield outcome
