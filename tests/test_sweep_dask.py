@@ -289,3 +289,30 @@ def test_ctrl_c_on_a_local_cluster_prints_one_line_and_no_worker_tracebacks(tmp_
     # It was about 105 lines of worker tracebacks and Dask log records before this one.
     assert stderr.startswith("interrupted: ") and stderr.count("\n") == 1, stderr
     assert len(_rows(out)) == len((out / "results.csv").read_text().splitlines()) - 1
+
+
+@pytest.mark.slow  # starts (and fails to start) local clusters; about 10 s
+def test_a_script_without_the_main_guard_fails_in_one_message_and_leaves_nothing(tmp_path):
+    """The how-to's snippet without ``if __name__ == "__main__":``: the local cluster's workers
+    import the script and try to start a sweep of their own. That used to leave results.sqlite
+    and .sweep.lock behind; now the cluster starts before anything is written."""
+    (tmp_path / "scenarios").symlink_to(ROOT / "scenarios")
+    script = tmp_path / "unguarded.py"
+    script.write_text(
+        "import hybridsim\n"
+        'hybridsim.sweep("scenarios/sweep-demo.toml", out="runs/demo", dask_local=2,'
+        " progress=False)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, str(script)],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode != 0
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("hybridsim.errors.HybridSimError: --dask-local 2: cannot start")
+    assert 'if __name__ == "__main__":' in last
+    assert not (tmp_path / "runs").exists()
