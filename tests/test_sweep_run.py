@@ -223,7 +223,10 @@ def test_cli_exit_codes_and_output(tmp_path, capsys):
     path = write_sweep(tmp_path, seeds=(1,))
     assert sweep_main(["sweep", str(path), "--out", str(tmp_path / "a"), "--workers", "2"]) == 0
     cap = capsys.readouterr()
-    assert cap.out.startswith("t: 4 runs (4 run now on 2 local workers): 4 ok, 0 failed -> ")
+    header, summary = cap.out.splitlines()
+    # The size comes first, before anything runs.
+    assert header == f"t: 4 points × 1 seed = 4 runs on 2 local workers -> {tmp_path / 'a'}"
+    assert summary.startswith("t: 4 runs (4 run now on 2 local workers): 4 ok, 0 failed -> ")
     assert "4/4" in cap.err  # the progress bar
     assert sweep_main(["sweep", str(path), "--out", str(tmp_path / "a"), "--quiet"]) == 0
     assert capsys.readouterr() == ("", "")
@@ -357,3 +360,140 @@ def test_a_worker_that_dies_is_retried_once_then_recorded(tmp_path, monkeypatch)
     assert (r.ok, r.failed) == (3, 1)
     ((point, seed, message),) = r.failures()
     assert (point, seed) == (1, 1) and message.startswith("the worker process died")
+
+
+# -- the store is created whole or not at all (issue 18.6) --------------------------------------
+
+_KILL_DURING_CREATION = """
+import os, signal, sqlite3, sys
+
+class Dying(sqlite3.Connection):
+    def execute(self, sql, *args):
+        if sql.startswith("CREATE TABLE results"):
+            os.kill(os.getpid(), signal.SIGKILL)  # kill -9 in the middle of creating the store
+        return super().execute(sql, *args)
+
+real = sqlite3.connect
+sqlite3.connect = lambda *a, **k: real(*a, factory=Dying, **k)
+from hybridsim.sweep.command import main
+main(["sweep", sys.argv[1], "--out", sys.argv[2], "--serial", "--quiet"])
+"""
+
+
+def test_a_kill_while_the_store_is_created_leaves_a_usable_directory(tmp_path):
+    path = write_sweep(tmp_path, seeds=(1,))
+    out = tmp_path / "out"
+    proc = subprocess.run(
+        [sys.executable, "-c", _KILL_DURING_CREATION, str(path), str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    assert not (out / "results.sqlite").exists()  # only a temporary file was being built
+    r = hybridsim.sweep(path, out, serial=True, progress=False)
+    assert (r.ok, r.failed) == (4, 0)
+    assert not list(out.glob(".results.sqlite.*"))  # the killed build is cleaned up
+
+
+@pytest.mark.parametrize("kind", ["empty file", "no tables"])
+def test_a_results_sqlite_without_tables_is_rebuilt(tmp_path, kind):
+    out = tmp_path / "out"
+    out.mkdir()
+    if kind == "empty file":
+        (out / "results.sqlite").touch()
+    else:  # what a store created in place and killed before its first commit looks like
+        conn = sqlite3.connect(out / "results.sqlite")
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.close()
+    r = hybridsim.sweep(write_sweep(tmp_path, seeds=(1,)), out, serial=True, progress=False)
+    assert (r.ok, r.failed) == (4, 0)
+
+
+def test_a_foreign_results_sqlite_is_refused_and_kept(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "results.sqlite").write_bytes(b"not a database, but someone's file")
+    with pytest.raises(HybridSimError, match="not a readable results database"):
+        hybridsim.sweep(write_sweep(tmp_path), out, serial=True, progress=False)
+    assert (out / "results.sqlite").read_bytes() == b"not a database, but someone's file"
+
+
+# -- nothing is written before the executor has started (issue 17.4) ---------------------------
+
+
+class _ExecutorThatCannotStart:
+    name = "broken"
+    description = "broken"
+
+    def __init__(self):
+        self.entered = 0
+
+    def __enter__(self):
+        self.entered += 1
+        raise HybridSimError("--cluster tcp://nowhere:1: cannot reach the Dask scheduler")
+
+    def __exit__(self, *exc):
+        pass
+
+
+def test_an_executor_that_cannot_start_leaves_nothing_written(tmp_path):
+    from hybridsim.sweep.runner import run_sweep
+
+    spec = load_sweep(write_sweep(tmp_path))
+    for out in (tmp_path / "new" / "out", tmp_path / "existing"):
+        if out.name == "existing":
+            out.mkdir()
+        with pytest.raises(HybridSimError, match="cannot reach"):
+            run_sweep(spec, out, _ExecutorThatCannotStart(), progress=False)
+        assert not (tmp_path / "new").exists()
+        assert not out.exists() or list(out.iterdir()) == []
+
+
+def test_a_bad_out_is_reported_before_the_executor_starts(tmp_path):
+    from hybridsim.sweep.runner import run_sweep
+
+    spec = load_sweep(write_sweep(tmp_path))
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    for out, message in [(afile, "not a directory"), (afile / "sub", "is not one")]:
+        executor = _ExecutorThatCannotStart()
+        with pytest.raises(HybridSimError, match=message):
+            run_sweep(spec, out, executor, progress=False)
+        assert executor.entered == 0
+    other = tmp_path / "other"
+    hybridsim.sweep(write_sweep(tmp_path, seeds=(1,)), other, serial=True, progress=False)
+    executor = _ExecutorThatCannotStart()
+    with pytest.raises(HybridSimError, match="holds the results of a different sweep"):
+        run_sweep(spec, other, executor, progress=False)
+    assert executor.entered == 0
+
+
+def test_a_finished_sweep_does_not_start_its_executor_again(tmp_path):
+    from hybridsim.sweep.runner import run_sweep
+
+    path = write_sweep(tmp_path, seeds=(1,))
+    hybridsim.sweep(path, tmp_path / "out", serial=True, progress=False)
+    r = run_sweep(load_sweep(path), tmp_path / "out", _ExecutorThatCannotStart(), progress=False)
+    assert (r.ran, r.reused, r.ok) == (0, 4, 4)
+
+
+def test_seeds_beyond_sqlite_are_refused_and_a_rerun_works(tmp_path, capsys):
+    path = write_sweep(tmp_path, seeds=(1, 2**64))
+    out = tmp_path / "out"
+    assert sweep_main(["sweep", str(path), "--out", str(out), "--serial"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {path}: seeds.1: out of range: {2**64}") and err.count("\n") == 1
+    assert not out.exists()
+    assert sweep_main(["sweep", str(write_sweep(tmp_path, seeds=(1,))), "--out", str(out),
+                       "--serial", "--quiet"]) == 0  # fmt: skip
+
+
+def test_a_scenario_file_given_to_sweep_names_hybridsim_run(tmp_path, capsys):
+    scenario = ROOT / "scenarios" / "mmc.toml"
+    assert sweep_main(["sweep", str(scenario), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {scenario}: this is a scenario, not a sweep")
+    assert f"`hybridsim run {scenario}`" in err and "did you mean" not in err
+    assert not (tmp_path / "o").exists()

@@ -2,15 +2,32 @@
 
 from __future__ import annotations
 
+import itertools
+import json
 import math
+import time
+import tomllib
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from hybridsim.errors import ScenarioError
 from hybridsim.schema import Ctx
 from hybridsim.sweep import load_sweep
-from hybridsim.sweep.factors import combine, expand_factor, format_seconds, toml_literal
+from hybridsim.sweep.factors import (
+    MAX_POINTS,
+    Factor,
+    combine,
+    count_points,
+    expand_factor,
+    format_seconds,
+    iter_points,
+    point_values,
+    toml_literal,
+)
+from hybridsim.sweep.spec import MAX_RUNS, PointList, looks_like_scenario, looks_like_sweep
 from hybridsim.tomlio import dumps
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -288,3 +305,146 @@ def test_digest_tracks_what_runs(tmp_path):
 def test_the_demo_sweep_file_is_valid():
     spec = load_sweep(ROOT / "scenarios" / "sweep-demo.toml")
     assert spec.name == "sweep-demo" and spec.runs == 27
+
+
+# -- size before work (issue 18.2) ------------------------------------------------------------
+
+
+def test_a_huge_grid_is_refused_before_any_point_is_generated(tmp_path):
+    # 10 factors x 10 values: 10**10 points. Building them all was a MemoryError.
+    keys = [f"cluster.qpu.q.{k}" for k in ("count", "capacity")] + [
+        f"workload.k{i}" for i in range(8)
+    ]
+    path = sweep_file(tmp_path, {"base": MMC, "factors": {k: list(range(10)) for k in keys}})
+    t0 = time.perf_counter()
+    with pytest.raises(ScenarioError) as err:
+        load_sweep(path)
+    assert time.perf_counter() - t0 < 5  # milliseconds in fact; the bound only catches a hang
+    message = str(err.value)
+    assert message.startswith(f"{path}: factors: grid of ")
+    assert "gives 10000000000 points" in message and f"at most {MAX_POINTS} points" in message
+    assert all(f'"{k}" (10)' in message for k in keys) and "\n" not in message
+
+
+def test_a_huge_range_is_refused_before_its_values_are_generated(tmp_path):
+    # Generating 10**7 values took minutes and 2.6 GB.
+    raw = {"logspace": [0.1, 2.4], "num": 10**7}
+    t0 = time.perf_counter()
+    with pytest.raises(ScenarioError) as err:
+        expand(raw)
+    assert time.perf_counter() - t0 < 1
+    assert str(err.value).startswith('s.toml: factors."k".num: 10000000 values, more than')
+    assert len(expand({"logspace": ["1 s", "1 zs"], "num": MAX_POINTS})) == MAX_POINTS
+
+
+def test_too_many_runs_names_the_seeds():
+    data = {
+        "base": MMC,
+        "seeds": list(range(20)),
+        "factors": {"workload.jobs": {"linspace": [10, 100_000], "num": 9000}},
+    }
+    with pytest.raises(ScenarioError) as err:
+        load_sweep(data)
+    assert str(err.value).startswith("<dict>: seeds: 20 seeds × 9000 points = 180000 runs")
+    assert f"at most {MAX_RUNS} runs" in str(err.value)
+
+
+def test_zip_counts_its_common_length_and_the_bound_covers_it():
+    a = Factor("a", tuple(range(MAX_POINTS + 1)))
+    with pytest.raises(ScenarioError, match=r"factors: zip of .* gives 10001 points"):
+        count_points([a, a], "zip", Ctx("s"))
+    assert count_points([a, a], "zip", Ctx("s"), limit=None) == MAX_POINTS + 1
+
+
+@given(st.lists(st.integers(1, 4), max_size=4), st.sampled_from(["grid", "zip"]))
+def test_points_one_at_a_time_are_the_points_in_order(lengths, mode):
+    if mode == "zip":
+        lengths = lengths[:1] * len(lengths)
+    factors = [Factor(f"f{i}", tuple(f"v{i}{j}" for j in range(n))) for i, n in enumerate(lengths)]
+    every = list(iter_points(factors, mode))
+    expected = (
+        list(itertools.product(*(f.values for f in factors)))
+        if mode == "grid"
+        else list(zip(*(f.values for f in factors), strict=True))
+    ) or [()]
+    assert every == expected == combine(factors, mode, Ctx("s"))
+    assert count_points(factors, mode, Ctx("s")) == len(every)
+    assert [point_values(factors, mode, i) for i in range(len(every))] == every
+
+
+def test_points_are_made_on_access_from_compact_text(tmp_path):
+    spec = load_sweep({"base": MMC, "seeds": [1], "factors": {"cluster.qpu.q.count": [2, 3, 4]}})
+    assert isinstance(spec.points, PointList) and len(spec.points) == 3
+    assert spec.size_text() == "3 points × 1 seed = 3 runs"
+    p = spec.points[-1]
+    assert (p.index, p.values) == (2, (4,))
+    assert p.scenario["cluster"]["qpu"][0]["count"] == 4
+    assert spec.points[2].scenario is not p.scenario  # a fresh dict each time
+    assert json.loads(spec.points.scenario_json(2)) == p.scenario
+    assert [q.index for q in spec.points] == [0, 1, 2]
+    with pytest.raises(IndexError):
+        spec.points[3]
+
+
+def test_the_digest_is_the_hash_of_the_whole_definition(tmp_path):
+    """Fed piece by piece, the digest equals the hash of the definition as one JSON document
+    (as computed before points were lazy), so stores written earlier still resume."""
+    import hashlib
+
+    spec = load_sweep(ROOT / "scenarios" / "sweep-demo.toml")
+    payload = {
+        "version": 1,
+        "seeds": list(spec.seeds),
+        "factors": [[f.key, list(f.values)] for f in spec.factors],
+        "points": [
+            {k: v for k, v in p.scenario.items() if k != "description"} for p in spec.points
+        ],
+    }
+    text = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    assert spec.digest == hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+# -- seeds SQLite and the RNG can take (issue 18.3) -------------------------------------------
+
+
+@pytest.mark.parametrize("seed", [2**64, 2**63])
+def test_seeds_beyond_a_64_bit_integer_are_refused(seed):
+    with pytest.raises(ScenarioError) as err:
+        load_sweep({"base": MMC, "seeds": [1, seed]})
+    assert str(err.value).startswith(f"<dict>: seeds.1: out of range: {seed} (expected")
+    assert load_sweep({"base": MMC, "seeds": [2**63 - 1]}).seeds == (2**63 - 1,)
+
+
+def test_a_base_seed_beyond_a_64_bit_integer_is_refused_naming_seeds(tmp_path):
+    base = tmp_path / "base.toml"
+    base.write_text(f"seed = {2**64}\n" + Path(MMC).read_text())
+    with pytest.raises(ScenarioError) as err:
+        load_sweep(sweep_file(tmp_path, {"base": "base.toml"}))
+    assert f"sweep.toml: seeds: unset, so the base scenario's seed {2**64}" in str(err.value)
+
+
+# -- the wrong kind of file (issue 17.8) ------------------------------------------------------
+
+
+def test_a_scenario_given_as_a_sweep_names_hybridsim_run():
+    path = ROOT / "scenarios" / "quickstart.toml"
+    with pytest.raises(ScenarioError) as err:
+        load_sweep(path)
+    message = str(err.value)
+    assert message.startswith(f"{path}: this is a scenario, not a sweep (it has ")
+    assert f"run it with `hybridsim run {path}`" in message
+    assert "did you mean" not in message and "\n" not in message
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in (ROOT / "scenarios").glob("*.toml")))
+def test_every_shipped_file_is_recognised_as_what_it_is(name):
+    raw = tomllib.loads((ROOT / "scenarios" / name).read_text())
+    sweep = "base" in raw
+    assert looks_like_sweep(raw) is sweep
+    assert looks_like_scenario(raw) is not sweep
+
+
+def test_a_sweep_with_a_typo_is_not_taken_for_a_scenario():
+    assert not looks_like_scenario({"base": MMC, "seed": [1]})
+    assert not looks_like_sweep({"base": MMC, "cluster": {}})  # neither: unknown keys say why
+    assert not looks_like_scenario([1, 2]) and not looks_like_sweep("base")

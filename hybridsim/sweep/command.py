@@ -4,9 +4,11 @@
 | --serial] [--keep-runs] [--quiet]``
 
 :mod:`hybridsim.cli` wires these in; errors are :class:`~hybridsim.errors.HybridSimError`, which
-it turns into one ``error: ...`` line and exit code 2. Exit codes of ``sweep``: 0 when every run
-is ok, 1 when some runs failed (their rows hold the errors), 130 when interrupted (finished runs
-are saved; the same command resumes).
+it turns into one ``error: ...`` line and exit code 2 (bad input, an executor that cannot start,
+a Dask scheduler lost mid-sweep). Exit codes of ``sweep``: 0 when every run is ok, 1 when some
+runs failed (their rows hold the errors), 130 when interrupted (finished runs are saved; the same
+command resumes). Unless ``--quiet``, it first prints the sweep's size: ``NAME: 9 points × 3 seeds
+= 27 runs on EXECUTOR -> DIR``.
 """
 
 from __future__ import annotations
@@ -62,18 +64,23 @@ def sweep_command(args: argparse.Namespace) -> int:
     HybridSimError
         For bad input (the caller prints it as one line and exits with 2).
     """
-    from hybridsim.sweep import SweepInterrupted, sweep
+    from hybridsim.sweep import SweepInterrupted
+    from hybridsim.sweep.executors import make_executor
+    from hybridsim.sweep.runner import run_sweep
+    from hybridsim.sweep.spec import load_sweep
 
+    executor = make_executor(
+        serial=args.serial, workers=args.workers, cluster=args.cluster, dask_local=args.dask_local
+    )
+    spec = load_sweep(args.sweep)
+    if not args.quiet:
+        # The size, known before anything runs (and refused during validation if too large).
+        print(
+            f"{spec.name}: {spec.size_text()} on {executor.description} -> {args.out}", flush=True
+        )
     try:
-        result = sweep(
-            args.sweep,
-            args.out,
-            workers=args.workers,
-            cluster=args.cluster,
-            dask_local=args.dask_local,
-            keep_runs=args.keep_runs,
-            serial=args.serial,
-            progress=not args.quiet,
+        result = run_sweep(
+            spec, args.out, executor, keep_runs=args.keep_runs, progress=not args.quiet
         )
     except SweepInterrupted as stop:
         r = stop.result

@@ -12,17 +12,27 @@ Each run sees BLAS limited to one thread, in every executor: with one run per co
 only contend, and a fixed thread count keeps floating-point results identical whichever executor
 ran them. Only a bounded window of tasks is in flight, so memory stays flat for large sweeps and
 Ctrl-C has little to cancel. Dask is an optional dependency, imported only here, only when used.
+
+An executor that can run nothing more raises :class:`ExecutorLost` from :meth:`Executor.run`
+(a Dask scheduler that died or cannot be reached, a cluster without workers for a minute); the
+sweep then ends with one error line, keeping every saved row. Dask's own log messages and
+tracebacks are kept off the terminal: its loggers in this process are silenced while a Dask
+executor is open, and the workers of a local cluster start with Ctrl-C blocked (the sweep process
+alone decides what stops, and closes them).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 import os
+import queue
 import signal
 import threading
 import time
 import uuid
+import warnings
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -37,11 +47,20 @@ __all__ = [
     "SerialExecutor",
     "PoolExecutor",
     "DaskExecutor",
+    "ExecutorLost",
     "make_executor",
     "usable_cores",
 ]
 
 _DIED = "the worker process died while running this point (killed, or out of memory)"
+
+
+class ExecutorLost(HybridSimError):
+    """The executor can run nothing more: e.g. its Dask scheduler died or has no workers.
+
+    Raised by :meth:`Executor.run`; rows already recorded stay valid, and running the sweep
+    again (with any executor) resumes.
+    """
 
 
 class Executor(Protocol):
@@ -271,6 +290,74 @@ def _import_distributed() -> Any:
     return distributed
 
 
+#: Loggers Dask writes to (through ``logging.lastResort`` on stderr if they have no handler).
+_DASK_LOGGERS = ("distributed", "tornado", "asyncio")
+
+
+@contextlib.contextmanager
+def _quiet_dask_logs() -> Iterator[None]:
+    """Keep Dask's log records and warnings off the terminal while a Dask executor is open.
+
+    The sweep reports what matters itself (a lost scheduler in one error line, a run that kept
+    killing workers in its row); Dask's records (reconnection attempts, workers closing, task
+    cancellations) would bury the progress bar and the final line.
+    """
+    names = set(_DASK_LOGGERS)
+    # Loggers below them with handlers of their own (distributed.client has one).
+    names.update(
+        name
+        for name, logger in logging.Logger.manager.loggerDict.items()
+        if name.split(".")[0] in _DASK_LOGGERS
+        and isinstance(logger, logging.Logger)
+        and logger.handlers
+    )
+    saved = []
+    for name in sorted(names):
+        logger = logging.getLogger(name)
+        saved.append((logger, logger.handlers[:], logger.propagate))
+        logger.handlers = [logging.NullHandler()]
+        logger.propagate = False
+    try:
+        with warnings.catch_warnings():
+            # e.g. "Port 8787 is already in use ... Hosting the HTTP server on port N instead"
+            warnings.filterwarnings("ignore", category=UserWarning, module=r"distributed(\.|$)")
+            yield
+    finally:
+        for logger, handlers, propagate in saved:
+            logger.handlers = handlers
+            logger.propagate = propagate
+
+
+@contextlib.contextmanager
+def _sigint_blocked() -> Iterator[None]:
+    """Block SIGINT in this thread, so threads and processes started meanwhile inherit it.
+
+    A local cluster's loop thread is started here and starts every worker process (also those
+    restarted later), so none of them receives the terminal's Ctrl-C (which reaches the whole
+    process group): no worker tracebacks, and the sweep process closes them. A Ctrl-C pressed
+    meanwhile is delivered to this thread when the block ends.
+    """
+    if not hasattr(signal, "pthread_sigmask") or (
+        threading.current_thread() is not threading.main_thread()
+    ):
+        yield  # pragma: no cover - not POSIX, or not the main thread (no Ctrl-C to route)
+        return
+    from multiprocessing import resource_tracker
+
+    # Starting multiprocessing's resource tracker *unblocks* SIGINT in the thread that starts
+    # it (the cluster's loop thread, at its first queue): start it now, so it is running.
+    resource_tracker.ensure_running()
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
 class DaskExecutor:
     """Run tasks on a Dask cluster.
 
@@ -283,15 +370,26 @@ class DaskExecutor:
         instead (closed when the sweep ends).
     timeout : float
         Seconds to wait for the scheduler to answer.
+    no_workers_timeout : float
+        Seconds the cluster may have no worker at all before the sweep gives up
+        (:class:`ExecutorLost`); workers may come and go meanwhile.
 
     Notes
     -----
     Workers need the same hybridsim installed (tasks carry scenario data, not files); each row
     of the results records the versions of the worker that ran it. Give workers one thread each
     (``dask worker ... --nthreads 1``): runs are pure Python and hold the GIL.
+
+    Dask reschedules the runs of a worker that dies on the other workers; a run that kills
+    workers again and again is recorded as failed (``KilledWorker``). If the scheduler dies or
+    becomes unreachable, :meth:`run` raises :class:`ExecutorLost`.
+
+    A local cluster's workers are new processes (``spawn``) that import the caller's main
+    module: a script that starts one needs ``if __name__ == "__main__":``.
     """
 
     name = "dask"
+    poll_s = 1.0  # how often a quiet cluster is checked for its scheduler and workers
 
     def __init__(
         self,
@@ -299,6 +397,7 @@ class DaskExecutor:
         local_workers: int | None = None,
         *,
         timeout: float = 10.0,
+        no_workers_timeout: float = 60.0,
     ):
         if (address is None) == (local_workers is None):
             raise HybridSimError("give a Dask scheduler address or a number of local workers")
@@ -307,8 +406,10 @@ class DaskExecutor:
         self.address = address
         self.local_workers = local_workers
         self.timeout = timeout
+        self.no_workers_timeout = no_workers_timeout
         self._cluster: Any = None
         self._client: Any = None
+        self._logs: contextlib.ExitStack | None = None
         self._pending: dict[Any, RunTask] = {}
 
     @property
@@ -319,50 +420,109 @@ class DaskExecutor:
 
     def __enter__(self) -> DaskExecutor:
         distributed = _import_distributed()
-        if self.local_workers is not None:
-            self._cluster = distributed.LocalCluster(
-                n_workers=self.local_workers,
-                threads_per_worker=1,
-                processes=True,
-                dashboard_address=None,
-                silence_logs=logging.ERROR,
-            )
-            self._client = distributed.Client(self._cluster)
-            return self
+        self._logs = contextlib.ExitStack()
+        self._logs.enter_context(_quiet_dask_logs())
+        try:
+            if self.local_workers is not None:
+                self._start_local(distributed)
+            else:
+                self._connect(distributed)
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+        return self
+
+    def _start_local(self, distributed: Any) -> None:
+        try:
+            with _sigint_blocked():
+                self._cluster = distributed.LocalCluster(
+                    n_workers=self.local_workers,
+                    threads_per_worker=1,
+                    processes=True,
+                    dashboard_address=None,
+                    silence_logs=logging.CRITICAL,
+                )
+                self._client = distributed.Client(self._cluster)
+        except Exception as exc:  # noqa: BLE001 - Dask raises many types; one line says it
+            raise HybridSimError(
+                f"--dask-local {self.local_workers}: cannot start a Dask LocalCluster: "
+                f"{type(exc).__name__}: {_one_line(exc)} (in a Python script, call "
+                'hybridsim.sweep under if __name__ == "__main__": its workers import the '
+                "script)"
+            ) from None
+
+    def _connect(self, distributed: Any) -> None:
         try:
             self._client = distributed.Client(self.address, timeout=self.timeout)
         except (OSError, TimeoutError, ValueError) as exc:
             raise HybridSimError(
-                f"--cluster {self.address}: cannot reach the Dask scheduler: "
-                f"{' '.join(str(exc).split()) or type(exc).__name__}"
+                f"--cluster {self.address}: cannot reach the Dask scheduler: {_one_line(exc)}"
             ) from None
-        return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._client is not None:
-            if self._pending:
-                self._client.cancel(list(self._pending))
-                self._pending.clear()
-            self._client.close()
-            self._client = None
-        if self._cluster is not None:
-            self._cluster.close()
-            self._cluster = None
+        try:
+            if self._client is not None:
+                if self._pending:
+                    with contextlib.suppress(Exception):
+                        self._client.cancel(list(self._pending))
+                    self._pending.clear()
+                with contextlib.suppress(Exception):  # a dead scheduler: nothing to close
+                    self._client.close(timeout=self.timeout)
+                self._client = None
+            if self._cluster is not None:
+                with contextlib.suppress(Exception):
+                    self._cluster.close()
+                self._cluster = None
+        finally:
+            if self._logs is not None:
+                self._logs.close()
+                self._logs = None
 
-    def _window(self) -> int:
-        threads = sum(self._client.nthreads().values())
-        return max(16, 4 * threads)  # re-read: workers may join or leave during a sweep
+    def _lost(self, why: str) -> ExecutorLost:
+        where = self.address if self.address is not None else "of the local cluster"
+        return ExecutorLost(f"Dask scheduler {where}: {why}")
+
+    def _threads(self) -> int:
+        """Worker threads the scheduler has now (raises ExecutorLost if it cannot say)."""
+        client = self._client
+        if client.status not in ("running", "newly-created"):
+            raise self._lost("lost the connection to it")
+        try:
+            return sum(client.nthreads().values())
+        except Exception as exc:  # noqa: BLE001 - OSError, CommClosedError, TimeoutError, ...
+            raise self._lost(f"lost the connection to it: {_one_line(exc)}") from None
+
+    def _outcome(self, fut: Any, task: RunTask) -> RunOutcome:
+        status = fut.status
+        if status == "finished":
+            try:
+                return fut.result()
+            except Exception as exc:  # noqa: BLE001 - the result could not be fetched
+                raise self._lost(f"lost the connection to it: {_one_line(exc)}") from None
+        try:
+            exc = fut.exception(timeout=self.timeout)
+        except BaseException as err:  # noqa: BLE001 - a cancelled future raises its reason
+            exc = err
+        reason = getattr(exc, "reason", "")
+        if status == "cancelled" and (
+            reason == "scheduler-connection-lost" or self._client.status != "running"
+        ):
+            raise self._lost("lost the connection to it (did it stop?)")
+        if status == "cancelled":
+            return _failed(task, "cancelled by the Dask scheduler")
+        # run_point catches every error of a run; what lands here is Dask's own (e.g. a worker
+        # that kept dying: KilledWorker, or a worker without hybridsim).
+        return _failed(task, f"{type(exc).__name__}: {_one_line(exc)}")
 
     def run(self, tasks: Iterable[RunTask]) -> Iterator[RunOutcome]:
-        distributed = _import_distributed()
         client = self._client
         source = iter(tasks)
         pending = self._pending
-        flow = distributed.as_completed()
+        finished: queue.SimpleQueue[Any] = queue.SimpleQueue()
         nonce = uuid.uuid4().hex[:12]  # keys unique to this sweep process on a shared scheduler
 
         def refill() -> None:
-            window = self._window()
+            window = max(16, 4 * self._threads())  # re-read: workers may join or leave
             while len(pending) < window:
                 task = next(source, None)
                 if task is None:
@@ -370,27 +530,41 @@ class DaskExecutor:
                 key = f"hybridsim-run-{nonce}-p{task.point}-s{task.seed}"
                 fut = client.submit(_dask_run_point, task, key=key, pure=False)
                 pending[fut] = task
-                flow.add(fut)
+                fut.add_done_callback(finished.put)  # called in a Dask thread
 
         refill()
-        for fut in flow:
+        idle_since: float | None = None
+        while pending:
+            try:
+                fut = finished.get(timeout=self.poll_s)
+            except queue.Empty:
+                # Nothing finished for a while: is anyone still there to run it?
+                if self._threads() > 0:
+                    idle_since = None
+                elif idle_since is None:
+                    idle_since = time.monotonic()
+                elif time.monotonic() - idle_since > self.no_workers_timeout:
+                    raise self._lost(
+                        f"has had no workers for {self.no_workers_timeout:g} s"
+                    ) from None
+                continue
+            if fut not in pending:
+                continue  # not ours any more (cancelled)
+            if fut.status in ("lost", "pending"):
+                # Its result was on a worker that died before it was fetched: Dask runs it
+                # again, and the callback fires again when it is done.
+                fut.add_done_callback(finished.put)
+                continue
             task = pending.pop(fut)
-            if fut.status == "finished":
-                outcome = fut.result()
-            elif fut.status == "cancelled":
-                outcome = _failed(task, "cancelled by the Dask scheduler")
-            else:
-                # run_point catches every error of a run; what lands here is Dask's own (e.g. a
-                # worker that kept dying: KilledWorker, or a worker without hybridsim).
-                exc = fut.exception()
-                outcome = _failed(task, f"{type(exc).__name__}: {' '.join(str(exc).split())}")
+            outcome = self._outcome(fut, task)
             fut.release()
             yield outcome
             refill()
 
     def cancel(self) -> None:
         if self._client is not None and self._pending:
-            self._client.cancel(list(self._pending))
+            with contextlib.suppress(Exception):  # the scheduler may be gone
+                self._client.cancel(list(self._pending))
             self._pending.clear()
 
 

@@ -14,6 +14,10 @@ rounded to six significant digits and written with the unit that keeps them read
 (``"46.4159 ns"``), so the values in the results table are the ones the runs used, not binary
 neighbours of them. Integer endpoints of a number range give integers.
 
+Nothing here builds a list of points: :func:`count_points` computes a sweep's size from the
+factors' lengths alone, and :func:`iter_points` / :func:`point_values` produce one combination at a
+time, so a grid too large to run is refused before anything is generated (:data:`MAX_POINTS`).
+
 Everything here is a pure function of TOML data; nothing runs a simulation.
 """
 
@@ -22,7 +26,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
@@ -35,13 +39,21 @@ __all__ = [
     "Factor",
     "MODES",
     "RANGE_KINDS",
+    "MAX_POINTS",
     "expand_factor",
+    "count_points",
+    "iter_points",
+    "point_values",
     "combine",
     "format_seconds",
     "toml_literal",
 ]
 
 MODES = ("grid", "zip")
+#: Most points a sweep may have. Every point is validated (about 5 ms) and its resolved scenario
+#: kept (about 2 KB) before anything runs, so this bounds validation to about a minute and the
+#: definition to about 20 MB; larger studies are several sweeps.
+MAX_POINTS = 10_000
 RANGE_KINDS = ("logspace", "linspace")
 _RANGE_KEYS = (*RANGE_KINDS, "num")
 # Largest unit first: a generated duration is written in the largest unit it is at least one of.
@@ -140,6 +152,13 @@ def _range_values(spec: Mapping[str, Any], ctx: Ctx) -> tuple[Any, ...]:
         raise ctx.child("num").error("missing required key", "the number of values, >= 1")
     if isinstance(num, bool) or not isinstance(num, int) or num < 1:
         raise ctx.child("num").error(f"invalid value {toml_literal(num)}", "an integer >= 1")
+    if num > MAX_POINTS:
+        # Refused before generating anything: a factor cannot have more values than a sweep has
+        # points, and generating 10**7 formatted durations alone takes minutes.
+        raise ctx.child("num").error(
+            f"{num} values, more than a sweep may have points",
+            f"num <= {MAX_POINTS}, the most points per sweep",
+        )
     ends = spec[kind]
     ectx = ctx.child(kind)
     if isinstance(ends, str | Mapping) or not isinstance(ends, Sequence) or len(ends) != 2:
@@ -257,27 +276,7 @@ def expand_factor(key: str, raw: Any, ctx: Ctx) -> Factor:
     return Factor(key, values)
 
 
-def combine(factors: Sequence[Factor], mode: str, ctx: Ctx) -> list[tuple[Any, ...]]:
-    """The points of a sweep: one tuple of values (in factor order) per point.
-
-    ``grid`` is the Cartesian product with the first factor varying slowest; ``zip`` pairs the
-    i-th values of every factor and needs equally long factors. No factors give one point (the
-    base scenario).
-
-    Examples
-    --------
-    >>> a, b = Factor("a", (1, 2)), Factor("b", ("x", "y"))
-    >>> combine([a, b], "grid", Ctx("s"))
-    [(1, 'x'), (1, 'y'), (2, 'x'), (2, 'y')]
-    >>> combine([a, b], "zip", Ctx("s"))
-    [(1, 'x'), (2, 'y')]
-    """
-    if not factors:
-        return [()]
-    if mode == "grid":
-        return list(itertools.product(*(f.values for f in factors)))
-    if mode != "zip":  # pragma: no cover - the options schema admits only these
-        raise ctx.child("options").child("mode").error(f"invalid mode {mode!r}")
+def _check_zip(factors: Sequence[Factor], ctx: Ctx) -> None:
     first = factors[0]
     for f in factors[1:]:
         if len(f.values) != len(first.values):
@@ -289,4 +288,99 @@ def combine(factors: Sequence[Factor], mode: str, ctx: Ctx) -> list[tuple[Any, .
                     'factors of equal length (mode = "zip" pairs values by position)',
                 )
             )
-    return list(zip(*(f.values for f in factors), strict=True))
+
+
+def count_points(
+    factors: Sequence[Factor], mode: str, ctx: Ctx, *, limit: int | None = MAX_POINTS
+) -> int:
+    """Number of points of a sweep, from the factors' lengths alone (nothing is generated).
+
+    Parameters
+    ----------
+    factors : sequence of Factor
+    mode : str
+        ``"grid"`` (product of the lengths) or ``"zip"`` (the common length).
+    ctx : Ctx
+        The sweep file, for errors.
+    limit : int or None
+        Refuse more points than this (default :data:`MAX_POINTS`; None: no limit).
+
+    Raises
+    ------
+    ScenarioError
+        For zip factors of unequal length, or more points than ``limit``, naming the factors
+        and the size.
+
+    Examples
+    --------
+    >>> a, b = Factor("a", (1, 2, 3)), Factor("b", ("x", "y"))
+    >>> count_points([a, b], "grid", Ctx("s")), count_points([a, a], "zip", Ctx("s"))
+    (6, 3)
+    """
+    if not factors:
+        return 1
+    if mode == "zip":
+        _check_zip(factors, ctx)
+        n = len(factors[0].values)
+    elif mode == "grid":
+        n = math.prod(len(f.values) for f in factors)  # exact: Python ints
+    else:  # pragma: no cover - the options schema admits only these
+        raise ctx.child("options").child("mode").error(f"invalid mode {mode!r}")
+    if limit is not None and n > limit:
+        sizes = " × ".join(f'"{f.key}" ({len(f.values)})' for f in factors)
+        how = "grid of" if mode == "grid" else "zip of"
+        raise ctx.child("factors").error(
+            f"{how} {sizes} gives {n} points, more than a sweep may have",
+            f"at most {limit} points: fewer factors or values, or several sweeps",
+        )
+    return n
+
+
+def iter_points(factors: Sequence[Factor], mode: str) -> Iterator[tuple[Any, ...]]:
+    """The points' factor values, one tuple at a time, in point order.
+
+    ``grid`` is the Cartesian product with the first factor varying slowest; ``zip`` pairs the
+    i-th values of every factor. No factors give one point (the base scenario). Call
+    :func:`count_points` first: this checks nothing.
+    """
+    if not factors:
+        return iter([()])
+    if mode == "grid":
+        return itertools.product(*(f.values for f in factors))
+    return zip(*(f.values for f in factors), strict=True)
+
+
+def point_values(factors: Sequence[Factor], mode: str, index: int) -> tuple[Any, ...]:
+    """The factor values of point ``index`` alone (grid: mixed-radix digits of the index).
+
+    Examples
+    --------
+    >>> a, b = Factor("a", (1, 2)), Factor("b", ("x", "y", "z"))
+    >>> point_values([a, b], "grid", 4), point_values([a, b], "zip", 1)
+    ((2, 'y'), (2, 'y'))
+    """
+    if mode == "zip":
+        return tuple(f.values[index] for f in factors)
+    digits = []
+    for f in reversed(factors):  # the last factor varies fastest
+        index, d = divmod(index, len(f.values))
+        digits.append(f.values[d])
+    return tuple(reversed(digits))
+
+
+def combine(factors: Sequence[Factor], mode: str, ctx: Ctx) -> list[tuple[Any, ...]]:
+    """The points of a sweep as a list: one tuple of values (in factor order) per point.
+
+    :func:`count_points` (which this calls first, refusing more than :data:`MAX_POINTS`) and
+    :func:`iter_points` without the list.
+
+    Examples
+    --------
+    >>> a, b = Factor("a", (1, 2)), Factor("b", ("x", "y"))
+    >>> combine([a, b], "grid", Ctx("s"))
+    [(1, 'x'), (1, 'y'), (2, 'x'), (2, 'y')]
+    >>> combine([a, b], "zip", Ctx("s"))
+    [(1, 'x'), (2, 'y')]
+    """
+    count_points(factors, mode, ctx)
+    return list(iter_points(factors, mode))

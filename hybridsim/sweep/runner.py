@@ -2,10 +2,16 @@
 
 The loop is the only writer of the store: workers return outcomes and this process commits each
 one as it arrives, so there is no cross-process locking and a kill loses only runs in flight.
+
+Order of work: check ``out`` (writing nothing), start the executor, then open or create the store.
+An executor that cannot start (an unreachable scheduler, a local cluster that fails) therefore
+leaves nothing behind, and one that is lost mid-sweep (:class:`ExecutorLost`) ends the call with
+one error line after the saved rows are exported.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import sys
 from collections.abc import Iterator
@@ -14,9 +20,16 @@ from pathlib import Path
 from typing import Any
 
 from hybridsim.errors import HybridSimError
-from hybridsim.sweep.executors import Executor
+from hybridsim.sweep.executors import Executor, ExecutorLost
 from hybridsim.sweep.spec import SweepSpec
-from hybridsim.sweep.store import CSV_NAME, DB_NAME, ResultStore, export_csv, read_sweep
+from hybridsim.sweep.store import (
+    CSV_NAME,
+    DB_NAME,
+    ResultStore,
+    check_out_dir,
+    export_csv,
+    read_sweep,
+)
 from hybridsim.sweep.worker import RunOutcome, RunTask
 
 __all__ = ["SweepResult", "SweepInterrupted", "run_sweep", "run_dir_name"]
@@ -98,10 +111,14 @@ def run_dir_name(spec: SweepSpec, point: int, seed: int) -> str:
 
 
 def _tasks(spec: SweepSpec, done: set[tuple[int, int]], keep: bool) -> Iterator[RunTask]:
-    for point in spec.points:
+    # Lazily: executors keep a bounded window in flight, so at most that many scenarios exist.
+    for i in range(len(spec.points)):
+        if all((i, seed) in done for seed in spec.seeds):
+            continue
+        point = spec.points[i]
         for seed in spec.seeds:
-            if (point.index, seed) not in done:
-                yield RunTask(point.index, seed, point.scenario, keep)
+            if (i, seed) not in done:
+                yield RunTask(i, seed, point.scenario, keep)
 
 
 def _keep(out: Path, spec: SweepSpec, outcome: RunOutcome) -> None:
@@ -161,37 +178,58 @@ def run_sweep(
     SweepInterrupted
         On Ctrl-C, after saving every finished run and the CSV.
     HybridSimError
-        If ``out`` holds another sweep's results or another sweep is writing there.
+        If ``out`` is unusable, holds another sweep's results or another sweep is writing
+        there; if the executor cannot start (nothing is written then); or if it is lost
+        mid-sweep (a Dask scheduler that died: the finished runs are saved and exported).
     """
     out = Path(out)
     interrupted = False
+    lost: ExecutorLost | None = None
     ran = 0
-    with ResultStore(out, spec) as store:
+    done = check_out_dir(out, spec)  # a bad --out is reported before any executor starts
+    with contextlib.ExitStack() as stack:
+        started = False
+        if len(done) < spec.runs:
+            # Started before the store is created: if it cannot start, nothing is written.
+            # (And a pool forks its workers before the progress bar starts its thread.)
+            stack.enter_context(executor)
+            started = True
+        store = stack.enter_context(ResultStore(out, spec))
         done = store.finished()
         if len(done) < spec.runs:
-            with executor:  # starts workers before the progress bar starts its thread
-                bar = _progress_bar(spec, len(done), progress, executor)
-                failed = 0
-                try:
-                    for outcome in executor.run(_tasks(spec, done, keep_runs)):
-                        if outcome.result is not None:
-                            _keep(out, spec, outcome)
-                        store.record(outcome)
-                        ran += 1
-                        if outcome.status != "ok":
-                            failed += 1
-                            bar.set_postfix(failed=failed, on=executor.description)
-                        bar.update()
-                except KeyboardInterrupt:
-                    interrupted = True
-                    executor.cancel()
-                except BaseException:
-                    executor.cancel()
-                    raise
-                finally:
-                    bar.close()
+            if not started:  # another call finished fewer runs than the check saw: unusual
+                stack.enter_context(executor)
+            bar = _progress_bar(spec, len(done), progress, executor)
+            failed = 0
+            try:
+                for outcome in executor.run(_tasks(spec, done, keep_runs)):
+                    if outcome.result is not None:
+                        _keep(out, spec, outcome)
+                    store.record(outcome)
+                    ran += 1
+                    if outcome.status != "ok":
+                        failed += 1
+                        bar.set_postfix(failed=failed, on=executor.description)
+                    bar.update()
+            except KeyboardInterrupt:
+                interrupted = True
+                executor.cancel()
+            except ExecutorLost as exc:
+                lost = exc
+                executor.cancel()
+            except BaseException:
+                executor.cancel()
+                raise
+            finally:
+                bar.close()
         counts = store.counts()
     export_csv(out)
+    if lost is not None:
+        saved = counts.get("ok", 0) + counts.get("failed", 0)
+        raise HybridSimError(
+            f"{lost}; {saved} of {spec.runs} runs are saved in {out}: run the same command "
+            "again to resume (with any executor)"
+        )
     result = SweepResult(
         out=out,
         name=spec.name,

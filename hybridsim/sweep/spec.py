@@ -5,7 +5,7 @@ A sweep file is TOML::
     base = "quickstart.toml"          # relative to this file
     seeds = [1, 2, 3]
     [factors]
-    "cluster.qpu.q.gate_time_2q" = { logspace = ["1 us", "1 as"], num = 13 }
+    "cluster.qpu.atto.gate_time_2q" = { logspace = ["1 us", "1 as"], num = 13 }
     "scheduler.policy" = ["classical_only", "qnewton"]
     [set]                             # overrides applied to every point
     "workload.jobs" = 500
@@ -18,8 +18,15 @@ with a suggestion, wrong types), expands the factors into points, and builds the
 and the key: ``sweep.toml: point 3 (cluster.qpu.q.gate_time_2q="5 nss"):
 cluster.qpu.q.gate_time_2q: ...``. Points are numbered from 0, as in the results table.
 
-The returned :class:`SweepSpec` holds each point's resolved scenario as plain TOML data: that is
-what workers receive, never a file path.
+The size comes first: points (from the factors' lengths) and runs (points × seeds) are counted
+before any point is generated, and a sweep of more than :data:`MAX_POINTS` points or
+:data:`MAX_RUNS` runs is refused in one line. Points are then built one at a time; the returned
+:class:`SweepSpec` keeps each point's resolved scenario as compact JSON text (about 2 KB) and
+hands out :class:`Point` objects on access. A point's scenario is plain TOML data: that is what
+workers receive, never a file path.
+
+:func:`looks_like_scenario` and :func:`looks_like_sweep` tell the two kinds of file apart from
+their top-level keys, so each command can name the other when given the wrong one.
 """
 
 from __future__ import annotations
@@ -34,13 +41,44 @@ from typing import Any
 
 from hybridsim.errors import ScenarioError
 from hybridsim.schema import Ctx, build, fields_of, key
-from hybridsim.sweep.factors import MODES, Factor, combine, expand_factor, toml_literal
+from hybridsim.sweep.factors import (
+    MAX_POINTS,
+    MODES,
+    Factor,
+    count_points,
+    expand_factor,
+    iter_points,
+    point_values,
+    toml_literal,
+)
 from hybridsim.timebase import TICKS_PER_SECOND
 
-__all__ = ["SweepSpec", "Point", "FactorInfo", "SweepOptions", "SweepHeader", "load_sweep"]
+__all__ = [
+    "SweepSpec",
+    "Point",
+    "PointList",
+    "FactorInfo",
+    "SweepOptions",
+    "SweepHeader",
+    "load_sweep",
+    "looks_like_scenario",
+    "looks_like_sweep",
+    "MAX_POINTS",
+    "MAX_RUNS",
+    "MAX_SEED",
+]
 
 #: Bumped when the fingerprint's inputs change meaning, so old stores are not silently reused.
 DEFINITION_VERSION = 1
+#: Most runs (points × seeds) a sweep may have: one results row each (a few KB of metrics),
+#: which keeps results.sqlite and results.csv within a few hundred MB.
+MAX_RUNS = 100_000
+#: Largest seed of a sweep: seeds are a primary-key column of results.sqlite, a signed 64-bit
+#: INTEGER.
+MAX_SEED = 2**63 - 1
+_SEED_RANGE = f"an integer from 0 to 2**63 - 1 = {MAX_SEED} (results.sqlite's INTEGER)"
+#: Top-level keys of sweep files that scenarios do not have.
+SWEEP_ONLY_KEYS = ("base", "seeds", "factors", "set", "options")
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +115,12 @@ class SweepHeader:
     options: SweepOptions = key({}, kind="table", schema=SweepOptions, doc="[options]")
 
     def _validate(self, ctx: Ctx) -> None:
-        if self.seeds is not None and len(set(self.seeds)) != len(self.seeds):
+        if self.seeds is None:
+            return
+        for i, seed in enumerate(self.seeds):
+            if seed > MAX_SEED:
+                raise ctx.child("seeds").child(str(i)).error(f"out of range: {seed}", _SEED_RANGE)
+        if len(set(self.seeds)) != len(self.seeds):
             raise ctx.child("seeds").error("repeats a seed", "distinct seeds")
 
 
@@ -135,6 +178,58 @@ class Point:
     scenario: dict[str, Any]
 
 
+class PointList(Sequence[Point]):
+    """The points of a sweep, each made on access from what validation kept.
+
+    Validation keeps, per point, only its numeric factor values and its resolved scenario as
+    compact JSON text; the factor values come from the point's index. Indexing gives a fresh
+    :class:`Point` (its scenario a new dict); :meth:`values`, :meth:`numeric` and
+    :meth:`scenario_json` give the parts without building the rest.
+    """
+
+    __slots__ = ("_factors", "_mode", "_numeric", "_scenarios")
+
+    def __init__(
+        self,
+        factors: Sequence[Factor],
+        mode: str,
+        numeric: Sequence[tuple[float | None, ...]],
+        scenarios: Sequence[str],
+    ):
+        self._factors = tuple(factors)
+        self._mode = mode
+        self._numeric = tuple(numeric)
+        self._scenarios = tuple(scenarios)
+
+    def __len__(self) -> int:
+        return len(self._numeric)
+
+    def _index(self, index: int) -> int:
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(f"point {index} out of range (0-{len(self) - 1})")
+        return index
+
+    def __getitem__(self, index):  # type: ignore[override]
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        i = self._index(index)
+        return Point(i, self.values(i), self._numeric[i], json.loads(self._scenarios[i]))
+
+    def values(self, index: int) -> tuple[Any, ...]:
+        """Factor values of point ``index``, as written."""
+        return point_values(self._factors, self._mode, self._index(index))
+
+    def numeric(self, index: int) -> tuple[float | None, ...]:
+        """Factor values of point ``index`` in base units (None where not numeric)."""
+        return self._numeric[self._index(index)]
+
+    def scenario_json(self, index: int) -> str:
+        """The resolved scenario of point ``index`` as compact JSON text."""
+        return self._scenarios[self._index(index)]
+
+
 @dataclass(frozen=True, slots=True)
 class SweepSpec:
     """A validated sweep: its factors, points and seeds.
@@ -151,7 +246,8 @@ class SweepSpec:
     fixed : tuple of (str, value)
         The ``[set]`` overrides applied to every point.
     factors : tuple of FactorInfo
-    points : tuple of Point
+    points : PointList
+        A sequence of :class:`Point`, made on access.
     digest : str
         SHA-256 of the resolved definition (seeds, factors and every point's scenario): two
         sweeps with the same digest produce the same results table.
@@ -165,13 +261,23 @@ class SweepSpec:
     seeds: tuple[int, ...]
     fixed: tuple[tuple[str, Any], ...]
     factors: tuple[FactorInfo, ...]
-    points: tuple[Point, ...]
+    points: PointList
     digest: str
 
     @property
     def runs(self) -> int:
         """Number of runs: points × seeds."""
         return len(self.points) * len(self.seeds)
+
+    def size_text(self) -> str:
+        """``9 points × 3 seeds = 27 runs``: the sweep's size, for headers."""
+
+        def n(count: int, word: str) -> str:
+            return f"{count} {word}{'s' if count != 1 else ''}"
+
+        return (
+            f"{n(len(self.points), 'point')} × {n(len(self.seeds), 'seed')} = {n(self.runs, 'run')}"
+        )
 
     def label(self, point: Point) -> str:
         """``key=value, ...`` for a point, as used in messages.
@@ -186,6 +292,7 @@ class SweepSpec:
 
     def definition(self) -> dict[str, Any]:
         """JSON-ready description saved with the results (everything but the scenarios)."""
+        pts = self.points
         return {
             "version": DEFINITION_VERSION,
             "file": self.file,
@@ -200,11 +307,68 @@ class SweepSpec:
                 for f in self.factors
             ],
             "points": [
-                {"point": p.index, "values": list(p.values), "numeric": list(p.numeric)}
-                for p in self.points
+                {"point": i, "values": list(pts.values(i)), "numeric": list(pts.numeric(i))}
+                for i in range(len(pts))
             ],
             "digest": self.digest,
         }
+
+
+def _scenario_only_keys() -> tuple[str, ...]:
+    from hybridsim.scenario import Scenario
+
+    sweep_keys = {n for n, _, _ in fields_of(SweepHeader)} | set(SWEEP_ONLY_KEYS)
+    return tuple(n for n, _, _ in fields_of(Scenario) if n not in sweep_keys)
+
+
+def looks_like_scenario(raw: Any) -> bool:
+    """True if ``raw`` (a file's top-level TOML data) is a scenario rather than a sweep.
+
+    It is when it has none of a sweep's own keys (``base``, ``seeds``, ``factors``, ``set``,
+    ``options``) and at least one key only scenarios have (``seed``, ``cluster``, ``workload``,
+    ...). Used by ``hybridsim sweep`` to name ``hybridsim run`` instead of listing unknown keys.
+
+    Examples
+    --------
+    >>> looks_like_scenario({"name": "q", "cluster": {}, "workload": {"kind": "mlp"}})
+    True
+    >>> looks_like_scenario({"base": "q.toml", "seed": 1})  # a sweep with a typo
+    False
+    """
+    if not isinstance(raw, Mapping) or any(k in raw for k in SWEEP_ONLY_KEYS):
+        return False
+    return any(k in raw for k in _scenario_only_keys())
+
+
+def looks_like_sweep(raw: Any) -> bool:
+    """True if ``raw`` (a file's top-level TOML data) is a sweep rather than a scenario.
+
+    It is when it has ``base`` or ``factors`` and no key only scenarios have. Meant for
+    ``hybridsim run`` (scenario loading), to name ``hybridsim sweep`` when given a sweep file.
+
+    Examples
+    --------
+    >>> looks_like_sweep({"base": "quickstart.toml", "factors": {}})
+    True
+    >>> looks_like_sweep({"cluster": {}, "workload": {"kind": "mlp"}})
+    False
+    """
+    if not isinstance(raw, Mapping) or not ("base" in raw or "factors" in raw):
+        return False
+    return not any(k in raw for k in _scenario_only_keys())
+
+
+def _not_a_sweep(file: str, raw: Mapping[str, Any]) -> ScenarioError:
+    found = [k for k in _scenario_only_keys() if k in raw]
+    shown = ", ".join(f"[{k}]" if isinstance(raw[k], Mapping) else k for k in found[:3])
+    how = "hybridsim.run(...)" if file == "<dict>" else f"hybridsim run {file}"
+    return ScenarioError(
+        file,
+        "",
+        f"this is a scenario, not a sweep (it has {shown} and no base or [factors]): "
+        f"run it with `{how}`",
+        'a sweep file: base = "SCENARIO.toml", seeds and [factors]',
+    )
 
 
 def load_sweep(
@@ -239,6 +403,8 @@ def load_sweep(
     else:
         file, raw = str(sweep), load_raw(sweep)
         here = Path(sweep).parent
+    if looks_like_scenario(raw):
+        raise _not_a_sweep(file, raw)
     ctx = Ctx(file)
     factors_raw = raw.pop("factors", {})
     set_raw = raw.pop("set", {})
@@ -250,6 +416,15 @@ def load_sweep(
         raise ctx.child("factors").error("wrong type", "a table of key path = values")
     factors = _factors(factors_raw, ctx)
     fixed = _fixed(set_raw, factors, ctx)
+    mode = header.options.mode
+    # The size before anything is generated: refuse what cannot be run, in milliseconds.
+    n_points = count_points(factors, mode, ctx)
+    if header.seeds is not None and n_points * len(header.seeds) > MAX_RUNS:
+        raise ctx.child("seeds").error(
+            f"{len(header.seeds)} seeds × {n_points} points = {n_points * len(header.seeds)} "
+            "runs, more than a sweep may have",
+            f"at most {MAX_RUNS} runs (points × seeds): fewer seeds or points, or several sweeps",
+        )
 
     if isinstance(inline_base, Mapping) and file == "<dict>":
         base_file, base_raw = "<dict>", dict(inline_base)
@@ -261,27 +436,26 @@ def load_sweep(
                 "a scenario file, relative to the sweep file",
             )
         base_file, base_raw = str(base_path), load_raw(base_path)
-    combos = combine(factors, header.options.mode, ctx)
-    points, scenarios = _points(file, base_file, base_raw, fixed, factors, combos)
-    infos = tuple(_factor_info(f, scenarios[0]) for f in factors)
-    points = tuple(
-        dataclasses.replace(p, numeric=_numeric(infos, scenarios[p.index])) for p in points
+    base_dir_abs = Path(base_file).parent if base_file != "<dict>" else None
+    infos, numeric, texts, digest, seed0 = _points(
+        file, base_file, base_raw, fixed, factors, mode, header.seeds, base_dir_abs
     )
-    seeds = header.seeds if header.seeds is not None else (scenarios[0].seed,)
-    digest = _digest(seeds, factors, points)
-    base_label = base_file
-    if base_file != "<dict>":
-        points = tuple(_absolute_paths(p, Path(base_file).parent) for p in points)
+    seeds = header.seeds if header.seeds is not None else (seed0,)
+    if header.seeds is None and seed0 > MAX_SEED:
+        raise ctx.child("seeds").error(
+            f"unset, so the base scenario's seed {seed0} is used, which is out of range",
+            f"seeds = [...], each {_SEED_RANGE}",
+        )
     return SweepSpec(
         file=file,
         name=header.name or (Path(file).stem if file != "<dict>" else "sweep"),
         description=header.description,
-        base=base_label,
-        mode=header.options.mode,
+        base=base_file,
+        mode=mode,
         seeds=tuple(seeds),
         fixed=tuple(fixed),
         factors=infos,
-        points=points,
+        points=PointList(factors, mode, numeric, texts),
         digest=digest,
     )
 
@@ -324,7 +498,16 @@ def _problem(exc: ScenarioError) -> str:
     return exc.problem.replace(" (set on the command line)", "")
 
 
-def _points(file, base_file, base_raw, fixed, factors, combos):
+def _dumps_canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def _points(file, base_file, base_raw, fixed, factors, mode, seeds, base_dir):
+    """Build and check every point, one at a time, keeping only what the sweep needs.
+
+    Returns the factor infos, each point's numeric values and resolved scenario (compact JSON,
+    replay paths made absolute), the digest, and the scenarios' seed.
+    """
     from hybridsim.scenario import load_scenario
 
     # Where the data is broken with no factor applied: the base file, or the [set] table.
@@ -333,9 +516,18 @@ def _points(file, base_file, base_raw, fixed, factors, combos):
         load_scenario(base_raw, fixed)
     except ScenarioError as exc:
         common_error = exc
-    points, scenarios = [], []
     keys = [f.key for f in factors]
-    for i, values in enumerate(combos):
+    infos: tuple[FactorInfo, ...] = ()
+    numeric: list[tuple[float | None, ...]] = []
+    texts: list[str] = []
+    seed0 = 0
+    # The digest is SHA-256 of one canonical JSON document (keys sorted): factors, points,
+    # seeds, version. It is fed piece by piece, so no list of all scenarios is ever held.
+    digest = hashlib.sha256()
+    digest.update(b'{"factors":')
+    digest.update(_dumps_canonical([[f.key, list(f.values)] for f in factors]).encode())
+    digest.update(b',"points":[')
+    for i, values in enumerate(iter_points(factors, mode)):
         try:
             sc = load_scenario(base_raw, [*fixed, *zip(keys, values, strict=True)])
         except ScenarioError as exc:
@@ -349,9 +541,21 @@ def _points(file, base_file, base_raw, fixed, factors, combos):
             raise ScenarioError(
                 file, f"{where}: {exc.key}" if exc.key else where, _problem(exc), exc.expected
             ) from None
-        scenarios.append(sc)
-        points.append(Point(i, tuple(values), (), sc.to_dict()))
-    return points, scenarios
+        if i == 0:
+            infos = tuple(_factor_info(f, sc) for f in factors)
+            seed0 = sc.seed
+        numeric.append(_numeric(infos, sc))
+        data = sc.to_dict()
+        # The description documents; it changes no result, so editing it keeps a sweep resumable.
+        canonical = {k: v for k, v in data.items() if k != "description"}
+        digest.update((b"," if i else b"") + _dumps_canonical(canonical).encode())
+        if base_dir is not None:
+            data = _absolute_paths(data, base_dir)
+        texts.append(json.dumps(data, ensure_ascii=False, separators=(",", ":")))
+    digest.update(b'],"seeds":')
+    digest.update(_dumps_canonical(list(seeds) if seeds is not None else [seed0]).encode())
+    digest.update(f',"version":{DEFINITION_VERSION}}}'.encode())
+    return infos, numeric, texts, digest.hexdigest(), seed0
 
 
 def _common(file, base_file, base_raw, fixed, exc: ScenarioError) -> ScenarioError:
@@ -422,32 +626,17 @@ def _numeric(infos: Sequence[FactorInfo], scenario: Any) -> tuple[float | None, 
     return tuple(out)
 
 
-def _digest(seeds: Sequence[int], factors: Sequence[Factor], points: Sequence[Point]) -> str:
-    def canonical(sc: dict[str, Any]) -> dict[str, Any]:
-        # The description documents; it changes no result, so editing it keeps a sweep resumable.
-        return {k: v for k, v in sc.items() if k != "description"}
-
-    payload = {
-        "version": DEFINITION_VERSION,
-        "seeds": list(seeds),
-        "factors": [[f.key, list(f.values)] for f in factors],
-        "points": [canonical(p.scenario) for p in points],
-    }
-    text = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def _absolute_paths(point: Point, base_dir: Path) -> Point:
+def _absolute_paths(scenario: dict[str, Any], base_dir: Path) -> dict[str, Any]:
     """Make file references inside a scenario absolute: workers may run in another directory.
 
     Only ``workload.kappa.replay`` (a steps.csv, relative to the scenario file) is one today.
     """
-    kappa = point.scenario.get("workload", {}).get("kappa")
+    kappa = scenario.get("workload", {}).get("kappa")
     if not isinstance(kappa, dict) or not isinstance(kappa.get("replay"), str):
-        return point
+        return scenario
     replay = Path(kappa["replay"])
     if replay.is_absolute():
-        return point
-    scenario = json.loads(json.dumps(point.scenario))  # a deep copy of plain TOML data
+        return scenario
+    scenario = json.loads(json.dumps(scenario))  # a deep copy of plain TOML data
     scenario["workload"]["kappa"]["replay"] = str((base_dir / replay).resolve())
-    return dataclasses.replace(point, scenario=scenario)
+    return scenario

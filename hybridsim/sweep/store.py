@@ -15,6 +15,11 @@ Every row is committed as soon as its run finishes, so a crash or a kill loses a
 flight; the SQLite journal (WAL) makes each commit atomic. A store belongs to one sweep
 definition: opening it for a different one is refused, so a table never mixes two sweeps.
 
+The store is created whole or not at all: its tables and points are written to a fresh temporary
+file in the same directory, which is then renamed to ``results.sqlite``. A sweep killed while
+creating it leaves only the temporary file, removed by the next sweep in that directory; a
+``results.sqlite`` without any table (left by a version that created it in place) is rebuilt.
+
 Integers beyond SQLite's 64 bits (tick counts) are stored as decimal text in their metric
 column; the ``metrics`` JSON keeps every value exactly.
 """
@@ -26,6 +31,7 @@ import io
 import json
 import math
 import os
+import secrets
 import sqlite3
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -50,10 +56,13 @@ __all__ = [
     "is_sweep_dir",
     "csv_columns",
     "point_scenario",
+    "check_out_dir",
 ]
 
 DB_NAME = "results.sqlite"
 CSV_NAME = "results.csv"
+#: Temporary files a store is built in before it is renamed into place: ``.results.sqlite.*.tmp``.
+_BUILD_PREFIX, _BUILD_SUFFIX = f".{DB_NAME}.", ".tmp"
 FORMAT = "hybridsim-sweep/1"
 #: Columns every results row has, after ``point``/``seed`` and the factor columns.
 RUN_COLUMNS = ("status", "error", "wall_s", "worker", "finished_at", "versions", "metrics")
@@ -113,6 +122,101 @@ def is_sweep_dir(path: str | Path) -> bool:
     return (Path(path) / DB_NAME).is_file()
 
 
+def _remove_stale_builds(directory: Path) -> None:
+    """Remove temporary databases left by sweeps killed while creating their store.
+
+    Called with the directory lock held, so no other sweep is building one now.
+    """
+    for tmp in directory.glob(f"{_BUILD_PREFIX}*{_BUILD_SUFFIX}"):
+        if tmp.is_file() and not tmp.is_symlink():
+            tmp.unlink(missing_ok=True)
+
+
+def _holds_nothing(path: Path) -> bool:
+    """True if ``path`` is an empty file or an SQLite database without a single table."""
+    try:
+        if path.is_symlink() or not path.is_file():
+            return False
+        if path.stat().st_size == 0:
+            return True
+        conn = sqlite3.connect(path)
+        try:
+            (tables,) = conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+        finally:
+            conn.close()
+    except (OSError, sqlite3.DatabaseError):
+        return False  # not ours to judge: opening it reports what is wrong
+    return tables == 0
+
+
+def _check_store(conn: sqlite3.Connection, directory: Path, spec: SweepSpec) -> None:
+    """Refuse a database that is not a sweep store, or holds another sweep's results."""
+    path = directory / DB_NAME
+    try:
+        meta = dict(conn.execute("SELECT key, value FROM meta"))
+    except sqlite3.OperationalError:
+        meta = {}
+    if meta.get("format") != FORMAT:
+        raise HybridSimError(
+            f"{path}: not a hybridsim sweep results database; choose another --out"
+        )
+    if meta.get("digest") != spec.digest:
+        old = meta.get("sweep_file", "another sweep")
+        raise HybridSimError(
+            f"{directory}: holds the results of a different sweep ({old}, definition "
+            f"{meta.get('digest', '?')[:12]}; this one is {spec.digest[:12]}): the "
+            "sweep file or its base scenario changed. Use another --out, or delete "
+            f"{path} to start over"
+        )
+
+
+def check_out_dir(directory: str | Path, spec: SweepSpec) -> set[tuple[int, int]]:
+    """Check, writing nothing, that a sweep can use ``directory``; its finished runs if any.
+
+    Run before an executor starts (a cluster takes seconds to reach or to start), so that a bad
+    ``--out`` is reported first, and an executor that cannot start leaves nothing behind.
+
+    Returns
+    -------
+    set of (point, seed)
+        The runs an existing store of this sweep holds as ``ok`` (empty for a new directory).
+
+    Raises
+    ------
+    HybridSimError
+        If ``directory`` cannot be created or written, or holds something that is not this
+        sweep's store.
+    """
+    directory = Path(directory)
+    if directory.exists() or directory.is_symlink():
+        if not directory.is_dir():
+            raise HybridSimError(f"{directory}: not a directory; choose another --out")
+        if not os.access(directory, os.W_OK | os.X_OK):
+            raise HybridSimError(f"{directory}: not writable; choose another --out")
+    else:
+        parent = directory.parent
+        while not parent.exists() and parent != parent.parent:
+            parent = parent.parent
+        if not parent.is_dir():
+            raise HybridSimError(f"{directory}: cannot create directory: {parent} is not one")
+        if not os.access(parent, os.W_OK | os.X_OK):
+            raise HybridSimError(f"{directory}: cannot create directory: {parent} is not writable")
+        return set()
+    path = directory / DB_NAME
+    if not path.exists() or _holds_nothing(path):
+        return set()
+    try:
+        conn = sqlite3.connect(path)
+        try:
+            _check_store(conn, directory, spec)
+            rows = conn.execute("SELECT point, seed FROM results WHERE status = 'ok'")
+            return {(p, s) for p, s in rows}
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        raise HybridSimError(f"{path}: not a readable results database: {exc}") from None
+
+
 class ResultStore:
     """Open (or create) the results store of ``spec`` in ``directory``.
 
@@ -154,20 +258,50 @@ class ResultStore:
 
     def _open(self) -> sqlite3.Connection:
         path = self.path
-        existed = path.exists()
+        _remove_stale_builds(self.directory)
+        if path.exists() and _holds_nothing(path):
+            # Left by a sweep killed while creating it in place (before creation was atomic):
+            # no table, no row, nothing to lose. Build it again.
+            for p in (path, path.with_name(DB_NAME + "-wal"), path.with_name(DB_NAME + "-shm")):
+                p.unlink(missing_ok=True)
         try:
+            if not path.exists():
+                self._build()
             conn = sqlite3.connect(path, isolation_level=None)
             # WAL: a commit is one append, atomic across a crash or kill, without an fsync of
             # the whole database per row.
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
-            if existed:
-                self._check(conn)
-            else:
-                self._create(conn)
+            _check_store(conn, self.directory, self.spec)
         except sqlite3.DatabaseError as exc:
             raise HybridSimError(f"{path}: not a readable results database: {exc}") from None
         return conn
+
+    def _build(self) -> None:
+        """Create the database under a fresh temporary name, then rename it into place."""
+        tmp = self.directory / f"{_BUILD_PREFIX}{secrets.token_hex(8)}{_BUILD_SUFFIX}"
+        try:
+            # O_EXCL | O_NOFOLLOW: a new file of ours, never a planted one or a link's target.
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+            fd = os.open(tmp, flags, 0o666)  # as sqlite3 would create it (less the umask)
+            os.close(fd)
+        except OSError as exc:
+            raise HybridSimError(f"{self.directory}: cannot create {DB_NAME}: {exc}") from None
+        try:
+            conn = sqlite3.connect(tmp, isolation_level=None)
+            try:
+                # No journal: nothing reads this file before the rename, which is what makes
+                # creation atomic. (A journal would also leave files named after tmp.)
+                conn.execute("PRAGMA journal_mode=OFF")
+                self._create(conn)
+            finally:
+                conn.close()
+            with open(tmp, "rb+") as fh:
+                os.fsync(fh.fileno())  # the tables are on disk before the name points at them
+            os.replace(tmp, self.path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
 
     def _create(self, conn: sqlite3.Connection) -> None:
         spec = self.spec
@@ -196,36 +330,20 @@ class ResultStore:
             "CREATE TABLE points (point INTEGER PRIMARY KEY, factors TEXT NOT NULL, "
             "scenario TEXT NOT NULL)"
         )
+        keys = [f.key for f in spec.factors]
+        points = spec.points
         conn.executemany(
             "INSERT INTO points VALUES (?, ?, ?)",
             (
                 (
-                    p.index,
-                    _json(dict(zip((f.key for f in spec.factors), p.values, strict=True))),
-                    _json(p.scenario),
+                    i,
+                    _json(dict(zip(keys, points.values(i), strict=True))),
+                    points.scenario_json(i),
                 )
-                for p in spec.points
+                for i in range(len(points))
             ),
         )
         conn.execute("COMMIT")
-
-    def _check(self, conn: sqlite3.Connection) -> None:
-        try:
-            meta = dict(conn.execute("SELECT key, value FROM meta"))
-        except sqlite3.OperationalError:
-            meta = {}
-        if meta.get("format") != FORMAT:
-            raise HybridSimError(
-                f"{self.path}: not a hybridsim sweep results database; choose another --out"
-            )
-        if meta.get("digest") != self.spec.digest:
-            old = meta.get("sweep_file", "another sweep")
-            raise HybridSimError(
-                f"{self.directory}: holds the results of a different sweep ({old}, definition "
-                f"{meta.get('digest', '?')[:12]}; this one is {self.spec.digest[:12]}): the "
-                "sweep file or its base scenario changed. Use another --out, or delete "
-                f"{self.path} to start over"
-            )
 
     # -- reading ---------------------------------------------------------------------------------
     def finished(self) -> set[tuple[int, int]]:
@@ -240,9 +358,10 @@ class ResultStore:
     # -- writing ---------------------------------------------------------------------------------
     def record(self, outcome: RunOutcome) -> None:
         """Insert (or replace) the row of one finished run and commit it."""
-        point = self.spec.points[outcome.point]
+        points = self.spec.points
         row: dict[str, Any] = {"point": outcome.point, "seed": outcome.seed}
-        for info, value, num in zip(self.spec.factors, point.values, point.numeric, strict=True):
+        values, numeric = points.values(outcome.point), points.numeric(outcome.point)
+        for info, value, num in zip(self.spec.factors, values, numeric, strict=True):
             row[info.key] = _sql_value(value)
             if info.numeric_column:
                 row[info.numeric_column] = num
