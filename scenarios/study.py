@@ -124,7 +124,7 @@ def register_free_kappa_policy() -> None:
     compute for their records, and shape runs know by construction). Registered through the public
     extension point (docs/howto/add-a-scheduler.md); idempotent, so worker processes may call it.
     """
-    from hybridsim.scheduling.base import register_scheduler, scheduler_names
+    from hybridsim.scheduling.registry import register_scheduler, scheduler_names
     from hybridsim.scheduling.policies import QNewton
 
     if FREE_POLICY in scheduler_names():
