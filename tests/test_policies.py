@@ -319,8 +319,9 @@ def test_policy_without_declared_facts_is_deprecated_but_still_runs():
             return Decision("classical", view.groups("gpu")[0].name, policy=self.name)
 
     with scoped_registry():
-        with pytest.warns(DeprecationWarning, match="does not declare 'needs'"):
+        with pytest.warns(DeprecationWarning, match="does not declare 'needs'") as rec:
             register_scheduler("test_legacy", Legacy)
+        assert rec[0].filename == __file__  # the warning points at the registering line
         assert policy_needs("test_legacy") == frozenset()
         p = make_scheduler("test_legacy")
         assert isinstance(p, Scheduler) and p.uses_estimate is True
@@ -337,8 +338,9 @@ def test_policy_without_declared_facts_is_deprecated_but_still_runs():
         legacy_factory.needs = frozenset({"gpu"})
         legacy_factory.uses_estimate = False
         register_scheduler("test_legacy_function", legacy_factory)
-        with pytest.warns(DeprecationWarning, match="does not declare 'needs'"):
+        with pytest.warns(DeprecationWarning, match="does not declare 'needs'") as rec:
             q = make_scheduler("test_legacy_function")
+        assert rec[0].filename == __file__
         assert (q.needs, q.uses_estimate) == ({"gpu"}, False)
 
 

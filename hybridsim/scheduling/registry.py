@@ -74,8 +74,13 @@ def _user_table() -> dict[str, SchedulerFactory]:
     return _GLOBAL if scope is None else scope
 
 
-def _declare_defaults(obj: Any, defaults: Mapping[str, Any], name: str, what: str) -> None:
-    """Deprecation shim: give ``obj`` the protocol members it lacks (one release)."""
+def _declare_defaults(
+    obj: Any, defaults: Mapping[str, Any], name: str, what: str, stacklevel: int
+) -> None:
+    """Deprecation shim: give ``obj`` the protocol members it lacks (one release).
+
+    ``stacklevel`` as for :func:`warnings.warn`, counted from this function's caller.
+    """
     missing = {m: v for m, v in defaults.items() if not hasattr(obj, m)}
     if not missing:
         return
@@ -84,7 +89,7 @@ def _declare_defaults(obj: Any, defaults: Mapping[str, Any], name: str, what: st
         f"scheduler {name!r}: {what} does not declare {said}, which the Scheduler protocol "
         "requires; declare them, or derive from hybridsim.scheduling.base.BaseScheduler",
         DeprecationWarning,
-        stacklevel=4,
+        stacklevel=stacklevel + 1,
     )
     for member, default in missing.items():
         try:
@@ -95,14 +100,13 @@ def _declare_defaults(obj: Any, defaults: Mapping[str, Any], name: str, what: st
             ) from None
 
 
-def _check_factory(name: str, factory: Any) -> None:
+def _check_factory(name: str, factory: Any, stacklevel: int) -> None:
     if not isinstance(name, str) or not name:
         raise ValueError(f"a scheduler name must be a non-empty string, got {name!r}")
     if not callable(factory):
         raise TypeError(f"scheduler {name!r}: the factory must be callable, got {factory!r}")
-    _declare_defaults(
-        factory, _LEGACY_DEFAULTS, name, getattr(factory, "__qualname__", repr(factory))
-    )
+    what = getattr(factory, "__qualname__", repr(factory))
+    _declare_defaults(factory, _LEGACY_DEFAULTS, name, what, stacklevel + 1)
     needs = factory.needs
     if not (isinstance(needs, frozenset | set | tuple | list) and set(needs) <= DEVICE_KINDS):
         raise TypeError(
@@ -156,18 +160,22 @@ def register_scheduler(
     """
 
     def deco(f: SchedulerFactory) -> SchedulerFactory:
-        table = _user_table()
-        if name in BUILTIN and BUILTIN[name] is not f:
-            raise ValueError(f"scheduler {name!r} is a built-in policy")
-        if name in table and table[name] is not f:
-            raise ValueError(f"scheduler {name!r} is already registered")
-        _check_factory(name, f)
-        table[name] = f
-        return f
+        return _register(name, f, stacklevel=2)
 
     if factory is not None:
-        deco(factory)
+        _register(name, factory, stacklevel=2)
     return deco
+
+
+def _register(name: str, factory: SchedulerFactory, stacklevel: int) -> SchedulerFactory:
+    table = _user_table()
+    if name in BUILTIN and BUILTIN[name] is not factory:
+        raise ValueError(f"scheduler {name!r} is a built-in policy")
+    if name in table and table[name] is not factory:
+        raise ValueError(f"scheduler {name!r} is already registered")
+    _check_factory(name, factory, stacklevel + 1)
+    table[name] = factory
+    return factory
 
 
 @contextmanager
@@ -245,9 +253,8 @@ def make_scheduler(name: str, **kwargs: Any) -> Scheduler:
         if not callable(getattr(scheduler, "decide", None)):
             raise TypeError(f"scheduler {name!r}: {scheduler!r} has no decide(job, view) method")
         defaults = {"name": name, "needs": factory.needs, "uses_estimate": factory.uses_estimate}
-        _declare_defaults(
-            scheduler, defaults, name, f"the object its factory built, {scheduler!r},"
-        )
+        what = f"the object its factory built, {scheduler!r},"
+        _declare_defaults(scheduler, defaults, name, what, stacklevel=2)
     return scheduler
 
 
