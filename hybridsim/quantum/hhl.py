@@ -181,7 +181,9 @@ class QLSAResult:
 
 
 def _positive_finite(v: Any) -> bool:
-    return isinstance(v, int | float | np.floating | np.integer) and math.isfinite(v) and v > 0
+    return bool(
+        isinstance(v, int | float | np.floating | np.integer) and math.isfinite(v) and v > 0
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -521,21 +523,23 @@ def _resolve_spectrum(a, opts: HHLOptions):
         if lo <= 0.0:
             raise SolverError("A is singular (an eigenvalue is 0): HHL cannot invert it")
         return lo, hi, "exact"
-    hi = lambda_max
-    if hi is None:
-        if lambda_min is not None and kappa is not None:
-            hi = lambda_min * kappa
-        else:
-            # Only κ̂ given: take the Gershgorin bound max_i Σ_j |a_ij| ≥ |λ|_max, which hardware
-            # pre-processing can compute in O(N·d) without knowing the spectrum.
-            hi = float(np.abs(a).sum(axis=1).max())
-    lo = lambda_min
-    if lo is None:
-        lo = hi / kappa
-    lo, hi = float(lo), float(hi)
-    if lo > hi:  # lambda_min alone, above the Gershgorin bound
-        raise SolverError(f"lambda_min = {lo} exceeds lambda_max = {hi}")
-    return lo, hi, "caller"
+    if lambda_max is not None:
+        upper = float(lambda_max)
+    elif lambda_min is not None and kappa is not None:
+        upper = float(lambda_min * kappa)
+    else:
+        # Only κ̂ given: take the Gershgorin bound max_i Σ_j |a_ij| ≥ |λ|_max, which hardware
+        # pre-processing can compute in O(N·d) without knowing the spectrum.
+        upper = float(np.abs(a).sum(axis=1).max())
+    if lambda_min is not None:
+        lower = float(lambda_min)
+    elif kappa is not None:
+        lower = float(upper / kappa)
+    else:  # pragma: no cover - HHLOptions refuses lambda_max alone
+        raise SolverError("the lower eigenvalue bound is unknown")
+    if lower > upper:  # lambda_min alone, above the Gershgorin bound
+        raise SolverError(f"lambda_min = {lower} exceeds lambda_max = {upper}")
+    return lower, upper, "caller"
 
 
 def _is_positive_definite(a: np.ndarray) -> bool:

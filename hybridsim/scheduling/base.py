@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple, Protocol, runtime_checkable
+from typing import Any, ClassVar, NamedTuple, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -166,9 +166,14 @@ class Scheduler(Protocol):
         not charged for) κ estimation.
     """
 
-    name: str
-    needs: frozenset[str]
-    uses_estimate: bool
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def needs(self) -> frozenset[str]: ...
+
+    @property
+    def uses_estimate(self) -> bool: ...
 
     def decide(self, job: SolveJob, view: ClusterView) -> Decision:
         """Choose the route and device group for ``job``."""
@@ -183,8 +188,11 @@ class SchedulerFactory(Protocol):
     policy class declares them as class attributes.
     """
 
-    needs: frozenset[str]
-    uses_estimate: bool
+    @property
+    def needs(self) -> frozenset[str]: ...
+
+    @property
+    def uses_estimate(self) -> bool: ...
 
     def __call__(self, *, config: Any = ..., costs: Any = ...) -> Scheduler: ...
 
@@ -196,9 +204,9 @@ class BaseScheduler:
     workload estimates κ). Subclasses set ``name`` and implement :meth:`decide`.
     """
 
-    name: str = ""
-    needs: frozenset[str] = frozenset()
-    uses_estimate: bool = True
+    name: ClassVar[str] = ""
+    needs: ClassVar[frozenset[str]] = frozenset()
+    uses_estimate: ClassVar[bool] = True
 
     def __init__(self, config: Any = None, costs: Any = None):
         self.config = config
