@@ -20,6 +20,7 @@ from benchmarks.harness import Row, interleaved_medians
 from hybridsim.costs.breakeven import break_even_gate_time
 from hybridsim.costs.classical import classical_solve_time
 from hybridsim.costs.quantum import qlsa_cost
+from hybridsim.costs.specs import GpuSpec, QpuSpec
 from hybridsim.linalg.conditioning import (
     kappa_exact,
     kappa_hager_higham,
@@ -28,8 +29,8 @@ from hybridsim.linalg.conditioning import (
 )
 from hybridsim.linalg.shaping import regularize
 
-GPU = dict(tflops=14.0, launch_latency_s=2e-5, mem_bandwidth_Bps=1.5e12)
-QPU = dict(
+GPU = GpuSpec(tflops=14.0, launch_latency_s=2e-5, mem_bandwidth_Bps=1.5e12)
+QPU = QpuSpec(
     gate_time_1q_s=2.4e-8,
     gate_time_2q_s=8.4e-8,
     measure_time_s=1.56e-6,
@@ -65,9 +66,9 @@ def _vectorized_rows(quick: bool) -> list[Row]:
     times = interleaved_medians(
         {
             "bare": lambda: _bare_jennings(kappa, eps),
-            "paper": lambda: qlsa_cost(n, d, kappa, eps, accounting="paper", **QPU),
-            "full": lambda: qlsa_cost(n, d, kappa, eps, accounting="full", **QPU),
-            "cg": lambda: classical_solve_time("cg", n, d, kappa, eps, **GPU),
+            "paper": lambda: qlsa_cost(n, d, kappa, eps, accounting="paper", qpu=QPU),
+            "full": lambda: qlsa_cost(n, d, kappa, eps, accounting="full", qpu=QPU),
+            "cg": lambda: classical_solve_time("cg", n, d, kappa, eps, gpu=GPU),
             "breakeven": lambda: break_even_gate_time(
                 n,
                 d,
@@ -75,8 +76,9 @@ def _vectorized_rows(quick: bool) -> list[Row]:
                 eps,
                 accounting="full",
                 classical_method="cg",
-                **GPU,
-                **{k: v for k, v in QPU.items() if not k.startswith("gate_time")},
+                gpu=GPU,
+                qpu=QPU,
+                gate_time_ratio_1q=1.0,
             ),
         },
         repeats,

@@ -9,7 +9,9 @@ The public API is small and imported lazily so that ``import hybridsim`` stays f
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from hybridsim._lazy import lazy_attributes
 
 __version__ = "0.1.0"
 
@@ -22,19 +24,12 @@ if TYPE_CHECKING:  # pragma: no cover
     from hybridsim.sweep import sweep
 
 _LAZY = {
-    "run": ("hybridsim.sim.engine", "run"),
-    "load_scenario": ("hybridsim.scenario", "load_scenario"),
-    "Scenario": ("hybridsim.scenario", "Scenario"),
-    "RunResult": ("hybridsim.results", "RunResult"),
-    "sweep": ("hybridsim.sweep", "sweep"),
+    "run": "hybridsim.sim.engine",
+    "load_scenario": "hybridsim.scenario",
+    "Scenario": "hybridsim.scenario",
+    "RunResult": "hybridsim.results",
+    "sweep": "hybridsim.sweep",
 }
 
-
-def __getattr__(name: str) -> Any:
-    # PEP 562 lazy attributes: simpy, scipy and friends load only when first used.
-    if name in _LAZY:
-        import importlib
-
-        module_name, attr = _LAZY[name]
-        return getattr(importlib.import_module(module_name), attr)
-    raise AttributeError(f"module 'hybridsim' has no attribute {name!r}")
+# PEP 562 lazy attributes: simpy, scipy and friends load only when first used.
+__getattr__, __dir__ = lazy_attributes(__name__, _LAZY, globals())

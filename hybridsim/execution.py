@@ -34,7 +34,6 @@ import numpy as np
 from hybridsim.costs.model import CostModel
 from hybridsim.costs.quantum import gates_per_query, readout_runs
 from hybridsim.scheduling.base import SolveJob
-from hybridsim.timebase import to_seconds
 
 __all__ = ["Outcome", "execute", "perturb"]
 
@@ -161,9 +160,10 @@ def _modelled_quantum(
         wall = time.perf_counter() - t0
     # Two-qubit gates of one run: every query's gates plus, when charged, state preparation
     # (2·N_pad CNOTs per U_b query, see costs.quantum.state_prep_gates).
-    t2 = to_seconds(group.gate_time_2q)
+    spec = costs.qpu_spec(group)
+    t2 = spec.gate_time_2q_s
     n_2q = est.compute_s / est.runs / t2 if t2 and est.runs else 0.0
-    n_2q += est.state_prep_s / est.runs / (t2 + to_seconds(group.gate_time_1q)) if est.runs else 0.0
+    n_2q += est.state_prep_s / est.runs / (t2 + spec.gate_time_1q_s) if est.runs else 0.0
     p_fail = failure_probability(group, 0.0, n_2q, est.n_qubits or 0.0)
     return Outcome(
         est.total_s,
@@ -249,7 +249,8 @@ def _hhl(
 
     acc = costs.accounting
     gc = res.gate_counts
-    t1, t2 = to_seconds(group.gate_time_1q), to_seconds(group.gate_time_2q)
+    spec = costs.qpu_spec(group)
+    t1, t2 = spec.gate_time_1q_s, spec.gate_time_2q_s
     g_query = float(gates_per_query(acc.oracle, job.n, job.d))
     run_s = gc["n_1q_cx"] * t1 + gc["n_2q_cx"] * t2 + gc["u_applications"] * g_query * t2
     if quantum.shots:
@@ -260,10 +261,10 @@ def _hhl(
     readout_s = (
         0.0
         if (acc.readout == "none" and not quantum.shots)
-        else runs * (to_seconds(group.measure_time) + to_seconds(group.reset_time))
+        else runs * (spec.measure_time_s + spec.reset_time_s)
     )
     overhead_s = (
-        math.ceil(runs / group.max_shots) * to_seconds(group.job_overhead)
+        math.ceil(runs / spec.max_shots_per_job) * spec.job_overhead_s
         if acc.charge_job_overhead
         else 0.0
     )

@@ -896,7 +896,7 @@ class SchedulerConfig:
     )
 
     def _validate(self, ctx: Ctx) -> None:
-        from hybridsim.scheduling.base import scheduler_names
+        from hybridsim.scheduling.registry import scheduler_names
 
         names = scheduler_names()
         if self.policy not in names:
@@ -1072,7 +1072,7 @@ def replay_path(source: str, replay: str, ctx: Ctx) -> Path:
 
 def _validate_policy_needs(sc: Scenario, ctx: Ctx) -> None:
     """The scheduler must have a device of every kind its policy routes to."""
-    from hybridsim.scheduling.base import policy_needs
+    from hybridsim.scheduling.registry import policy_needs
 
     for kind in sorted(policy_needs(sc.scheduler.policy)):
         if not sc.cluster.groups_for(kind):

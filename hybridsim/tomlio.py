@@ -1,44 +1,40 @@
-"""A minimal TOML writer for scenario data (``tomllib`` only reads).
+"""Writing scenario data as TOML (``tomllib`` only reads).
 
-Handles exactly what :meth:`Scenario.to_dict` produces: tables, arrays of tables, arrays of
-scalars, strings, integers, floats and booleans. Output is deterministic (insertion order).
+Every key and value is encoded by ``tomli-w``, the writer that pairs with ``tomllib`` (quoting,
+escapes, non-ASCII keys such as ``κ``, floats, infinities); this module only lays the document out
+the way a person writes a scenario file: tables as ``[section]`` headers, ``[[arrays of
+tables]]``, arrays of scalars on one line and small flat tables (distributions) inline. That
+layout is what every run's ``scenario.toml`` has always looked like, so its bytes do not change.
+Output is deterministic (insertion order).
 """
 
 from __future__ import annotations
 
-import json
-import math
 from collections.abc import Mapping
 from typing import Any
 
+import tomli_w
+
 __all__ = ["dumps"]
+
+#: What tomli-w writes around a single value, ``v = <value>\n``; we keep the ``<value>``.
+_PREFIX, _SUFFIX = "v = ", "\n"
 
 
 def _scalar(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "nan"
-        if math.isinf(value):
-            return "inf" if value > 0 else "-inf"
-        return repr(value)
-    if isinstance(value, str):
-        # JSON string escapes are valid TOML basic-string escapes.
-        return json.dumps(value, ensure_ascii=False)
+    """One value in TOML; arrays on one line and tables inline (tomli-w spreads them over lines)."""
     if isinstance(value, list | tuple):
         return "[" + ", ".join(_scalar(v) for v in value) + "]"
     if isinstance(value, Mapping):
         return "{ " + ", ".join(f"{_key(k)} = {_scalar(v)}" for k, v in value.items()) + " }"
-    raise TypeError(f"cannot write {type(value).__name__} to TOML")
+    text = tomli_w.dumps({"v": value})
+    return text[len(_PREFIX) : -len(_SUFFIX)]
 
 
 def _key(k: str) -> str:
-    if k and all(c.isalnum() or c in "_-" for c in k):
-        return k
-    return json.dumps(k)
+    """A key, bare when TOML allows it, else quoted (``"κ"``, ``"a.b"``), as tomli-w writes it."""
+    text = tomli_w.dumps({k: 0})
+    return text[: -len(" = 0\n")]
 
 
 def _is_table_array(value: Any) -> bool:
@@ -52,10 +48,22 @@ def _is_table_array(value: Any) -> bool:
 def dumps(data: Mapping[str, Any]) -> str:
     """Serialize ``data`` to TOML text that ``tomllib.loads`` reads back equal.
 
+    Raises
+    ------
+    TypeError
+        A value TOML cannot hold (None, an object), from tomli-w.
+
     Examples
     --------
     >>> import tomllib
-    >>> d = {"a": 1, "t": {"x": "84 ns"}, "arr": [{"name": "q"}]}
+    >>> d = {"a": 1, "t": {"x": "84 ns"}, "arr": [{"name": "q"}], "κ": {"start": 1e3}}
+    >>> print(dumps(d), end="")
+    a = 1
+    t = { x = "84 ns" }
+    "κ" = { start = 1000.0 }
+    <BLANKLINE>
+    [[arr]]
+    name = "q"
     >>> tomllib.loads(dumps(d)) == d
     True
     """

@@ -125,8 +125,8 @@ def register_free_kappa_policy() -> None:
     compute for their records, and shape runs know by construction). Registered through the public
     extension point (docs/howto/add-a-scheduler.md); idempotent, so worker processes may call it.
     """
-    from hybridsim.scheduling.base import register_scheduler, scheduler_names
     from hybridsim.scheduling.policies import QNewton
+    from hybridsim.scheduling.registry import register_scheduler, scheduler_names
 
     if FREE_POLICY in scheduler_names():
         return
@@ -779,45 +779,22 @@ def section_kappa(plan: Plan, runs: dict[str, Any], scenarios: dict[str, Any]) -
 
 
 def _hardware(sc) -> tuple[dict[str, float], dict[str, float]]:
-    """GPU and QPU parameters of a scenario's first groups, in the break-even helper's terms."""
-    from hybridsim.timebase import to_seconds
+    """The cost-model specs of a scenario's first GPU and QPU groups, as dicts (for the record)."""
+    from hybridsim.costs.specs import GpuSpec, QpuSpec
 
     gpu = next(g for g in sc.cluster.groups if g.kind == "gpu")
     qpu = next(g for g in sc.cluster.groups if g.kind == "qpu")
-    g = {
-        "tflops": float(gpu.tflops),
-        "launch_latency_s": to_seconds(gpu.launch_latency),
-        "mem_bandwidth_Bps": float(gpu.memory_bandwidth),
-    }
-    q = {
-        "measure_time_s": to_seconds(qpu.measure_time),
-        "reset_time_s": to_seconds(qpu.reset_time),
-        "max_shots_per_job": float(qpu.max_shots),
-        "job_overhead_s": to_seconds(qpu.job_overhead),
-        "link_latency_s": to_seconds(qpu.link_latency),
-        "link_bandwidth_Bps": float(qpu.link_bandwidth),
-        "gate_time_2q_s": to_seconds(qpu.gate_time_2q),
-        "gate_time_1q_s": to_seconds(qpu.gate_time_1q),
-    }
-    return g, q
+    return (
+        dataclasses.asdict(GpuSpec.from_group(gpu)),
+        dataclasses.asdict(QpuSpec.from_group(qpu)),
+    )
 
 
 def _be_kwargs(gpu: dict, qpu: dict) -> dict[str, Any]:
-    return {
-        **gpu,
-        **{
-            k: qpu[k]
-            for k in (
-                "measure_time_s",
-                "reset_time_s",
-                "max_shots_per_job",
-                "job_overhead_s",
-                "link_latency_s",
-                "link_bandwidth_Bps",
-            )
-        },
-        "clamp": True,
-    }
+    """Break-even keywords: the specs, one gate time for every gate (as the paper), κ clamped."""
+    from hybridsim.costs.specs import GpuSpec, QpuSpec
+
+    return {"gpu": GpuSpec(**gpu), "qpu": QpuSpec(**qpu), "gate_time_ratio_1q": 1.0, "clamp": True}
 
 
 #: Runs whose per-step routing share is plotted, in legend order.
@@ -940,20 +917,7 @@ def _required(n, d, kappa, eps, gpu, qpu) -> dict[str, Any]:
     )
     col = break_even(n, d, kappa, eps, accounting=colocated, **kw)
     t = qpu["gate_time_2q_s"]
-    qc = qlsa_cost(
-        n,
-        d,
-        kappa,
-        eps,
-        accounting="full",
-        gate_time_1q_s=qpu["gate_time_1q_s"],
-        gate_time_2q_s=t,
-        measure_time_s=qpu["measure_time_s"],
-        reset_time_s=qpu["reset_time_s"],
-        max_shots_per_job=qpu["max_shots_per_job"],
-        job_overhead_s=qpu["job_overhead_s"],
-        clamp=True,
-    )
+    qc = qlsa_cost(n, d, kappa, eps, accounting="full", qpu=kw["qpu"], clamp=True)
     runs = float(qc.runs)
     per_run_readout = qpu["measure_time_s"] + qpu["reset_time_s"]
     link_s = float(full.quantum_fixed_s) - float(col.quantum_fixed_s)

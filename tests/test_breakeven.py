@@ -16,9 +16,18 @@ from hybridsim.costs.breakeven import (
 )
 from hybridsim.costs.classical import classical_solve_time, payload_bytes, result_bytes
 from hybridsim.costs.quantum import ACCOUNTING, Accounting, qlsa_cost
+from hybridsim.costs.specs import GpuSpec, QpuSpec
 
-GPU = dict(tflops=14.0, launch_latency_s=2e-5, mem_bandwidth_Bps=1.5e12)
+GPU = GpuSpec(tflops=14.0, launch_latency_s=2e-5, mem_bandwidth_Bps=1.5e12)
 QPU_READOUT = dict(measure_time_s=1.56e-6, reset_time_s=0.0, max_shots_per_job=1e5)
+
+
+def qpu(t2q=1.0, ratio=1.0, **kw):
+    """A QPU with the readout above; break-even reads only its ratio t_1q / t_2q and the rest."""
+    return QpuSpec(gate_time_1q_s=ratio * t2q, gate_time_2q_s=t2q, **QPU_READOUT, **kw)
+
+
+QPU = qpu()
 
 
 def quantum_time(
@@ -44,10 +53,7 @@ def quantum_time(
         eps,
         accounting=acc,
         algorithm=algorithm,
-        gate_time_2q_s=t2q,
-        gate_time_1q_s=ratio * t2q,
-        job_overhead_s=job_overhead_s,
-        **QPU_READOUT,
+        qpu=qpu(t2q, ratio, job_overhead_s=job_overhead_s),
     )
     t = c.total_s
     if acc.charge_link_latency:
@@ -87,18 +93,23 @@ CASES = [
 def test_costs_equal_at_break_even_and_quantum_cheaper_below(n, d, kappa, eps, acc, method, extra):
     extra = dict(extra)
     ratio = extra.pop("ratio", 1.0)
-    gpu = {**GPU, **extra.pop("gpu", {})}
+    gpu = dataclasses.replace(GPU, **extra.pop("gpu", {}))
+    link = {
+        k: extra[k]
+        for k in ("link_latency_s", "link_bandwidth_Bps", "job_overhead_s")
+        if k in extra
+    }
     kw = dict(
         accounting=acc,
         classical_method=method,
         gate_time_ratio_1q=ratio,
-        **gpu,
-        **QPU_READOUT,
-        **extra,
+        gpu=gpu,
+        qpu=qpu(**link),
+        algorithm=extra.get("algorithm", "jennings"),
     )
     t_star = break_even_gate_time(n, d, kappa, eps, **kw)
     assert math.isfinite(t_star) and t_star > 0
-    classical = classical_solve_time(method, n, d, kappa, eps, **gpu).total_s
+    classical = classical_solve_time(method, n, d, kappa, eps, gpu=gpu).total_s
     q_at = quantum_time(n, d, kappa, eps, t_star, accounting=acc, ratio=ratio, **extra)
     assert q_at == pytest.approx(classical, rel=1e-9)
     assert (
@@ -113,20 +124,11 @@ def test_costs_equal_at_break_even_and_quantum_cheaper_below(n, d, kappa, eps, a
 
 def test_papers_dense_example_stays_classical_at_84ns():
     # arXiv:2405.00252: a dense 10⁴×10⁴ matrix with κ = 10⁴ is not solved faster by a QLSA.
-    t_star = break_even_gate_time(1e4, 1e4, 1e4, 1e-2, accounting="paper", **GPU, **QPU_READOUT)
+    t_star = break_even_gate_time(1e4, 1e4, 1e4, 1e-2, accounting="paper", gpu=GPU, qpu=QPU)
     assert t_star < 84e-9
     assert t_star == pytest.approx(
-        classical_solve_time("lu", 1e4, 1e4, None, None, **GPU).total_s
-        / qlsa_cost(
-            1e4,
-            1e4,
-            1e4,
-            1e-2,
-            accounting="paper",
-            gate_time_1q_s=1.0,
-            gate_time_2q_s=1.0,
-            **QPU_READOUT,
-        ).total_s,
+        classical_solve_time("lu", 1e4, 1e4, None, None, gpu=GPU).total_s
+        / qlsa_cost(1e4, 1e4, 1e4, 1e-2, accounting="paper", qpu=qpu(1.0)).total_s,
         rel=1e-12,
     )
 
@@ -134,14 +136,14 @@ def test_papers_dense_example_stays_classical_at_84ns():
 def test_no_gate_time_suffices_gives_nan():
     # Full accounting with signed tomography: 3.2e5·5 runs × 1.56 µs of readout alone is ~2.5 s,
     # far more than a 32×32 LU; no gate time can make up for it.
-    res = break_even(32, 32, 10.0, 1e-2, accounting="full", **GPU, **QPU_READOUT)
+    res = break_even(32, 32, 10.0, 1e-2, accounting="full", gpu=GPU, qpu=QPU)
     assert math.isnan(res.gate_time_s)
     assert res.quantum_fixed_s > res.classical_s
     assert res.quantum_fixed_s == pytest.approx(32 * 5 / 1e-4 * 1.56e-6)
 
 
 def test_fixed_part_is_charged_only_when_accounting_says_so():
-    base = dict(**GPU, **QPU_READOUT, link_latency_s=1e-3, link_bandwidth_Bps=1e9)
+    base = dict(gpu=GPU, qpu=qpu(link_latency_s=1e-3, link_bandwidth_Bps=1e9))
     no_link = Accounting("a", "unit", False, "none", False, False)
     link = Accounting("b", "unit", False, "none", False, True)
     both = Accounting("c", "unit", False, "none", True, True)
@@ -156,21 +158,21 @@ def test_fixed_part_is_charged_only_when_accounting_says_so():
 def test_break_even_vectorized_with_nan_entries():
     n = np.array([32.0, 1e4])
     out = break_even_gate_time(
-        n, n, np.array([10.0, 1e4]), 1e-2, accounting="paper", **GPU, **QPU_READOUT
+        n, n, np.array([10.0, 1e4]), 1e-2, accounting="paper", gpu=GPU, qpu=QPU
     )
     assert out.shape == (2,)
     assert out[1] == pytest.approx(
-        break_even_gate_time(1e4, 1e4, 1e4, 1e-2, accounting="paper", **GPU, **QPU_READOUT)
+        break_even_gate_time(1e4, 1e4, 1e4, 1e-2, accounting="paper", gpu=GPU, qpu=QPU)
     )
     mixed = break_even_gate_time(
-        np.array([32.0, 32.0]), 32, 10.0, 1e-2, accounting="full", **GPU, **QPU_READOUT
+        np.array([32.0, 32.0]), 32, 10.0, 1e-2, accounting="full", gpu=GPU, qpu=QPU
     )
     assert np.all(np.isnan(mixed))
 
 
 def test_break_even_table_rows():
     rows = break_even_table(
-        [16, 256], [8, 64], [10.0, 1e3], 1e-2, accounting="paper", **GPU, **QPU_READOUT
+        [16, 256], [8, 64], [10.0, 1e3], 1e-2, accounting="paper", gpu=GPU, qpu=QPU
     )
     assert len(rows) == 2 * 2 * 2 - 2  # (16, 64, ·) skipped: d > n
     assert all(isinstance(r, BreakEvenRow) for r in rows)
@@ -178,11 +180,9 @@ def test_break_even_table_rows():
     for r in rows:
         assert r.accounting == "paper" and r.classical_method == "lu"
         assert r.gate_time_s == pytest.approx(
-            break_even_gate_time(
-                r.n, r.d, r.kappa, r.eps, accounting="paper", **GPU, **QPU_READOUT
-            ),
+            break_even_gate_time(r.n, r.d, r.kappa, r.eps, accounting="paper", gpu=GPU, qpu=QPU),
             rel=1e-12,
         )
     with pytest.raises(dataclasses.FrozenInstanceError):
         rows[0].gate_time_s = 1.0
-    assert break_even_table([4], [8], [10.0], 1e-2, accounting="paper", **GPU, **QPU_READOUT) == []
+    assert break_even_table([4], [8], [10.0], 1e-2, accounting="paper", gpu=GPU, qpu=QPU) == []

@@ -25,6 +25,7 @@ from hybridsim.costs.classical import (
     result_bytes,
     solve_bytes,
 )
+from hybridsim.costs.specs import GpuSpec
 from hybridsim.errors import ModelDomainError
 
 # --- flop counts -------------------------------------------------------------------------------
@@ -67,7 +68,7 @@ def test_cg_iterations_rejects_outside_validity(kappa, eps):
 
 def test_cg_without_kappa_is_a_domain_error():
     with pytest.raises(ModelDomainError, match="condition number"):
-        classical_solve_time("cg", 10, 3, None, 1e-3, tflops=1.0, launch_latency_s=0.0)
+        classical_solve_time("cg", 10, 3, None, 1e-3, gpu=GpuSpec(1.0, 0.0))
 
 
 def test_cg_flops_by_hand():
@@ -119,7 +120,7 @@ def test_cg_iterations_on_a_dense_rotated_spd_matrix():
 
 def test_lu_time_compute_bound_by_hand():
     c = classical_solve_time(
-        "lu", 1000, 1000, None, None, tflops=1.0, launch_latency_s=1e-5, mem_bandwidth_Bps=1e12
+        "lu", 1000, 1000, None, None, gpu=GpuSpec(1.0, 1e-5, mem_bandwidth_Bps=1e12)
     )
     flops = 2 / 3 * 1e9 + 2e6
     assert c.flops == pytest.approx(flops)
@@ -132,7 +133,7 @@ def test_lu_time_compute_bound_by_hand():
 def test_cg_time_memory_bound_by_hand():
     n, d, kappa, eps = 1000, 5, 100.0, 1e-6
     c = classical_solve_time(
-        "cg", n, d, kappa, eps, tflops=100.0, launch_latency_s=2e-6, mem_bandwidth_Bps=1e9
+        "cg", n, d, kappa, eps, gpu=GpuSpec(100.0, 2e-6, mem_bandwidth_Bps=1e9)
     )
     k = 73
     assert c.calls == k and c.launch_s == pytest.approx(k * 2e-6)
@@ -143,7 +144,7 @@ def test_cg_time_memory_bound_by_hand():
 
 
 def test_cholesky_is_half_the_lu_work():
-    kw = dict(tflops=1.0, launch_latency_s=0.0)
+    kw = dict(gpu=GpuSpec(tflops=1.0, launch_latency_s=0.0))
     big = 10_000
     lu = classical_solve_time("lu", big, big, None, None, **kw)
     ch = classical_solve_time("cholesky", big, big, None, None, **kw)
@@ -157,9 +158,7 @@ def test_solve_time_vectorized_broadcasts():
         4,
         np.array([[10.0], [1e4]]),
         1e-3,
-        tflops=1.0,
-        launch_latency_s=1e-5,
-        mem_bandwidth_Bps=1e11,
+        gpu=GpuSpec(tflops=1.0, launch_latency_s=1e-5, mem_bandwidth_Bps=1e11),
     )
     assert isinstance(c, ClassicalCost)
     for field in ("flops", "bytes", "calls", "compute_s", "memory_s", "launch_s", "total_s"):
@@ -170,13 +169,15 @@ def test_solve_time_vectorized_broadcasts():
 
 
 def test_solve_time_rejects_bad_input():
-    kw = dict(tflops=1.0, launch_latency_s=1e-5)
+    kw = dict(gpu=GpuSpec(tflops=1.0, launch_latency_s=1e-5))
     with pytest.raises(ModelDomainError):
         classical_solve_time("qr", 10, 10, None, None, **kw)
     with pytest.raises(ModelDomainError):
         classical_solve_time("lu", 0, 1, None, None, **kw)
     with pytest.raises(ModelDomainError):
-        classical_solve_time("lu", 10, 10, None, None, tflops=0.0, launch_latency_s=0.0)
+        classical_solve_time(
+            "lu", 10, 10, None, None, gpu=GpuSpec(tflops=0.0, launch_latency_s=0.0)
+        )
 
 
 # --- transfers and payloads --------------------------------------------------------------------

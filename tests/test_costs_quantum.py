@@ -28,6 +28,7 @@ from hybridsim.costs.quantum import (
     sparse_block_encoding_qubits,
     state_prep_gates,
 )
+from hybridsim.costs.specs import QpuSpec
 from hybridsim.errors import ModelDomainError
 
 
@@ -213,17 +214,18 @@ def test_accounting_presets():
         paper.oracle = "qrom"
 
 
-QPU = dict(
+QPU_FIELDS = dict(
     gate_time_1q_s=2e-9,
     gate_time_2q_s=1e-8,
     measure_time_s=1.5e-6,
     reset_time_s=5e-7,
     max_shots_per_job=1000,
 )
+QPU = QpuSpec(**QPU_FIELDS)
 
 
 def test_paper_accounting_is_queries_times_gate_time():
-    c = qlsa_cost(1e4, 1e4, 1e4, 1e-2, accounting="paper", **QPU)
+    c = qlsa_cost(1e4, 1e4, 1e4, 1e-2, accounting="paper", qpu=QPU)
     assert isinstance(c, QuantumCost)
     assert c.total_s == pytest.approx(jennings_queries(1e4, 1e-2) * 1e-8, rel=1e-14)
     assert (c.runs, c.jobs, c.gates_per_query, c.readout_s, c.state_prep_s) == (1, 1, 1, 0, 0)
@@ -231,7 +233,9 @@ def test_paper_accounting_is_queries_times_gate_time():
 
 def test_full_accounting_assembled_by_hand():
     n, d, kappa, eps = 16, 4, 20.0, 0.1
-    c = qlsa_cost(n, d, kappa, eps, accounting="full", job_overhead_s=0.25, **QPU)
+    c = qlsa_cost(
+        n, d, kappa, eps, accounting="full", qpu=dataclasses.replace(QPU, job_overhead_s=0.25)
+    )
     q = jennings_queries(kappa, eps)
     runs = 16 * 4 / 0.01  # N log2 N / ε²
     gpq = 4 * 16 * 4
@@ -254,11 +258,13 @@ def test_reference_worked_example_readout_bound():
         10.0,
         0.01,
         accounting=acc,
-        gate_time_1q_s=1e-18,
-        gate_time_2q_s=1e-18,
-        measure_time_s=1.56e-6,
-        reset_time_s=0.0,
-        max_shots_per_job=1e5,
+        qpu=QpuSpec(
+            gate_time_1q_s=1e-18,
+            gate_time_2q_s=1e-18,
+            measure_time_s=1.56e-6,
+            reset_time_s=0.0,
+            max_shots_per_job=1e5,
+        ),
     )
     assert c.runs == 3.2e5 and sig3(c.queries) == 5.69e3
     assert c.total_s == pytest.approx(0.4992, rel=1e-3)
@@ -273,7 +279,7 @@ def test_qlsa_cost_vectorized():
         np.array([10.0, 100.0, 1000.0]),
         1e-2,
         accounting=ACCOUNTING["full"],
-        **QPU,
+        qpu=QPU,
     )
     for field in (
         "queries",
@@ -288,31 +294,45 @@ def test_qlsa_cost_vectorized():
     ):
         assert np.shape(getattr(c, field)) == (3,)
     assert np.all(np.diff(c.total_s) > 0)
-    single = qlsa_cost(256.0, 8.0, 100.0, 1e-2, accounting="full", **QPU)
+    single = qlsa_cost(256.0, 8.0, 100.0, 1e-2, accounting="full", qpu=QPU)
     assert c.total_s[1] == pytest.approx(single.total_s, rel=1e-14)
 
 
 def test_qlsa_cost_algorithms_and_overrides():
-    costa = qlsa_cost(64, 4, 100.0, 1e-2, accounting="paper", algorithm="costa", **QPU)
+    costa = qlsa_cost(64, 4, 100.0, 1e-2, accounting="paper", algorithm="costa", qpu=QPU)
     assert costa.queries == pytest.approx(costa_queries(100.0, 1e-2))
-    hhl = qlsa_cost(64, 4, 100.0, 1e-2, accounting="paper", algorithm="hhl", **QPU)
+    hhl = qlsa_cost(64, 4, 100.0, 1e-2, accounting="paper", algorithm="hhl", qpu=QPU)
     assert hhl.queries == pytest.approx(hhl_queries(64, 4, 100.0, 1e-2))
-    fixed = qlsa_cost(64, 4, 100.0, 1e-2, accounting="paper", queries=123.0, **QPU)
+    fixed = qlsa_cost(64, 4, 100.0, 1e-2, accounting="paper", queries=123.0, qpu=QPU)
     assert fixed.total_s == pytest.approx(123.0 * 1e-8)
     with pytest.raises(ModelDomainError):
-        qlsa_cost(64, 4, 100.0, 1e-2, accounting="paper", algorithm="vqe", **QPU)
+        qlsa_cost(64, 4, 100.0, 1e-2, accounting="paper", algorithm="vqe", qpu=QPU)
     with pytest.raises(ModelDomainError):
-        qlsa_cost(64, 4, 100.0, 1e-2, accounting="optimistic", **QPU)
+        qlsa_cost(64, 4, 100.0, 1e-2, accounting="optimistic", qpu=QPU)
 
 
 def test_qlsa_cost_validity_and_clamp():
     with pytest.raises(ModelDomainError):
-        qlsa_cost(64, 4, 2.0, 1e-2, accounting="paper", **QPU)
-    clamped = qlsa_cost(64, 4, 2.0, 1e-2, accounting="paper", clamp=True, **QPU)
+        qlsa_cost(64, 4, 2.0, 1e-2, accounting="paper", qpu=QPU)
+    clamped = qlsa_cost(64, 4, 2.0, 1e-2, accounting="paper", clamp=True, qpu=QPU)
     assert clamped.queries == jennings_queries(JENNINGS_KAPPA_MIN, 1e-2)
     with pytest.raises(ModelDomainError):
-        qlsa_cost(64, 4, 10.0, 1e-2, accounting="paper", **{**QPU, "max_shots_per_job": 0})
+        qlsa_cost(
+            64,
+            4,
+            10.0,
+            1e-2,
+            accounting="paper",
+            qpu=QpuSpec(**{**QPU_FIELDS, "max_shots_per_job": 0}),
+        )
     with pytest.raises(ModelDomainError):
-        qlsa_cost(64, 4, 10.0, 1e-2, accounting="paper", **{**QPU, "gate_time_2q_s": -1.0})
+        qlsa_cost(
+            64,
+            4,
+            10.0,
+            1e-2,
+            accounting="paper",
+            qpu=QpuSpec(**{**QPU_FIELDS, "gate_time_2q_s": -1.0}),
+        )
     with pytest.raises(ModelDomainError, match="kappa"):
-        qlsa_cost(64, 4, None, 1e-2, accounting="paper", **QPU)
+        qlsa_cost(64, 4, None, 1e-2, accounting="paper", qpu=QPU)

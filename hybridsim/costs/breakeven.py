@@ -19,14 +19,23 @@ then NaN (not 0.0, which would read as "exactly at zero gate time").
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
-import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from hybridsim.costs.classical import classical_solve_time, payload_bytes, result_bytes
 from hybridsim.costs.quantum import Accounting, _accounting, qlsa_cost
+from hybridsim.costs.specs import (
+    GPU_KEYWORDS,
+    GpuSpec,
+    QpuSpec,
+    _no_unknown_keywords,
+    _spec_from_keywords,
+    _warn_deprecated,
+)
 from hybridsim.errors import ModelDomainError
 
 __all__ = [
@@ -65,6 +74,52 @@ class BreakEven:
     gate_time_s: float | np.ndarray
 
 
+def _new_form(func: str, kwargs: dict[str, Any], stacklevel: int) -> dict[str, Any]:
+    """Deprecation shim (one release): turn the old device keywords into ``gpu=``/``qpu=`` specs.
+
+    The old signature had no gate times (it solves for them) and held t_1q / t_2q at
+    ``gate_time_ratio_1q``, default 1; the QPU spec built here carries that ratio as its gate
+    times (t_2q = 1 s, t_1q = ratio), which is exactly how :func:`break_even` evaluates G.
+    ``stacklevel`` counts from the caller of this function.
+    """
+    kw = dict(kwargs)
+    used: list[str] = []
+    if any(k in kw for k in GPU_KEYWORDS):
+        kw["gpu"], u = _spec_from_keywords(
+            func, GpuSpec, "gpu", kw.pop("gpu", None), kw, GPU_KEYWORDS
+        )
+        used += u
+    if any(k in kw for k in _BREAK_EVEN_QPU_KEYWORDS):
+        ratio = kw.get("gate_time_ratio_1q")
+        ratio = 1.0 if ratio is None else ratio
+        if not ratio >= 0:
+            raise ModelDomainError("gate_time_ratio_1q must be >= 0")
+        kw["qpu"], u = _spec_from_keywords(
+            func,
+            QpuSpec,
+            "qpu",
+            kw.pop("qpu", None),
+            kw,
+            _BREAK_EVEN_QPU_KEYWORDS,
+            fill={"gate_time_1q_s": float(ratio), "gate_time_2q_s": 1.0},
+        )
+        kw["gate_time_ratio_1q"] = ratio
+        used += u
+    _warn_deprecated(func, used, "gpu=GpuSpec(...), qpu=QpuSpec(...)", stacklevel + 1)
+    return kw
+
+
+#: The QPU keywords the break-even helpers took before :class:`QpuSpec` (deprecated).
+_BREAK_EVEN_QPU_KEYWORDS = (
+    "measure_time_s",
+    "reset_time_s",
+    "max_shots_per_job",
+    "job_overhead_s",
+    "link_latency_s",
+    "link_bandwidth_Bps",
+)
+
+
 def break_even(
     n,
     d,
@@ -72,103 +127,20 @@ def break_even(
     eps,
     *,
     accounting: Accounting | str,
+    gpu: GpuSpec | None = None,
+    qpu: QpuSpec | None = None,
     classical_method: str = "lu",
-    tflops: float,
-    launch_latency_s: float,
-    mem_bandwidth_Bps: float,
-    measure_time_s: float,
-    reset_time_s: float,
-    max_shots_per_job: float,
-    gate_time_ratio_1q: float = 1.0,
+    gate_time_ratio_1q: float | None = None,
     algorithm: str = "jennings",
     alpha=None,
-    job_overhead_s: float = 0.0,
-    link_latency_s: float = 0.0,
-    link_bandwidth_Bps: float = math.inf,
     classical_overhead_s: float = 0.0,
     jennings_success_constant: float = 0.204,
     jennings_alpha_power: int = 1,
     costa_constant: str | float = "measured",
     clamp: bool = False,
+    **legacy: Any,
 ) -> BreakEven:
-    """Break-even gate time with its parts; see :func:`break_even_gate_time` for parameters."""
-    acc = _accounting(accounting)
-    if not gate_time_ratio_1q >= 0:
-        raise ModelDomainError("gate_time_ratio_1q must be >= 0")
-    if not (link_latency_s >= 0 and link_bandwidth_Bps > 0 and classical_overhead_s >= 0):
-        raise ModelDomainError(
-            "need link_latency_s >= 0, link_bandwidth_Bps > 0, classical_overhead_s >= 0"
-        )
-    common = dict(
-        accounting=acc,
-        algorithm=algorithm,
-        measure_time_s=measure_time_s,
-        reset_time_s=reset_time_s,
-        max_shots_per_job=max_shots_per_job,
-        alpha=alpha,
-        job_overhead_s=job_overhead_s,
-        jennings_success_constant=jennings_success_constant,
-        jennings_alpha_power=jennings_alpha_power,
-        costa_constant=costa_constant,
-        clamp=clamp,
-    )
-    # At t = 1 s the gate-proportional parts equal G exactly; the fixed parts do not depend on t.
-    unit = qlsa_cost(
-        n, d, kappa, eps, gate_time_2q_s=1.0, gate_time_1q_s=float(gate_time_ratio_1q), **common
-    )
-    slope = np.asarray(unit.compute_s) + np.asarray(unit.state_prep_s)
-    fixed = np.asarray(unit.readout_s) + np.asarray(unit.overhead_s)
-    if acc.charge_link_latency:
-        fixed = fixed + 2.0 * link_latency_s  # to the QPU and back
-    if acc.charge_transfer:
-        moved = np.asarray(payload_bytes(n, d, sparse=True)) + 2.0 * np.asarray(
-            result_bytes(n)
-        )  # A (sparse) and b in, x out
-        fixed = fixed + moved / link_bandwidth_Bps
-    cl = classical_solve_time(
-        classical_method,
-        n,
-        d,
-        kappa,
-        eps,
-        tflops=tflops,
-        launch_latency_s=launch_latency_s,
-        mem_bandwidth_Bps=mem_bandwidth_Bps,
-    )
-    t_c = np.asarray(cl.total_s) + classical_overhead_s
-    t_c, fixed, slope = np.broadcast_arrays(t_c, fixed, slope)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        t_star = np.where(t_c > fixed, (t_c - fixed) / slope, np.nan)
-    return BreakEven(_out(t_c), _out(fixed), _out(slope), _out(t_star))
-
-
-def break_even_gate_time(
-    n,
-    d,
-    kappa,
-    eps,
-    *,
-    accounting: Accounting | str,
-    classical_method: str = "lu",
-    tflops: float,
-    launch_latency_s: float,
-    mem_bandwidth_Bps: float,
-    measure_time_s: float,
-    reset_time_s: float,
-    max_shots_per_job: float,
-    gate_time_ratio_1q: float = 1.0,
-    algorithm: str = "jennings",
-    alpha=None,
-    job_overhead_s: float = 0.0,
-    link_latency_s: float = 0.0,
-    link_bandwidth_Bps: float = math.inf,
-    classical_overhead_s: float = 0.0,
-    jennings_success_constant: float = 0.204,
-    jennings_alpha_power: int = 1,
-    costa_constant: str | float = "measured",
-    clamp: bool = False,
-):
-    """The 2q gate time below which the QPU solve is faster than the classical one.
+    """Break-even gate time with its parts.
 
     Parameters
     ----------
@@ -176,25 +148,88 @@ def break_even_gate_time(
         The system (broadcast together).
     accounting : Accounting or {"paper", "full"}
         What the QPU is charged (:data:`hybridsim.costs.quantum.ACCOUNTING`).
+    gpu : GpuSpec
+        The classical device (:class:`hybridsim.costs.specs.GpuSpec`).
+    qpu : QpuSpec
+        The QPU (:class:`hybridsim.costs.specs.QpuSpec`): its readout, per-job overhead and link.
+        Its gate times only set the ratio t_1q / t_2q held fixed (unless ``gate_time_ratio_1q``
+        is given); t_2q itself is what is solved for.
     classical_method : {"lu", "cholesky", "cg"}
         The GPU's solver (:func:`hybridsim.costs.classical.classical_solve_time`).
-    tflops, launch_latency_s, mem_bandwidth_Bps : float
-        The GPU spec.
-    measure_time_s, reset_time_s, max_shots_per_job : float
-        The QPU's readout spec.
-    gate_time_ratio_1q : float
-        t_1q / t_2q, held fixed while t_2q varies (default 1: one gate time for every gate, as
-        in the paper; IBM Heron ≈ 0.3, IonQ Aria 135/600 ≈ 0.23). Only state preparation uses
-        1q gates.
-    algorithm, alpha, job_overhead_s, jennings_success_constant, jennings_alpha_power, \
-costa_constant, clamp
+    gate_time_ratio_1q : float, optional
+        t_1q / t_2q, held fixed while t_2q varies; default the QPU spec's own ratio (1 is the
+        paper's one gate time for every gate; IBM Heron ≈ 0.38, IonQ Aria 135/600 ≈ 0.23). Only
+        state preparation uses 1q gates.
+    algorithm, alpha, jennings_success_constant, jennings_alpha_power, costa_constant, clamp
         Passed to :func:`hybridsim.costs.quantum.qlsa_cost`.
-    link_latency_s, link_bandwidth_Bps : float
-        QPU link; charged (latency twice, there and back; bytes = sparse matrix + b + x) only
-        when the accounting's ``charge_link_latency`` / ``charge_transfer`` say so.
     classical_overhead_s : float
         Added to the classical side (e.g. a host→device copy from
         :func:`hybridsim.costs.classical.host_device_transfer_s`).
+    **legacy
+        Deprecated: the device keywords ``tflops``, ``launch_latency_s``, ``mem_bandwidth_Bps``
+        (instead of ``gpu``) and ``measure_time_s``, ``reset_time_s``, ``max_shots_per_job``,
+        ``job_overhead_s``, ``link_latency_s``, ``link_bandwidth_Bps`` (instead of ``qpu``;
+        with them the ratio defaults to 1 as before). A DeprecationWarning; removed in the next
+        release.
+
+    Returns
+    -------
+    BreakEven
+        The link terms are charged (latency twice, there and back; bytes = sparse matrix + b + x)
+        only when the accounting's ``charge_link_latency`` / ``charge_transfer`` say so.
+    """
+    kw = _new_form(
+        "break_even",
+        {**legacy, "gpu": gpu, "qpu": qpu, "gate_time_ratio_1q": gate_time_ratio_1q},
+        4,
+    )
+    gpu, qpu, gate_time_ratio_1q = kw.pop("gpu"), kw.pop("qpu"), kw.pop("gate_time_ratio_1q")
+    _no_unknown_keywords("break_even", kw)
+    for name, spec in (("gpu", gpu), ("qpu", qpu)):
+        if spec is None:
+            raise TypeError(f"break_even() missing required keyword argument {name!r}")
+    acc = _accounting(accounting)
+    ratio = qpu.gate_time_ratio_1q if gate_time_ratio_1q is None else gate_time_ratio_1q
+    if not ratio >= 0:
+        raise ModelDomainError("gate_time_ratio_1q must be >= 0")
+    if not classical_overhead_s >= 0:
+        raise ModelDomainError("classical_overhead_s must be >= 0")
+    # At t = 1 s the gate-proportional parts equal G exactly; the fixed parts do not depend on t.
+    unit = qlsa_cost(
+        n,
+        d,
+        kappa,
+        eps,
+        accounting=acc,
+        qpu=dataclasses.replace(qpu, gate_time_2q_s=1.0, gate_time_1q_s=float(ratio)),
+        algorithm=algorithm,
+        alpha=alpha,
+        jennings_success_constant=jennings_success_constant,
+        jennings_alpha_power=jennings_alpha_power,
+        costa_constant=costa_constant,
+        clamp=clamp,
+    )
+    slope = np.asarray(unit.compute_s) + np.asarray(unit.state_prep_s)
+    fixed = np.asarray(unit.readout_s) + np.asarray(unit.overhead_s)
+    if acc.charge_link_latency:
+        fixed = fixed + 2.0 * qpu.link_latency_s  # to the QPU and back
+    if acc.charge_transfer:
+        moved = np.asarray(payload_bytes(n, d, sparse=True)) + 2.0 * np.asarray(
+            result_bytes(n)
+        )  # A (sparse) and b in, x out
+        fixed = fixed + moved / qpu.link_bandwidth_Bps
+    cl = classical_solve_time(classical_method, n, d, kappa, eps, gpu=gpu)
+    t_c = np.asarray(cl.total_s) + classical_overhead_s
+    t_c, fixed, slope = np.broadcast_arrays(t_c, fixed, slope)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        t_star = np.where(t_c > fixed, (t_c - fixed) / slope, np.nan)
+    return BreakEven(_out(t_c), _out(fixed), _out(slope), _out(t_star))
+
+
+def break_even_gate_time(n, d, kappa, eps, **kwargs: Any):
+    """The 2q gate time below which the QPU solve is faster than the classical one.
+
+    Takes the arguments of :func:`break_even` and returns its ``gate_time_s``.
 
     Returns
     -------
@@ -207,37 +242,14 @@ costa_constant, clamp
     A dense 10⁴×10⁴ block with κ = 10⁴ on a 14 TFLOP/s GPU, paper accounting: the QPU wins only
     with gates faster than ~5 ns, so 84 ns gates lose (the paper's example).
 
-    >>> t = break_even_gate_time(1e4, 1e4, 1e4, 1e-2, accounting="paper", tflops=14.0,
-    ...     launch_latency_s=2e-5, mem_bandwidth_Bps=1.5e12, measure_time_s=1.56e-6,
-    ...     reset_time_s=0.0, max_shots_per_job=1e5)
+    >>> gpu = GpuSpec(tflops=14.0, launch_latency_s=2e-5, mem_bandwidth_Bps=1.5e12)
+    >>> qpu = QpuSpec(gate_time_1q_s=84e-9, gate_time_2q_s=84e-9, measure_time_s=1.56e-6,
+    ...               reset_time_s=0.0, max_shots_per_job=1e5)
+    >>> t = break_even_gate_time(1e4, 1e4, 1e4, 1e-2, accounting="paper", gpu=gpu, qpu=qpu)
     >>> f"{t:.2e}"
     '5.53e-09'
     """
-    return break_even(
-        n,
-        d,
-        kappa,
-        eps,
-        accounting=accounting,
-        classical_method=classical_method,
-        tflops=tflops,
-        launch_latency_s=launch_latency_s,
-        mem_bandwidth_Bps=mem_bandwidth_Bps,
-        measure_time_s=measure_time_s,
-        reset_time_s=reset_time_s,
-        max_shots_per_job=max_shots_per_job,
-        gate_time_ratio_1q=gate_time_ratio_1q,
-        algorithm=algorithm,
-        alpha=alpha,
-        job_overhead_s=job_overhead_s,
-        link_latency_s=link_latency_s,
-        link_bandwidth_Bps=link_bandwidth_Bps,
-        classical_overhead_s=classical_overhead_s,
-        jennings_success_constant=jennings_success_constant,
-        jennings_alpha_power=jennings_alpha_power,
-        costa_constant=costa_constant,
-        clamp=clamp,
-    ).gate_time_s
+    return break_even(n, d, kappa, eps, **_new_form("break_even_gate_time", kwargs, 2)).gate_time_s
 
 
 @dataclass(frozen=True, slots=True)
@@ -267,20 +279,24 @@ class BreakEvenRow:
     gate_time_s: float
 
 
-def break_even_table(ns, ds, kappas, eps, **kwargs) -> list[BreakEvenRow]:
+def break_even_table(ns, ds, kappas, eps, **kwargs: Any) -> list[BreakEvenRow]:
     """Break-even gate times over the grid ns × ds × kappas (one ε), as frozen rows.
 
-    Combinations with d > n are skipped. ``kwargs`` are those of :func:`break_even_gate_time`
-    (``accounting``, the GPU and QPU specs...). Rows come in grid order (n outermost).
+    Combinations with d > n are skipped. ``kwargs`` are those of :func:`break_even`
+    (``accounting``, ``gpu``, ``qpu``...). Rows come in grid order (n outermost).
 
     Examples
     --------
+    >>> gpu = GpuSpec(tflops=14.0, launch_latency_s=2e-5, mem_bandwidth_Bps=1.5e12)
+    >>> qpu = QpuSpec(gate_time_1q_s=84e-9, gate_time_2q_s=84e-9, measure_time_s=1.56e-6,
+    ...               reset_time_s=0.0, max_shots_per_job=1e5)
+    >>> import math
     >>> rows = break_even_table([64, 1024], [8, 64], [10.0, 1e3], 1e-2, accounting="full",
-    ...     tflops=14.0, launch_latency_s=2e-5, mem_bandwidth_Bps=1.5e12,
-    ...     measure_time_s=1.56e-6, reset_time_s=0.0, max_shots_per_job=1e5)
+    ...                         gpu=gpu, qpu=qpu)
     >>> len(rows), all(math.isnan(r.gate_time_s) for r in rows)
     (8, True)
     """
+    kwargs = _new_form("break_even_table", kwargs, 2)
     grid = [
         (float(n), float(d), float(k)) for n, d, k in itertools.product(ns, ds, kappas) if d <= n
     ]

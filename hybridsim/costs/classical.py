@@ -22,10 +22,18 @@ import contextlib
 import math
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy.optimize import nnls
 
+from hybridsim.costs.specs import (
+    GPU_KEYWORDS,
+    GpuSpec,
+    _no_unknown_keywords,
+    _spec_from_keywords,
+    _warn_deprecated,
+)
 from hybridsim.errors import ModelDomainError
 
 __all__ = [
@@ -198,10 +206,9 @@ def classical_solve_time(
     kappa,
     eps,
     *,
-    tflops: float,
-    launch_latency_s: float,
-    mem_bandwidth_Bps: float = math.inf,
+    gpu: GpuSpec | None = None,
     cg_calls_per_iteration: float = 1.0,
+    **legacy: Any,
 ) -> ClassicalCost:
     """Roofline time of a linear solve on one device.
 
@@ -216,26 +223,30 @@ def classical_solve_time(
     kappa, eps : float or array
         Condition number and target relative accuracy (CG only; ignored, may be None, for the
         direct methods).
-    tflops : float
-        Sustained rate in TFLOP/s (dense LU ≈ 14 per A100, ≈ 26 per H100, inferred from Top500
-        HPL per GPU: docs/background/references.md#gpu-rates).
-    launch_latency_s : float
-        Fixed cost per library call (tens of µs on a GPU).
-    mem_bandwidth_Bps : float
-        Memory bandwidth in bytes/s; ``inf`` ignores the memory side.
+    gpu : GpuSpec
+        The device: sustained rate (docs/background/references.md#gpu-rates: dense LU ≈ 14 TFLOP/s per A100, ≈ 26 per H100,
+        inferred from Top500 HPL per GPU), launch latency per library call (tens of µs on a GPU)
+        and memory bandwidth (``inf`` ignores the memory side).
     cg_calls_per_iteration : float
         Calls per CG iteration (1 = fused iteration).
+    **legacy
+        Deprecated: ``tflops``, ``launch_latency_s``, ``mem_bandwidth_Bps`` instead of ``gpu``
+        (a DeprecationWarning; removed in the next release).
 
     Examples
     --------
-    >>> c = classical_solve_time("lu", 3, 3, None, None, tflops=1e-12, launch_latency_s=1.0)
+    >>> c = classical_solve_time("lu", 3, 3, None, None,
+    ...                          gpu=GpuSpec(tflops=1e-12, launch_latency_s=1.0))
     >>> c.flops, c.compute_s, c.total_s
     (36.0, 36.0, 37.0)
     """
+    gpu, used = _spec_from_keywords(
+        "classical_solve_time", GpuSpec, "gpu", gpu, legacy, GPU_KEYWORDS
+    )
+    _no_unknown_keywords("classical_solve_time", legacy)
+    _warn_deprecated("classical_solve_time", used, "gpu=GpuSpec(...)", stacklevel=2)
     if method not in METHODS:
         raise ModelDomainError(f"unknown classical method {method!r} (expected one of {METHODS})")
-    if not (tflops > 0 and launch_latency_s >= 0 and mem_bandwidth_Bps > 0):
-        raise ModelDomainError("need tflops > 0, launch_latency_s >= 0, mem_bandwidth_Bps > 0")
     if method == "lu":
         flops = lu_flops(n)
     elif method == "cholesky":
@@ -247,9 +258,9 @@ def classical_solve_time(
     flops, bytes_, calls = np.broadcast_arrays(
         np.asarray(flops, float), np.asarray(bytes_, float), np.asarray(calls, float)
     )
-    compute_s = flops / (tflops * 1e12)
-    memory_s = bytes_ / mem_bandwidth_Bps
-    launch_s = calls * launch_latency_s
+    compute_s = flops / (gpu.tflops * 1e12)
+    memory_s = bytes_ / gpu.mem_bandwidth_Bps
+    launch_s = calls * gpu.launch_latency_s
     total_s = np.maximum(compute_s, memory_s) + launch_s
     return ClassicalCost(
         method,
@@ -321,11 +332,14 @@ class CpuCalibration:
     launch_latency_s: float
     samples: tuple[tuple[int, float], ...]
 
+    @property
+    def spec(self) -> GpuSpec:
+        """This machine as a device spec (no memory side), for the cost models."""
+        return GpuSpec(tflops=self.tflops, launch_latency_s=self.launch_latency_s)
+
     def predict_s(self, n):
         """Predicted ``numpy.linalg.solve`` time for size ``n`` (the LU model, no memory side)."""
-        return classical_solve_time(
-            "lu", n, n, None, None, tflops=self.tflops, launch_latency_s=self.launch_latency_s
-        ).total_s
+        return classical_solve_time("lu", n, n, None, None, gpu=self.spec).total_s
 
 
 def _blas_threads(threads: int | None):

@@ -5,9 +5,9 @@ and :mod:`hybridsim.costs.quantum`. Schedulers call it with the estimated κ̂ t
 simulation calls it with the true κ (when known) to charge the *actual* service of modelled jobs,
 so a poor κ estimate shows up as prediction error, as it would on a real cluster.
 
-Device groups are read duck-typed (GPU: ``tflops``, ``launch_latency``, ``memory_bandwidth``;
-QPU: gate, measurement and reset times, ``max_shots``, ``job_overhead``), durations in ticks,
-converted to seconds here at the model boundary.
+Device groups (the scenario's ``GpuGroup`` / ``QpuGroup``, durations in ticks) become typed
+specs (:class:`~hybridsim.costs.specs.GpuSpec`, :class:`~hybridsim.costs.specs.QpuSpec`, in
+seconds) once per group, at the model boundary; the formulas only ever see specs.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import numpy as np
 
 from hybridsim.costs.classical import classical_solve_time
 from hybridsim.costs.quantum import ACCOUNTING, Accounting, qlsa_cost
-from hybridsim.timebase import to_seconds
+from hybridsim.costs.specs import GpuSpec, QpuSpec
 
 __all__ = ["ServiceEstimate", "CostModel"]
 
@@ -66,6 +66,7 @@ class CostModel:
     config: Any
     _memo: dict = field(default_factory=dict, compare=False, repr=False)
     _acc: Any = field(default=None, compare=False, repr=False)
+    _specs: dict = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         # The accounting with overrides is read on every prediction: resolve it once.
@@ -104,13 +105,29 @@ class CostModel:
             return 1.0
         return float(job_alpha) if job_alpha is not None else float(d)
 
-    @staticmethod
-    def gpu_kernel_s(gpu: Any, flops: float, nbytes: float = 0.0, calls: int = 1) -> float:
-        """Roofline time of a local kernel on one node of ``gpu``: max(flops / rate,
+    def gpu_spec(self, group: Any) -> GpuSpec:
+        """The :class:`GpuSpec` of a GPU group (built once per group name)."""
+        key = ("gpu", group.name)
+        spec = self._specs.get(key)
+        if spec is None:
+            spec = self._specs[key] = GpuSpec.from_group(group)
+        return spec
+
+    def qpu_spec(self, group: Any) -> QpuSpec:
+        """The :class:`QpuSpec` of a QPU group (built once per group name)."""
+        key = ("qpu", group.name)
+        spec = self._specs.get(key)
+        if spec is None:
+            spec = self._specs[key] = QpuSpec.from_group(group)
+        return spec
+
+    def gpu_kernel_s(self, gpu: Any, flops: float, nbytes: float = 0.0, calls: int = 1) -> float:
+        """Roofline time of a local kernel on one node of GPU group ``gpu``: max(flops / rate,
         bytes / bandwidth) + calls × launch latency."""
-        compute = flops / (gpu.tflops * 1e12)
-        memory = nbytes / gpu.memory_bandwidth
-        return max(compute, memory) + calls * to_seconds(gpu.launch_latency)
+        spec = self.gpu_spec(gpu)
+        compute = flops / (spec.tflops * 1e12)
+        memory = nbytes / spec.mem_bandwidth_Bps
+        return max(compute, memory) + calls * spec.launch_latency_s
 
     def _classical_arrays(self, n, d, kappa, gpu: Any):
         return classical_solve_time(
@@ -119,9 +136,7 @@ class CostModel:
             d,
             kappa,
             self.config.epsilon,
-            tflops=gpu.tflops,
-            launch_latency_s=to_seconds(gpu.launch_latency),
-            mem_bandwidth_Bps=gpu.memory_bandwidth,
+            gpu=self.gpu_spec(gpu),
         )
 
     def _quantum_arrays(self, n, d, kappa, qpu: Any, alpha, queries=None):
@@ -132,14 +147,9 @@ class CostModel:
             kappa,
             cfg.epsilon,
             accounting=self.accounting,
+            qpu=self.qpu_spec(qpu),
             algorithm=cfg.algorithm,
-            gate_time_1q_s=to_seconds(qpu.gate_time_1q),
-            gate_time_2q_s=to_seconds(qpu.gate_time_2q),
-            measure_time_s=to_seconds(qpu.measure_time),
-            reset_time_s=to_seconds(qpu.reset_time),
-            max_shots_per_job=qpu.max_shots,
             alpha=alpha,
-            job_overhead_s=to_seconds(qpu.job_overhead),
             jennings_success_constant=cfg.jennings_success_constant,
             jennings_alpha_power=cfg.jennings_alpha_power,
             costa_constant=cfg.costa_constant,

@@ -22,9 +22,16 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
+from typing import Any
 
 import numpy as np
 
+from hybridsim.costs.specs import (
+    QpuSpec,
+    _no_unknown_keywords,
+    _spec_from_keywords,
+    _warn_deprecated,
+)
 from hybridsim.errors import ModelDomainError
 
 __all__ = [
@@ -568,6 +575,17 @@ def _accounting(accounting: Accounting | str) -> Accounting:
         ) from None
 
 
+#: The device keywords :func:`qlsa_cost` took before :class:`QpuSpec` (deprecated).
+_QLSA_LEGACY_KEYWORDS = (
+    "gate_time_1q_s",
+    "gate_time_2q_s",
+    "measure_time_s",
+    "reset_time_s",
+    "max_shots_per_job",
+    "job_overhead_s",
+)
+
+
 def qlsa_cost(
     n,
     d,
@@ -575,19 +593,15 @@ def qlsa_cost(
     eps,
     *,
     accounting: Accounting | str,
+    qpu: QpuSpec | None = None,
     algorithm: str = "jennings",
-    gate_time_1q_s: float,
-    gate_time_2q_s: float,
-    measure_time_s: float,
-    reset_time_s: float,
-    max_shots_per_job: float,
     alpha=None,
-    job_overhead_s: float = 0.0,
     jennings_success_constant: float = 0.204,
     jennings_alpha_power: int = 1,
     costa_constant: str | float = "measured",
     clamp: bool = False,
     queries=None,
+    **legacy: Any,
 ) -> QuantumCost:
     """Predicted time of one QPU linear solve.
 
@@ -609,22 +623,19 @@ def qlsa_cost(
         Matrix size, row sparsity, condition number, target error.
     accounting : Accounting or {"paper", "full"}
         What to charge (:data:`ACCOUNTING`).
+    qpu : QpuSpec
+        The device (:class:`hybridsim.costs.specs.QpuSpec`). Queries are charged the 2q gate
+        time (see :func:`gates_per_query`); the paper's one "gate time" per query is the
+        device's entangling gate time (e.g. 84 ns CZ on IBM Heron), the conservative choice
+        among the two. Measurement and reset are paid once per run when there is a readout
+        (all qubits measured in parallel); a job holds at most ``max_shots_per_job`` runs; the
+        per-job overhead (loading the circuit, submission) is charged only when
+        ``accounting.charge_job_overhead``. Its link is charged by the simulator, not here.
     algorithm : {"jennings", "costa", "hhl"}
         Query-count model.
-    gate_time_1q_s, gate_time_2q_s : float
-        Gate times. Queries are charged the 2q time (see :func:`gates_per_query`); the paper's
-        one "gate time" per query is the device's entangling gate time (e.g. 84 ns CZ on IBM
-        Heron), the conservative choice among the two.
-    measure_time_s, reset_time_s : float
-        Paid once per run when there is a readout (all qubits measured in parallel).
-    max_shots_per_job : float
-        Runs one job may hold.
     alpha : float or array, optional
         Relative block-encoding normalization (see :func:`jennings_queries`); ``None`` means 1,
         an ideal block encoding. Ignored by the HHL model.
-    job_overhead_s : float
-        Fixed cost per job (loading the circuit, per-job submission); charged only when
-        ``accounting.charge_job_overhead``. Link latency is charged by the simulator, not here.
     jennings_success_constant, jennings_alpha_power : see :func:`jennings_queries`.
     costa_constant : see :func:`costa_queries`.
     clamp : bool
@@ -632,29 +643,26 @@ def qlsa_cost(
     queries : float or array, optional
         Use this per-run U_A query count instead of the algorithm's formula (for example
         counted from an HHL circuit that was actually built).
+    **legacy
+        Deprecated: ``gate_time_1q_s``, ``gate_time_2q_s``, ``measure_time_s``,
+        ``reset_time_s``, ``max_shots_per_job``, ``job_overhead_s`` instead of ``qpu`` (a
+        DeprecationWarning; removed in the next release).
 
     Examples
     --------
-    >>> c = qlsa_cost(32, 32, 10.0, 0.01, accounting="paper", gate_time_1q_s=1e-18,
-    ...               gate_time_2q_s=1e-18, measure_time_s=1.56e-6, reset_time_s=0.0,
-    ...               max_shots_per_job=1e5)
+    >>> qpu = QpuSpec(gate_time_1q_s=1e-18, gate_time_2q_s=1e-18, measure_time_s=1.56e-6,
+    ...               reset_time_s=0.0, max_shots_per_job=1e5)
+    >>> c = qlsa_cost(32, 32, 10.0, 0.01, accounting="paper", qpu=qpu)
     >>> f"{c.total_s:.3g}"
     '5.69e-15'
     """
+    qpu, used = _spec_from_keywords("qlsa_cost", QpuSpec, "qpu", qpu, legacy, _QLSA_LEGACY_KEYWORDS)
+    _no_unknown_keywords("qlsa_cost", legacy)
+    _warn_deprecated("qlsa_cost", used, "qpu=QpuSpec(...)", stacklevel=2)
     acc = _accounting(accounting)
     if algorithm not in ALGORITHMS:
         raise ModelDomainError(f"unknown algorithm {algorithm!r} (expected one of {ALGORITHMS})")
-    for name, v in (
-        ("gate_time_1q_s", gate_time_1q_s),
-        ("gate_time_2q_s", gate_time_2q_s),
-        ("measure_time_s", measure_time_s),
-        ("reset_time_s", reset_time_s),
-        ("job_overhead_s", job_overhead_s),
-    ):
-        if not (v >= 0 and math.isfinite(v)):
-            raise ModelDomainError(f"{name} must be finite and >= 0, got {v}")
-    if not max_shots_per_job >= 1:
-        raise ModelDomainError(f"max_shots_per_job must be >= 1, got {max_shots_per_job}")
+    gate_time_1q_s, gate_time_2q_s = qpu.gate_time_1q_s, qpu.gate_time_2q_s
     n_arr, d_arr = _check_nd(n, d)
     a = 1.0 if alpha is None else alpha
 
@@ -689,7 +697,7 @@ def qlsa_cost(
 
     gpq = np.asarray(gates_per_query(acc.oracle, n_arr, d_arr))
     runs = np.asarray(readout_runs(acc.readout, n_arr, eps))
-    jobs = np.ceil(runs / float(max_shots_per_job))
+    jobs = np.ceil(runs / float(qpu.max_shots_per_job))
 
     compute_s = runs * q * gpq * gate_time_2q_s
     index_qubits = _log2_ceil(n_arr)
@@ -702,8 +710,8 @@ def qlsa_cost(
     if acc.readout == "none":
         readout_s = np.zeros_like(runs)
     else:
-        readout_s = runs * (measure_time_s + reset_time_s)
-    overhead_s = jobs * job_overhead_s if acc.charge_job_overhead else np.zeros_like(jobs)
+        readout_s = runs * (qpu.measure_time_s + qpu.reset_time_s)
+    overhead_s = jobs * qpu.job_overhead_s if acc.charge_job_overhead else np.zeros_like(jobs)
     total_s = compute_s + state_prep_s + readout_s + overhead_s
 
     be = 2.0 * index_qubits + 3.0  # sparse-access block encoding

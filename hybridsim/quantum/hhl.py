@@ -44,6 +44,7 @@ R. Cleve, A. Ekert, C. Macchiavello, M. Mosca, "Quantum algorithms revisited", P
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from dataclasses import dataclass, field
@@ -52,9 +53,12 @@ from typing import Any
 import numpy as np
 
 from hybridsim.errors import SolverError
+from hybridsim.quantum.noise import NoiseModel, apply_readout_error
+from hybridsim.quantum.readout import SIGN_MODES
 
 __all__ = [
     "QLSAResult",
+    "HHLOptions",
     "hhl_solve",
     "hhl_resources",
     "closed_form_hhl",
@@ -177,6 +181,111 @@ class QLSAResult:
     def fidelity(self, x_ref: np.ndarray) -> float:
         """``|<x̂, x̂_ref>|²`` of this result's ``x`` against a reference solution."""
         return fidelity(self.x, x_ref)
+
+
+def _positive_finite(v: Any) -> bool:
+    return bool(
+        isinstance(v, int | float | np.floating | np.integer) and math.isfinite(v) and v > 0
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class HHLOptions:
+    """How :func:`hhl_solve` tunes and reads out the circuit, validated once when built.
+
+    As with QuTiP's solver options, one validated record can serve many solves; fields are those
+    :func:`hhl_solve` documents (and also accepts as keywords).
+
+    Parameters
+    ----------
+    kappa, lambda_min, lambda_max : float, optional
+        The caller's estimates of the condition number and eigenvalue bounds (finite, > 0;
+        ``kappa >= 1``). ``lambda_max`` alone is refused (the lower bound would be unknown).
+    eps : float
+        Target relative error of ``x`` for the default clock size (and Trotter step count), in
+        (0, 1).
+    evolution : {"exact", "trotter"}
+        How ``U = e^{iAt}`` is computed.
+    trotter_steps : int, optional
+        Trotter steps per ``U`` (only with ``evolution="trotter"``).
+    signs : {"interference", "exact_state"}
+        Sign readout with shots.
+    indefinite : {"refuse", "sign_qubit"}
+        What to do with a matrix that is not positive definite.
+    noise : NoiseModel, optional
+        Gate and readout noise.
+
+    Raises
+    ------
+    SolverError
+        An option outside the ranges above, or inconsistent options.
+
+    Examples
+    --------
+    >>> opts = HHLOptions(eps=0.05, evolution="trotter")
+    >>> r = hhl_solve(np.diag([1.0, 2.0]), np.ones(2), options=opts)
+    >>> r.evolution, r.clock_qubits
+    ('trotter', 5)
+    """
+
+    kappa: float | None = None
+    lambda_min: float | None = None
+    lambda_max: float | None = None
+    eps: float = 0.01
+    evolution: str = "exact"
+    trotter_steps: int | None = None
+    signs: str = "interference"
+    indefinite: str = "refuse"
+    noise: NoiseModel | None = None
+
+    def __post_init__(self) -> None:
+        if self.indefinite not in _INDEFINITE_MODES:
+            raise SolverError(
+                f"indefinite must be one of {_INDEFINITE_MODES}, got {self.indefinite!r}"
+            )
+        if self.evolution not in _EVOLUTIONS:
+            raise SolverError(f"evolution must be one of {_EVOLUTIONS}, got {self.evolution!r}")
+        steps = self.trotter_steps
+        if steps is not None and (
+            isinstance(steps, bool) or not isinstance(steps, int | np.integer) or steps < 1
+        ):
+            raise SolverError(f"trotter_steps must be a positive integer, got {steps!r}")
+        if steps is not None and self.evolution != "trotter":
+            raise SolverError("trotter_steps is only meaningful with evolution='trotter'")
+        if not (isinstance(self.eps, int | float) and 0.0 < self.eps < 1.0):
+            raise SolverError(f"eps must be in (0, 1), got {self.eps!r}")
+        if self.signs not in SIGN_MODES:
+            raise SolverError(f"signs must be one of {SIGN_MODES}, got {self.signs!r}")
+        if self.noise is not None and not isinstance(self.noise, NoiseModel):
+            raise SolverError(
+                f"noise must be a hybridsim.quantum.noise.NoiseModel, got {self.noise!r}"
+            )
+        for name in ("kappa", "lambda_min", "lambda_max"):
+            v = getattr(self, name)
+            if v is not None and not _positive_finite(v):
+                raise SolverError(f"{name} must be a finite positive number, got {v!r}")
+        if self.kappa is not None and self.kappa < 1.0:
+            raise SolverError(
+                f"kappa is a condition number, so it must be >= 1, got {self.kappa!r}"
+            )
+        if self.lambda_max is not None and self.lambda_min is None and self.kappa is None:
+            raise SolverError(
+                "with lambda_max alone the lower bound is unknown: also pass kappa or lambda_min"
+            )
+        if (
+            self.lambda_min is not None
+            and self.lambda_max is not None
+            and float(self.lambda_min) > float(self.lambda_max)
+        ):
+            raise SolverError(
+                f"lambda_min = {float(self.lambda_min)} exceeds "
+                f"lambda_max = {float(self.lambda_max)}"
+            )
+
+    @property
+    def signed(self) -> bool:
+        """Whether the clock is two's complement (``indefinite="sign_qubit"``)."""
+        return self.indefinite == "sign_qubit"
 
 
 def default_clock_qubits(kappa: float, eps: float = 0.01, *, signed: bool = False) -> int:
@@ -405,40 +514,37 @@ def _validate_inputs(A, b) -> tuple[np.ndarray, np.ndarray, bool]:
     return (a + a.conj().T) / 2.0, bb, is_complex
 
 
-def _resolve_spectrum(a, kappa, lambda_min, lambda_max, signed):
-    """Eigenvalue bounds the circuit is tuned to: the caller's when given, else the exact ones."""
+def _resolve_spectrum(a, opts: HHLOptions):
+    """Eigenvalue bounds the circuit is tuned to: the caller's when given, else the exact ones.
+
+    The options were validated when built: values positive and finite, ``kappa >= 1``, never
+    ``lambda_max`` alone, ``lambda_min <= lambda_max`` when both are given; what is left to check
+    depends on ``A`` (a ``lambda_min`` given alone above the Gershgorin bound).
+    """
+    kappa, lambda_min, lambda_max = opts.kappa, opts.lambda_min, opts.lambda_max
     if kappa is None and lambda_min is None and lambda_max is None:
-        w = np.abs(np.linalg.eigvalsh(a)) if signed else np.linalg.eigvalsh(a)
+        w = np.abs(np.linalg.eigvalsh(a)) if opts.signed else np.linalg.eigvalsh(a)
         lo, hi = float(w.min()), float(w.max())
         if lo <= 0.0:
             raise SolverError("A is singular (an eigenvalue is 0): HHL cannot invert it")
         return lo, hi, "exact"
-    for name, v in (("kappa", kappa), ("lambda_min", lambda_min), ("lambda_max", lambda_max)):
-        if v is not None and not (
-            isinstance(v, int | float | np.floating | np.integer) and math.isfinite(v) and v > 0
-        ):
-            raise SolverError(f"{name} must be a finite positive number, got {v!r}")
-    if kappa is not None and kappa < 1.0:
-        raise SolverError(f"kappa is a condition number, so it must be >= 1, got {kappa!r}")
-    hi = lambda_max
-    if hi is None:
-        if lambda_min is not None and kappa is not None:
-            hi = lambda_min * kappa
-        else:
-            # Only κ̂ given: take the Gershgorin bound max_i Σ_j |a_ij| ≥ |λ|_max, which hardware
-            # pre-processing can compute in O(N·d) without knowing the spectrum.
-            hi = float(np.abs(a).sum(axis=1).max())
-    lo = lambda_min
-    if lo is None:
-        if kappa is None:
-            raise SolverError(
-                "with lambda_max alone the lower bound is unknown: also pass kappa or lambda_min"
-            )
-        lo = hi / kappa
-    lo, hi = float(lo), float(hi)
-    if lo > hi:
-        raise SolverError(f"lambda_min = {lo} exceeds lambda_max = {hi}")
-    return lo, hi, "caller"
+    if lambda_max is not None:
+        upper = float(lambda_max)
+    elif lambda_min is not None and kappa is not None:
+        upper = float(lambda_min * kappa)
+    else:
+        # Only κ̂ given: take the Gershgorin bound max_i Σ_j |a_ij| ≥ |λ|_max, which hardware
+        # pre-processing can compute in O(N·d) without knowing the spectrum.
+        upper = float(np.abs(a).sum(axis=1).max())
+    if lambda_min is not None:
+        lower = float(lambda_min)
+    elif kappa is not None:
+        lower = float(upper / kappa)
+    else:  # pragma: no cover - HHLOptions refuses lambda_max alone
+        raise SolverError("the lower eigenvalue bound is unknown")
+    if lower > upper:  # lambda_min alone, above the Gershgorin bound
+        raise SolverError(f"lambda_min = {lower} exceeds lambda_max = {upper}")
+    return lower, upper, "caller"
 
 
 def _is_positive_definite(a: np.ndarray) -> bool:
@@ -450,21 +556,8 @@ def _is_positive_definite(a: np.ndarray) -> bool:
     return True
 
 
-def _check_options(shots, rng, signs, evolution, trotter_steps, indefinite, eps, clock_qubits):
-    if indefinite not in _INDEFINITE_MODES:
-        raise SolverError(f"indefinite must be one of {_INDEFINITE_MODES}, got {indefinite!r}")
-    if evolution not in _EVOLUTIONS:
-        raise SolverError(f"evolution must be one of {_EVOLUTIONS}, got {evolution!r}")
-    if trotter_steps is not None and (
-        isinstance(trotter_steps, bool)
-        or not isinstance(trotter_steps, int | np.integer)
-        or trotter_steps < 1
-    ):
-        raise SolverError(f"trotter_steps must be a positive integer, got {trotter_steps!r}")
-    if trotter_steps is not None and evolution != "trotter":
-        raise SolverError("trotter_steps is only meaningful with evolution='trotter'")
-    if not (isinstance(eps, int | float) and 0.0 < eps < 1.0):
-        raise SolverError(f"eps must be in (0, 1), got {eps!r}")
+def _check_call(shots, rng, clock_qubits, opts: HHLOptions) -> None:
+    """The per-call arguments (the options were checked when built)."""
     if clock_qubits is not None and (
         isinstance(clock_qubits, bool)
         or not isinstance(clock_qubits, int | np.integer)
@@ -479,10 +572,21 @@ def _check_options(shots, rng, signs, evolution, trotter_steps, indefinite, eps,
                 "shots need rng: pass the caller's numpy Generator "
                 "(hybridsim never uses global random state)"
             )
-    from hybridsim.quantum.readout import SIGN_MODES
+    if opts.noise is not None and opts.noise.p_readout > 0 and shots is None:
+        raise SolverError("readout error acts on measured outcomes: it needs shots")
 
-    if signs not in SIGN_MODES:
-        raise SolverError(f"signs must be one of {SIGN_MODES}, got {signs!r}")
+
+def _options(options: HHLOptions | None, keywords: dict[str, Any]) -> HHLOptions:
+    """The options of one call: ``options`` (default ones if None) with ``keywords`` replacing
+    fields; every name checked, the result validated once."""
+    if options is not None and not isinstance(options, HHLOptions):
+        raise SolverError(f"options must be a hybridsim.quantum.hhl.HHLOptions, got {options!r}")
+    unknown = [k for k in keywords if k not in HHLOptions.__dataclass_fields__]
+    if unknown:
+        raise TypeError(f"hhl_solve() got an unexpected keyword argument {unknown[0]!r}")
+    if options is None:
+        return HHLOptions(**keywords)
+    return dataclasses.replace(options, **keywords) if keywords else options
 
 
 def _noisy_output(qc, post_ideal, npad, m, noise):
@@ -539,15 +643,8 @@ def hhl_solve(
     clock_qubits: int | None = None,
     shots: int | None = None,
     rng: np.random.Generator | None = None,
-    kappa: float | None = None,
-    lambda_min: float | None = None,
-    lambda_max: float | None = None,
-    eps: float = 0.01,
-    evolution: str = "exact",
-    trotter_steps: int | None = None,
-    signs: str = "interference",
-    indefinite: str = "refuse",
-    noise=None,
+    options: HHLOptions | None = None,
+    **keywords: Any,
 ) -> QLSAResult:
     """Solve ``A x = b`` by simulating the HHL circuit (Harrow, Hassidim, Lloyd 2009).
 
@@ -568,6 +665,9 @@ def hhl_solve(
         :mod:`hybridsim.quantum.readout`); ``None`` returns the exact postselected state.
     rng : numpy.random.Generator, optional
         Required with ``shots``; the only source of randomness.
+    options : HHLOptions, optional
+        The options below as one validated record (reusable across calls). Keywords given
+        with it replace its fields for this call.
     kappa, lambda_min, lambda_max : float, optional
         The caller's estimates of the condition number and eigenvalue bounds (for
         ``indefinite="sign_qubit"``: bounds on ``|λ|``). When any is given, ``t``, ``C`` and the
@@ -619,59 +719,24 @@ def hhl_solve(
     >>> bool(r.fidelity(np.linalg.solve(A, b)) > 0.999), r.n_qubits
     (True, 10)
     """
+    opts = _options(options, keywords)
     with _single_thread_blas():
-        return _hhl_solve(
-            A,
-            b,
-            clock_qubits=clock_qubits,
-            shots=shots,
-            rng=rng,
-            kappa=kappa,
-            lambda_min=lambda_min,
-            lambda_max=lambda_max,
-            eps=eps,
-            evolution=evolution,
-            trotter_steps=trotter_steps,
-            signs=signs,
-            indefinite=indefinite,
-            noise=noise,
-        )
+        return _hhl_solve(A, b, clock_qubits=clock_qubits, shots=shots, rng=rng, opts=opts)
 
 
-def _hhl_solve(
-    A,
-    b,
-    *,
-    clock_qubits,
-    shots,
-    rng,
-    kappa,
-    lambda_min,
-    lambda_max,
-    eps,
-    evolution,
-    trotter_steps,
-    signs,
-    indefinite,
-    noise,
-) -> QLSAResult:
-    from hybridsim.quantum.noise import NoiseModel, apply_readout_error
-
+def _hhl_solve(A, b, *, clock_qubits, shots, rng, opts: HHLOptions) -> QLSAResult:
     t0 = time.perf_counter()
-    _check_options(shots, rng, signs, evolution, trotter_steps, indefinite, eps, clock_qubits)
-    if noise is not None and not isinstance(noise, NoiseModel):
-        raise SolverError(f"noise must be a hybridsim.quantum.noise.NoiseModel, got {noise!r}")
-    if noise is not None and noise.p_readout > 0 and shots is None:
-        raise SolverError("readout error acts on measured outcomes: it needs shots")
+    _check_call(shots, rng, clock_qubits, opts)
+    eps, evolution, signs, noise = opts.eps, opts.evolution, opts.signs, opts.noise
     a, bb, is_complex = _validate_inputs(A, b)
     n = a.shape[0]
-    signed = indefinite == "sign_qubit"
+    signed = opts.signed
     if not signed and not _is_positive_definite(a):
         raise SolverError(
             "HHL needs a positive definite matrix, but A is indefinite or singular (Cholesky "
             "failed): regularize it (H + εI) or pass indefinite='sign_qubit'"
         )
-    lo, hi, source = _resolve_spectrum(a, kappa, lambda_min, lambda_max, signed)
+    lo, hi, source = _resolve_spectrum(a, opts)
     kap = hi / lo
     m = (
         int(clock_qubits)
@@ -709,8 +774,8 @@ def _hhl_solve(
     r_steps = None
     if evolution == "trotter":
         r_steps = (
-            int(trotter_steps)
-            if trotter_steps is not None
+            int(opts.trotter_steps)
+            if opts.trotter_steps is not None
             else default_trotter_steps(a_pad, t, m, eps)
         )
     powers = evolution_powers(a_pad, t, m, method=evolution, trotter_steps=r_steps)

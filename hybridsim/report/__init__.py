@@ -18,8 +18,9 @@ and return the figure: :func:`timeline`, :func:`queue_lengths`, :func:`utilizati
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from hybridsim._lazy import lazy_attributes
 
 __all__ = [
     "timeline",
@@ -79,12 +80,5 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    # PEP 562: submodules (and through them matplotlib, at draw time) load on first use.
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'hybridsim.report' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+# PEP 562: submodules (and through them matplotlib, at draw time) load on first use.
+__getattr__, __dir__ = lazy_attributes(__name__, _LAZY, globals())

@@ -1,15 +1,17 @@
-"""What schedulers see and return: jobs, a read-only view of the cluster, decisions, a registry.
+"""What schedulers see and return: jobs, a read-only view of the cluster, decisions, the protocol.
 
 A scheduler is a small object with one method, :meth:`Scheduler.decide`, called once per job at
-submission time. It sees the job's metadata (size, sparsity, κ estimate) and a read-only
-:class:`ClusterView`; it never touches simpy objects, so policies stay testable as plain functions.
+submission time, and two declared facts (``needs``, ``uses_estimate``). It sees the job's metadata
+(size, sparsity, κ estimate) and a read-only :class:`ClusterView`; it never touches simpy objects,
+so policies stay testable as plain functions. Policies are registered by name in
+:mod:`hybridsim.scheduling.registry`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple, Protocol, runtime_checkable
+from typing import Any, ClassVar, NamedTuple, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -20,10 +22,8 @@ __all__ = [
     "GroupView",
     "ClusterView",
     "Scheduler",
-    "register_scheduler",
-    "make_scheduler",
-    "scheduler_names",
-    "policy_needs",
+    "SchedulerFactory",
+    "BaseScheduler",
 ]
 
 
@@ -151,80 +151,89 @@ class ClusterView(Protocol):
         """Uncontended transfer time from ``src`` to ``dst`` (latency + bytes/bandwidth per hop)."""
 
 
+@runtime_checkable
 class Scheduler(Protocol):
-    """A routing policy: one decision per job."""
+    """A routing policy: one decision per job, plus two facts the run reads before any job.
 
-    name: str
+    Attributes
+    ----------
+    name : str
+        The name the policy is registered under (recorded in every :class:`Decision`).
+    needs : frozenset of {"gpu", "qpu"}
+        Device kinds the policy routes to; the scenario check refuses a cluster without them.
+    uses_estimate : bool
+        Whether :meth:`decide` reads ``job.kappa_est``; when False the workload skips (and is
+        not charged for) κ estimation.
+    """
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def needs(self) -> frozenset[str]: ...
+
+    @property
+    def uses_estimate(self) -> bool: ...
 
     def decide(self, job: SolveJob, view: ClusterView) -> Decision:
         """Choose the route and device group for ``job``."""
 
 
-SchedulerFactory = Callable[..., Scheduler]
-_REGISTRY: dict[str, SchedulerFactory] = {}
+class SchedulerFactory(Protocol):
+    """What the registry holds: a callable (usually the policy class) building a Scheduler.
 
-
-def register_scheduler(name: str) -> Callable[[SchedulerFactory], SchedulerFactory]:
-    """Class decorator registering a scheduler factory under ``name``.
-
-    The factory is called as ``factory(config=..., costs=...)`` with the scenario's scheduler
-    section and the run's :class:`~hybridsim.costs.model.CostModel`. Registering a name twice is
-    an error.
-
-    Examples
-    --------
-    >>> @register_scheduler("always_first_gpu_doc_example")
-    ... class AlwaysGpu:
-    ...     name = "always_first_gpu_doc_example"
-    ...     def __init__(self, config=None, costs=None):
-    ...         pass
-    ...     def decide(self, job, view):
-    ...         return Decision("classical", view.groups("gpu")[0].name)
-    >>> "always_first_gpu_doc_example" in scheduler_names()
-    True
+    Called as ``factory(config=..., costs=...)`` with the scenario's ``[scheduler]`` section and
+    the run's :class:`~hybridsim.costs.model.CostModel`. ``needs`` and ``uses_estimate`` are read
+    from the factory before any instance exists (the scenario check runs at load time), so a
+    policy class declares them as class attributes.
     """
 
-    def deco(factory: SchedulerFactory) -> SchedulerFactory:
-        if name in _REGISTRY and _REGISTRY[name] is not factory:
-            raise ValueError(f"scheduler {name!r} is already registered")
-        _REGISTRY[name] = factory
-        return factory
+    @property
+    def needs(self) -> frozenset[str]: ...
 
-    return deco
+    @property
+    def uses_estimate(self) -> bool: ...
 
-
-def scheduler_names() -> tuple[str, ...]:
-    """Names of all registered schedulers (built-in policies included), sorted."""
-    _load_builtin()
-    return tuple(sorted(_REGISTRY))
+    def __call__(self, *, config: Any = ..., costs: Any = ...) -> Scheduler: ...
 
 
-def make_scheduler(name: str, **kwargs: Any) -> Scheduler:
-    """Instantiate the scheduler registered as ``name``."""
-    _load_builtin()
-    try:
-        factory = _REGISTRY[name]
-    except KeyError:
-        raise KeyError(
-            f"unknown scheduler {name!r}; known: {', '.join(sorted(_REGISTRY))}"
-        ) from None
-    return factory(**kwargs)
+class BaseScheduler:
+    """Convenient base for policies: the protocol's defaults and the factory signature.
+
+    ``needs`` defaults to no particular kind and ``uses_estimate`` to True (the safe choice: the
+    workload estimates κ). Subclasses set ``name`` and implement :meth:`decide`.
+    """
+
+    name: ClassVar[str] = ""
+    needs: ClassVar[frozenset[str]] = frozenset()
+    uses_estimate: ClassVar[bool] = True
+
+    def __init__(self, config: Any = None, costs: Any = None):
+        self.config = config
+        self.costs = costs
+
+    def decide(self, job: SolveJob, view: ClusterView) -> Decision:
+        raise NotImplementedError(f"{type(self).__name__} must implement decide(job, view)")
 
 
-def _load_builtin() -> None:
-    # Importing the policies module registers the built-in policies (import is idempotent).
-    import importlib
-
-    importlib.import_module("hybridsim.scheduling.policies")
-
-
-def policy_needs(name: str) -> frozenset[str]:
-    """Device kinds (``"gpu"``, ``"qpu"``) the policy ``name`` routes to (empty if unknown)."""
-    _load_builtin()
-    return frozenset(getattr(_REGISTRY.get(name), "needs", ()))
+#: Names that moved to :mod:`hybridsim.scheduling.registry` (deprecated here for one release).
+_MOVED = frozenset(
+    {"register_scheduler", "make_scheduler", "scheduler_names", "policy_needs", "registry_snapshot"}
+)
 
 
-def registry_snapshot() -> Mapping[str, SchedulerFactory]:
-    """A read-only copy of the registry (for docs and tests)."""
-    _load_builtin()
-    return dict(_REGISTRY)
+def __getattr__(name: str) -> Any:
+    # Deprecation shim (one release): the registry lives in its own module now, which imports
+    # the built-in policies explicitly; this module cannot import it (policies import this one).
+    if name in _MOVED:
+        import importlib
+        import warnings
+
+        warnings.warn(
+            f"hybridsim.scheduling.base.{name} is deprecated; "
+            f"import it from hybridsim.scheduling.registry",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return getattr(importlib.import_module("hybridsim.scheduling.registry"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

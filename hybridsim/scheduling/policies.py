@@ -1,4 +1,4 @@
-"""Built-in routing policies.
+"""Built-in routing policies (registered by name in :mod:`hybridsim.scheduling.registry`).
 
 Every policy predicts service times with the run's :class:`~hybridsim.costs.model.CostModel` and
 records both routes' predictions in its :class:`~hybridsim.scheduling.base.Decision`, so each
@@ -24,12 +24,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 
 from hybridsim.errors import ModelDomainError
-from hybridsim.scheduling.base import ClusterView, Decision, GroupView, SolveJob, register_scheduler
+from hybridsim.scheduling.base import BaseScheduler, ClusterView, Decision, GroupView, SolveJob
 
 __all__ = [
     "ClassicalOnly",
@@ -56,18 +55,12 @@ def least_loaded(groups: Sequence[GroupView]) -> GroupView:
     return min(groups, key=load)
 
 
-class _Policy:
-    """Shared plumbing: the cost model, the configuration and prediction helpers."""
+class _Policy(BaseScheduler):
+    """Shared plumbing: the cost model, the configuration and prediction helpers.
 
-    name = ""
-    #: Device kinds a run needs for this policy to route every job (checked by the scenario).
-    needs: frozenset[str] = frozenset()
-    #: Whether decisions read the κ estimate (if not, workloads skip estimating it).
-    uses_estimate: bool = True
-
-    def __init__(self, config: Any = None, costs: Any = None):
-        self.config = config
-        self.costs = costs
+    ``needs`` (device kinds the scenario must have) and ``uses_estimate`` (whether decisions
+    read κ̂; if not, workloads skip estimating it) are set by each policy.
+    """
 
     def _classical(self, job: SolveJob, group: GroupView, kappa: float | None) -> float:
         return self.costs.classical(job.n, job.d, kappa, group.config).total_s
@@ -120,7 +113,6 @@ def _finite(x: float | None) -> float | None:
     return x if x is not None and math.isfinite(x) else None
 
 
-@register_scheduler("classical_only")
 class ClassicalOnly(_Policy):
     """Every solve on a GPU (classical Newton)."""
 
@@ -135,7 +127,6 @@ class ClassicalOnly(_Policy):
         )
 
 
-@register_scheduler("quantum_only")
 class QuantumOnly(_Policy):
     """Every solve on a QPU."""
 
@@ -147,7 +138,6 @@ class QuantumOnly(_Policy):
         return self._decision("quantum", g, None, self._quantum(job, g, job.kappa_est), "policy")
 
 
-@register_scheduler("qnewton")
 class QNewton(_Policy):
     """The paper's rule: κ̂ above the threshold stays classical, else the predicted-faster route."""
 
@@ -164,7 +154,6 @@ class QNewton(_Policy):
         return self._decision("classical", gc, pc, pq, "classical predicted faster")
 
 
-@register_scheduler("kappa_threshold")
 class KappaThreshold(_Policy):
     """κ̂ at or below the threshold to the QPU, regardless of predicted cost."""
 
@@ -179,7 +168,6 @@ class KappaThreshold(_Policy):
         return self._decision("classical", gc, pc, pq, "kappa above threshold")
 
 
-@register_scheduler("earliest_finish")
 class EarliestFinish(_Policy):
     """Queue-aware: pin the job to the device predicted to return its result first."""
 
@@ -234,7 +222,6 @@ class EarliestFinish(_Policy):
         )
 
 
-@register_scheduler("oracle")
 class Oracle(EarliestFinish):
     """``earliest_finish`` with the true κ (an upper bound on better estimation).
 

@@ -39,7 +39,8 @@ from hybridsim.scenario import (
     device_names,
     load_scenario,
 )
-from hybridsim.scheduling.base import Decision, DeviceView, GroupView, SolveJob, make_scheduler
+from hybridsim.scheduling.base import Decision, DeviceView, GroupView, SolveJob
+from hybridsim.scheduling.registry import make_scheduler
 from hybridsim.sim.devices import Device, Flight, Pool
 from hybridsim.sim.network import Network, build_graph
 from hybridsim.timebase import TICKS_PER_SECOND, to_ticks
@@ -157,7 +158,7 @@ class Simulation:
             scenario.scheduler.policy, config=scenario.scheduler, costs=self.costs
         )
         self._charge_network = self.costs.charges_transfer
-        self.policy_uses_estimate = getattr(self.scheduler, "uses_estimate", True)
+        self.policy_uses_estimate = self.scheduler.uses_estimate
         self._job_ids = 0
         # Decisions are frozen: one shared instance per group serves every fixed-route job.
         self._fixed_decisions = {

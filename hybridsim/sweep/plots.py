@@ -167,8 +167,8 @@ def breakeven_inputs(scenario: Mapping[str, Any]) -> dict[str, Any] | None:
     middle of the κ trajectory; else N = 1024 and κ = 1000. d follows ``d`` or ``prune_ratio``.
     """
     from hybridsim.costs.model import CostModel
+    from hybridsim.costs.specs import GpuSpec, QpuSpec
     from hybridsim.scenario import load_scenario
-    from hybridsim.timebase import to_seconds
 
     sc = load_scenario(scenario)
     if not sc.cluster.gpu or not sc.cluster.qpu:
@@ -177,25 +177,19 @@ def breakeven_inputs(scenario: Mapping[str, Any]) -> dict[str, Any] | None:
     n, kappa = _reference_system(sc.workload)
     ratio = getattr(sc.workload, "prune_ratio", 1.0)
     d = getattr(sc.workload, "d", None) or max(1, math.floor(ratio * n))
+    qpu_spec = QpuSpec.from_group(qpu)
     return {
         "reference": {"n": float(n), "d": float(d), "kappa": float(kappa)},
-        "gate_time_2q_s": to_seconds(qpu.gate_time_2q),
+        "gate_time_2q_s": qpu_spec.gate_time_2q_s,
         "qpu": qpu.name,
         "gpu": gpu.name,
         "kwargs": dict(
             accounting=CostModel(costs).accounting,
             classical_method=costs.classical_method,
-            tflops=gpu.tflops,
-            launch_latency_s=to_seconds(gpu.launch_latency),
-            mem_bandwidth_Bps=gpu.memory_bandwidth,
-            measure_time_s=to_seconds(qpu.measure_time),
-            reset_time_s=to_seconds(qpu.reset_time),
-            max_shots_per_job=float(qpu.max_shots),
-            gate_time_ratio_1q=qpu.gate_time_1q / qpu.gate_time_2q,
+            gpu=GpuSpec.from_group(gpu),
+            qpu=qpu_spec,
+            gate_time_ratio_1q=qpu.gate_time_1q / qpu.gate_time_2q,  # exact, from the ticks
             algorithm=costs.algorithm,
-            job_overhead_s=to_seconds(qpu.job_overhead),
-            link_latency_s=to_seconds(qpu.link_latency),
-            link_bandwidth_Bps=qpu.link_bandwidth,
             jennings_success_constant=costs.jennings_success_constant,
             jennings_alpha_power=costs.jennings_alpha_power,
             costa_constant=costs.costa_constant,
