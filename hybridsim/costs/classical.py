@@ -224,9 +224,9 @@ def classical_solve_time(
         Condition number and target relative accuracy (CG only; ignored, may be None, for the
         direct methods).
     gpu : GpuSpec
-        The device: sustained rate (docs/background/references.md#gpu-rates: dense LU ≈ 14 TFLOP/s per A100, ≈ 26 per H100,
-        inferred from Top500 HPL per GPU), launch latency per library call (tens of µs on a GPU)
-        and memory bandwidth (``inf`` ignores the memory side).
+        The device: sustained rate (dense LU ≈ 14 TFLOP/s per A100, ≈ 26 per H100, inferred
+        from Top500 HPL per GPU: docs/background/references.md#gpu-rates), launch latency per
+        library call (tens of µs on a GPU) and memory bandwidth (``inf`` ignores the memory side).
     cg_calls_per_iteration : float
         Calls per CG iteration (1 = fused iteration).
     **legacy
