@@ -622,6 +622,43 @@ def test_trace_has_one_event_per_interval_with_exact_ticks(run_dir, tmp_path):
     assert trace["otherData"]["tick_s"] == "1e-21"
 
 
+#: One GPU with two slots: jobs overlap on the device (issue 16, item 5: 33 partial overlaps in
+#: 60 jobs on one Perfetto track before tracks were per slot).
+TWO_SLOTS = synthetic(
+    jobs=60,
+    gpu=[{"name": "g", "count": 1, "capacity": 2, "link_latency": 0}],
+    arrival={"dist": "exponential", "rate_per_s": 1.6},
+    service={"dist": "exponential", "mean_s": 1.0},
+    pool="gpu",
+)
+
+
+def test_trace_has_one_track_per_slot_and_no_overlapping_slices(tmp_path):
+    data = from_result(hybridsim.run(TWO_SLOTS, seed=3))
+    jobs = [iv for iv in data.intervals if iv.resource == "g-0" and iv.kind == "job"]
+    overlaps = sum(
+        1 for a, b in zip(jobs, jobs[1:], strict=False) if b.start_at < a.end_at
+    )  # record order is completion order: neighbours overlapping means two slots in use
+    assert overlaps > 0
+    events = json.loads(write_trace(data, tmp_path / "t.json").read_text())["traceEvents"]
+    names = {(e["pid"], e["tid"]): e["args"]["name"] for e in events if e["name"] == "thread_name"}
+    assert sorted(names.values()) == ["g-0 slot 0", "g-0 slot 1"]
+    complete = [e for e in events if e["ph"] == "X"]
+    assert len(complete) == len(data.intervals)
+    by_track: dict = {}
+    for e in complete:
+        by_track.setdefault((e["pid"], e["tid"]), []).append(
+            (int(e["args"]["start_at"]), int(e["args"]["end_at"]), e["args"]["slot"])
+        )
+    assert len(by_track) == 2
+    for track, spans in by_track.items():
+        spans.sort()
+        assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:], strict=False)), names[track]
+        assert {s for *_, s in spans} == {int(names[track][-1])}
+    # the slot assignment is the lowest free slot at each start, a pure function of the spans
+    assert lanes.assign_slots([(0, 10), (5, 15), (10, 20), (12, 13)]) == [0, 1, 0, 2]
+
+
 def test_trace_keeps_ticks_beyond_2_to_the_63_and_non_finite_values(tmp_path):
     big = 2**80 + 3
     jobs = [_job(0, "q-0", big, big + 1300, kappa_est=float("inf"))]
