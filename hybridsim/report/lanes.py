@@ -22,9 +22,8 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from operator import itemgetter
-
 from heapq import heappop, heappush
+from operator import itemgetter
 
 from hybridsim import metrics as M
 from hybridsim.records import IntervalRecord, JobRecord
@@ -370,7 +369,9 @@ def plan_timeline(
         # Slots over the lane's intervals in record order: the same assignment as trace.json.
         every = by_lane[lane_name]
         slots = assign_slots([(x.start_at, x.end_at) for x in every])
-        near = [(x, k) for x, k in zip(every, slots, strict=True) if x.end_at >= lo and x.start_at <= hi]
+        near = [
+            (x, k) for x, k in zip(every, slots, strict=True) if x.end_at >= lo and x.start_at <= hi
+        ]
         zoom_plan = Zoom(
             lane_name, iv, lo, hi, tuple(x for x, _ in near), tuple(k for _, k in near)
         )

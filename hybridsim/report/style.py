@@ -199,7 +199,7 @@ def percent(fraction: float | Fraction) -> str:
 
 
 def new_figure(width_in: float = FIG_WIDTH_IN, height_in: float = 4.0, **kwargs: Any):
-    """A figure on its own Agg canvas (no pyplot state, no layout engine: see :func:`fit_layout`)."""
+    """A figure on its own Agg canvas: no pyplot state, no layout engine (see fit_layout)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -246,7 +246,11 @@ def fit_layout(fig, *, pad_in: float = 0.08, top_in: float = 0.0) -> None:
     for ax, ss in grid:
         if not ax.get_visible():
             continue
-        box = ax.get_tightbbox(renderer, for_layout_only=True)
+        # Only what can stick out: axis decorations (always measured), texts, the legend and
+        # insets. Bars, lines and patches are clipped to the axes; measuring their thousands of
+        # paths would cost more than the drawing.
+        extra = [*ax.texts, *ax.child_axes, *([ax.legend_] if ax.legend_ is not None else [])]
+        box = ax.get_tightbbox(renderer, bbox_extra_artists=extra, for_layout_only=True)
         pos = ax.get_window_extent(renderer)
         if box is None:
             continue
@@ -319,7 +323,7 @@ def plain_text(text: str) -> str:
 
 
 def png_bytes(fig) -> bytes:
-    """Render ``fig`` once and return it as PNG bytes (RGB, fixed metadata: same figure, same bytes).
+    """Render ``fig`` once as PNG bytes (RGB, fixed metadata: the same figure gives the same bytes).
 
     The figure is drawn at its own dpi and encoded without an alpha channel (report figures are
     opaque) and without matplotlib's ``Software`` stamp, so reports stay byte-identical across
