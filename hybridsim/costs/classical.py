@@ -377,7 +377,7 @@ def calibrate(
         generator when omitted.
     threads : int, optional
         Limit the BLAS thread pool to this many threads while measuring (``threadpoolctl``, a
-        scikit-learn dependency). ``None`` measures the machine as configured. On a small shared
+        hybridsim dependency). ``None`` measures the machine as configured. On a small shared
         machine a multithreaded OpenBLAS can be 100× slower at N ≈ 128 when another process holds
         a core (measured here: 48 ms instead of 0.13 ms), so pass ``threads=1`` for stable
         numbers and remember to run the modelled workload the same way.
