@@ -24,7 +24,6 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import nnls
 
 from hybridsim.errors import ModelDomainError
 
@@ -399,6 +398,9 @@ def calibrate(
     t = np.array([s[1] for s in samples])
     flops = np.asarray(lu_flops(np.array(sizes, dtype=float)))
     design = np.column_stack([np.ones_like(t), flops]) / t[:, None]
+    # Imported here: scipy.optimize costs ~0.4 s to import, and only calibration needs it.
+    from scipy.optimize import nnls
+
     (latency, inv_rate), _ = nnls(design, np.ones_like(t))
     if inv_rate <= 0:  # timings did not grow with N at all; cannot identify a rate
         raise ModelDomainError("calibration failed: solve time does not grow with N")
