@@ -32,7 +32,7 @@ def _panels(draw: Sequence[Callable[[Any], Any]], height: float, ncols: int | No
     n = len(draw)
     ncols = ncols or n
     nrows = -(-n // ncols)
-    fig = new_figure(FIG_WIDTH_IN, height * nrows)
+    fig = new_figure(FIG_WIDTH_IN, height * nrows, layout=None)
     axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
     for fn, ax in zip(draw, axes, strict=False):
         fn(ax)

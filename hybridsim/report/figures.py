@@ -75,7 +75,7 @@ def _axes(ax: Any, height: float = 3.6):
     """(figure, axes, whether the figure is ours): a new figure when no axes is given."""
     if ax is not None:
         return ax.figure, ax, False
-    fig = new_figure(height_in=height)
+    fig = new_figure(height_in=height, layout=None)
     return fig, fig.add_subplot(), True
 
 

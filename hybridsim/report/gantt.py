@@ -96,7 +96,7 @@ def timeline(
     data = as_run(run)
     own = ax is None
     if own:
-        fig = new_figure(FIG_WIDTH_IN, _lanes_height(data))
+        fig = new_figure(FIG_WIDTH_IN, _lanes_height(data), layout=None)
         ax = fig.add_subplot()
     fig = ax.figure
     plan = plan_timeline(

@@ -9,7 +9,7 @@ Figures are built with :class:`matplotlib.figure.Figure` on an explicit Agg canv
 ``pyplot``: no global backend or figure registry is touched, which keeps the report headless and
 safe inside notebooks, threads and sweeps. matplotlib is imported only inside functions.
 
-Speed. A report draws each figure once. Figures carry no layout engine: with one, matplotlib
+Speed. A report draws each figure once. Its figures carry no layout engine: with one, matplotlib
 measures every axes twice (constrained layout iterates) and then draws the whole figure once more
 with drawing disabled before the real draw. :func:`fit_layout` instead measures each axes once
 and sets the margins, and :func:`png_bytes` renders once and encodes RGB. Tick labels on log axes
@@ -198,12 +198,22 @@ def percent(fraction: float | Fraction) -> str:
     return f"{pct:.2g} %"
 
 
-def new_figure(width_in: float = FIG_WIDTH_IN, height_in: float = 4.0, **kwargs: Any):
-    """A figure on its own Agg canvas: no pyplot state, no layout engine (see fit_layout)."""
+def new_figure(
+    width_in: float = FIG_WIDTH_IN,
+    height_in: float = 4.0,
+    layout: str | None = "constrained",
+    **kwargs: Any,
+):
+    """A figure on its own Agg canvas (no pyplot state).
+
+    ``layout`` is matplotlib's layout engine; the report's own figures pass ``None`` and call
+    :func:`fit_layout` once their content is final, which draws each figure once instead of
+    several times.
+    """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(width_in, height_in), dpi=DPI, **kwargs)
+    fig = Figure(figsize=(width_in, height_in), dpi=DPI, layout=layout, **kwargs)
     FigureCanvasAgg(fig)
     return fig
 
