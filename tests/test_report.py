@@ -18,6 +18,8 @@ from pathlib import Path
 import matplotlib.colors
 import pytest
 from conftest import synthetic
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import hybridsim
 from hybridsim.records import IntervalRecord, JobRecord, QueueRecord, StepRecord
@@ -773,6 +775,23 @@ def test_trace_has_one_track_per_slot_and_no_overlapping_slices(tmp_path):
         assert {s for *_, s in spans} == {int(names[track][-1])}
     # the slot assignment is the lowest free slot at each start, a pure function of the spans
     assert lanes.assign_slots([(0, 10), (5, 15), (10, 20), (12, 13)]) == [0, 1, 0, 2]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 50), st.integers(0, 20)), max_size=40))
+def test_slot_assignment_never_overlaps_and_uses_as_few_slots_as_the_overlap(raw):
+    spans = [(a, a + d) for a, d in raw]
+    slots = lanes.assign_slots(spans)
+    for k in set(slots):
+        mine = sorted(s for s, slot in zip(spans, slots, strict=True) if slot == k)
+        assert all(a[1] <= b[0] for a, b in zip(mine, mine[1:], strict=False))
+    # As few slots as the largest set of pairwise overlapping spans. Spans [a, b) overlap when
+    # they share time; a zero-length span at t overlaps the spans running across t (a < t < b).
+    longs = [(a, b) for a, b in spans if b > a]
+    points = {a for a, b in spans if a == b}
+    depth = max([sum(a <= x / 2 < b for a, b in longs) for x in range(160)], default=0)
+    depth = max([depth, *(1 + sum(a < t < b for a, b in longs) for t in points)])
+    assert len(set(slots)) == depth
 
 
 def test_trace_keeps_ticks_beyond_2_to_the_63_and_non_finite_values(tmp_path):
