@@ -568,7 +568,7 @@ class MLPWorkload:
         "digits",
         kind="choice",
         choices=DATASET_NAMES,
-        doc="scikit-learn bundled dataset (no download).",
+        doc="Dataset bundled with hybridsim (no download; see docs/background/training.md).",
     )
     hidden: tuple[int, ...] = key(
         (16,),

@@ -1,13 +1,25 @@
-"""Bundled datasets: split, standardization and batch order depend only on the given Generator."""
+"""Bundled datasets: exact copies of scikit-learn's, shipped in the package, loaded without
+scikit-learn; split, standardization and batch order depend only on the given Generator."""
 
 from __future__ import annotations
 
+import configparser
+import fnmatch
 import random
+import shutil
+import subprocess
+import sys
+import zipfile
+from importlib import resources
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from hybridsim.workload.datasets import DATASETS, batches, load_dataset, n_batches
+from hybridsim.workload.datasets import DATASETS, batches, load_arrays, load_dataset, n_batches
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "hybridsim" / "workload" / "data"
 
 EXPECTED = {  # (samples, features, classes) of scikit-learn's bundled copies
     "digits": (1797, 64, 10),
@@ -42,13 +54,82 @@ def test_split_is_stratified():
     np.testing.assert_array_equal(test_counts, np.round(0.25 * counts).astype(int))
 
 
-def test_unstandardized_matches_sklearn_rows():
-    from sklearn.datasets import load_iris
+@pytest.mark.parametrize("name", DATASETS)
+def test_bundled_copy_is_exactly_scikit_learns(name):
+    datasets = pytest.importorskip("sklearn.datasets")
+    X, y = getattr(datasets, f"load_{name}")(return_X_y=True)
+    ours_X, ours_y = load_arrays(name)
+    assert ours_X.dtype == np.float64 and ours_y.dtype == np.int64
+    np.testing.assert_array_equal(ours_X, X)  # bit for bit
+    np.testing.assert_array_equal(ours_y, y)
 
-    X, _ = load_iris(return_X_y=True)
+
+def test_unstandardized_split_keeps_the_rows():
+    X, _ = load_arrays("iris")
     ds = load_dataset("iris", rng=np.random.default_rng(1), standardize=False)
     rows = {tuple(r) for r in X}
     assert all(tuple(r) in rows for r in ds.X_train) and all(tuple(r) in rows for r in ds.X_test)
+    assert len(ds.X_train) + len(ds.X_test) == len(X)
+
+
+def test_datasets_load_without_scikit_learn():
+    """Issue 17: scikit-learn (51 MB, ~3 s to import) only served these arrays."""
+    code = (
+        "import sys\n"
+        "sys.modules['sklearn'] = None  # any import of scikit-learn now fails\n"
+        "import numpy as np\n"
+        "from hybridsim.workload.datasets import DATASETS, load_dataset\n"
+        "for name in DATASETS:\n"
+        "    load_dataset(name, rng=np.random.default_rng(0))\n"
+        "print('ok')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "ok"
+    setup = configparser.ConfigParser()
+    setup.read(ROOT / "setup.cfg")
+    requires = setup["options"]["install_requires"].lower()
+    assert "scikit-learn" not in requires and "sklearn" not in requires
+
+
+def _package_data_patterns() -> list[str]:
+    setup = configparser.ConfigParser()
+    setup.read(ROOT / "setup.cfg")
+    return setup["options.package_data"]["hybridsim.workload"].split()
+
+
+def test_every_bundled_file_is_declared_package_data_and_has_its_licence():
+    files = sorted(p.name for p in DATA.iterdir() if p.is_file())
+    assert files == ["README.md", *sorted(f"{n}.npz" for n in DATASETS)]
+    patterns = _package_data_patterns()
+    for name in files:
+        assert any(fnmatch.fnmatch(f"data/{name}", p) for p in patterns), name
+    readme = (DATA / "README.md").read_text()
+    assert "CC BY 4.0" in readme and all(f"`{n}.npz`" in readme for n in DATASETS)
+    # found through importlib.resources, as an installed package finds them
+    here = resources.files("hybridsim.workload").joinpath("data")
+    assert all(here.joinpath(f"{n}.npz").is_file() for n in DATASETS)
+
+
+@pytest.mark.slow
+def test_the_wheel_contains_the_datasets(tmp_path):
+    """Build a wheel from a copy of the sources (so the worktree gets no build/ or egg-info)."""
+    pytest.importorskip("setuptools")
+    pytest.importorskip("wheel")
+    src = tmp_path / "src"
+    src.mkdir()
+    for name in ("setup.cfg", "pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, src / name)
+    shutil.copytree(
+        ROOT / "hybridsim", src / "hybridsim", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    cmd = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+           "-w", str(tmp_path / "dist"), str(src)]  # fmt: skip
+    subprocess.run(cmd, check=True, capture_output=True, timeout=300)
+    (wheel,) = (tmp_path / "dist").glob("hybridsim-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for n in DATASETS:
+        assert f"hybridsim/workload/data/{n}.npz" in names
+    assert "hybridsim/workload/data/README.md" in names
 
 
 def test_split_depends_only_on_the_generator():

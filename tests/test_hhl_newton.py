@@ -1,7 +1,7 @@
 """A Newton solve whose linear systems are solved by the simulated HHL circuit (issue 4).
 
 Until the training workload lands, the end-to-end check is a small L2-regularized logistic
-regression on scikit-learn's bundled breast-cancer data (no download): Newton with HHL solves must
+regression on the bundled breast-cancer data (no download): Newton with HHL solves must
 reach an accuracy within 1 percentage point of Newton with numpy solves.
 """
 
@@ -19,9 +19,9 @@ REG = 1e-2
 
 
 def data():
-    from sklearn.datasets import load_breast_cancer
+    from hybridsim.workload.datasets import load_arrays
 
-    x, y = load_breast_cancer(return_X_y=True)
+    x, y = load_arrays("breast_cancer")
     x = x[:, FEATURES]
     x = (x - x.mean(axis=0)) / x.std(axis=0)
     return np.hstack([x, np.ones((len(x), 1))]), y.astype(float)

@@ -15,8 +15,11 @@ import time
 from html.parser import HTMLParser
 from pathlib import Path
 
+import matplotlib.colors
 import pytest
 from conftest import synthetic
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import hybridsim
 from hybridsim.records import IntervalRecord, JobRecord, QueueRecord, StepRecord
@@ -26,6 +29,7 @@ from hybridsim.report import (
     accuracy_curves,
     cost_breakdown,
     from_result,
+    gantt,
     kappa_curves,
     lanes,
     load_run,
@@ -430,6 +434,120 @@ def test_dense_lanes_draw_their_exact_busy_fraction_per_pixel_column():
     assert run.intervals == ivs
 
 
+def test_timeline_labels_utilization_and_busy_for_what_each_counts(atto_dir):
+    """Issue 17: a lane showed 90 % busy where the summary said 20 % utilization, unexplained."""
+    data = load_run(atto_dir)
+    ax = timeline(data).axes[0]
+    texts = {t.get_gid(): t.get_text() for t in ax.texts if t.get_gid()}
+    assert "solve jobs" in texts["header:utilization"] and "any work" in texts["header:busy"]
+    differ = 0
+    for lane in lanes_of(data):
+        spans = [
+            (iv.start_at, iv.end_at)
+            for iv in data.intervals
+            if iv.resource == lane.name and not is_window_kind(iv.kind)
+        ]
+        assert texts[f"busy:{lane.name}"] == percent(lanes.union_ticks(spans) / data.horizon)
+        if lane.kind == "link":
+            assert texts[f"utilization:{lane.name}"] == "—"
+            continue
+        # exactly the summary's number, not a second definition of utilization
+        util = percent(data.summary[f"utilization_{lane.name}"])
+        assert texts[f"utilization:{lane.name}"] == util
+        differ += util != texts[f"busy:{lane.name}"]
+    assert differ  # local compute (and transfers) make some lane busier than it is utilized
+    page = write_report(data, atto_dir.parent / "atto-page")[-1].read_text()
+    assert "solve-job service time divided by slots × makespan" in page
+    assert "utilization_&lt;device&gt;" in page
+
+
+def test_dense_lanes_with_tiny_jobs_are_never_drawn_empty():
+    """Issue 17: 26,623 femtosecond QPU jobs in a 6 h run drew an empty lane."""
+    n = 3000
+    ivs = tuple(
+        IntervalRecord("q-0", "job", 10**18 * i, 10**18 * i + 10**5, i, "quantum") for i in range(n)
+    )  # 100 fs jobs every millisecond of a 3 s run: 3e-11 of each pixel column
+    run = _hand_run(intervals=ivs)
+    fig = timeline(run, max_bars_per_lane=2000)
+    ax = fig.axes[0]
+    (band,) = [p for p in ax.patches if p.get_gid() == "density:q-0:quantum"]
+    tops, _, base = band.get_data()
+    heights = [b - t for t, b in zip(tops, base, strict=True)]
+    plan = plan_timeline(run, px_ticks=-(-run.horizon // 1000), max_bars_per_lane=2000)
+    (bars,) = plan.lanes[0].bars
+    assert bars.binned and 0 < max(bars.density) < 1e-9  # the data: a vanishing fraction
+    assert min(h for h in heights if h > 0) >= gantt.MIN_BAND * 0.62 - 1e-12
+    assert sum(h > 0 for h in heights) >= 0.9 * len(heights)  # work in nearly every column
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert any(f"at least {gantt.MIN_BAND * 100:.0f} % where any work" in t for t in legend)
+
+
+def test_zoom_panel_outlines_each_of_back_to_back_jobs():
+    """Issue 17: the zoom named one job but drew a solid bar of its neighbours, no edges."""
+    jobs = [_job(i, "q-0", 10**6 + 100 * i, 10**6 + 100 * (i + 1)) for i in range(3)]
+    jobs.append(_job(3, "q-0", 2 * 10**12, 3 * 10**12))
+    ivs = [
+        IntervalRecord("q-0", "job", j.started_at, j.finished_at, j.job_id, "quantum") for j in jobs
+    ]
+    fig = timeline(_hand_run(jobs, ivs))
+    zoom = fig.axes[1]
+    (bars,) = [c for c in zoom.collections if c.get_gid() == "zoom:quantum"]
+    paths = bars.get_paths()
+    assert len(paths) == 3  # one rectangle per job, not one merged span
+    _, size = time_unit(100)
+    widths = [p.vertices[:, 0].max() - p.vertices[:, 0].min() for p in paths]
+    assert widths == pytest.approx([100 / size] * 3)
+    assert min(bars.get_linewidths()) > 0  # edges drawn...
+    assert tuple(bars.get_edgecolors()[0]) != tuple(bars.get_facecolors()[0])  # ...and visible
+    (focus,) = [p for p in zoom.patches if p.get_gid() == "zoom:focus"]
+    assert focus.get_x() == 0 and focus.get_width() == pytest.approx(100 / size)
+    labels = {t.get_text() for t in zoom.texts}
+    assert {"job 0", "job 1", "job 2"} <= labels
+    assert "job 0 (outlined)" in zoom.get_title(loc="left")
+    assert "2 neighbouring intervals" in zoom.get_title(loc="left")
+
+
+def test_titles_name_the_scenario_not_the_output_directory(small_dir, tmp_path):
+    """Issue 17: figure titles used the output folder's name."""
+    renamed = tmp_path / "out-7"
+    renamed.mkdir()
+    for f in small_dir.iterdir():
+        (renamed / f.name).write_bytes(f.read_bytes())
+    data = load_run(renamed)
+    assert data.label == "out-7" and data.summary["scenario_name"] == "small"
+    for fig in (timeline(data), queue_lengths(data), utilization_over_time(data)):
+        title = fig.axes[0].get_title(loc="left")
+        assert title.startswith("small:") and "out-7" not in title, title
+
+
+def test_comparison_colours_differ_per_run_and_per_baseline(atto_dir, tmp_path):
+    """Issue 17: comparison pages reused one colour for different runs' baselines."""
+    other = hybridsim.run(ATTO, seed=7).write(tmp_path / "seed7")  # its own sgd baseline
+    same = tmp_path / "copy"
+    same.mkdir()
+    for f in atto_dir.iterdir():
+        (same / f.name).write_bytes(f.read_bytes())
+    runs = [atto_dir, other, same]
+    fig = loss_curves(runs)
+    lines = _lines(fig)
+    gids = [ln.get_gid() for ln in lines]
+    # the copy's baseline is the atto one (identical steps): drawn once; seed 7's is its own
+    assert gids == ["line:atto:main", "line:atto:sgd", "line:seed7:main", "line:seed7:sgd",
+                    "line:copy:main"]  # fmt: skip
+    colours = [matplotlib.colors.to_hex(ln.get_color()) for ln in lines]
+    assert len(set(colours)) == len(colours), colours
+    labels = [ln.get_label() for ln in lines]
+    assert "sgd (baseline of atto, copy)" in labels and "sgd (baseline of seed7)" in labels
+    # a run keeps its colour in every figure of the comparison
+    routed = {
+        ln.get_gid(): matplotlib.colors.to_hex(ln.get_color())
+        for ln in _lines(routed_fraction(runs))
+    }
+    mains = dict(zip(gids, colours, strict=True))
+    for run in ("atto", "seed7", "copy"):
+        assert routed[f"line:{run}:routed"] == mains[f"line:{run}:main"]
+
+
 # -- queues and utilization ---------------------------------------------------------------------
 
 
@@ -622,6 +740,60 @@ def test_trace_has_one_event_per_interval_with_exact_ticks(run_dir, tmp_path):
     assert trace["otherData"]["tick_s"] == "1e-21"
 
 
+#: One GPU with two slots: jobs overlap on the device (issue 16, item 5: 33 partial overlaps in
+#: 60 jobs on one Perfetto track before tracks were per slot).
+TWO_SLOTS = synthetic(
+    jobs=60,
+    gpu=[{"name": "g", "count": 1, "capacity": 2, "link_latency": 0}],
+    arrival={"dist": "exponential", "rate_per_s": 1.6},
+    service={"dist": "exponential", "mean_s": 1.0},
+    pool="gpu",
+)
+
+
+def test_trace_has_one_track_per_slot_and_no_overlapping_slices(tmp_path):
+    data = from_result(hybridsim.run(TWO_SLOTS, seed=3))
+    jobs = [iv for iv in data.intervals if iv.resource == "g-0" and iv.kind == "job"]
+    overlaps = sum(
+        1 for a, b in zip(jobs, jobs[1:], strict=False) if b.start_at < a.end_at
+    )  # record order is completion order: neighbours overlapping means two slots in use
+    assert overlaps > 0
+    events = json.loads(write_trace(data, tmp_path / "t.json").read_text())["traceEvents"]
+    names = {(e["pid"], e["tid"]): e["args"]["name"] for e in events if e["name"] == "thread_name"}
+    assert sorted(names.values()) == ["g-0 slot 0", "g-0 slot 1"]
+    complete = [e for e in events if e["ph"] == "X"]
+    assert len(complete) == len(data.intervals)
+    by_track: dict = {}
+    for e in complete:
+        by_track.setdefault((e["pid"], e["tid"]), []).append(
+            (int(e["args"]["start_at"]), int(e["args"]["end_at"]), e["args"]["slot"])
+        )
+    assert len(by_track) == 2
+    for track, spans in by_track.items():
+        spans.sort()
+        assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:], strict=False)), names[track]
+        assert {s for *_, s in spans} == {int(names[track][-1])}
+    # the slot assignment is the lowest free slot at each start, a pure function of the spans
+    assert lanes.assign_slots([(0, 10), (5, 15), (10, 20), (12, 13)]) == [0, 1, 0, 2]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 50), st.integers(0, 20)), max_size=40))
+def test_slot_assignment_never_overlaps_and_uses_as_few_slots_as_the_overlap(raw):
+    spans = [(a, a + d) for a, d in raw]
+    slots = lanes.assign_slots(spans)
+    for k in set(slots):
+        mine = sorted(s for s, slot in zip(spans, slots, strict=True) if slot == k)
+        assert all(a[1] <= b[0] for a, b in zip(mine, mine[1:], strict=False))
+    # As few slots as the largest set of pairwise overlapping spans. Spans [a, b) overlap when
+    # they share time; a zero-length span at t overlaps the spans running across t (a < t < b).
+    longs = [(a, b) for a, b in spans if b > a]
+    points = {a for a, b in spans if a == b}
+    depth = max([sum(a <= x / 2 < b for a, b in longs) for x in range(160)], default=0)
+    depth = max([depth, *(1 + sum(a < t < b for a, b in longs) for t in points)])
+    assert len(set(slots)) == depth
+
+
 def test_trace_keeps_ticks_beyond_2_to_the_63_and_non_finite_values(tmp_path):
     big = 2**80 + 3
     jobs = [_job(0, "q-0", big, big + 1300, kappa_est=float("inf"))]
@@ -657,6 +829,39 @@ def test_report_html_is_self_contained_and_complete(run_dir, tmp_path):
     assert (out / "timeline.png").read_bytes().startswith(PNG_MAGIC)
     # links go back to the run's own files
     assert any(h.endswith("jobs.csv") for h in page.hrefs)
+
+
+def assert_laid_out(fig) -> None:
+    """Every axes' decorations (tick labels, titles, legends, texts beside it) lie inside the
+    figure, and no two axes' decorated boxes overlap: nothing clipped, nothing drawn on top."""
+    png_bytes(fig)
+    renderer = fig.canvas.get_renderer()
+    width, height = fig.canvas.get_width_height()
+    boxes = [ax.get_tightbbox(renderer) for ax in fig.axes if ax.get_visible()]
+    for b in boxes:
+        assert b.x0 >= -0.5 and b.y0 >= -0.5 and b.x1 <= width + 0.5 and b.y1 <= height + 0.5, b
+    for i, b in enumerate(boxes):
+        for c in boxes[i + 1 :]:
+            assert not b.overlaps(c), (b, c)
+
+
+def test_report_figures_fit_their_figures(data, atto_dir, monkeypatch):
+    """Figures carry no layout engine (drawn once); fit_layout must still keep everything in."""
+    from hybridsim.report import blocks
+
+    figs = []
+
+    def keep(fig):
+        figs.append(fig)
+        return png_bytes(fig)
+
+    monkeypatch.setattr(blocks, "png_bytes", keep)
+    blocks.run_figures(data)
+    blocks.comparison_figures([data, load_run(atto_dir)])
+    assert len(figs) >= 6
+    for fig in figs:
+        assert fig.get_layout_engine() is None  # one draw per PNG, no extra layout passes
+        assert_laid_out(fig)
 
 
 def test_report_from_memory_equals_report_from_disk(small_result, small_dir, tmp_path):

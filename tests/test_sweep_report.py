@@ -71,6 +71,57 @@ def test_series_mean_and_student_t_band():
     assert grid.shape == (2, 3) and grid[1, 2] == pytest.approx(7.0)
 
 
+def test_bands_are_clipped_to_the_metric_domain():
+    """Issue 17: 95 % bands went below zero for quantities that cannot."""
+    from hybridsim.sweep.analysis import metric_domain
+    from hybridsim.sweep.plots import metrics_figure
+
+    # seeds give 0.1, 0.1, 5 at every point: mean 1.73, t-interval down to about -5.3
+    values = {(p, s): (5.0 if s == 3 else 0.1) for p in range(6) for s in (1, 2, 3)}
+    table = SweepTable(stored(values))
+    gate, policy = table.axes
+    (s0, s1) = table.series("speedup_vs_classical_newton", gate, [policy])
+    assert s0.mean[0] == pytest.approx(1.7333333) and s0.hi[0] > 5
+    assert list(s0.lo) == [0.0, 0.0, 0.0]  # a speedup cannot be negative
+    ax = metrics_figure(table, gate, ["speedup_vs_classical_newton"]).axes[0]
+    bands = [c for c in ax.collections if type(c).__name__ == "FillBetweenPolyCollection"]
+    assert bands and min(p.vertices[:, 1].min() for c in bands for p in c.get_paths()) >= 0
+    assert metric_domain("utilization_qpu") == (0.0, 1.0)
+    assert metric_domain("final_accuracy") == (0.0, 1.0)
+    assert metric_domain("sgd_final_loss") == (0.0, math.inf)
+    assert metric_domain("some_signed_metric") == (-math.inf, math.inf)
+
+
+def test_metric_figures_keep_titles_and_labels_apart():
+    """Issue 17: with two factors and many metrics the figure title overlapped the first row's
+    titles, and rotated category labels were cut at the bottom."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from hybridsim.sweep.plots import metrics_figure
+
+    values = {(p, s): float(p + s) for p in range(6) for s in (1, 2, 3)}
+    st = stored(values)
+    for r in st.rows:  # 13 more metrics: five rows of panels
+        r["metrics"].update(
+            {f"m{k}_s": float((r["point"] * 7 + r["seed"] * k) % 5) for k in range(13)}
+        )
+    table = SweepTable(st)
+    for axis in table.axes:
+        fig = metrics_figure(table, axis, table.metrics())
+        FigureCanvasAgg(fig)  # the figure's own canvas (Agg) or a new one: the same drawing
+        fig.canvas.draw()
+        renderer = fig.canvas.get_renderer()
+        width, height = fig.canvas.get_width_height()
+        title = fig.get_suptitle() and fig._suptitle.get_window_extent(renderer)
+        boxes = [ax.get_tightbbox(renderer) for ax in fig.axes if ax.get_visible()]
+        assert len(boxes) == 14
+        for b in [title, *boxes]:
+            assert b.x0 >= 0 and b.y0 >= 0 and b.x1 <= width and b.y1 <= height, b
+        for i, b in enumerate([title, *boxes]):
+            for c in boxes[i:]:
+                assert b is c or not b.overlaps(c), (axis.key, b, c)
+
+
 def test_crossing_and_measured_breakeven():
     assert crossing(np.array([1.0, 2.0]), np.array([0.0, 2.0]), log_x=False) == 1.5
     assert crossing(np.array([1.0, 2.0]), np.array([2.0, 3.0])) is None

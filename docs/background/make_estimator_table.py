@@ -5,12 +5,12 @@ Usage::
     python docs/background/make_estimator_table.py            # sizes 16 … 2048 (a few minutes)
     python docs/background/make_estimator_table.py --max-n 256
 
-Hessian-like test matrices, one family per row group, built from real data that ships inside
-scikit-learn (no download):
+Hessian-like test matrices, one family per row group, built from real data bundled with
+hybridsim (no download):
 
 ``fisher_reg``
     Empirical Fisher F = (1/B)·Σ gₙgₙᵀ of the weight row of one class of a softmax layer on
-    N random tanh features of the sklearn digits images, B = 256 samples (rank <= 256, so singular
+    N random tanh features of the digits images, B = 256 samples (rank <= 256, so singular
     for N > 256 before regularization), regularized with ε_norm = 5e-3 (the public Q-Newton MLP
     setting).
 ``fisher_eps1``
@@ -37,7 +37,6 @@ import statistics
 import time
 
 import numpy as np
-from sklearn.datasets import load_digits
 from threadpoolctl import threadpool_limits
 
 from hybridsim.linalg.conditioning import (
@@ -49,6 +48,7 @@ from hybridsim.linalg.conditioning import (
     log_kappa_norm_det_bound,
 )
 from hybridsim.linalg.shaping import shape_hessian, sparsity
+from hybridsim.workload.datasets import load_arrays
 
 ESTIMATORS = {
     "norm_det": kappa_paper,
@@ -59,8 +59,8 @@ ESTIMATORS = {
 
 
 def fisher_block(n: int, rng: np.random.Generator, batch: int = 256) -> np.ndarray:
-    """Empirical Fisher of one softmax output row on N random features of sklearn digits."""
-    x, y = load_digits(return_X_y=True)
+    """Empirical Fisher of one softmax output row on N random features of the digits images."""
+    x, y = load_arrays("digits")
     idx = rng.choice(len(x), size=batch, replace=False)
     x, y = x[idx] / 16.0, y[idx]
     w_in = rng.standard_normal((x.shape[1], n)) / math.sqrt(x.shape[1])

@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy.optimize import nnls
 
 from hybridsim.costs.specs import (
     GPU_KEYWORDS,
@@ -391,7 +390,7 @@ def calibrate(
         generator when omitted.
     threads : int, optional
         Limit the BLAS thread pool to this many threads while measuring (``threadpoolctl``, a
-        scikit-learn dependency). ``None`` measures the machine as configured. On a small shared
+        hybridsim dependency). ``None`` measures the machine as configured. On a small shared
         machine a multithreaded OpenBLAS can be 100× slower at N ≈ 128 when another process holds
         a core (measured here: 48 ms instead of 0.13 ms), so pass ``threads=1`` for stable
         numbers and remember to run the modelled workload the same way.
@@ -413,6 +412,9 @@ def calibrate(
     t = np.array([s[1] for s in samples])
     flops = np.asarray(lu_flops(np.array(sizes, dtype=float)))
     design = np.column_stack([np.ones_like(t), flops]) / t[:, None]
+    # Imported here: scipy.optimize costs ~0.4 s to import, and only calibration needs it.
+    from scipy.optimize import nnls
+
     (latency, inv_rate), _ = nnls(design, np.ones_like(t))
     if inv_rate <= 0:  # timings did not grow with N at all; cannot identify a rate
         raise ModelDomainError("calibration failed: solve time does not grow with N")

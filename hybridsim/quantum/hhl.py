@@ -625,11 +625,11 @@ def _single_thread_blas():
 
     The simulation is a long chain of small GEMMs (a 2^n-square oracle on a few thousand rows);
     multithreaded OpenBLAS turns each 0.1 ms product into 5-10 ms on a busy 2-core machine.
-    threadpoolctl is a hard dependency of scikit-learn, which hybridsim already requires.
+    threadpoolctl is one of hybridsim's own dependencies (setup.cfg).
     """
     try:
         from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - only without scikit-learn's dependency
+    except ImportError:  # pragma: no cover - a declared dependency
         from contextlib import nullcontext
 
         return nullcontext()

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hybridsim.report.data import RunData
-from hybridsim.report.style import FIG_WIDTH_IN, new_figure, png_bytes
+from hybridsim.report.style import FIG_WIDTH_IN, fit_layout, new_figure, png_bytes
 
 __all__ = ["FigureBlock", "run_figures", "comparison_figures"]
 
@@ -32,10 +32,11 @@ def _panels(draw: Sequence[Callable[[Any], Any]], height: float, ncols: int | No
     n = len(draw)
     ncols = ncols or n
     nrows = -(-n // ncols)
-    fig = new_figure(FIG_WIDTH_IN, height * nrows)
+    fig = new_figure(FIG_WIDTH_IN, height * nrows, layout=None)
     axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
     for fn, ax in zip(draw, axes, strict=False):
         fn(ax)
+    fit_layout(fig)
     return fig
 
 
@@ -53,15 +54,20 @@ _CAPTIONS = {
         "Timeline",
         "One lane per device and per network link. Bars are job service (coloured by route), "
         "transfers, local compute; hatched windows are calibration (or outages, red); × marks "
-        "a failed job. The percentage right of each lane is the exact fraction of the run it "
-        "was busy. Bars narrower than a pixel are drawn a pixel wide; the zoom panel shows the "
-        "shortest one to scale.",
+        "a failed job. Right of each lane, two exact numbers: utilization, solve-job service "
+        "time over slots × makespan (the summary's utilization_<device>, local compute and "
+        "transfers not counted), and busy, the share of the run in which the lane did any work "
+        "(solve jobs, local compute, transfers; parallel slots counted once). Bars narrower "
+        "than a pixel are drawn a pixel wide; dense lanes show the busy fraction of each pixel "
+        "column as the band's height, at least a sliver wherever there is work; the zoom panel "
+        "shows the shortest interval to scale, each job outlined.",
     ),
     "queues": (
         "Queues and utilization",
-        "Top: jobs waiting in each pool (time-weighted mean in the legend). Bottom: busy "
-        "fraction of each device's slots per time bin (whole-run utilization in the legend); "
-        "a log axis is used when some device is busy less than 0.1 % of the time.",
+        "Top: jobs waiting in each pool (time-weighted mean in the legend). Bottom: "
+        "utilization of each device per time bin, solve-job service time over slots × bin "
+        "width (whole-run utilization_<device> in the legend); a log axis is used when some "
+        "device is utilized less than 0.1 % of the time.",
     ),
     "training": (
         "Training curves",
@@ -134,10 +140,11 @@ def comparison_figures(runs: list[RunData]) -> list[FigureBlock]:
 
     blocks = _shared_figures(runs)
     for r in runs:
+        name = r.label if r.title == r.label else f"{r.label} (scenario {r.title})"
         blocks.append(
             FigureBlock(
                 f"timeline-{_slug(r.label)}",
-                f"Timeline: {r.label}",
+                f"Timeline: {name}",
                 png_bytes(timeline(r)),
                 "As in the run's own report.",
             )

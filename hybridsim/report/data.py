@@ -95,6 +95,11 @@ class RunData:
         return max(int(ticks), 1)
 
     @cached_property
+    def title(self) -> str:
+        """Name of the run in figure titles: the scenario's ``name`` (the label if it has none)."""
+        return str(self.summary.get("scenario_name") or self.label)
+
+    @cached_property
     def scenario(self) -> Mapping[str, Any]:
         """The resolved scenario as a dict (from ``summary.json``; empty if absent)."""
         sc = self.summary.get("scenario")

@@ -8,6 +8,11 @@ scripts and tests can find what was drawn.
 
 Metric arithmetic is not redone here: overall utilizations and mean queue lengths come from
 :mod:`hybridsim.metrics`, spans from its tick functions, exact series from :mod:`.series`.
+
+Colours. In one run's figures a route, device or baseline has its fixed colour (:func:`color`).
+Across several runs every run, and every distinct baseline run, gets a colour of its own
+(:func:`distinct_colors`), the same in every figure of the comparison; a baseline shared by
+several runs (identical steps) is drawn once.
 """
 
 from __future__ import annotations
@@ -21,7 +26,18 @@ from hybridsim import metrics as M
 from hybridsim.records import JobRecord, StepRecord
 from hybridsim.report.data import RunData, as_run, as_runs
 from hybridsim.report.series import bin_edges, busy_per_bin, envelope, queue_steps
-from hybridsim.report.style import color, new_figure, percent, time_unit, unit_label
+from hybridsim.report.style import (
+    color,
+    distinct_colors,
+    fit_layout,
+    log_ticks,
+    new_figure,
+    percent,
+    plain_text,
+    power_of_ten,
+    time_unit,
+    unit_label,
+)
 from hybridsim.timebase import TICKS_PER_SECOND, format_duration
 
 __all__ = [
@@ -36,6 +52,7 @@ __all__ = [
     "COST_COMPONENTS",
     "cost_rows",
     "draw_costs",
+    "run_colors",
 ]
 
 #: Stacked cost components, in drawing order: (label, how the value is obtained).
@@ -55,10 +72,24 @@ _RASTER_POINTS = 5000
 
 
 def _axes(ax: Any, height: float = 3.6):
+    """(figure, axes, whether the figure is ours): a new figure when no axes is given."""
     if ax is not None:
-        return ax.figure, ax
-    fig = new_figure(height_in=height)
-    return fig, fig.add_subplot()
+        return ax.figure, ax, False
+    fig = new_figure(height_in=height, layout=None)
+    return fig, fig.add_subplot(), True
+
+
+def _finish(fig: Any, own: bool):
+    # A figure of our own gets its margins fitted once its content is final; a caller's axes
+    # belong to the caller's layout.
+    if own:
+        fit_layout(fig)
+    return fig
+
+
+def run_colors(runs: list[RunData]) -> dict[str, str]:
+    """The colour of each run in a comparison (by label): distinct, in order."""
+    return dict(zip([r.label for r in runs], distinct_colors(len(runs)), strict=True))
 
 
 def _no_data(ax: Any, text: str) -> None:
@@ -92,7 +123,7 @@ def queue_lengths(run: Any, ax: Any = None, *, max_points: int | None = None):
     matplotlib.figure.Figure
     """
     data = as_run(run)
-    fig, ax = _axes(ax)
+    fig, ax, own = _axes(ax)
     unit, size = time_unit(data.horizon)
     px = max(50, int(ax.get_position().width * fig.get_figwidth() * fig.dpi))
     limit = max_points if max_points is not None else 2 * px
@@ -130,8 +161,8 @@ def queue_lengths(run: Any, ax: Any = None, *, max_points: int | None = None):
         ax.legend(fontsize=8, loc="upper right")
     ax.set_xlabel(f"simulated time ({unit_label(unit)})")
     ax.set_ylabel("jobs waiting")
-    ax.set_title(f"{data.label}: queue length per pool", loc="left", fontsize=10)
-    return fig
+    ax.set_title(f"{plain_text(data.title)}: queue length per pool", loc="left", fontsize=10)
+    return _finish(fig, own)
 
 
 def utilization_over_time(run: Any, ax: Any = None, *, bins: int = 100, log: bool | None = None):
@@ -156,7 +187,7 @@ def utilization_over_time(run: Any, ax: Any = None, *, bins: int = 100, log: boo
     matplotlib.figure.Figure
     """
     data = as_run(run)
-    fig, ax = _axes(ax)
+    fig, ax, own = _axes(ax)
     unit, size = time_unit(data.horizon)
     caps = data.capacities
     completed = [j for j in data.jobs if j.status == "completed"]
@@ -182,12 +213,13 @@ def utilization_over_time(run: Any, ax: Any = None, *, bins: int = 100, log: boo
         )
     if not caps:
         _no_data(ax, "no devices")
-        return fig
+        return _finish(fig, own)
     positive = [u for u in overall.values() if u > 0]
     if log is None:
         log = bool(positive) and min(positive) < 1e-3
     if log:
         ax.set_yscale("log")
+        log_ticks(ax.yaxis)
         ax.set_ylim(top=1.5)
         ax.set_ylabel("utilization (log; 0 not drawn)")
     else:
@@ -197,9 +229,12 @@ def utilization_over_time(run: Any, ax: Any = None, *, bins: int = 100, log: boo
     ax.set_xlabel(f"simulated time ({unit_label(unit)}); {len(edges) - 1} bins")
     ax.legend(fontsize=8, loc="upper right", ncols=max(1, len(caps) // 8))
     ax.set_title(
-        f"{data.label}: utilization per device (whole-run value in legend)", loc="left", fontsize=10
+        f"{plain_text(data.title)}: utilization of each device's slots by solve jobs "
+        "(whole-run value in legend)",
+        loc="left",
+        fontsize=10,
     )
-    return fig
+    return _finish(fig, own)
 
 
 def _shade(name: str, kind: str, siblings: list[str]) -> str:
@@ -232,50 +267,68 @@ def _pool_color(pool: str, data: RunData) -> str:
 
 
 def _series(runs: list[RunData]):
-    """(label, run name, is baseline, steps of one tenant) for every line, deduplicating baselines
-    across directories by name."""
-    out = []
-    seen_baselines: set[str] = set()
+    """(run, run name, label, steps of one tenant, colour) for every line.
+
+    A baseline run appears once per distinct set of steps: two directories whose ``sgd``
+    baselines are identical (same data and seed) share one line, different ones get a line each.
+    """
+    several = len(runs) > 1
+    run_colour = run_colors(runs) if several else {}
+    drawn: dict[tuple[str, tuple], list[str]] = {}  # (baseline, its steps) -> run labels
+    lines = []
     for data in runs:
         for name in data.runs():
-            if name != "main":
-                if len(runs) > 1 and name in seen_baselines:
+            rows = tuple(s for s in data.steps if s.run == name)
+            if name != "main" and several:
+                owners = drawn.setdefault((name, rows), [])
+                owners.append(data.label)
+                if len(owners) > 1:
                     continue
-                seen_baselines.add(name)
-            rows = [s for s in data.steps if s.run == name]
-            tenants = sorted({s.tenant for s in rows})
-            for t in tenants:
-                mine = sorted((s for s in rows if s.tenant == t), key=lambda s: s.step)
-                if name == "main":
-                    label = data.label if len(runs) > 1 else "main"
-                    if data.policy:
-                        label += f" ({data.policy})"
-                else:
-                    label = f"{name} (baseline)"
-                if len(tenants) > 1:
-                    label += f", tenant {t}"
-                out.append((data, name, label, mine))
+            lines.append((data, name, rows))
+    extra = iter(distinct_colors(len(runs) + len(lines))[len(runs) :])
+    out = []
+    for data, name, rows in lines:
+        if not several:
+            colour = color(name)
+        elif name == "main":
+            colour = run_colour[data.label]
+        else:
+            colour = next(extra)
+        tenants = sorted({s.tenant for s in rows})
+        for t in tenants:
+            mine = sorted((s for s in rows if s.tenant == t), key=lambda s: s.step)
+            if name == "main":
+                label = data.label if several else "main"
+                if data.policy:
+                    label += f" ({data.policy})"
+            elif several:
+                owners = drawn[(name, rows)]
+                label = f"{name} (baseline of {', '.join(owners)})"
+            else:
+                label = f"{name} (baseline)"
+            if len(tenants) > 1:
+                label += f", tenant {t}"
+            out.append((data, name, plain_text(label), mine, colour))
     return out
 
 
 def _training_panel(runs_in: Any, ax: Any, field: str, ylabel: str, title: str, log: bool):
     runs = as_runs(runs_in)
-    fig, ax = _axes(ax)
+    fig, ax, own = _axes(ax)
     horizon = max((s.at for r in runs for s in r.steps), default=1) or 1
     unit, size = time_unit(horizon)
     n = 0
-    for data, name, label, rows in _series(runs):
+    for data, name, label, rows, colour in _series(runs):
         pts = [(s.at / size, getattr(s, field)) for s in rows if getattr(s, field) is not None]
         if not pts:
             continue
-        key = name if len(runs) == 1 or name != "main" else data.label
         ax.plot(
             [p[0] for p in pts],
             [p[1] for p in pts],
             marker="o",
             markersize=3,
             linestyle="-" if name == "main" else "--",
-            color=color(key) if len(runs) == 1 or name != "main" else None,
+            color=colour,
             label=label,
             gid=f"line:{data.label}:{name}",
         )
@@ -285,19 +338,20 @@ def _training_panel(runs_in: Any, ax: Any, field: str, ylabel: str, title: str, 
     else:
         if log:
             ax.set_yscale("log")
+            log_ticks(ax.yaxis)
         ax.legend(fontsize=8)
         ax.grid(alpha=0.3)
     ax.set_xlabel(f"simulated time ({unit_label(unit)})")
     ax.set_ylabel(ylabel)
     ax.set_title(title, loc="left", fontsize=10)
-    return fig
+    return _finish(fig, own)
 
 
 def loss_curves(runs: Any, ax: Any = None, *, log: bool = True):
     """Training loss against simulated time: one line per run (main and baselines).
 
-    With several runs, one line per run directory (labelled with its policy) and each baseline
-    once.
+    With several runs, one line per run directory (labelled with its policy), each in its own
+    colour, and one line per distinct baseline run (shared by the runs it is identical for).
 
     Returns
     -------
@@ -338,12 +392,13 @@ def kappa_curves(runs: Any, ax: Any = None):
     from matplotlib.ticker import FuncFormatter, MaxNLocator
 
     runs = as_runs(runs)
-    fig, ax = _axes(ax)
+    colours = run_colors(runs) if len(runs) > 1 else {}
+    fig, ax, own = _axes(ax)
     n = 0
     for data in runs:
         rows = _main_steps(data)
         est = _estimator(data)
-        prefix = f"{data.label}: " if len(runs) > 1 else ""
+        prefix = f"{plain_text(data.label)}: " if len(runs) > 1 else ""
         for field, style, what in (
             ("kappa_true_median", "-", "κ true"),
             ("kappa_est_median", "--", f"κ̂ estimated ({est})" if est else "κ̂ estimated"),
@@ -359,6 +414,7 @@ def kappa_curves(runs: Any, ax: Any = None):
                 linestyle=style,
                 marker="o",
                 markersize=3,
+                color=colours.get(data.label),
                 label=f"{prefix}{what}, median",
                 gid=f"line:{data.label}:{field}",
             )[0]
@@ -378,13 +434,13 @@ def kappa_curves(runs: Any, ax: Any = None):
         _no_data(ax, "no κ recorded (no training steps with solve jobs)")
     else:
         ax.yaxis.set_major_locator(MaxNLocator(nbins=8, integer=True))
-        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"$10^{{{v:g}}}$"))
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: power_of_ten(v)))
         ax.legend(fontsize=8)
         ax.grid(alpha=0.3)
     ax.set_xlabel("training step")
     ax.set_ylabel("condition number κ (log scale)")
     ax.set_title("κ of the Hessian blocks over training", loc="left", fontsize=10)
-    return fig
+    return _finish(fig, own)
 
 
 def _estimator(data: RunData) -> str:
@@ -400,7 +456,8 @@ def routed_fraction(runs: Any, ax: Any = None):
     matplotlib.figure.Figure
     """
     runs = as_runs(runs)
-    fig, ax = _axes(ax)
+    colours = run_colors(runs) if len(runs) > 1 else {}
+    fig, ax, own = _axes(ax)
     n = 0
     for data in runs:
         rows = [s for s in _main_steps(data) if s.blocks > 0]
@@ -414,7 +471,8 @@ def routed_fraction(runs: Any, ax: Any = None):
             [s.routed_quantum / s.blocks for s in rows],
             marker="o",
             markersize=3,
-            label=label,
+            color=colours.get(data.label),
+            label=plain_text(label),
             gid=f"line:{data.label}:routed",
         )
         n += 1
@@ -427,7 +485,7 @@ def routed_fraction(runs: Any, ax: Any = None):
     ax.set_xlabel("training step")
     ax.set_ylabel("fraction of blocks on QPUs")
     ax.set_title("fraction routed to QPUs", loc="left", fontsize=10)
-    return fig
+    return _finish(fig, own)
 
 
 # -- costs ------------------------------------------------------------------------------------
@@ -491,9 +549,9 @@ def cost_breakdown(runs: Any, ax: Any = None, *, normalize: bool = False):
         patches have gid ``"cost:<component>"``), one bar per row.
     """
     rows = cost_rows(as_runs(runs))
-    fig, ax = _axes(ax, height=1.6 + 0.45 * max(len(rows), 2))
+    fig, ax, own = _axes(ax, height=1.6 + 0.45 * max(len(rows), 2))
     draw_costs(ax, rows, normalize=normalize)
-    return fig
+    return _finish(fig, own)
 
 
 def draw_costs(ax: Any, rows: list[tuple[str, int, tuple[float, ...]]], *, normalize: bool) -> None:
@@ -565,8 +623,12 @@ def predicted_vs_actual(runs: Any, ax: Any = None):
         One ``PathCollection`` per group (gid ``"scatter:<group>"``), one point per job drawn.
     """
     runs = as_runs(runs)
-    fig, ax = _axes(ax, height=4.5)
+    fig, ax, own = _axes(ax, height=4.5)
     groups: dict[str, list[tuple[float, float]]] = defaultdict(list)
+    colours: dict[str, str] = {}
+    if len(runs) > 1:
+        for data, c in zip(runs, distinct_colors(len(runs)), strict=True):
+            colours[f"{data.label} ({data.policy})" if data.policy else data.label] = c
     skipped = 0
     for data in runs:
         for j in data.jobs:
@@ -587,7 +649,7 @@ def predicted_vs_actual(runs: Any, ax: Any = None):
             groups[key].append((j.predicted_s, actual))
     if not groups:
         _no_data(ax, "no predicted times recorded (explicit service times?)")
-        return fig
+        return _finish(fig, own)
     lo = min(min(p, a) for pts in groups.values() for p, a in pts)
     hi = max(max(p, a) for pts in groups.values() for p, a in pts)
     for key in sorted(groups):
@@ -598,8 +660,8 @@ def predicted_vs_actual(runs: Any, ax: Any = None):
             [a for _, a in pts],
             s=10,
             alpha=0.6,
-            color=color(key) if len(runs) == 1 else None,
-            label=f"{key}: {len(pts)} jobs, median actual/predicted {ratio:.3g}",
+            color=color(key) if len(runs) == 1 else colours[key],
+            label=plain_text(f"{key}: {len(pts)} jobs, median actual/predicted {ratio:.3g}"),
             rasterized=len(pts) > _RASTER_POINTS,
             gid=f"scatter:{key}",
             linewidths=0,
@@ -615,6 +677,8 @@ def predicted_vs_actual(runs: Any, ax: Any = None):
     )
     ax.set_xscale("log")
     ax.set_yscale("log")
+    log_ticks(ax.xaxis)
+    log_ticks(ax.yaxis)
     ax.set_xlabel("predicted service time (s)")
     ax.set_ylabel("actual service time (s)")
     ax.grid(alpha=0.3, which="major")
@@ -623,4 +687,4 @@ def predicted_vs_actual(runs: Any, ax: Any = None):
     if skipped:
         title += f" ({skipped} jobs without a positive prediction or time not shown)"
     ax.set_title(title, loc="left", fontsize=10)
-    return fig
+    return _finish(fig, own)

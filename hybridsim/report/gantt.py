@@ -2,10 +2,13 @@
 
 Readable at both ends of the time scale. The main axis is linear over the whole run, so a bar
 narrower than a pixel would vanish: such bars are *drawn* at a minimum visible width (the legend
-says so), each lane carries its exact busy fraction on the right (``1.6e-09 %`` for attosecond
-jobs in a millisecond run), and a zoom panel shows one tiny interval to scale, with its start as an
-exact decimal. Lanes too dense to draw bar by bar show their exact busy fraction per pixel column
-as the height of the band (:mod:`.lanes`); the records are never altered.
+says so), each lane carries two exact numbers on the right, its utilization (solve-job service
+over slots × makespan, the summary's ``utilization_<device>``) and its busy share (any work:
+jobs, local compute, transfers; ``1.6e-09 %`` for attosecond jobs in a millisecond run), and a
+zoom panel shows one tiny interval to scale, each job with its edges, with its start as an exact
+decimal. Lanes too dense to draw bar by bar show their exact busy fraction per pixel column as the
+height of the band (:mod:`.lanes`), never less than a visible sliver where a column holds any work,
+so a lane with work is never drawn empty; the records are never altered.
 """
 
 from __future__ import annotations
@@ -18,10 +21,12 @@ from hybridsim.report.style import (
     FIG_WIDTH_IN,
     color,
     exact_seconds,
+    fit_layout,
     is_failure_kind,
     is_window_kind,
     new_figure,
     percent,
+    plain_text,
     time_unit,
     unit_label,
 )
@@ -32,6 +37,12 @@ __all__ = ["timeline"]
 _BAR_H = 0.62
 _WINDOW_H = 0.9
 _ZOOM_H = 1.9  # inches
+#: A dense lane's band is drawn at least this share of the bar height in every pixel column that
+#: holds any work: femtosecond jobs in an hour-long run are 1e-17 of a column, and a band of that
+#: height would draw a lane with 26,623 jobs as empty.
+MIN_BAND = 0.15
+#: The two numbers right of each lane, x offsets from the axes' right edge (inches), and headers.
+_COLUMNS = ((0.08, "utilization\n(solve jobs)"), (0.86, "busy\n(any work)"))
 
 
 def _axis_px(ax) -> int:
@@ -85,7 +96,7 @@ def timeline(
     data = as_run(run)
     own = ax is None
     if own:
-        fig = new_figure(FIG_WIDTH_IN, _lanes_height(data))
+        fig = new_figure(FIG_WIDTH_IN, _lanes_height(data), layout=None)
         ax = fig.add_subplot()
     fig = ax.figure
     plan = plan_timeline(
@@ -108,6 +119,8 @@ def timeline(
             zax = ax.inset_axes([0.56, 0.58, 0.42, 0.38])
         _draw_zoom(zax, plan)
         _mark_zoom(ax, plan)
+    if own:
+        fit_layout(fig)
     return fig
 
 
@@ -118,6 +131,13 @@ def _lanes_height(data: RunData) -> float:
 def _draw_lanes(ax, data: RunData, plan: TimelinePlan, color_by: str, min_px: float) -> None:
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
+    from matplotlib.transforms import ScaledTranslation
+
+    # Right of the axes, a fixed distance in inches (whatever the figure's width), at lane y.
+    columns = {
+        what: ax.get_yaxis_transform() + ScaledTranslation(dx, 0, ax.figure.dpi_scale_trans)
+        for (dx, _), what in zip(_COLUMNS, ("utilization", "busy"), strict=True)
+    }
 
     unit, size = time_unit(plan.horizon)
     min_w = plan.px_ticks * min_px / size
@@ -139,10 +159,15 @@ def _draw_lanes(ax, data: RunData, plan: TimelinePlan, color_by: str, min_px: fl
                 keys[bars.key] = None
             if bars.binned:
                 # Busy fraction per pixel column as the height of the band, growing upwards
-                # from the lane's bottom edge (y is inverted); several keys stack.
+                # from the lane's bottom edge (y is inverted); several keys stack. A column
+                # with any work is at least MIN_BAND tall, so sparse work stays visible.
                 bottom = y + _BAR_H / 2
                 base = stacked if stacked is not None else [bottom] * len(bars.density)
-                top = [b - _BAR_H * f for b, f in zip(base, bars.density, strict=True)]
+                ceiling = y - _BAR_H / 2
+                top = [
+                    max(ceiling, b - _BAR_H * (max(f, MIN_BAND) if f > 0 else 0.0))
+                    for b, f in zip(base, bars.density, strict=True)
+                ]
                 ax.stairs(
                     top,
                     edges_x,
@@ -174,24 +199,29 @@ def _draw_lanes(ax, data: RunData, plan: TimelinePlan, color_by: str, min_px: fl
                 gid=f"failures:{name}",
             )
             any_failure = True
-        ax.text(
-            1.005,
-            y,
-            percent(lp.busy_ticks / plan.horizon),
-            transform=ax.get_yaxis_transform(),
-            va="center",
-            fontsize=8,
-        )
+        util = "—" if lp.utilization is None else percent(lp.utilization)
+        for what, value in (("utilization", util), ("busy", percent(lp.busy_ticks / plan.horizon))):
+            ax.text(
+                1.0,
+                y,
+                value,
+                transform=columns[what],
+                va="center",
+                fontsize=8,
+                gid=f"{what}:{name}",
+            )
     n = len(plan.lanes)
-    ax.text(
-        1.005,
-        -0.75 if n else 0,
-        "busy",
-        transform=ax.get_yaxis_transform(),
-        fontsize=8,
-        va="bottom",
-        weight="bold",
-    )
+    for (_, header), what in zip(_COLUMNS, ("utilization", "busy"), strict=True):
+        ax.text(
+            1.0,
+            -0.5,
+            header,
+            transform=columns[what] + ScaledTranslation(0, 3 / 72, ax.figure.dpi_scale_trans),
+            fontsize=7.5,
+            va="bottom",
+            weight="bold",
+            gid=f"header:{what}",
+        )
     ax.set_yticks(range(n), [lp.lane.name for lp in plan.lanes], fontsize=8)
     ax.set_ylim(n - 0.5, -0.5)
     ax.set_xlim(0, plan.horizon / size)
@@ -200,7 +230,7 @@ def _draw_lanes(ax, data: RunData, plan: TimelinePlan, color_by: str, min_px: fl
     ax.set_axisbelow(True)
     for y in _group_breaks(plan):
         ax.axhline(y, color="0.6", linewidth=0.6)
-    title = f"{data.label}: timeline, {format_duration(plan.horizon)}"
+    title = f"{plain_text(data.title)}: timeline, {format_duration(plan.horizon)}"
     if plan.failed_jobs:
         title += f", {plan.failed_jobs} failed job(s)"
 
@@ -241,7 +271,7 @@ def _draw_lanes(ax, data: RunData, plan: TimelinePlan, color_by: str, min_px: fl
                 fill=False,
                 edgecolor="none",
                 label=f"dense lanes ({count} intervals): band height = busy fraction of each "
-                "pixel column",
+                f"pixel column, at least {MIN_BAND * 100:.0f} % where any work",
             )
         )
     if plan.merged_windows:
@@ -264,7 +294,7 @@ def _draw_lanes(ax, data: RunData, plan: TimelinePlan, color_by: str, min_px: fl
     ax.set_title(title, loc="left", fontsize=10, pad=6 + 13 * rows)
 
 
-def _windows(ax, spans, y: float, kind: str, gid: str) -> None:
+def _windows(ax, spans, y: float, kind: str, gid: str | None) -> None:
     # Unavailability is drawn behind the bars, full lane height and hatched: planned windows
     # (calibration) with //, failures and outages in red with xx.
     red = is_failure_kind(kind)
@@ -302,43 +332,98 @@ def _group_breaks(plan: TimelinePlan) -> list[float]:
 
 
 def _draw_zoom(zax, plan: TimelinePlan) -> None:
+    from matplotlib.collections import PolyCollection
+    from matplotlib.patches import Rectangle
+
     z = plan.zoom
     assert z is not None
     iv = z.interval
     dur = iv.end_at - iv.start_at
     unit, size = time_unit(max(dur, 1))
     t0 = iv.start_at
-    groups: dict[str, list[tuple[float, float]]] = {}
-    for x in z.intervals:
+    slots = z.slots or (0,) * len(z.intervals)
+    rows = sorted(set(slots)) or [0]
+    row_of = {s: i for i, s in enumerate(rows)}
+    window_w = (z.end - z.start) / size
+    groups: dict[str, list[tuple[float, float, int]]] = {}
+    focus = None
+    labels = []
+    for x, slot in zip(z.intervals, slots, strict=True):
         # Same colour keys as the main lanes: job bars by route label, the rest by kind.
         key = (x.label or "job") if x.kind == "job" else x.kind
         s, e = max(x.start_at, z.start), min(x.end_at, z.end)
         # Offsets from t0 are exact integers before the one division: to scale at any t0.
-        groups.setdefault(key, []).append(((s - t0) / size, (e - s) / size))
+        left, width, row = (s - t0) / size, (e - s) / size, row_of[slot]
+        groups.setdefault(key, []).append((left, width, row))
+        if x is iv:
+            focus = (left, width, row)
+        elif x.job_id >= 0 and not is_window_kind(x.kind) and width > 0.12 * window_w:
+            labels.append((left + width / 2, row, f"job {x.job_id}", True))
     for key in sorted(groups):
         if is_window_kind(key):
-            _windows(zax, groups[key], 0, key, gid=f"zoom:{key}")
-        else:
-            zax.broken_barh(
-                groups[key],
-                (-_BAR_H / 2, _BAR_H),
+            # Unavailability covers the whole device: every slot row.
+            spans = [(left, width) for left, width, _ in groups[key]]
+            for row in range(len(rows)):
+                _windows(zax, spans, row, key, gid=f"zoom:{key}" if row == 0 else None)
+            continue
+        # One rectangle per interval with a dark edge: back-to-back jobs stay separate bars.
+        h = _BAR_H / 2
+        verts = [
+            [(a, r - h), (a, r + h), (a + w, r + h), (a + w, r - h)] for a, w, r in groups[key]
+        ]
+        zax.add_collection(
+            PolyCollection(
+                verts,
                 facecolors=color(key),
-                linewidth=0,
+                edgecolors="black",
+                linewidths=0.7,
                 gid=f"zoom:{key}",
             )
+        )
+    if focus is not None:
+        # The interval the title names, outlined and labelled (above the bar if it is narrow).
+        left, width, row = focus
+        zax.add_patch(
+            Rectangle(
+                (left, row - _BAR_H / 2 - 0.06),
+                width,
+                _BAR_H + 0.12,
+                fill=False,
+                edgecolor="black",
+                linewidth=2.0,
+                gid="zoom:focus",
+            )
+        )
+        name = f"job {iv.job_id}" if iv.job_id >= 0 else iv.kind
+        if width > 0.12 * window_w:
+            labels.append((left + width / 2, row, name, True))
+        else:
+            labels.append((left + width / 2, row - _BAR_H / 2 - 0.08, name, False))
+    for x, y, text, inside in labels:
+        zax.text(
+            x,
+            y,
+            text,
+            ha="center",
+            va="center" if inside else "bottom",
+            fontsize=7,
+            color="white" if inside else "black",
+            gid=f"zoom:label:{text}",
+        )
     zax.set_xlim((z.start - t0) / size, (z.end - t0) / size)
-    zax.set_ylim(-0.6, 0.6)
-    zax.set_yticks([0], [z.lane], fontsize=8)
+    zax.set_ylim(len(rows) - 0.4, -0.6 - (0.25 if focus is not None else 0.0))
+    names = [z.lane] if len(rows) == 1 else [f"{z.lane} slot {s}" for s in rows]
+    zax.set_yticks(range(len(rows)), names, fontsize=8)
     zax.set_xlabel(
         f"time − t0 ({unit_label(unit)}), t0 = {exact_seconds(t0)} s (exact)", fontsize=8
     )
     zax.tick_params(labelsize=8)
     what = f"job {iv.job_id}" if iv.job_id >= 0 else iv.kind
-    zax.set_title(
-        f"zoom, to scale: {z.lane}, {what} lasts {format_duration(dur)}",
-        loc="left",
-        fontsize=9,
-    )
+    others = len(z.intervals) - 1
+    title = f"zoom, to scale: {z.lane}, {what} (outlined) lasts {format_duration(dur)}"
+    if others:
+        title += f"; {others} neighbouring interval{'s' if others != 1 else ''} in view"
+    zax.set_title(title, loc="left", fontsize=9)
     zax.grid(axis="x", alpha=0.3)
     zax.set_axisbelow(True)
 

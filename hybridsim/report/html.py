@@ -65,6 +65,17 @@ figcaption{color:#555;font-size:.9em;max-width:60em}nav a{margin-right:1em}
 """
 
 
+#: The one definition of utilization, stated on every run page under the summary.
+_UTILIZATION_NOTE = (
+    "<b>Utilization</b> (<code>utilization_gpu</code>, <code>utilization_qpu</code>, "
+    "<code>utilization_&lt;device&gt;</code>, and the timeline's <i>utilization</i> column) is "
+    "solve-job service time divided by slots × makespan: the share of slot-time spent serving "
+    "solve jobs. Local compute of the training steps and transfers are not counted; the "
+    "timeline's <i>busy</i> column counts them (any work on the lane, parallel slots counted "
+    "once), so a GPU that also runs the training steps is busier than it is utilized."
+)
+
+
 def _fmt(value: Any) -> str:
     if value is None:
         return "—"
@@ -248,7 +259,8 @@ def render_report(run: RunData, blocks: Sequence[FigureBlock], base: Path | None
     parts.append(_table(["key", "value"] * per_row, rows, numeric=range(1, 2 * per_row, 2)))
     parts.append(
         '<p class="muted">Keys and units: docs/reference/outputs.md. Wall-clock times '
-        "are left out so the page is reproducible.</p></section>\n"
+        "are left out so the page is reproducible.</p>\n"
+        f"<p>{_UTILIZATION_NOTE}</p></section>\n"
     )
     parts += [_figure_html(b) for b in blocks[1:]]
     parts.append(
@@ -283,7 +295,9 @@ def render_comparison(
     """The HTML page comparing several runs: differing scenario keys, summaries side by side,
     shared figures with one line per run, each run's timeline, scenarios and versions."""
     labels = [r.label for r in runs]
-    parts = [f"<h1>hybridsim comparison: {len(runs)} runs</h1>\n"]
+    scenarios = list(dict.fromkeys(r.title for r in runs))
+    heading = f"hybridsim comparison: {len(runs)} runs of {', '.join(scenarios)}"
+    parts = [f"<h1>{html.escape(heading)}</h1>\n"]
     rows = []
     for r in runs:
         own = r.source / "report.html" if r.source else None
@@ -340,9 +354,7 @@ def render_comparison(
     parts.append('<section id="versions"><h2>Versions</h2>\n')
     parts.append(_table(["package", *labels], _version_rows([r.summary for r in runs])))
     parts.append("</section>\n")
-    return _page(
-        "hybridsim comparison: " + ", ".join(labels), "".join(parts), _runs_meta(runs, base)
-    )
+    return _page(heading, "".join(parts), _runs_meta(runs, base))
 
 
 # -- writing ----------------------------------------------------------------------------------

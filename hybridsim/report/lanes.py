@@ -3,7 +3,10 @@
 A timeline has one lane per device (GPUs, then QPUs, then any other device) and one per network
 link direction. Each lane holds *bars* (work: job service, transfers, local compute and any kind
 not known to mean unavailability), *windows* (calibration, outages: the device cannot work) and
-*failure marks* (jobs that ended in ``status != "completed"``).
+*failure marks* (jobs that ended in ``status != "completed"``). Each device lane carries two
+numbers: its *utilization* (solve-job service over slots × makespan, exactly the summary's
+``utilization_<device>``) and its *busy* share (the union of all its work intervals, local
+compute and transfers included, over the makespan).
 
 Everything here is a pure function of the records, in integer ticks, so busy fractions are exact
 at both ends of the time scale (an attosecond job in a one-second run is busy 1e-18 of the time,
@@ -19,8 +22,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from heapq import heappop, heappush
 from operator import itemgetter
 
+from hybridsim import metrics as M
 from hybridsim.records import IntervalRecord, JobRecord
 from hybridsim.report.data import RunData
 from hybridsim.report.series import bin_edges, busy_per_bin
@@ -35,6 +40,7 @@ __all__ = [
     "lanes_of",
     "union_ticks",
     "merge_spans",
+    "assign_slots",
     "plan_timeline",
 ]
 
@@ -86,6 +92,9 @@ class LanePlan:
     failures: tuple[int, ...]  # instants of failed jobs on this device
     busy_ticks: int  # union of the lane's work intervals (overlapping slots counted once)
     tiny: int  # work intervals narrower than one pixel of the main axis
+    #: Solve-job service over slots × makespan (the summary's ``utilization_<device>``, from
+    #: :func:`hybridsim.metrics.utilization`); None for links, which serve no jobs.
+    utilization: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +106,7 @@ class Zoom:
     start: int  # window, ticks
     end: int
     intervals: tuple[IntervalRecord, ...]  # the lane's intervals overlapping the window
+    slots: tuple[int, ...] = ()  # slot of each of ``intervals`` (as in trace.json)
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +173,39 @@ def merge_spans(spans: Sequence[Span], gap: int) -> list[Span]:
                 out[-1] = (out[-1][0], end)
         else:
             out.append((start, end))
+    return out
+
+
+def assign_slots(spans: Sequence[Span]) -> list[int]:
+    """The slot (track) of each span, so that no two spans of one slot overlap.
+
+    Spans are taken in order of start (then end, then position); each gets the lowest slot that
+    is free at its start, a slot being free once its last span has ended (``end <= start``, so
+    back-to-back spans share a slot). A device of capacity c needs at most c slots for its jobs;
+    anything overlapping beyond that (local compute next to jobs, say) opens a further slot
+    rather than overlapping. Deterministic: a function of the spans alone.
+
+    Examples
+    --------
+    >>> assign_slots([(0, 10), (5, 15), (10, 20), (12, 13)])
+    [0, 1, 0, 2]
+    """
+    order = sorted(range(len(spans)), key=lambda i: (spans[i][0], spans[i][1], i))
+    out = [0] * len(spans)
+    free: list[int] = []  # heap of free slot numbers
+    busy: list[tuple[int, int]] = []  # heap of (end, slot) of running spans
+    n_slots = 0
+    for i in order:
+        start, end = spans[i]
+        while busy and busy[0][0] <= start:
+            heappush(free, heappop(busy)[1])
+        if free:
+            slot = heappop(free)
+        else:
+            slot = n_slots
+            n_slots += 1
+        out[i] = slot
+        heappush(busy, (end, slot))
     return out
 
 
@@ -248,6 +291,9 @@ def plan_timeline(
                 failures[j.device].append(_failure_instant(j))
 
     capacity = run.capacities
+    utilization = M.utilization(
+        [j for j in run.jobs if j.status == "completed"], capacity, run.horizon
+    )
     edges = bin_edges(run.horizon, max(1, run.horizon // px))
     binned_any = False
     kinds: dict[str, bool] = {}  # kind -> is a window (memo: one lookup per interval)
@@ -302,6 +348,7 @@ def plan_timeline(
                 tuple(sorted(failures.get(lane.name, ()))),
                 union_ticks(work),
                 len(tiny),
+                utilization.get(lane.name) if lane.kind != "link" else None,
             )
         )
         for iv in tiny:
@@ -319,8 +366,15 @@ def plan_timeline(
         dur = iv.end_at - iv.start_at
         pad = max(2 * dur, 1)
         lo, hi = iv.start_at - pad, iv.end_at + pad
-        near = tuple(x for x in by_lane[lane_name] if x.end_at >= lo and x.start_at <= hi)
-        zoom_plan = Zoom(lane_name, iv, lo, hi, near)
+        # Slots over the lane's intervals in record order: the same assignment as trace.json.
+        every = by_lane[lane_name]
+        slots = assign_slots([(x.start_at, x.end_at) for x in every])
+        near = [
+            (x, k) for x, k in zip(every, slots, strict=True) if x.end_at >= lo and x.start_at <= hi
+        ]
+        zoom_plan = Zoom(
+            lane_name, iv, lo, hi, tuple(x for x, _ in near), tuple(k for _, k in near)
+        )
     return TimelinePlan(
         tuple(plans), run.horizon, px, zoom_plan, failed_jobs, edges if binned_any else ()
     )

@@ -1,10 +1,16 @@
 """Export a run as a Chrome trace-event file (``trace.json``) for Perfetto or chrome://tracing.
 
 Layout: one process per device kind (GPUs, QPUs, other devices, network links) and one thread,
-i.e. one track, per device or link direction, in the timeline's lane order; queue lengths are
-counter tracks under a "queues" process. Every interval (job service, transfer, calibration,
-local compute, and any kind added later) is one complete ("X") event; failed jobs are instant
-("i") events.
+i.e. one track, per *slot* of each device or link direction, in the timeline's lane order; queue
+lengths are counter tracks under a "queues" process. Every interval (job service, transfer,
+calibration, local compute, and any kind added later) is one complete ("X") event; failed jobs
+are instant ("i") events.
+
+Slots. Trace viewers require the complete events of one track to nest, never to overlap
+partially, so a device serving two jobs at once cannot draw them on one track. Each interval is
+given a slot with :func:`hybridsim.report.lanes.assign_slots` (in record order, the lowest slot
+free at its start): a device of capacity c gets at most c tracks for its jobs, named
+``"<device> slot <k>"`` when it needs more than one, and each event's args carry its ``slot``.
 
 Time. The trace format counts microseconds, and viewers store them as doubles or integer
 nanoseconds, so an attosecond job shows as zero width there. ``ts`` and ``dur`` are therefore
@@ -27,7 +33,7 @@ from typing import Any
 from hybridsim.records import JobRecord
 from hybridsim.report.data import RunData, as_run
 from hybridsim.report.files import atomic_open
-from hybridsim.report.lanes import lanes_of
+from hybridsim.report.lanes import assign_slots, lanes_of
 from hybridsim.timebase import TICKS_PER_SECOND, UNITS
 
 __all__ = ["trace_events", "write_trace", "TICKS_PER_US"]
@@ -103,8 +109,19 @@ def trace_events(run: Any) -> Iterator[dict[str, Any]]:
     """
     data = as_run(run)
     pids = {kind: i + 1 for i, (kind, _) in enumerate(_PROCESSES)}
-    tids: dict[str, tuple[int, int]] = {}
     lanes = lanes_of(data)
+    # One track per slot: each lane's intervals in record order, lowest free slot at each start.
+    by_lane: dict[str, list[int]] = {}
+    for k, iv in enumerate(data.intervals):
+        by_lane.setdefault(iv.resource, []).append(k)
+    slot_of = [0] * len(data.intervals)
+    n_slots: dict[str, int] = {}
+    for name, idx in by_lane.items():
+        spans = [(data.intervals[k].start_at, data.intervals[k].end_at) for k in idx]
+        for k, slot in zip(idx, assign_slots(spans), strict=True):
+            slot_of[k] = slot
+        n_slots[name] = max(slot_of[k] for k in idx) + 1
+    tids: dict[tuple[str, int], tuple[int, int]] = {}
     used_kinds = {ln.kind for ln in lanes}
     for kind, name in _PROCESSES:
         if kind in used_kinds:
@@ -117,21 +134,30 @@ def trace_events(run: Any) -> Iterator[dict[str, Any]]:
                 "tid": 0,
                 "args": {"sort_index": pid},
             }
-    for i, lane in enumerate(lanes, start=1):
+    tid = 0
+    for lane in lanes:
         pid = pids[lane.kind]
-        tids[lane.name] = (pid, i)
-        yield {"ph": "M", "name": "thread_name", "pid": pid, "tid": i, "args": {"name": lane.name}}
-        yield {
-            "ph": "M",
-            "name": "thread_sort_index",
-            "pid": pid,
-            "tid": i,
-            "args": {"sort_index": i},
-        }
+        slots = n_slots.get(lane.name, 1)
+        for slot in range(slots):
+            tid += 1
+            tids[(lane.name, slot)] = (pid, tid)
+            name = lane.name if slots == 1 else f"{lane.name} slot {slot}"
+            yield {"ph": "M", "name": "thread_name", "pid": pid, "tid": tid, "args": {"name": name}}
+            yield {
+                "ph": "M",
+                "name": "thread_sort_index",
+                "pid": pid,
+                "tid": tid,
+                "args": {"sort_index": tid},
+            }
 
     jobs: dict[int, JobRecord] = {j.job_id: j for j in data.jobs}
-    for iv in data.intervals:
-        pid, tid = tids[iv.resource]
+    last_slot: dict[int, tuple[str, int]] = {}  # job id -> (resource, slot) of its last interval
+    for k, iv in enumerate(data.intervals):
+        slot = slot_of[k]
+        pid, tid = tids[(iv.resource, slot)]
+        if iv.job_id >= 0:
+            last_slot[iv.job_id] = (iv.resource, slot)
         job = jobs.get(iv.job_id) if iv.job_id >= 0 else None
         if iv.kind == "job":
             name = f"job {iv.job_id}" + (f" {job.block}" if job is not None and job.block else "")
@@ -149,6 +175,8 @@ def trace_events(run: Any) -> Iterator[dict[str, Any]]:
         }
         if iv.job_id >= 0:
             args["job_id"] = iv.job_id
+        if n_slots[iv.resource] > 1:
+            args["slot"] = slot
         if iv.label:
             args["label"] = iv.label
         if iv.kind == "job" and job is not None:
@@ -167,9 +195,11 @@ def trace_events(run: Any) -> Iterator[dict[str, Any]]:
         }
 
     for j in data.jobs:
-        if j.status == "completed" or j.device not in tids:
+        if j.status == "completed" or (j.device, 0) not in tids:
             continue
-        pid, tid = tids[j.device]
+        # On the track of the job's last interval on its device (slot 0 if it never ran).
+        where = last_slot.get(j.job_id)
+        pid, tid = tids[where if where is not None and where[0] == j.device else (j.device, 0)]
         at = max(j.submitted_at, j.dispatched_at, j.started_at, j.finished_at)
         yield {
             "ph": "i",

@@ -16,16 +16,33 @@ Modules: :mod:`~hybridsim.sweep.factors` (factor values, ranges, grid/zip),
 
 from __future__ import annotations
 
+import importlib
 import sys
 import types
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
-
-from hybridsim.sweep.runner import SweepInterrupted, SweepResult
-from hybridsim.sweep.spec import SweepSpec, load_sweep
+from typing import TYPE_CHECKING, Any
 
 __all__ = ["sweep", "load_sweep", "SweepSpec", "SweepResult", "SweepInterrupted"]
+
+if TYPE_CHECKING:  # pragma: no cover
+    from hybridsim.sweep.runner import SweepInterrupted, SweepResult
+    from hybridsim.sweep.spec import SweepSpec, load_sweep
+
+# Loaded on first use (PEP 562): ``hybridsim --help`` imports hybridsim.sweep.command, and with
+# it this package; the runner pulls in multiprocessing, sqlite3 and the schema (~0.15 s).
+_LAZY = {
+    "load_sweep": "hybridsim.sweep.spec",
+    "SweepSpec": "hybridsim.sweep.spec",
+    "SweepResult": "hybridsim.sweep.runner",
+    "SweepInterrupted": "hybridsim.sweep.runner",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'hybridsim.sweep' has no attribute {name!r}")
 
 
 def sweep(
@@ -97,6 +114,7 @@ def sweep(
     """
     from hybridsim.sweep.executors import make_executor
     from hybridsim.sweep.runner import run_sweep
+    from hybridsim.sweep.spec import load_sweep
 
     executor = make_executor(serial=serial, workers=workers, cluster=cluster, dask_local=dask_local)
     spec = load_sweep(sweep_file_or_dict)

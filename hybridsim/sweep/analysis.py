@@ -1,8 +1,10 @@
 """Pure numpy summaries of a sweep's results, for the plots and the report.
 
 Rows are grouped by factor levels and averaged over seeds; a confidence band is the two-sided
-95 % Student-t interval of the mean over the runs in a cell. Factors not shown in a plot are
-averaged over (a main-effects view, as in design of experiments), and the plot says so.
+95 % Student-t interval of the mean over the runs in a cell, clipped to the metric's domain
+(:func:`metric_domain`: a wait or a speedup cannot be negative, a utilization not above 1), so a
+band never claims values the quantity cannot take. Factors not shown in a plot are averaged over
+(a main-effects view, as in design of experiments), and the plot says so.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ __all__ = [
     "SweepTable",
     "PRIMARY_METRICS",
     "crossing",
+    "metric_domain",
 ]
 
 #: Metrics tried in order for heatmaps and the headline table: the first the sweep has wins.
@@ -38,6 +41,28 @@ PRIMARY_METRICS = (
 _NOT_PLOTTED = frozenset({"tick_s", "makespan_ticks"})
 _POLICY = "scheduler.policy"
 _MAX_HUE_LINES = 6
+
+
+def metric_domain(name: str) -> tuple[float, float]:
+    """The values a summary metric can take, ``(low, high)``; unbounded for unknown names.
+
+    Utilizations and accuracies lie in [0, 1]; times, counts, losses (cross-entropy), queue
+    lengths, speedups and time ratios are non-negative (docs/reference/outputs.md lists them).
+
+    Examples
+    --------
+    >>> metric_domain("utilization_qpu"), metric_domain("mean_wait_s")
+    ((0.0, 1.0), (0.0, inf))
+    """
+    if name.startswith("utilization_") or name.endswith("accuracy"):
+        return 0.0, 1.0
+    if (
+        name.endswith(("_s", "_ticks", "_loss"))
+        or name.startswith(("jobs_", "routed_", "mean_queue_", "speedup_", "training_time_ratio_"))
+        or name == "training_steps"
+    ):
+        return 0.0, math.inf
+    return -math.inf, math.inf
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +110,8 @@ class Series:
     """One line of a plot: a metric's mean over runs at each level of the x factor.
 
     ``x`` holds level indices of the x factor; ``lo``/``hi`` the 95 % interval (equal to the
-    mean where a cell has one run); ``n`` the runs per cell.
+    mean where a cell has one run), clipped to the metric's :func:`metric_domain`; ``n`` the
+    runs per cell.
     """
 
     label: str
@@ -209,6 +235,7 @@ class SweepTable:
         xi = self.axes.index(x)
         hi_idx = [self.axes.index(h) for h in hue]
         vals = self.values(metric)
+        low, high = metric_domain(metric)
         out = []
         keys = sorted({tuple(self.levels[r, hi_idx]) for r in range(self.n_rows)})
         for combo in keys:
@@ -221,8 +248,8 @@ class SweepTable:
                     continue
                 xs.append(level)
                 means.append(mean)
-                los.append(lo)
-                his.append(hi)
+                los.append(max(lo, low))
+                his.append(min(hi, high))
                 ns.append(int(np.isfinite(cell).sum()))
             if not xs:
                 continue

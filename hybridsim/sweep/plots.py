@@ -27,11 +27,14 @@ _PANEL_W, _PANEL_H, _COLS = 4.2, 3.0, 3
 
 
 def _figure(width: float, height: float) -> Any:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    # Fixed margins instead of a layout engine: constrained layout triples the drawing time of
-    # a many-panel figure, and these figures have a regular grid anyway.
-    return Figure(figsize=(width, height))
+    # No layout engine: constrained layout triples the drawing time of a many-panel figure.
+    # Margins are set once, in inches (_margins) or by one tight-layout pass (metrics_figure).
+    fig = Figure(figsize=(width, height))
+    FigureCanvasAgg(fig)
+    return fig
 
 
 def _margins(fig: Any, *, left=0.75, right=0.25, bottom=0.6, top=0.6, **space: float) -> None:
@@ -110,9 +113,18 @@ def metrics_figure(table: SweepTable, x: FactorAxis, metrics: Sequence[str]) -> 
             ax.legend(fontsize=6, loc="best")
     for k in range(len(metrics), rows * cols):
         axes[k // cols][k % cols].set_visible(False)
-    _margins(fig, hspace=0.5, wspace=0.28)
     note = f"; mean over {', '.join(a.key for a in averaged)}" if averaged else ""
-    fig.suptitle(f"metrics against {x.key} (mean over seeds, 95 % band{note})", fontsize=10)
+    # The title sits a fixed 0.1 in below the top edge (a fraction of the height would slide it
+    # into the first row's titles on a tall figure); one tight-layout pass then keeps it, the
+    # panel titles and the (rotated) tick labels apart and inside the figure.
+    fig.suptitle(
+        f"metrics against {x.key} (mean over seeds, 95 % band clipped to each metric's "
+        f"range{note})",
+        fontsize=10,
+        y=1 - 0.1 / fig.get_figheight(),
+        va="top",
+    )
+    fig.tight_layout(pad=0.5, h_pad=1.0, w_pad=1.0)
     return fig
 
 
