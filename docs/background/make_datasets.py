@@ -5,7 +5,7 @@ Usage (from the project root, with scikit-learn installed, e.g. ``pip install -e
     python docs/background/make_datasets.py
 
 hybridsim trains on four small public datasets. scikit-learn ships them inside its wheel; so
-that a run does not need scikit-learn (51 MB, about 3 s to import), hybridsim ships the same
+that a run does not need scikit-learn (51 MB installed, and slow to import), hybridsim ships the same
 arrays, exactly, as ``<name>.npz`` files of two arrays each: ``X`` (features, as ``uint8`` for
 digits, whose pixels are counts 0–16, else ``float64``) and ``y`` (class labels, ``uint8``).
 The ``.npz`` files are written deterministically (fixed zip timestamps, sorted members), so
