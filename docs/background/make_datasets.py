@@ -5,8 +5,8 @@ Usage (from the project root, with scikit-learn installed, e.g. ``pip install -e
     python docs/background/make_datasets.py
 
 hybridsim trains on four small public datasets. scikit-learn ships them inside its wheel; so
-that a run does not need scikit-learn (51 MB installed, and slow to import), hybridsim ships the same
-arrays, exactly, as ``<name>.npz`` files of two arrays each: ``X`` (features, as ``uint8`` for
+that a run does not need scikit-learn (51 MB installed, slow to import), hybridsim ships the
+same arrays, exactly, as ``<name>.npz`` files of two arrays each: ``X`` (features, as ``uint8`` for
 digits, whose pixels are counts 0–16, else ``float64``) and ``y`` (class labels, ``uint8``).
 The ``.npz`` files are written deterministically (fixed zip timestamps, sorted members), so
 rerunning this script with the same scikit-learn gives byte-identical files.
