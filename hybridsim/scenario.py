@@ -780,9 +780,9 @@ Workload = SyntheticWorkload | MLPWorkload | ShapesWorkload
 # ---------------------------------------------------------------------------------------------
 # costs, scheduler, quantum execution
 
-ACCOUNTINGS = ("paper", "full")
+ACCOUNTINGS = ("paper", "paper_unit", "full")
 ALGORITHMS = ("jennings", "costa", "hhl")
-ORACLES = ("unit", "structured", "qrom", "select_swap")
+ORACLES = ("unit", "sparse_access", "structured", "qrom", "select_swap")
 READOUTS = ("none", "tomography", "signed_tomography")
 CLASSICAL_METHODS = ("lu", "cholesky", "cg")
 ESTIMATOR_NAMES = ("norm_det", "hager_higham", "lanczos", "exact")
@@ -796,8 +796,10 @@ class CostsConfig:
         "full",
         kind="choice",
         choices=ACCOUNTINGS,
-        doc="paper: queries × gate time only (the Q-Newton paper's accounting); full: oracle "
-        "loading, state preparation, readout runs, per-job overhead, transfers and link latency.",
+        doc="paper: queries × gate time only, in the sparse-access form of the Q-Newton paper's "
+        "O(d·kappa·log(N·kappa/eps)) (alpha = d, ceil(log2 N) gates per query); paper_unit: the "
+        "earlier reading (one gate per query, alpha = 1); full: oracle loading, state "
+        "preparation, readout runs, per-job overhead, transfers and link latency.",
     )
     algorithm: str = key(
         "jennings", kind="choice", choices=ALGORITHMS, doc="QLSA query-count model."
@@ -836,12 +838,14 @@ class CostsConfig:
     classical_method: str = key(
         "lu", kind="choice", choices=CLASSICAL_METHODS, doc="Classical solver on GPUs."
     )
-    block_encoding: str = key(
-        "ideal",
+    block_encoding: str | None = key(
+        None,
         kind="choice",
         choices=("ideal", "sparse_access"),
-        doc="ideal: alpha = 1; sparse_access: alpha = d·max|a_ij|/||A|| from the block "
-        "(d when no matrix is held).",
+        optional=True,
+        doc="Override the accounting's block-encoding normalization: ideal alpha = 1; "
+        "sparse_access alpha = d, the bound d·max|a_ij|/||A|| <= d (unset: the accounting's, "
+        "sparse_access under paper, ideal otherwise).",
     )
     jennings_success_constant: float = key(
         0.204,
