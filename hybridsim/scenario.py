@@ -946,7 +946,15 @@ class QuantumConfig:
         kind="int",
         min=1,
         optional=True,
-        doc="Estimate executed outputs from this many sampled shots (unset: exact state).",
+        doc="Estimate executed outputs from this many usable (postselected) samples, each "
+        "charged 1/p executions (unset: exact state, charged the readout model's runs × 1/p).",
+    )
+    amplitude_amplification: bool = key(
+        False,
+        kind="bool",
+        doc="Executed circuits boost their postselection by amplitude amplification "
+        "(about pi/(4·sqrt(p)) rounds, each two circuit passes and two reflections) instead "
+        "of repeating 1/p times.",
     )
 
 
