@@ -310,7 +310,7 @@ def _hhl(
 
 @dataclass(frozen=True, slots=True)
 class PostselectionCharge:
-    """What an executed circuit is charged for its usable outputs (see :func:`postselection_charge`).
+    """What an executed circuit is charged for its usable outputs (:func:`postselection_charge`).
 
     Parameters
     ----------

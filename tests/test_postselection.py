@@ -1,4 +1,4 @@
-"""Executed HHL jobs pay their postselection: 1/p runs per usable output, or amplitude amplification."""
+"""Executed HHL jobs pay their postselection: 1/p runs per usable output, or amplification."""
 
 import math
 
