@@ -556,7 +556,7 @@ DATASET_NAMES = ("digits", "wine", "breast_cancer", "iris")
 #: Largest curvature block a real (matrix-holding) training run may build: 4096² doubles are
 #: 134 MB, and a step holds a few of them (block, shaped copy, factorization).
 MAX_BLOCK_N = 4096
-BASELINES = ("classical_newton", "sgd", "adam")
+BASELINES = ("classical_newton", "sgd", "adam", "kfac")
 
 
 @dataclass(frozen=True, slots=True)
@@ -586,8 +586,10 @@ class MLPWorkload:
     optimizer: str = key(
         "newton",
         kind="choice",
-        choices=("newton", "sgd", "adam"),
-        doc="newton emits solve jobs every step; sgd and adam are first-order baselines.",
+        choices=("newton", "sgd", "adam", "kfac"),
+        doc="newton emits solve jobs every step; sgd and adam are first-order baselines; kfac "
+        "is Kronecker-factored curvature per layer (Martens & Grosse 2015), computed on the "
+        "home GPU.",
     )
     steps: int = key(30, kind="int", min=1, max=10**6, doc="Training steps (one batch each).")
     batch_size: int = key(256, kind="int", min=1, max=10**6, doc="Examples per step.")
@@ -647,6 +649,19 @@ class MLPWorkload:
     sgd_lr: float = key(0.1, kind="float", gt=0, doc="Learning rate of the sgd optimizer.")
     momentum: float = key(0.9, kind="float", min=0, max=0.999, doc="SGD momentum.")
     adam_lr: float = key(0.01, kind="float", gt=0, doc="Learning rate of the adam optimizer.")
+    kfac_lr: float = key(1.0, kind="float", gt=0, doc="Step size of the kfac optimizer.")
+    kfac_damping: float = key(
+        0.1,
+        kind="float",
+        gt=0,
+        doc="Tikhonov damping lambda of kfac (sqrt(lambda) split between the two factors).",
+    )
+    kfac_update_interval: int = key(
+        10,
+        kind="int",
+        min=1,
+        doc="Steps between refreshes of the kfac factors and their inverses.",
+    )
     target_accuracy: float = key(
         0.9,
         kind="float",
@@ -665,7 +680,7 @@ class MLPWorkload:
         ("classical_newton", "sgd"),
         kind="strs",
         doc="Extra runs on the same data and seed to compare with: classical_newton "
-        "(every solve on GPUs), sgd, adam.",
+        "(every solve on GPUs), sgd, adam, kfac.",
     )
     kappa_true: bool = key(
         True,

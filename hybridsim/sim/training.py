@@ -12,8 +12,10 @@ One SimPy process per tenant. A Newton step of the real MLP workload:
    modelled QLSA output with its error), then the model is evaluated (monitoring only: it costs
    no simulated time).
 
-First-order baselines (SGD, Adam) run steps 1 and 5 only. The shape-only workload replays the
-paper's block lists with modelled κ: jobs carry sizes and κ but no matrices.
+First-order baselines (SGD, Adam) run steps 1 and 5 only; K-FAC runs step 1, then its factors
+(every ``kfac_update_interval`` steps) and preconditioned gradient on the home GPU, then step 5.
+The shape-only workload replays the paper's block lists with modelled κ: jobs carry sizes
+and κ but no matrices.
 
 Each tenant draws from its own streams (``data/<t>``, ``init/<t>``, ``batches/<t>``), so the
 scheduler or the optimizer never changes which data a tenant sees.
@@ -96,6 +98,7 @@ def _true_kappa(S: np.ndarray) -> float:
 def mlp_trainer(sim: Simulation, tenant: int, run_name: str) -> Generator:
     """SimPy process: train the scenario's MLP for ``workload.steps`` steps."""
     from hybridsim.workload.datasets import batches, load_dataset
+    from hybridsim.workload.kfac import KFAC, kfac_step_flops
     from hybridsim.workload.mlp import (
         MLPSpec,
         accuracy,
@@ -121,6 +124,13 @@ def mlp_trainer(sim: Simulation, tenant: int, run_name: str) -> Generator:
         opt = SGD(lr=wl.sgd_lr, momentum=wl.momentum)
     elif wl.optimizer == "adam":
         opt = Adam(lr=wl.adam_lr)
+    elif wl.optimizer == "kfac":
+        opt = KFAC(
+            spec,
+            lr=wl.kfac_lr,
+            damping=wl.kfac_damping,
+            update_interval=wl.kfac_update_interval,
+        )
     opt_state = opt.init(params) if opt is not None else None
 
     def record(step: int, flights: list[Any]) -> None:
@@ -155,7 +165,12 @@ def mlp_trainer(sim: Simulation, tenant: int, run_name: str) -> Generator:
         flights: list[Any] = []
         if opt is not None:
             _, grads = loss_and_grad(spec, params, X, y, l2=wl.l2)
-            params, opt_state = opt.step(params, grads, opt_state)
+            if isinstance(opt, KFAC):
+                kfac_flops = kfac_step_flops(spec, B, refresh=opt.refreshes(opt_state))
+                params, opt_state = opt.step(params, grads, opt_state, X=X, y=y)
+                yield sim.compute(home, flops=kfac_flops, label="kfac")
+            else:
+                params, opt_state = opt.step(params, grads, opt_state)
             yield sim.compute(home, flops=update_flops(spec), label="update")
             record(step, flights)
             continue
