@@ -106,6 +106,7 @@ STEP_COLUMNS = [
     "d_median",
     "solution_error_max",
     "failed_blocks",
+    "kappa_clipped",
 ]
 # jobs.csv columns copied verbatim from JobRecord fields (everything after the derived spans).
 _RECORD_TAIL = JOB_COLUMNS[JOB_COLUMNS.index("kappa_est") :]
@@ -235,6 +236,10 @@ def summarize(
     target = getattr(scenario.workload, "target_accuracy", None)
     train = M.training_metrics(rec.steps, "main", target)
     out.update(train)
+    main_steps = [s for s in rec.steps if s.run == "main"]
+    out["kappa_clipped_block_steps"] = (
+        sum(s.kappa_clipped for s in main_steps) if main_steps else None
+    )
     baselines = baselines or {}
     # Every baseline the workload asks for gets its keys: one identical to the main run (e.g.
     # classical_newton when the main run routes everything classically) was not run again and

@@ -776,12 +776,22 @@ class ShapesWorkload:
         1.0, kind="float", gt=0, max=1, doc="Row sparsity d = max(1, floor(r·N))."
     )
     kappa: KappaModel = key({}, kind="table", schema=KappaModel, doc="[workload.kappa]")
+    eps_norm: float | None = key(
+        None,
+        kind="float",
+        gt=0,
+        optional=True,
+        doc="Relative regularizer eps_norm of the blocks (unset: the model's code default, 5e-3 "
+        "mlp, 1 bert-tiny and mistral-tiny); kappa trajectories are clipped at 1 + N/eps_norm.",
+    )
     flops_per_example: float | None = key(
         None,
         kind="float",
         gt=0,
         optional=True,
-        doc="Forward+backward flops per example (unset: 6 × parameters, inferred).",
+        doc="Forward+backward flops per example (unset: the model's count, 6 × trainable "
+        "parameters × tokens + 4 × frozen head parameters × tokens + attention; 512 tokens per "
+        "language-model example).",
     )
     tenants: int = key(
         1, kind="int", min=1, max=1000, doc="Independent trainings sharing the cluster."

@@ -270,6 +270,8 @@ def shapes_trainer(sim: Simulation, tenant: int, run_name: str) -> Generator:
     from hybridsim.linalg.conditioning import estimator_work
     from hybridsim.workload.shapes import (
         KappaTrajectory,
+        clip_kappas,
+        kappa_bound,
         kappa_step,
         load_kappa_replay,
         paper_model,
@@ -296,10 +298,12 @@ def shapes_trainer(sim: Simulation, tenant: int, run_name: str) -> Generator:
     rng = sim.streams[f"kappa/{tenant}"]
     home = sim.home_gpu(tenant)
     n_params = sum(b.n for b in model.blocks)
-    # Forward + backward ≈ 6 flops per parameter per example (2 forward, 4 backward), the usual
-    # transformer estimate (Kaplan et al. 2020) (inferred for these models).
-    fb_flops = (wl.flops_per_example or 6.0 * n_params) * model.batch_size
+    # Forward + backward per example from the model's parameter inventory: 6 flops per trainable
+    # parameter and token, frozen heads and attention on top (workload/shapes.py).
+    fb_flops = (wl.flops_per_example or model.flops_per_example) * model.batch_size
     sizes = np.array([b.n for b in model.blocks])
+    # The relative regularizer bounds every block's κ; a trajectory above it is clipped.
+    bounds = kappa_bound(sizes, wl.eps_norm if wl.eps_norm is not None else model.eps_norm)
     ds = np.array([sparsity_d(int(n), wl.prune_ratio) for n in sizes])
     estimator = sim.scenario.scheduler.estimator
     uses_estimate = sim.policy_uses_estimate
@@ -315,7 +319,7 @@ def shapes_trainer(sim: Simulation, tenant: int, run_name: str) -> Generator:
         yield sim.compute(home, flops=hess_flops, label="hessian")
         if uses_estimate:
             yield sim.compute(home, flops=est_flops, nbytes=est_bytes, label="estimate")
-        kappas = kappa_step(traj, step - 1, n_steps, len(sizes), rng)
+        kappas, clipped = clip_kappas(kappa_step(traj, step - 1, n_steps, len(sizes), rng), bounds)
         # One vectorized prediction for the whole step; the scheduler and executors then hit
         # the cost model's memo (identical numbers, far fewer numpy calls).
         sim.costs.prime(sizes.tolist(), ds.tolist(), kappas.tolist(), sim.scenario.cluster.groups)
@@ -342,5 +346,15 @@ def shapes_trainer(sim: Simulation, tenant: int, run_name: str) -> Generator:
         flights = [ev.value for ev in done]
         yield sim.compute(home, flops=2.0 * n_params, label="update")
         sim.recorder.steps.append(
-            StepRecord(run_name, tenant, step, sim.env.now, None, None, None, **step_stats(flights))
+            StepRecord(
+                run_name,
+                tenant,
+                step,
+                sim.env.now,
+                None,
+                None,
+                None,
+                **step_stats(flights),
+                kappa_clipped=clipped,
+            )
         )
