@@ -474,8 +474,8 @@ def test_costs_break_even_tables_are_what_the_code_computes():
             1e-2,
             accounting=accounting,
             classical_method=method,
-            **namespace["GPU"],
-            **namespace["QPU"],
+            gpu=namespace["gpu"],
+            qpu=namespace["qpu"],
         )
         lines = table.strip().splitlines()[2:]
         assert len(lines) == len(rows), (accounting, method)

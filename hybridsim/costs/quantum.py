@@ -487,8 +487,8 @@ def readout_runs(kind: str, n, eps):
     raise ModelDomainError(f"unknown readout {kind!r} (expected one of {READOUTS})")
 
 
-#: A Toffoli in a CX basis: 6 CNOTs and 9 one-qubit gates (2 H, 7 T/T†; Nielsen and Chuang,
-#: Fig. 4.9).
+#: A Toffoli in a CX basis: 6 CNOTs (Nielsen and Chuang, Fig. 4.9) and 9 one-qubit gates, the
+#: 2 H and 7 T/T† of its T-count-7 form (the one-qubit count is (inferred)).
 TOFFOLI_CX = (6.0, 9.0)
 
 
