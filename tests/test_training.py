@@ -174,10 +174,13 @@ def test_shape_kappa_drops_over_training():
             "model": "mlp",
             "steps": 20,
             "kappa": {"start": 1e6, "total_drop": 1000, "scatter_sigma": 0.0},
+            # small enough that 1 + N/eps_norm stays above 1e6 for every block (no clipping)
+            "eps_norm": 1e-5,
         },
     }
     r = run(data)
     first, last = r.steps[0], r.steps[-1]
+    assert r.summary["kappa_clipped_block_steps"] == 0
     assert first.kappa_true_median == pytest.approx(1e6)
     assert last.kappa_true_median == pytest.approx(1e3)
 
