@@ -18,8 +18,13 @@ Executed-circuit time (see docs/background/hhl.md): one run costs
 ``n_1q·t_1q + n_2q·t_2q + u_applications·g·t_2q`` with the gates counted in a CX basis
 (``n_1q_cx``, ``n_2q_cx``: a controlled phase is two CNOTs) and ``g`` the accounting's gates per
 query (each application of U = e^{iAt} is one query to the matrix), i.e. gates executed one after
-the other, an upper bound on a layered schedule. Runs: the configured shots, else the accounting's
-readout model; each run pays measurement and reset unless the readout is ``none``.
+the other, an upper bound on a layered schedule. Usable outputs: the configured shots (successful,
+postselected samples), else the accounting's readout model. The circuit's postselection succeeds
+with probability p, so each usable output costs 1/p runs on average, and the job is charged
+``usable / p`` runs; with ``quantum.amplitude_amplification`` an execution is instead k ≈ π/(4√p)
+rounds (2k + 1 circuit passes and 2k reflections) that succeeds with probability ≈ 1
+(:func:`hybridsim.costs.quantum.amplitude_amplification`). Each run pays measurement and reset
+unless the readout is ``none`` and no shots are taken.
 """
 
 from __future__ import annotations
@@ -32,10 +37,15 @@ from typing import Any
 import numpy as np
 
 from hybridsim.costs.model import CostModel
-from hybridsim.costs.quantum import gates_per_query, readout_runs
+from hybridsim.costs.quantum import (
+    amplitude_amplification,
+    gates_per_query,
+    readout_runs,
+    reflection_gates,
+)
 from hybridsim.scheduling.base import SolveJob
 
-__all__ = ["Outcome", "execute", "perturb"]
+__all__ = ["Outcome", "PostselectionCharge", "execute", "perturb", "postselection_charge"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +67,7 @@ class Outcome:
     solution: np.ndarray | None = None
     wall_s: float = 0.0  # wall-clock time spent computing the answer (not simulated time)
     p_fail: float = 0.0  # probability that the attempt is corrupted by gate or readout errors
+    aa_rounds: int | None = None  # amplitude-amplification rounds per execution (executed HHL)
 
 
 def failure_probability(qpu: Any, n_1q: float, n_2q: float, n_measured: float) -> float:
@@ -239,6 +250,7 @@ def _hhl(
         clock_qubits=clock,
         shots=quantum.shots,
         rng=rng if quantum.shots else None,
+        postselected_shots=True,
         kappa=kappa,
         lambda_min=lam_min,
         lambda_max=lam_max,
@@ -248,33 +260,34 @@ def _hhl(
     wall = time.perf_counter() - t0
 
     acc = costs.accounting
-    gc = res.gate_counts
     spec = costs.qpu_spec(group)
-    t1, t2 = spec.gate_time_1q_s, spec.gate_time_2q_s
-    g_query = float(gates_per_query(acc.oracle, job.n, job.d))
-    run_s = gc["n_1q_cx"] * t1 + gc["n_2q_cx"] * t2 + gc["u_applications"] * g_query * t2
     if quantum.shots:
-        runs = int(quantum.shots)
+        usable = float(quantum.shots)
     else:
-        runs = int(readout_runs(acc.readout, job.n, costs.config.epsilon))
-    compute_s = runs * run_s
+        usable = float(readout_runs(acc.readout, job.n, costs.config.epsilon))
+    charge = postselection_charge(
+        res.gate_counts,
+        float(res.extra["p_success_exact"]),
+        usable,
+        gates_per_query=float(gates_per_query(acc.oracle, job.n, job.d)),
+        n_qubits=int(res.n_qubits),
+        flag_qubits=1 + int(res.clock_qubits),
+        amplify=bool(quantum.amplitude_amplification),
+    )
+    runs = charge.executions
+    compute_s = runs * (charge.n_1q * spec.gate_time_1q_s + charge.n_2q * spec.gate_time_2q_s)
     readout_s = (
         0.0
         if (acc.readout == "none" and not quantum.shots)
         else runs * (spec.measure_time_s + spec.reset_time_s)
     )
     overhead_s = (
-        math.ceil(runs / spec.max_shots_per_job) * spec.job_overhead_s
+        math.ceil(runs / spec.max_shots_per_job - 1e-9) * spec.job_overhead_s
         if acc.charge_job_overhead
         else 0.0
     )
     x = np.real_if_close(res.x)
-    p_fail = failure_probability(
-        group,
-        gc["n_1q_cx"],
-        gc["n_2q_cx"] + gc["u_applications"] * g_query,
-        res.n_qubits,
-    )
+    p_fail = failure_probability(group, charge.n_1q, charge.n_2q, res.n_qubits)
     return Outcome(
         compute_s + readout_s + overhead_s,
         "hhl",
@@ -283,12 +296,81 @@ def _hhl(
         state_prep_s=0.0,  # inside the circuit's gate counts
         readout_s=readout_s,
         overhead_s=overhead_s,
-        queries=float(gc["u_applications"]),
-        shots=runs,
+        queries=float(res.gate_counts["u_applications"]) * charge.passes,
+        shots=math.ceil(runs - 1e-9),
         n_qubits=int(res.n_qubits),
         success_probability=float(res.success_probability),
         fidelity=_fidelity(x, ref),
         solution_error=_rel_error(x, ref),
         solution=np.asarray(x, dtype=float),
         wall_s=wall,
+        aa_rounds=charge.rounds,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class PostselectionCharge:
+    """What an executed circuit is charged for its usable outputs (:func:`postselection_charge`).
+
+    Parameters
+    ----------
+    executions : float
+        Expected executions (runs) in total: usable / p, or usable / p_k with amplification.
+    n_1q, n_2q : float
+        One- and two-qubit gates of one execution in a CX basis, the oracle's queries included.
+    rounds : int
+        Amplitude-amplification rounds per execution (0 without amplification).
+    passes : int
+        Circuit passes per execution, 2·rounds + 1.
+    """
+
+    executions: float
+    n_1q: float
+    n_2q: float
+    rounds: int
+    passes: int
+
+
+def postselection_charge(
+    gate_counts: dict,
+    p: float,
+    usable: float,
+    *,
+    gates_per_query: float,
+    n_qubits: int,
+    flag_qubits: int,
+    amplify: bool = False,
+) -> PostselectionCharge:
+    """Executions and gates per execution of an executed HHL circuit with postselection.
+
+    A run succeeds (ancilla = 1, clock = 0) with probability p, so ``usable`` outputs cost
+    ``usable / p`` runs on average (the expectation is charged, as the query counts of the cost
+    models are). One run is the circuit's CX-basis gates plus ``u_applications ×
+    gates_per_query`` two-qubit gates for the oracle. With ``amplify`` an execution is k rounds
+    of amplitude amplification (:func:`hybridsim.costs.quantum.amplitude_amplification`):
+    2k + 1 passes, k reflections about the flag (``flag_qubits`` = ancilla + clock) and k about
+    the all-zero input (``n_qubits``), succeeding with probability sin²((2k+1)θ).
+
+    Examples
+    --------
+    >>> gc = {"n_1q_cx": 100, "n_2q_cx": 50, "u_applications": 10}
+    >>> c = postselection_charge(gc, 0.01, 1.0, gates_per_query=1.0, n_qubits=8, flag_qubits=4)
+    >>> round(c.executions, 6), c.n_2q, c.rounds
+    (100.0, 60.0, 0)
+    """
+    if not 0.0 < p <= 1.0:
+        raise ValueError(f"postselection probability must be in (0, 1], got {p!r}")
+    one_1q = float(gate_counts["n_1q_cx"])
+    one_2q = float(gate_counts["n_2q_cx"]) + float(gate_counts["u_applications"]) * gates_per_query
+    if not amplify:
+        return PostselectionCharge(usable / p, one_1q, one_2q, 0, 1)
+    aa = amplitude_amplification(p)
+    flag_2q, flag_1q = reflection_gates(flag_qubits)
+    zero_2q, zero_1q = reflection_gates(n_qubits)
+    return PostselectionCharge(
+        usable * aa.executions_per_output,
+        aa.passes * one_1q + aa.rounds * (flag_1q + zero_1q),
+        aa.passes * one_2q + aa.rounds * (flag_2q + zero_2q),
+        aa.rounds,
+        aa.passes,
     )

@@ -117,6 +117,7 @@ class StepRecord(NamedTuple):
     d_median: float | None
     solution_error_max: float | None
     failed_blocks: int = 0  # solves that failed for good: the step applied no update
+    kappa_clipped: int = 0  # shape blocks whose κ trajectory exceeded 1 + N/eps_norm (clipped)
 
 
 @dataclass(slots=True)

@@ -106,6 +106,7 @@ STEP_COLUMNS = [
     "d_median",
     "solution_error_max",
     "failed_blocks",
+    "kappa_clipped",
 ]
 # jobs.csv columns copied verbatim from JobRecord fields (everything after the derived spans).
 _RECORD_TAIL = JOB_COLUMNS[JOB_COLUMNS.index("kappa_est") :]
@@ -235,8 +236,19 @@ def summarize(
     target = getattr(scenario.workload, "target_accuracy", None)
     train = M.training_metrics(rec.steps, "main", target)
     out.update(train)
-    for name, brec in (baselines or {}).items():
-        b = M.training_metrics(brec.steps, name, target)
+    main_steps = [s for s in rec.steps if s.run == "main"]
+    out["kappa_clipped_block_steps"] = (
+        sum(s.kappa_clipped for s in main_steps) if main_steps else None
+    )
+    baselines = baselines or {}
+    # Every baseline the workload asks for gets its keys: one identical to the main run (e.g.
+    # classical_newton when the main run routes everything classically) was not run again and
+    # reports the main run's numbers.
+    names = list(getattr(scenario.workload, "baselines", ()))
+    names += [b for b in baselines if b not in names]
+    for name in names:
+        brec = baselines.get(name)
+        b = train if brec is None else M.training_metrics(brec.steps, name, target)
         for key in ("training_time_s", "time_to_target_s", "final_loss", "final_accuracy"):
             out[f"{name}_{key}"] = b[key]
         ours, theirs = train["time_to_target_s"], b["time_to_target_s"]
@@ -344,6 +356,12 @@ class RunResult:
             w.writerow(header)
             w.writerows(rows)
 
+    def _baseline_names(self) -> list[str]:
+        """The baselines the summary reports: those asked for (run or identical to the main
+        run), then any other that ran."""
+        names = list(getattr(self.scenario.workload, "baselines", ()))
+        return names + [b for b in self.baselines if b not in names]
+
     def summary_table(self) -> str:
         """A short human-readable table of the main metrics (printed by ``hybridsim run``)."""
         keys = [
@@ -362,8 +380,12 @@ class RunResult:
             "final_loss",
             "final_accuracy",
             "time_to_target_s",
-            *(f"{b}_{k}" for b in self.baselines for k in ("time_to_target_s", "final_accuracy")),
-            *(f"speedup_vs_{b}" for b in self.baselines),
+            *(
+                f"{b}_{k}"
+                for b in self._baseline_names()
+                for k in ("time_to_target_s", "final_accuracy")
+            ),
+            *(f"speedup_vs_{b}" for b in self._baseline_names()),
         ]
         buf = io.StringIO()
         width = max(len(k) for k in keys)

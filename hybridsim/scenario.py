@@ -556,7 +556,7 @@ DATASET_NAMES = ("digits", "wine", "breast_cancer", "iris")
 #: Largest curvature block a real (matrix-holding) training run may build: 4096² doubles are
 #: 134 MB, and a step holds a few of them (block, shaped copy, factorization).
 MAX_BLOCK_N = 4096
-BASELINES = ("classical_newton", "sgd", "adam")
+BASELINES = ("classical_newton", "sgd", "adam", "kfac")
 
 
 @dataclass(frozen=True, slots=True)
@@ -586,8 +586,10 @@ class MLPWorkload:
     optimizer: str = key(
         "newton",
         kind="choice",
-        choices=("newton", "sgd", "adam"),
-        doc="newton emits solve jobs every step; sgd and adam are first-order baselines.",
+        choices=("newton", "sgd", "adam", "kfac"),
+        doc="newton emits solve jobs every step; sgd and adam are first-order baselines; kfac "
+        "is Kronecker-factored curvature per layer (Martens & Grosse 2015), computed on the "
+        "home GPU.",
     )
     steps: int = key(30, kind="int", min=1, max=10**6, doc="Training steps (one batch each).")
     batch_size: int = key(256, kind="int", min=1, max=10**6, doc="Examples per step.")
@@ -647,6 +649,19 @@ class MLPWorkload:
     sgd_lr: float = key(0.1, kind="float", gt=0, doc="Learning rate of the sgd optimizer.")
     momentum: float = key(0.9, kind="float", min=0, max=0.999, doc="SGD momentum.")
     adam_lr: float = key(0.01, kind="float", gt=0, doc="Learning rate of the adam optimizer.")
+    kfac_lr: float = key(1.0, kind="float", gt=0, doc="Step size of the kfac optimizer.")
+    kfac_damping: float = key(
+        0.1,
+        kind="float",
+        gt=0,
+        doc="Tikhonov damping lambda of kfac (sqrt(lambda) split between the two factors).",
+    )
+    kfac_update_interval: int = key(
+        10,
+        kind="int",
+        min=1,
+        doc="Steps between refreshes of the kfac factors and their inverses.",
+    )
     target_accuracy: float = key(
         0.9,
         kind="float",
@@ -665,7 +680,7 @@ class MLPWorkload:
         ("classical_newton", "sgd"),
         kind="strs",
         doc="Extra runs on the same data and seed to compare with: classical_newton "
-        "(every solve on GPUs), sgd, adam.",
+        "(every solve on GPUs), sgd, adam, kfac.",
     )
     kappa_true: bool = key(
         True,
@@ -761,12 +776,22 @@ class ShapesWorkload:
         1.0, kind="float", gt=0, max=1, doc="Row sparsity d = max(1, floor(r·N))."
     )
     kappa: KappaModel = key({}, kind="table", schema=KappaModel, doc="[workload.kappa]")
+    eps_norm: float | None = key(
+        None,
+        kind="float",
+        gt=0,
+        optional=True,
+        doc="Relative regularizer eps_norm of the blocks (unset: the model's code default, 5e-3 "
+        "mlp, 1 bert-tiny and mistral-tiny); kappa trajectories are clipped at 1 + N/eps_norm.",
+    )
     flops_per_example: float | None = key(
         None,
         kind="float",
         gt=0,
         optional=True,
-        doc="Forward+backward flops per example (unset: 6 × parameters, inferred).",
+        doc="Forward+backward flops per example (unset: the model's count, 6 × trainable "
+        "parameters × tokens + 4 × frozen head parameters × tokens + attention; 512 tokens per "
+        "language-model example).",
     )
     tenants: int = key(
         1, kind="int", min=1, max=1000, doc="Independent trainings sharing the cluster."
@@ -780,9 +805,9 @@ Workload = SyntheticWorkload | MLPWorkload | ShapesWorkload
 # ---------------------------------------------------------------------------------------------
 # costs, scheduler, quantum execution
 
-ACCOUNTINGS = ("paper", "full")
+ACCOUNTINGS = ("paper", "paper_unit", "full")
 ALGORITHMS = ("jennings", "costa", "hhl")
-ORACLES = ("unit", "structured", "qrom", "select_swap")
+ORACLES = ("unit", "sparse_access", "structured", "qrom", "select_swap")
 READOUTS = ("none", "tomography", "signed_tomography")
 CLASSICAL_METHODS = ("lu", "cholesky", "cg")
 ESTIMATOR_NAMES = ("norm_det", "hager_higham", "lanczos", "exact")
@@ -796,8 +821,10 @@ class CostsConfig:
         "full",
         kind="choice",
         choices=ACCOUNTINGS,
-        doc="paper: queries × gate time only (the Q-Newton paper's accounting); full: oracle "
-        "loading, state preparation, readout runs, per-job overhead, transfers and link latency.",
+        doc="paper: queries × gate time only, in the sparse-access form of the Q-Newton paper's "
+        "O(d·kappa·log(N·kappa/eps)) (alpha = d, ceil(log2 N) gates per query); paper_unit: the "
+        "earlier reading (one gate per query, alpha = 1); full: oracle loading, state "
+        "preparation, readout runs, per-job overhead, transfers and link latency.",
     )
     algorithm: str = key(
         "jennings", kind="choice", choices=ALGORITHMS, doc="QLSA query-count model."
@@ -836,12 +863,14 @@ class CostsConfig:
     classical_method: str = key(
         "lu", kind="choice", choices=CLASSICAL_METHODS, doc="Classical solver on GPUs."
     )
-    block_encoding: str = key(
-        "ideal",
+    block_encoding: str | None = key(
+        None,
         kind="choice",
         choices=("ideal", "sparse_access"),
-        doc="ideal: alpha = 1; sparse_access: alpha = d·max|a_ij|/||A|| from the block "
-        "(d when no matrix is held).",
+        optional=True,
+        doc="Override the accounting's block-encoding normalization: ideal alpha = 1; "
+        "sparse_access alpha = d, the bound d·max|a_ij|/||A|| <= d (unset: the accounting's, "
+        "sparse_access under paper, ideal otherwise).",
     )
     jennings_success_constant: float = key(
         0.204,
@@ -942,7 +971,15 @@ class QuantumConfig:
         kind="int",
         min=1,
         optional=True,
-        doc="Estimate executed outputs from this many sampled shots (unset: exact state).",
+        doc="Estimate executed outputs from this many usable (postselected) samples, each "
+        "charged 1/p executions (unset: exact state, charged the readout model's runs × 1/p).",
+    )
+    amplitude_amplification: bool = key(
+        False,
+        kind="bool",
+        doc="Executed circuits boost their postselection by amplitude amplification "
+        "(about pi/(4·sqrt(p)) rounds, each two circuit passes and two reflections) instead "
+        "of repeating 1/p times.",
     )
 
 

@@ -203,9 +203,20 @@ def test_readout_runs_by_hand():
 
 
 def test_accounting_presets():
-    paper, full = ACCOUNTING["paper"], ACCOUNTING["full"]
-    assert (paper.oracle, paper.state_prep, paper.readout) == ("unit", False, "none")
-    assert not (paper.charge_transfer or paper.charge_link_latency)
+    paper, unit, full = ACCOUNTING["paper"], ACCOUNTING["paper_unit"], ACCOUNTING["full"]
+    assert (paper.oracle, paper.state_prep, paper.readout) == ("sparse_access", False, "none")
+    assert paper.block_encoding == "sparse_access"
+    assert (unit.oracle, unit.state_prep, unit.readout, unit.block_encoding) == (
+        "unit",
+        False,
+        "none",
+        "ideal",
+    )
+    for acc in (paper, unit):
+        assert not (acc.charge_transfer or acc.charge_link_latency or acc.charge_job_overhead)
+    assert full.block_encoding == "ideal"
+    with pytest.raises(ModelDomainError):
+        Accounting("x", "unit", False, "none", False, False, False, "dense")
     assert (full.oracle, full.state_prep, full.readout) == ("qrom", True, "signed_tomography")
     assert full.charge_transfer and full.charge_link_latency
     with pytest.raises(ModelDomainError):
@@ -224,11 +235,56 @@ QPU_FIELDS = dict(
 QPU = QpuSpec(**QPU_FIELDS)
 
 
-def test_paper_accounting_is_queries_times_gate_time():
-    c = qlsa_cost(1e4, 1e4, 1e4, 1e-2, accounting="paper", qpu=QPU)
-    assert isinstance(c, QuantumCost)
-    assert c.total_s == pytest.approx(jennings_queries(1e4, 1e-2) * 1e-8, rel=1e-14)
-    assert (c.runs, c.jobs, c.gates_per_query, c.readout_s, c.state_prep_s) == (1, 1, 1, 0, 0)
+def test_paper_unit_accounting_is_queries_times_gate_time():
+    # The named variant keeps the earlier paper accounting's numbers exactly: one gate per query,
+    # α = 1, so neither N nor d enters.
+    for n, d in ((1e4, 1e4), (64.0, 2.0), (23520.0, 588.0)):
+        c = qlsa_cost(n, d, 1e4, 1e-2, accounting="paper_unit", qpu=QPU)
+        assert isinstance(c, QuantumCost)
+        assert c.total_s == jennings_queries(1e4, 1e-2) * 1e-8
+        assert (c.runs, c.jobs, c.gates_per_query, c.readout_s, c.state_prep_s) == (1, 1, 1, 0, 0)
+
+
+def test_paper_accounting_is_the_sparse_access_form():
+    # O(d·κ·log(Nκ/ε)): α = d in the query count and ⌈log2 N⌉ gates per query.
+    n, d, kappa, eps = 4096.0, 64.0, 1e3, 1e-2
+    c = qlsa_cost(n, d, kappa, eps, accounting="paper", qpu=QPU)
+    assert c.gates_per_query == 12.0
+    assert c.queries == jennings_queries(kappa, eps, alpha=d)
+    assert c.total_s == pytest.approx(jennings_queries(kappa, eps, alpha=d) * 12 * 1e-8, rel=1e-14)
+    assert (c.runs, c.readout_s, c.state_prep_s, c.overhead_s) == (1, 0, 0, 0)
+
+
+@pytest.mark.parametrize("kappa", [1e3, 1e4, 1e6])
+def test_paper_accounting_doubling_d_doubles_the_prediction(kappa):
+    # Under the earlier accounting (today's paper_unit) pruning could not matter: d never entered.
+    one = qlsa_cost(4096.0, 32.0, kappa, 1e-2, accounting="paper", qpu=QPU).total_s
+    two = qlsa_cost(4096.0, 64.0, kappa, 1e-2, accounting="paper", qpu=QPU).total_s
+    # Twice, up to the α-free term (351/50)·L²·(…) of Jennings et al.'s bound: < 0.1 %.
+    assert two / one == pytest.approx(2.0, rel=1e-3)
+    assert two / one < 2.0
+    unit = [
+        qlsa_cost(4096.0, d, kappa, 1e-2, accounting="paper_unit", qpu=QPU).total_s
+        for d in (32.0, 64.0)
+    ]
+    assert unit[0] == unit[1]
+
+
+def test_paper_accounting_n_enters_through_log_n():
+    # Same d and κ: the time grows as ⌈log2 N⌉, nothing else in N.
+    t = {
+        n: qlsa_cost(float(n), 16.0, 100.0, 1e-2, accounting="paper", qpu=QPU).total_s
+        for n in (256, 1024, 4096, 5000)
+    }
+    assert t[1024] / t[256] == pytest.approx(10 / 8, rel=1e-14)
+    assert t[4096] / t[256] == pytest.approx(12 / 8, rel=1e-14)
+    assert t[5000] / t[4096] == pytest.approx(13 / 12, rel=1e-14)  # ⌈log2 5000⌉ = 13
+
+
+def test_explicit_alpha_overrides_the_accountings_block_encoding():
+    a = qlsa_cost(256.0, 16.0, 100.0, 1e-2, accounting="paper", qpu=QPU, alpha=1.0)
+    b = qlsa_cost(256.0, 16.0, 100.0, 1e-2, accounting="paper_unit", qpu=QPU)
+    assert a.total_s == pytest.approx(8 * b.total_s, rel=1e-14)  # only the 8 gates per query
 
 
 def test_full_accounting_assembled_by_hand():
@@ -299,22 +355,22 @@ def test_qlsa_cost_vectorized():
 
 
 def test_qlsa_cost_algorithms_and_overrides():
-    costa = qlsa_cost(64, 4, 100.0, 1e-2, accounting="paper", algorithm="costa", qpu=QPU)
+    costa = qlsa_cost(64, 4, 100.0, 1e-2, accounting="paper_unit", algorithm="costa", qpu=QPU)
     assert costa.queries == pytest.approx(costa_queries(100.0, 1e-2))
-    hhl = qlsa_cost(64, 4, 100.0, 1e-2, accounting="paper", algorithm="hhl", qpu=QPU)
+    hhl = qlsa_cost(64, 4, 100.0, 1e-2, accounting="paper_unit", algorithm="hhl", qpu=QPU)
     assert hhl.queries == pytest.approx(hhl_queries(64, 4, 100.0, 1e-2))
-    fixed = qlsa_cost(64, 4, 100.0, 1e-2, accounting="paper", queries=123.0, qpu=QPU)
+    fixed = qlsa_cost(64, 4, 100.0, 1e-2, accounting="paper_unit", queries=123.0, qpu=QPU)
     assert fixed.total_s == pytest.approx(123.0 * 1e-8)
     with pytest.raises(ModelDomainError):
-        qlsa_cost(64, 4, 100.0, 1e-2, accounting="paper", algorithm="vqe", qpu=QPU)
+        qlsa_cost(64, 4, 100.0, 1e-2, accounting="paper_unit", algorithm="vqe", qpu=QPU)
     with pytest.raises(ModelDomainError):
         qlsa_cost(64, 4, 100.0, 1e-2, accounting="optimistic", qpu=QPU)
 
 
 def test_qlsa_cost_validity_and_clamp():
     with pytest.raises(ModelDomainError):
-        qlsa_cost(64, 4, 2.0, 1e-2, accounting="paper", qpu=QPU)
-    clamped = qlsa_cost(64, 4, 2.0, 1e-2, accounting="paper", clamp=True, qpu=QPU)
+        qlsa_cost(64, 4, 2.0, 1e-2, accounting="paper_unit", qpu=QPU)
+    clamped = qlsa_cost(64, 4, 2.0, 1e-2, accounting="paper_unit", clamp=True, qpu=QPU)
     assert clamped.queries == jennings_queries(JENNINGS_KAPPA_MIN, 1e-2)
     with pytest.raises(ModelDomainError):
         qlsa_cost(
@@ -322,7 +378,7 @@ def test_qlsa_cost_validity_and_clamp():
             4,
             10.0,
             1e-2,
-            accounting="paper",
+            accounting="paper_unit",
             qpu=QpuSpec(**{**QPU_FIELDS, "max_shots_per_job": 0}),
         )
     with pytest.raises(ModelDomainError):
@@ -331,8 +387,8 @@ def test_qlsa_cost_validity_and_clamp():
             4,
             10.0,
             1e-2,
-            accounting="paper",
+            accounting="paper_unit",
             qpu=QpuSpec(**{**QPU_FIELDS, "gate_time_2q_s": -1.0}),
         )
     with pytest.raises(ModelDomainError, match="kappa"):
-        qlsa_cost(64, 4, None, 1e-2, accounting="paper", qpu=QPU)
+        qlsa_cost(64, 4, None, 1e-2, accounting="paper_unit", qpu=QPU)

@@ -532,15 +532,17 @@ def test_executed_hhl_jobs_are_charged_in_the_cx_basis():
             "baselines": [],
         },
         "scheduler": {"policy": "quantum_only"},
-        "costs": {"accounting": "paper", "epsilon": 0.05},
+        "costs": {"accounting": "paper_unit", "epsilon": 0.05},
     }
     jobs = [j for j in run(sc, seed=1).jobs if j.solver == "hhl"]
     assert jobs
     for j in jobs:
         ns = max(1, (j.n - 1).bit_length())
         g = hhl_resources(j.n, j.n_qubits - 1 - ns)["gate_counts"]
-        # paper accounting: one run, one gate per query, nothing else charged
-        expected = (g["n_1q_cx"] * 1 + g["n_2q_cx"] * 3 + g["u_applications"] * 3) * 1e-18
-        assert j.compute_s == pytest.approx(expected, rel=1e-12)
+        # paper_unit accounting: one gate per query, nothing else charged; one usable output
+        # costs 1/p runs (the exact postselection probability, no shots)
+        runs = 1.0 / j.success_probability
+        one = (g["n_1q_cx"] * 1 + g["n_2q_cx"] * 3 + g["u_applications"] * 3) * 1e-18
+        assert j.compute_s == pytest.approx(runs * one, rel=1e-12)
         native = (g["n_1q"] * 1 + g["n_2q"] * 3 + g["u_applications"] * 3) * 1e-18
-        assert j.compute_s > native
+        assert j.compute_s > runs * native

@@ -82,7 +82,7 @@ ATTO = {
         ],
     },
     "workload": {"kind": "mlp", "steps": 3, "eps_norm": 0.1, "baselines": ["sgd"]},
-    "costs": {"accounting": "paper", "charge_transfer": True},
+    "costs": {"accounting": "paper_unit", "charge_transfer": True},
     "quantum": {"execute_max_n": 0},
 }
 

@@ -203,3 +203,108 @@ def test_load_kappa_replay(tmp_path):
         load_kappa_replay(empty)
     with pytest.raises(ScenarioError):
         load_kappa_replay(tmp_path / "missing.csv")
+
+
+# -- language-model flops per example and κ clipping (issue 12) ----------------------------------
+
+
+def test_lm_flops_per_token_against_a_hand_count():
+    from hybridsim.workload.shapes import flops_per_token
+
+    attention = 6 * 3 * 512 * 64  # 3 layers, 512 tokens of context, d_attn = 4 heads × 16
+    # BERT-tiny: the projector, 3 layers of Q/K/V/O (+ biases), 2 LayerNorms, FFN 64→256→64,
+    # the MLM head's transform + LayerNorm, and its 64 × 30 522 decoder with bias; the
+    # bert-base-uncased embeddings (lookups) are frozen.
+    layer = 4 * (64 * 64 + 64) + 2 * 128 + (64 * 256 + 256) + (256 * 64 + 64)
+    bert = 768 * 64 + 3 * layer + (64 * 64 + 64) + 128 + 64 * 30522 + 30522
+    assert bert == 2_187_322
+    m = paper_model("bert-tiny")
+    assert m.params.trainable == bert and m.params.frozen_matmul == 0
+    assert flops_per_token(m.params) == 6 * bert + attention == 13_713_756
+    assert m.flops_per_example == 512 * 13_713_756
+    # Mistral-tiny: q/o 64×64, k/v 64×16, gate/up/down 64×256, two RMSNorms per layer and a final
+    # one; the frozen 64 → 32 000 lm_head is multiplied forward and back-propagated through.
+    mistral = 3 * (2 * 64 * 64 + 2 * 64 * 16 + 3 * 64 * 256 + 2 * 64) + 64
+    assert mistral == 178_624
+    m = paper_model("mistral-tiny")
+    assert m.params.trainable == mistral and m.params.frozen_matmul == 64 * 32000
+    assert flops_per_token(m.params) == 6 * mistral + 4 * 64 * 32000 + attention == 9_853_568
+    assert m.flops_per_example == 512 * 9_853_568
+    # The old figure, 6 × block parameters per example, was too small by more than 500×.
+    for name in ("bert-tiny", "mistral-tiny"):
+        m = paper_model(name)
+        assert m.flops_per_example > 500 * 6 * sum(m.block_sizes)
+    # An MLP example is one token: unchanged, 6 × its 24 790 parameters.
+    assert paper_model("mlp").flops_per_example == 6 * 24790
+
+
+SHAPES = {
+    "cluster": {"gpu": [{"name": "g", "tflops": 10.0}], "qpu": [{"name": "q"}]},
+    "workload": {"kind": "shapes", "model": "mistral-tiny", "steps": 2},
+    "scheduler": {"policy": "classical_only"},
+}
+
+
+def test_shape_runs_charge_the_lm_forward_backward_flops():
+    import hybridsim
+    from hybridsim.costs.model import CostModel
+    from hybridsim.timebase import to_ticks
+
+    r = hybridsim.run(SHAPES)
+    m = paper_model("mistral-tiny")
+    want = to_ticks(
+        CostModel(r.scenario.costs).gpu_kernel_s(
+            r.scenario.cluster.gpu[0], m.flops_per_example * m.batch_size
+        )
+    )
+    fb = [iv.end_at - iv.start_at for iv in r.intervals if iv.label == "forward_backward"]
+    assert fb == [want, want]
+
+
+def test_kappa_trajectory_is_clipped_at_the_regularizers_bound():
+    import hybridsim
+    from hybridsim.workload.shapes import clip_kappas, kappa_bound
+
+    data = {
+        **SHAPES,
+        "workload": {
+            **SHAPES["workload"],
+            "kappa": {"start": 1e9, "total_drop": 1, "scatter_sigma": 0},
+        },
+    }
+    r = hybridsim.run(data)
+    m = paper_model("mistral-tiny")
+    assert r.summary["kappa_clipped_block_steps"] == 2 * m.n_blocks
+    assert [s.kappa_clipped for s in r.steps] == [m.n_blocks] * 2
+    for j in r.jobs:
+        assert j.kappa_est == 1.0 + j.n / 1.0  # ε_norm = 1 for the language models
+    # Below every bound nothing is clipped; a larger ε_norm lowers the bounds.
+    low = {
+        **data,
+        "workload": {
+            **data["workload"],
+            "kappa": {"start": 10.0, "total_drop": 1, "scatter_sigma": 0},
+        },
+    }
+    r_low = hybridsim.run(low)
+    assert r_low.summary["kappa_clipped_block_steps"] == 0
+    assert all(j.kappa_est == pytest.approx(10.0) for j in r_low.jobs)
+    tight = {**low, "workload": {**low["workload"], "eps_norm": 1e3}}
+    r_tight = hybridsim.run(tight)
+    small = sum(1 for b in m.blocks if 1 + b.n / 1e3 < 10.0)  # the 1024-blocks: bound 2.024
+    assert small > 0 and r_tight.summary["kappa_clipped_block_steps"] == 2 * small
+    k, n = clip_kappas([5.0, 100.0], kappa_bound([64, 64], 1.0))
+    assert k.tolist() == [5.0, 65.0] and n == 1
+
+
+def test_mlp_runs_report_no_clipping():
+    import hybridsim
+
+    r = hybridsim.run(
+        {
+            "cluster": {"gpu": [{"name": "g"}]},
+            "workload": {"kind": "mlp", "hidden": [4], "steps": 1, "baselines": []},
+            "scheduler": {"policy": "classical_only"},
+        }
+    )
+    assert r.summary["kappa_clipped_block_steps"] == 0

@@ -256,9 +256,13 @@ OLD_QPU = dict(measure_time_s=1.56e-6, reset_time_s=0.0, max_shots_per_job=1e5)
 
 def test_deprecated_keyword_forms_warn_at_the_callers_line_and_match():
     with pytest.warns(DeprecationWarning, match=r"break_even_gate_time\(tflops=") as rec:
-        old = break_even_gate_time(1e4, 1e4, 1e4, 1e-2, accounting="paper", **OLD_GPU, **OLD_QPU)
+        old = break_even_gate_time(
+            1e4, 1e4, 1e4, 1e-2, accounting="paper_unit", **OLD_GPU, **OLD_QPU
+        )
     assert {Path(w.filename).name for w in rec} == {"test_specs.py"}
-    assert old == break_even_gate_time(1e4, 1e4, 1e4, 1e-2, accounting="paper", gpu=GPU, qpu=QPU)
+    assert old == break_even_gate_time(
+        1e4, 1e4, 1e4, 1e-2, accounting="paper_unit", gpu=GPU, qpu=QPU
+    )
     assert f"{old:.2e}" == "5.53e-09"  # the paper's example, as documented
     with pytest.warns(DeprecationWarning, match="break_even_table") as rec:
         rows = break_even_table([64], [8], [10.0], 1e-2, accounting="paper", **OLD_GPU, **OLD_QPU)

@@ -147,7 +147,16 @@ def test_breakeven_map_of_a_gpu_qpu_scenario():
     from hybridsim.costs.breakeven import break_even_gate_time
 
     t_star = break_even_gate_time(1024, 1024, 100.0, inputs["epsilon"], **inputs["kwargs"])
-    assert 1e-12 < t_star < 1e-7  # paper accounting: a QPU wins below a nanosecond-ish gate
+    # paper accounting, sparse-access form (α = d = 1024, 10 gates per query): a QPU wins on this
+    # dense block only below a sub-picosecond gate, d·⌈log2 N⌉ ≈ 10⁴ times below the
+    # nanosecond-ish gate of one gate per query with α = 1
+    assert 1e-15 < t_star < 1e-12
+    unit = break_even_gate_time(
+        1024, 1024, 100.0, inputs["epsilon"], **{**inputs["kwargs"], "accounting": "paper_unit"}
+    )
+    assert 1e-12 < unit < 1e-7
+    # (less than 1024·10: the α-free term of Jennings et al.'s bound weighs 13 % at κ = 100)
+    assert 0.8 * 1024 * 10 < unit / t_star < 1024 * 10
     fig = breakeven_figure(inputs, swept_gate_times=[1e-9, 1e-12], measured=t_star)
     assert len(fig.axes) == 4  # two maps and their colour bars
     no_gpu = {**scenario, "cluster": {"qpu": [{"name": "q"}]}}
@@ -183,7 +192,8 @@ def test_the_demo_sweep_runs_and_reports(tmp_path, capsys):
 def test_report_of_a_gate_time_and_policy_sweep(tmp_path):
     base = {
         "cluster": {"gpu": [{"name": "g"}], "qpu": [{"name": "q"}]},
-        "costs": {"accounting": "paper"},
+        # one gate per query, α = 1: the QPU wins between 100 ns and 1 ps gates
+        "costs": {"accounting": "paper_unit"},
         "workload": {
             "kind": "synthetic", "jobs": 40, "n": 1024, "kappa": 100.0,
             "arrival": {"dist": "exponential", "rate_per_s": 100.0}, "service": {"dist": "model"},

@@ -85,6 +85,8 @@ class CostModel:
         if cfg.charge_transfer is not None:
             changes["charge_transfer"] = cfg.charge_transfer
             changes["charge_link_latency"] = cfg.charge_transfer
+        if cfg.block_encoding is not None:
+            changes["block_encoding"] = cfg.block_encoding
         if changes:
             acc = dataclasses.replace(acc, name=f"{acc.name}+overrides", **changes)
         return acc
@@ -100,8 +102,9 @@ class CostModel:
         return self._acc.charge_transfer
 
     def alpha(self, d: int, job_alpha: float | None) -> float:
-        """Relative block-encoding normalization α/‖A‖ for the configured block encoding."""
-        if self.config.block_encoding == "ideal":
+        """Relative block-encoding normalization α/‖A‖ for the accounting's block encoding
+        (``costs.block_encoding`` overrides it): 1 when ideal, else the job's α or d."""
+        if self._acc.block_encoding == "ideal":
             return 1.0
         return float(job_alpha) if job_alpha is not None else float(d)
 

@@ -153,7 +153,8 @@ class QLSAResult:
         between runs: keep them out of outputs that must be byte-identical.
     extra : dict
         Diagnostics: ``p_success_exact`` (the simulated state's postselection probability, before
-        shot noise) and, with shots, ``magnitude_shots``, ``sign_shots``, ``successes``.
+        shot noise) and, with shots, ``magnitude_shots``, ``sign_shots``, ``successes``,
+        ``executions`` (failed ones included).
     """
 
     x: np.ndarray
@@ -644,6 +645,7 @@ def hhl_solve(
     shots: int | None = None,
     rng: np.random.Generator | None = None,
     options: HHLOptions | None = None,
+    postselected_shots: bool = False,
     **keywords: Any,
 ) -> QLSAResult:
     """Solve ``A x = b`` by simulating the HHL circuit (Harrow, Hassidim, Lloyd 2009).
@@ -665,6 +667,11 @@ def hhl_solve(
         :mod:`hybridsim.quantum.readout`); ``None`` returns the exact postselected state.
     rng : numpy.random.Generator, optional
         Required with ``shots``; the only source of randomness.
+    postselected_shots : bool
+        Count ``shots`` as *successful* (postselected) executions: the readout gets exactly that
+        many usable samples, and the failed executions before them are drawn as well
+        (``extra["executions"]``, ``shots/p`` on average), as an experiment repeating until it
+        has its samples would (:mod:`hybridsim.quantum.readout`).
     options : HHLOptions, optional
         The options below as one validated record (reusable across calls). Keywords given
         with it replace its fields for this call.
@@ -721,10 +728,20 @@ def hhl_solve(
     """
     opts = _options(options, keywords)
     with _single_thread_blas():
-        return _hhl_solve(A, b, clock_qubits=clock_qubits, shots=shots, rng=rng, opts=opts)
+        return _hhl_solve(
+            A,
+            b,
+            clock_qubits=clock_qubits,
+            shots=shots,
+            rng=rng,
+            opts=opts,
+            postselected_shots=bool(postselected_shots),
+        )
 
 
-def _hhl_solve(A, b, *, clock_qubits, shots, rng, opts: HHLOptions) -> QLSAResult:
+def _hhl_solve(
+    A, b, *, clock_qubits, shots, rng, opts: HHLOptions, postselected_shots: bool = False
+) -> QLSAResult:
     t0 = time.perf_counter()
     _check_call(shots, rng, clock_qubits, opts)
     eps, evolution, signs, noise = opts.eps, opts.evolution, opts.signs, opts.noise
@@ -813,11 +830,20 @@ def _hhl_solve(A, b, *, clock_qubits, shots, rng, opts: HHLOptions) -> QLSAResul
             probs = apply_readout_error(probs, n_qubits, noise.p_readout)
         success_probs = probs.reshape(2, d, npad)[1, 0, :]
         est = estimate_from_shots(
-            success_probs, coherent, int(shots), rng, signs=signs, real=not is_complex
+            success_probs,
+            coherent,
+            int(shots),
+            rng,
+            signs=signs,
+            real=not is_complex,
+            postselected=postselected_shots,
         )
         state_pad, p_succ = est.state, est.success_probability
         extra.update(
-            magnitude_shots=est.magnitude_shots, sign_shots=est.sign_shots, successes=est.successes
+            magnitude_shots=est.magnitude_shots,
+            sign_shots=est.sign_shots,
+            successes=est.successes,
+            executions=est.executions,
         )
     state = state_pad[:n]
     norm_state = np.linalg.norm(state)

@@ -21,6 +21,11 @@ global state):
 Errors shrink as ``1/√shots``: magnitudes by the central limit theorem, and a sign is wrong only
 when ``|x_i| ≲ 1/√shots``, which costs ``O(|x_i|)``.
 
+With ``postselected=True`` the ``shots`` count *successful* executions, as an experiment that
+repeats until it has that many usable samples: both rounds use exactly their share of successes,
+and the failed executions before them are drawn too (negative binomial, ``shots·(1−p)/p`` on
+average), which gives ``p̂_success`` and the executions a device would have run.
+
 References
 ----------
 I. Kerenidis, A. Prakash, "A quantum interior point method for LPs and SDPs", ACM Trans. Quantum
@@ -55,9 +60,11 @@ class ShotEstimate:
     shots : int
         Executions in total.
     magnitude_shots, sign_shots : int
-        Executions spent on each round.
+        Executions spent on each round (successful ones with ``postselected``).
     successes : int
         Successful (postselected) executions in the magnitude round.
+    executions : int
+        Executions run in total, failed ones included (``shots`` unless ``postselected``).
     """
 
     state: np.ndarray
@@ -66,6 +73,7 @@ class ShotEstimate:
     magnitude_shots: int
     sign_shots: int
     successes: int
+    executions: int = 0
 
 
 def _check_generator(rng) -> np.random.Generator:
@@ -85,6 +93,7 @@ def estimate_from_shots(
     *,
     signs: str = "interference",
     real: bool = True,
+    postselected: bool = False,
 ) -> ShotEstimate:
     """Estimate the postselected output vector from sampled measurement outcomes.
 
@@ -97,12 +106,15 @@ def estimate_from_shots(
         The normalized postselected state ``|x>`` that interferes with the reference in the sign
         round (and supplies the signs for ``signs="exact_state"``).
     shots : int
-        Circuit executions in total (>= 2 with ``"interference"``).
+        Circuit executions in total (>= 2 with ``"interference"``); successful executions with
+        ``postselected``.
     rng : numpy.random.Generator
         The caller's generator; every draw comes from it.
     signs : {"interference", "exact_state"}
     real : bool
         Whether the output is real (one interference round) or complex (two rounds).
+    postselected : bool
+        ``shots`` are successful executions; the failed ones are drawn (see the module notes).
 
     Returns
     -------
@@ -135,10 +147,20 @@ def estimate_from_shots(
         sign_shots = 0
     mag_shots = shots - sign_shots
 
-    # Round 1: computational-basis measurement; the last category is "postselection failed".
-    pvals = np.append(probs, max(0.0, 1.0 - p_total)) / max(1.0, p_total)
-    counts = rng.multinomial(mag_shots, pvals)
-    hits = counts[:-1]
+    executions = shots
+    if postselected:
+        if not p_total > 0.0:
+            raise SolverError("postselection never succeeds (success probability 0)")
+        # Round 1 with exactly mag_shots successes, and the failures an experiment sees first.
+        hits = rng.multinomial(mag_shots, probs / probs.sum())
+        failed = int(rng.negative_binomial(mag_shots, p_total))
+        executions = mag_shots + failed
+        p_hat = mag_shots / executions
+    else:
+        # Round 1: computational-basis measurement; the last category is "postselection failed".
+        pvals = np.append(probs, max(0.0, 1.0 - p_total)) / max(1.0, p_total)
+        counts = rng.multinomial(mag_shots, pvals)
+        hits = counts[:-1]
     successes = int(hits.sum())
     if successes == 0:
         raise SolverError(
@@ -156,7 +178,12 @@ def estimate_from_shots(
         diffs = []
         for k, c in enumerate(rounds):
             n_round = sign_shots // len(rounds) + (1 if k < sign_shots % len(rounds) else 0)
-            ok = rng.binomial(n_round, p_total)
+            if postselected:
+                ok = n_round
+                if n_round:
+                    executions += n_round + int(rng.negative_binomial(n_round, p_total))
+            else:
+                ok = rng.binomial(n_round, p_total)
             ref = c * mags
             q = np.concatenate([np.abs(psi + ref) ** 2, np.abs(psi - ref) ** 2]) / 4.0
             q = q / q.sum()  # exact up to rounding: Σ|ψ ± r|² = 4 for unit ψ, r
@@ -173,9 +200,10 @@ def estimate_from_shots(
         state = np.real(state).astype(float)
     return ShotEstimate(
         state=state / np.linalg.norm(state),
-        success_probability=successes / mag_shots,
+        success_probability=p_hat if postselected else successes / mag_shots,
         shots=shots,
         magnitude_shots=mag_shots,
         sign_shots=sign_shots,
         successes=successes,
+        executions=executions,
     )

@@ -705,6 +705,7 @@ _BASELINE_OVERRIDES = {
     "classical_newton": (("workload.optimizer", "newton"), ("scheduler.policy", "classical_only")),
     "sgd": (("workload.optimizer", "sgd"),),
     "adam": (("workload.optimizer", "adam"),),
+    "kfac": (("workload.optimizer", "kfac"),),
 }
 
 
@@ -723,7 +724,7 @@ def baseline_scenarios(sc: Scenario) -> dict[str, Scenario]:
         if name == "classical_newton" and wl.optimizer == "newton":
             if sc.scheduler.policy == "classical_only":
                 continue
-        elif name in ("sgd", "adam") and wl.optimizer == name:
+        elif name in ("sgd", "adam", "kfac") and wl.optimizer == name:
             continue
         extra = (("workload.baselines", []), ("workload.kappa_true", False))
         out[name] = load_scenario(sc, [*_BASELINE_OVERRIDES[name], *extra])

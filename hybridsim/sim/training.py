@@ -12,8 +12,10 @@ One SimPy process per tenant. A Newton step of the real MLP workload:
    modelled QLSA output with its error), then the model is evaluated (monitoring only: it costs
    no simulated time).
 
-First-order baselines (SGD, Adam) run steps 1 and 5 only. The shape-only workload replays the
-paper's block lists with modelled κ: jobs carry sizes and κ but no matrices.
+First-order baselines (SGD, Adam) run steps 1 and 5 only; K-FAC runs step 1, then its factors
+(every ``kfac_update_interval`` steps) and preconditioned gradient on the home GPU, then step 5.
+The shape-only workload replays the paper's block lists with modelled κ: jobs carry sizes
+and κ but no matrices.
 
 Each tenant draws from its own streams (``data/<t>``, ``init/<t>``, ``batches/<t>``), so the
 scheduler or the optimizer never changes which data a tenant sees.
@@ -96,6 +98,7 @@ def _true_kappa(S: np.ndarray) -> float:
 def mlp_trainer(sim: Simulation, tenant: int, run_name: str) -> Generator:
     """SimPy process: train the scenario's MLP for ``workload.steps`` steps."""
     from hybridsim.workload.datasets import batches, load_dataset
+    from hybridsim.workload.kfac import KFAC, kfac_step_flops
     from hybridsim.workload.mlp import (
         MLPSpec,
         accuracy,
@@ -121,6 +124,13 @@ def mlp_trainer(sim: Simulation, tenant: int, run_name: str) -> Generator:
         opt = SGD(lr=wl.sgd_lr, momentum=wl.momentum)
     elif wl.optimizer == "adam":
         opt = Adam(lr=wl.adam_lr)
+    elif wl.optimizer == "kfac":
+        opt = KFAC(
+            spec,
+            lr=wl.kfac_lr,
+            damping=wl.kfac_damping,
+            update_interval=wl.kfac_update_interval,
+        )
     opt_state = opt.init(params) if opt is not None else None
 
     def record(step: int, flights: list[Any]) -> None:
@@ -155,7 +165,12 @@ def mlp_trainer(sim: Simulation, tenant: int, run_name: str) -> Generator:
         flights: list[Any] = []
         if opt is not None:
             _, grads = loss_and_grad(spec, params, X, y, l2=wl.l2)
-            params, opt_state = opt.step(params, grads, opt_state)
+            if isinstance(opt, KFAC):
+                kfac_flops = kfac_step_flops(spec, B, refresh=opt.refreshes(opt_state))
+                params, opt_state = opt.step(params, grads, opt_state, X=X, y=y)
+                yield sim.compute(home, flops=kfac_flops, label="kfac")
+            else:
+                params, opt_state = opt.step(params, grads, opt_state)
             yield sim.compute(home, flops=update_flops(spec), label="update")
             record(step, flights)
             continue
@@ -255,6 +270,8 @@ def shapes_trainer(sim: Simulation, tenant: int, run_name: str) -> Generator:
     from hybridsim.linalg.conditioning import estimator_work
     from hybridsim.workload.shapes import (
         KappaTrajectory,
+        clip_kappas,
+        kappa_bound,
         kappa_step,
         load_kappa_replay,
         paper_model,
@@ -281,10 +298,12 @@ def shapes_trainer(sim: Simulation, tenant: int, run_name: str) -> Generator:
     rng = sim.streams[f"kappa/{tenant}"]
     home = sim.home_gpu(tenant)
     n_params = sum(b.n for b in model.blocks)
-    # Forward + backward ≈ 6 flops per parameter per example (2 forward, 4 backward), the usual
-    # transformer estimate (Kaplan et al. 2020) (inferred for these models).
-    fb_flops = (wl.flops_per_example or 6.0 * n_params) * model.batch_size
+    # Forward + backward per example from the model's parameter inventory: 6 flops per trainable
+    # parameter and token, frozen heads and attention on top (workload/shapes.py).
+    fb_flops = (wl.flops_per_example or model.flops_per_example) * model.batch_size
     sizes = np.array([b.n for b in model.blocks])
+    # The relative regularizer bounds every block's κ; a trajectory above it is clipped.
+    bounds = kappa_bound(sizes, wl.eps_norm if wl.eps_norm is not None else model.eps_norm)
     ds = np.array([sparsity_d(int(n), wl.prune_ratio) for n in sizes])
     estimator = sim.scenario.scheduler.estimator
     uses_estimate = sim.policy_uses_estimate
@@ -300,7 +319,7 @@ def shapes_trainer(sim: Simulation, tenant: int, run_name: str) -> Generator:
         yield sim.compute(home, flops=hess_flops, label="hessian")
         if uses_estimate:
             yield sim.compute(home, flops=est_flops, nbytes=est_bytes, label="estimate")
-        kappas = kappa_step(traj, step - 1, n_steps, len(sizes), rng)
+        kappas, clipped = clip_kappas(kappa_step(traj, step - 1, n_steps, len(sizes), rng), bounds)
         # One vectorized prediction for the whole step; the scheduler and executors then hit
         # the cost model's memo (identical numbers, far fewer numpy calls).
         sim.costs.prime(sizes.tolist(), ds.tolist(), kappas.tolist(), sim.scenario.cluster.groups)
@@ -327,5 +346,15 @@ def shapes_trainer(sim: Simulation, tenant: int, run_name: str) -> Generator:
         flights = [ev.value for ev in done]
         yield sim.compute(home, flops=2.0 * n_params, label="update")
         sim.recorder.steps.append(
-            StepRecord(run_name, tenant, step, sim.env.now, None, None, None, **step_stats(flights))
+            StepRecord(
+                run_name,
+                tenant,
+                step,
+                sim.env.now,
+                None,
+                None,
+                None,
+                **step_stats(flights),
+                kappa_clipped=clipped,
+            )
         )

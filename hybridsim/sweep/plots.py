@@ -208,7 +208,7 @@ def breakeven_inputs(scenario: Mapping[str, Any]) -> dict[str, Any] | None:
             clamp=costs.kappa_clamp,
         ),
         "epsilon": costs.epsilon,
-        "alpha": None if costs.block_encoding == "ideal" else "d",
+        "alpha": None if CostModel(costs).accounting.block_encoding == "ideal" else "d",
     }
 
 

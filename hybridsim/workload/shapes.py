@@ -23,6 +23,14 @@ Steps per epoch are ``ceil(n_train / batch_size)``: those scripts loop over a Py
 ``DataLoader`` with the default ``drop_last=False``. For the two language models ``n_train`` (the
 number of 512-token sequences) is not published; the default is inferred, see
 :data:`WIKITEXT103_SEQUENCES`.
+
+Forward + backward flops per example come from each model's parameter inventory
+(:class:`ParameterCounts`, :func:`flops_per_token`): an MLP example is one token, a language-model
+example a 512-token sequence (``group_texts(block_size=512)`` in both scripts).
+
+κ trajectories are clipped at the relative regularizer's bound κ ≤ 1 + N/ε_norm
+(:func:`kappa_bound`, :func:`clip_kappas`): a regularized block cannot be worse conditioned than
+that, whatever the trajectory model says.
 """
 
 from __future__ import annotations
@@ -40,7 +48,10 @@ from hybridsim.errors import ScenarioError
 __all__ = [
     "PAPER_MODELS",
     "WIKITEXT103_SEQUENCES",
+    "LM_SEQUENCE_LENGTH",
     "BlockShape",
+    "ParameterCounts",
+    "flops_per_token",
     "ShapeModel",
     "paper_model",
     "job_count",
@@ -49,6 +60,8 @@ __all__ = [
     "kappa_at",
     "kappa_step",
     "kappa_grid",
+    "kappa_bound",
+    "clip_kappas",
     "load_kappa_replay",
 ]
 
@@ -61,6 +74,78 @@ PAPER_MODELS: tuple[str, ...] = ("mlp", "bert-tiny", "mistral-tiny")
 #: :func:`paper_model` if you know it. With batch 128 this gives 2 048 steps per epoch, and
 #: 2 048 × 39 ≈ 8·10⁴ BERT-tiny jobs per epoch, the "≈ 10⁵ jobs" of the issue.
 WIKITEXT103_SEQUENCES = 262_100
+
+
+#: Tokens per language-model training example: ``group_texts(examples, block_size=512)`` in the
+#: public BERT-tiny and Mistral-tiny scripts (docs/background/references.md#qnewton-code).
+LM_SEQUENCE_LENGTH = 512
+
+
+@dataclass(frozen=True)
+class ParameterCounts:
+    """A model's parameters by what a training step does with them, for its flop count.
+
+    Attributes
+    ----------
+    trainable : int
+        Parameters that receive gradients and updates (weights, biases, norms).
+    frozen_matmul : int
+        Frozen weights of matrix products that gradients still flow back through (a frozen
+        output head above trainable layers).
+    frozen_lookup : int
+        Frozen embedding tables (and their norms) below every trainable layer: a gather, no
+        multiply-adds, and nothing to back-propagate into.
+    layers : int
+        Transformer layers (0 for an MLP).
+    attention_width : int
+        d_attn = heads × head dimension of the queries (0 for an MLP).
+    tokens : int
+        Tokens per example (1 for an MLP example, the sequence length for a language model).
+    """
+
+    trainable: int
+    frozen_matmul: int = 0
+    frozen_lookup: int = 0
+    layers: int = 0
+    attention_width: int = 0
+    tokens: int = 1
+
+    @property
+    def flops_per_example(self) -> int:
+        """``tokens × flops_per_token(self)``."""
+        return self.tokens * flops_per_token(self)
+
+
+def flops_per_token(counts: ParameterCounts) -> int:
+    """Forward + backward flops per token of one training example.
+
+    ::
+
+        6·trainable + 4·frozen_matmul + 6·layers·tokens·attention_width
+
+    - a trainable weight costs 2 flops per token forward, 2 for the gradient of its input and 2
+      for its own gradient: C ≈ 6·N per token (Kaplan et al. 2020, §2.1 and Table 1, backward ≈
+      twice the forward);
+    - a frozen matrix product that gradients flow through costs its forward (2) and the
+      gradient of its input (2), not its weight gradient: 4 per parameter (inferred from the same
+      count; charging the frozen forward alone, 2, would leave out the backward pass into the
+      trainable layers below);
+    - a frozen lookup table costs nothing (a gather);
+    - attention scores and their weighting add 2·layers·n_ctx·d_attn forward per token
+      (Kaplan et al. 2020, Table 1, "Attention: Mask"), three times that with the backward.
+
+    Examples
+    --------
+    >>> flops_per_token(ParameterCounts(trainable=1000))  # an MLP example
+    6000
+    >>> flops_per_token(ParameterCounts(10, frozen_matmul=5, layers=2, attention_width=4, tokens=8))
+    464
+    """
+    return (
+        6 * counts.trainable
+        + 4 * counts.frozen_matmul
+        + 6 * counts.layers * counts.tokens * counts.attention_width
+    )
 
 
 @dataclass(frozen=True)
@@ -92,6 +177,9 @@ class ShapeModel:
         Training examples (images or 512-token sequences) per epoch.
     eps_norm : float
         The code's default ``normalization_epsilon`` for this model (5e-3 MLP, 1 BERT/Mistral).
+    params : ParameterCounts, optional
+        The parameter inventory behind :attr:`flops_per_example`; None means every block's
+        parameter is trainable and an example is one token.
     """
 
     name: str
@@ -101,6 +189,13 @@ class ShapeModel:
     note: str
     n_train: int = 0
     eps_norm: float = 5e-3
+    params: ParameterCounts | None = None
+
+    @property
+    def flops_per_example(self) -> int:
+        """Forward + backward flops of one training example (see :func:`flops_per_token`)."""
+        counts = self.params or ParameterCounts(trainable=sum(b.n for b in self.blocks))
+        return counts.flops_per_example
 
     @property
     def n_blocks(self) -> int:
@@ -156,6 +251,73 @@ def _mistral_tiny_blocks(
         blocks += _linear(f"{p}.mlp.down_proj", ffn, hidden, bias=False)
     return blocks
 
+
+def _mlp_counts() -> ParameterCounts:
+    # 784→30→30→10 with biases, all trainable: the blocks are every parameter.
+    return ParameterCounts(trainable=sum(b.n for b in _mlp_blocks()))
+
+
+#: bert-base-uncased's vocabulary and width (the scripts' ``pretrained_embedding_name_or_path``).
+BERT_VOCAB, BERT_BASE_HIDDEN = 30_522, 768
+#: mistralai/Mistral-7B-v0.1's vocabulary (the scripts' ``pretrained_model_name``).
+MISTRAL_VOCAB = 32_000
+
+
+def _bert_tiny_counts(hidden: int = 64, layers: int = 3, ffn: int = 256) -> ParameterCounts:
+    norm = 2 * hidden  # LayerNorm weight and bias
+    per_layer = (
+        4 * (hidden * hidden + hidden)  # Q, K, V, attention output dense
+        + norm  # attention output LayerNorm
+        + hidden * ffn
+        + ffn  # intermediate dense
+        + ffn * hidden
+        + hidden  # output dense
+        + norm  # output LayerNorm
+    )
+    trainable = (
+        BERT_BASE_HIDDEN * hidden  # embeddings.projector, no bias (the only trainable embedding)
+        + layers * per_layer
+        + hidden * hidden
+        + hidden
+        + norm  # MLM head transform dense + LayerNorm
+        # (inferred) decoder 64 × vocab and its bias: BertForMaskedLM ties the decoder to the
+        # 64-wide word embedding it is built with; the script then replaces the embeddings
+        # module by the frozen pretrained 768-wide one, so the decoder keeps a trainable matrix
+        # of its own.
+        + hidden * BERT_VOCAB
+        + BERT_VOCAB
+    )
+    frozen_lookup = BERT_BASE_HIDDEN * (BERT_VOCAB + LM_SEQUENCE_LENGTH + 2) + 2 * BERT_BASE_HIDDEN
+    return ParameterCounts(
+        trainable=trainable,
+        frozen_lookup=frozen_lookup,  # word, position, token-type embeddings and their LayerNorm
+        layers=layers,
+        attention_width=hidden,  # 4 heads × 16
+        tokens=LM_SEQUENCE_LENGTH,
+    )
+
+
+def _mistral_tiny_counts(
+    hidden: int = 64, layers: int = 3, heads: int = 4, kv_heads: int = 1, ffn: int = 256
+) -> ParameterCounts:
+    kv = hidden // heads * kv_heads
+    per_layer = (
+        2 * hidden * hidden  # q_proj, o_proj (no biases)
+        + 2 * hidden * kv  # k_proj, v_proj
+        + 3 * hidden * ffn  # gate, up, down
+        + 2 * hidden  # input and post-attention RMSNorm weights
+    )
+    return ParameterCounts(
+        trainable=layers * per_layer + hidden,  # + the final RMSNorm
+        frozen_matmul=hidden * MISTRAL_VOCAB,  # lm_head, frozen, above every trainable layer
+        frozen_lookup=MISTRAL_VOCAB * hidden,  # embed_tokens, frozen
+        layers=layers,
+        attention_width=hidden,  # 4 query heads × 16
+        tokens=LM_SEQUENCE_LENGTH,
+    )
+
+
+_COUNTS = {"mlp": _mlp_counts, "bert-tiny": _bert_tiny_counts, "mistral-tiny": _mistral_tiny_counts}
 
 _PAPER = {
     # name: (blocks, default batch, default n_train, eps_norm, note)
@@ -234,6 +396,7 @@ def paper_model(
         note=note,
         n_train=n,
         eps_norm=eps_norm,
+        params=_COUNTS[name](),
     )
 
 
@@ -419,6 +582,43 @@ def kappa_grid(
         raise ValueError("n_blocks must be >= 1")
     med = np.stack([_median_row(traj, s, n_steps, n_blocks) for s in range(n_steps)])
     return _scatter(traj, med, rng)
+
+
+def kappa_bound(n, eps_norm: float):
+    """Largest κ of a regularized PSD block of size N: ``1 + N/ε_norm``.
+
+    The relative regularizer H + ε_norm·(max|H| + damping)·I of a PSD block gives
+    κ = 1 + λ_max/(ε_norm·max|H|) and λ_max ≤ N·max|H| (Gershgorin), so κ ≤ 1 + N/ε_norm
+    (docs/background/references.md#singular-psd-kappa; the same formula as
+    :func:`hybridsim.linalg.shaping.regularized_kappa_singular_psd` at its largest λ_max).
+
+    Examples
+    --------
+    >>> kappa_bound(64, 1.0), kappa_bound(10, 5e-3)
+    (65.0, 2001.0)
+    """
+    if not eps_norm > 0:
+        raise ValueError(f"eps_norm must be > 0, got {eps_norm!r}")
+    n = np.asarray(n, dtype=np.float64)
+    if np.any(n < 1):
+        raise ValueError("block sizes must be >= 1")
+    out = 1.0 + n / float(eps_norm)
+    return float(out) if out.ndim == 0 else out
+
+
+def clip_kappas(kappas, bounds) -> tuple[np.ndarray, int]:
+    """κ clipped to each block's bound (see :func:`kappa_bound`), and how many were clipped.
+
+    Examples
+    --------
+    >>> k, n = clip_kappas([1e5, 10.0, 3e3], kappa_bound([64, 64, 4096], 1.0))
+    >>> k.tolist(), n
+    ([65.0, 10.0, 3000.0], 1)
+    """
+    k = np.asarray(kappas, dtype=np.float64)
+    b = np.broadcast_to(np.asarray(bounds, dtype=np.float64), k.shape)
+    over = k > b
+    return np.where(over, b, k), int(np.count_nonzero(over))
 
 
 def load_kappa_replay(path: str | Path, column: str = "kappa_true_median") -> tuple[float, ...]:
