@@ -42,12 +42,13 @@ __all__ = [
 
 DISCIPLINES = ("fifo", "priority", "shortest_predicted_first")
 DEVICE_KINDS = ("gpu", "qpu")
-_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+# Used with fullmatch: "$" alone matches before a trailing newline, which let "q\n" through.
+_NAME_RE = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 _NAME_DOC = "letters, digits and underscores, starting with a letter"
 
 
 def _check_name(value: str, ctx: Ctx) -> None:
-    if not _NAME_RE.match(value):
+    if not _NAME_RE.fullmatch(value):
         raise ctx.error(f"invalid name {value!r}", _NAME_DOC)
 
 

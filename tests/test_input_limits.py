@@ -1,0 +1,116 @@
+"""Bad input harms nothing (issues 16.4, 17.8, 18.2-18.5, 18.7): every refusal is one safe line
+naming the file and key, found by ``validate`` before any work."""
+
+from __future__ import annotations
+
+import json
+import pickle
+import time
+from pathlib import Path
+
+import pytest
+
+from hybridsim.cli import main
+from hybridsim.errors import HybridSimError, ScenarioError, SolverError, safe_text
+from hybridsim.scenario import load_scenario
+
+ROOT = Path(__file__).resolve().parent.parent
+MMC = ROOT / "scenarios" / "mmc.toml"
+QUICK = ROOT / "scenarios" / "quickstart.toml"
+
+
+def cli(args, capsys):
+    code = main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def refused(args, capsys, *words):
+    """Run the CLI; assert exit 2 with one error line containing ``words``; return the line."""
+    code, _, err = cli(args, capsys)
+    assert code == 2, err
+    assert err.startswith("error: ") and err.count("\n") == 1, err
+    for w in words:
+        assert w in err, (w, err)
+    return err
+
+
+# ---------------------------------------------------------------------------------------------
+# 18.7: error lines escape control characters; names are matched whole
+
+
+@pytest.mark.parametrize(
+    "evil", ["\x1b[2J\x1b[31mred", "\u202eevil", "nul\x00byte", "bell\x07", "line\u2028sep"]
+)
+def test_error_lines_escape_control_characters(evil, tmp_path, capsys):
+    path = tmp_path / "s.toml"
+    # json escapes are TOML escapes: the file holds the characters, not raw control bytes
+    path.write_text(MMC.read_text().replace("[workload]", f"{json.dumps(evil)} = 1\n[workload]"))
+    err = refused(["validate", path], capsys, "unknown key")
+    assert err[:-1].isprintable(), repr(err)
+    assert safe_text(evil) in err
+
+
+def test_every_hybridsim_error_is_one_printable_line():
+    for exc in (
+        ScenarioError("f\x1b.toml", "a.\u202eb", "bad\nvalue\x00", "x\ty"),
+        SolverError("multi\nline \x1b[0m"),
+        HybridSimError("--seed: \x9b"),
+    ):
+        text = str(exc)
+        assert text.isprintable() and "\n" not in text, repr(text)
+
+
+def test_giant_echoed_values_are_shortened():
+    exc = ScenarioError("f.toml", "k" * 10**6, "v" * 10**6, "an integer")
+    text = str(exc)
+    assert len(text) < 1000 and text.startswith("f.toml: kkk") and text.endswith("(expected an integer)")
+
+
+@pytest.mark.parametrize("name", ["q\n", "q\r\n", "\nq", "q "])
+def test_group_names_are_matched_whole(name):
+    data = {
+        "cluster": {"qpu": [{"name": name}]},
+        "workload": {
+            "kind": "synthetic",
+            "jobs": 1,
+            "arrival": {"dist": "deterministic", "interval_s": 1},
+            "service": {"dist": "deterministic", "value_s": 1},
+            "pool": "qpu",
+        },
+    }
+    with pytest.raises(ScenarioError, match="invalid name"):
+        load_scenario(data)
+
+
+# ---------------------------------------------------------------------------------------------
+# 18.5 (part): errors survive SimPy's rebuild and pickling with their message
+
+
+def test_scenario_error_survives_rebuild_and_pickle():
+    exc = ScenarioError("f.toml", "workload.kappa.replay", "no such file", "a steps.csv")
+    rebuilt = type(exc)(*exc.args)  # what SimPy does when a process raises
+    assert str(rebuilt) == str(exc)
+    again = pickle.loads(pickle.dumps(exc))
+    assert (again.file, again.key, again.problem, again.expected) == (
+        exc.file,
+        exc.key,
+        exc.problem,
+        exc.expected,
+    )
+    assert str(again) == str(exc)
+
+
+def test_scenario_error_raised_inside_a_simpy_process_keeps_its_message():
+    import simpy
+
+    env = simpy.Environment()
+
+    def proc():
+        yield env.timeout(1)
+        raise ScenarioError("f.toml", "k", "bad", "good")
+
+    env.process(proc())
+    with pytest.raises(ScenarioError) as info:
+        env.run()
+    assert str(info.value) == "f.toml: k: bad (expected good)"
