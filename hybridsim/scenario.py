@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hybridsim import tomlio
 from hybridsim.errors import ScenarioError
 from hybridsim.schema import Ctx, build, key, unbuild
 
@@ -1129,6 +1130,12 @@ def _validate_network(sc: Scenario, ctx: Ctx) -> None:
 # loading and overrides
 
 
+_LIMITS_HINT = (
+    f"at most {tomlio.MAX_NESTING} levels of nested tables and arrays, integers of at most "
+    "4300 digits"
+)
+
+
 def load_raw(path: str | Path) -> dict[str, Any]:
     """Read a TOML file, turning every I/O or syntax problem into a one-line ScenarioError."""
     file = str(path)
@@ -1141,9 +1148,11 @@ def load_raw(path: str | Path) -> dict[str, Any]:
     except UnicodeDecodeError:
         raise ScenarioError(file, "", "not a text file (invalid UTF-8)", "a TOML file") from None
     try:
-        return tomllib.loads(text)
+        return tomlio.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(file, "", f"invalid TOML: {exc}") from None
+    except tomlio.TomlLimitError as exc:
+        raise ScenarioError(file, "", f"beyond the parser's limits: {exc}", _LIMITS_HINT) from None
 
 
 def parse_override(text: str) -> tuple[str, Any]:
@@ -1165,9 +1174,13 @@ def parse_override(text: str) -> tuple[str, Any]:
     if not path or any(not part for part in path.split(".")):
         raise ScenarioError("--set", path, "empty key path", "key.path=value")
     try:
-        value = tomllib.loads(f"v = {value_text}")["v"]
+        value = tomlio.loads(f"v = {value_text}")["v"]
     except tomllib.TOMLDecodeError:
         value = value_text.strip()
+    except tomlio.TomlLimitError as exc:
+        raise ScenarioError(
+            "--set", path, f"beyond the parser's limits: {exc}", _LIMITS_HINT
+        ) from None
     return path, value
 
 
@@ -1240,6 +1253,10 @@ def load_scenario(
             return scenario
         file, raw = scenario.source, scenario.to_dict()
     elif isinstance(scenario, Mapping):
+        try:
+            tomlio.check_depth(scenario)
+        except tomlio.TomlLimitError as exc:
+            raise ScenarioError("<dict>", "", str(exc), _LIMITS_HINT) from None
         file, raw = "<dict>", _deep_copy(scenario)
     else:
         file, raw = str(scenario), load_raw(scenario)

@@ -114,3 +114,53 @@ def test_scenario_error_raised_inside_a_simpy_process_keeps_its_message():
     with pytest.raises(ScenarioError) as info:
         env.run()
     assert str(info.value) == "f.toml: k: bad (expected good)"
+
+
+# ---------------------------------------------------------------------------------------------
+# 18.4: parser limits are one-line errors naming the file, for scenarios, sweeps and --set
+
+DEEP_VALUES = {
+    "array": "[" * 2000 + "]" * 2000,  # RecursionError inside tomllib before
+    "table": "{a = " * 600 + "1" + "}" * 600,
+    "digits": "9" * 5000,  # "Exceeds the limit (4300 digits)" before
+}
+
+
+@pytest.mark.parametrize("what", sorted(DEEP_VALUES))
+def test_parser_limits_in_a_scenario_file(what, tmp_path, capsys):
+    path = tmp_path / "s.toml"
+    path.write_text(f"junk = {DEEP_VALUES[what]}\n" + MMC.read_text())
+    out = tmp_path / "out"
+    for cmd in (["validate", path], ["run", path, "--out", out]):
+        refused(cmd, capsys, f"error: {path}: beyond the parser's limits")
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("what", sorted(DEEP_VALUES))
+def test_parser_limits_in_a_sweep_file(what, tmp_path, capsys):
+    path = tmp_path / "sw.toml"
+    path.write_text(f'base = "{MMC}"\n[factors]\n"workload.jobs" = {DEEP_VALUES[what]}\n')
+    refused(["sweep", path, "--out", tmp_path / "o"], capsys, f"error: {path}: beyond the parser")
+
+
+@pytest.mark.parametrize("what", sorted(DEEP_VALUES))
+def test_parser_limits_in_set_values(what, capsys):
+    refused(
+        ["validate", MMC, "--set", f"workload.jobs={DEEP_VALUES[what]}"],
+        capsys,
+        "error: --set: workload.jobs: beyond the parser's limits",
+    )
+
+
+def test_deep_dotted_keys_and_headers_are_refused_too(tmp_path, capsys):
+    path = tmp_path / "s.toml"
+    path.write_text(MMC.read_text() + "\n[" + ".".join(["x"] * 3000) + "]\ny = 1\n")
+    refused(["validate", path], capsys, "nested deeper than")
+
+
+def test_parser_limits_leave_real_files_alone():
+    from hybridsim.tomlio import MAX_NESTING, loads
+
+    assert loads("v = " + "[" * (MAX_NESTING - 1) + "]" * (MAX_NESTING - 1))
+    # brackets inside strings and comments do not nest
+    assert loads('v = "' + "[" * 3000 + '" # ' + "{" * 3000 + "\nw = '''" + "[" * 99 + "'''")
