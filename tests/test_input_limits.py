@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import pickle
-import time
 from pathlib import Path
 
 import pytest
@@ -64,7 +63,11 @@ def test_every_hybridsim_error_is_one_printable_line():
 def test_giant_echoed_values_are_shortened():
     exc = ScenarioError("f.toml", "k" * 10**6, "v" * 10**6, "an integer")
     text = str(exc)
-    assert len(text) < 1000 and text.startswith("f.toml: kkk") and text.endswith("(expected an integer)")
+    assert (
+        len(text) < 1000
+        and text.startswith("f.toml: kkk")
+        and text.endswith("(expected an integer)")
+    )
 
 
 @pytest.mark.parametrize("name", ["q\n", "q\r\n", "\nq", "q "])
