@@ -12,6 +12,7 @@ The reference page ``docs/reference/scenario.md`` is generated from the declarat
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import re
 import tomllib
@@ -706,6 +707,17 @@ class MLPWorkload:
                 )
 
 
+#: Largest condition number a scenario may give (a κ, a κ start, a replayed κ): far beyond any
+#: matrix in double precision (1/ε ≈ 4.5e15 is already numerically singular), yet every cost
+#: model stays finite with it (queries grow about linearly in κ).
+MAX_KAPPA = 1e100
+#: Most κ values a replay may hold: the values are part of the resolved scenario (summary.json,
+#: scenario.toml, each sweep point), and a real run's steps.csv has one row per step.
+MAX_REPLAY_VALUES = 100_000
+#: Largest replay file read (a steps.csv row is a few hundred bytes).
+MAX_REPLAY_BYTES = 100 * 2**20
+
+
 @dataclass(frozen=True, slots=True)
 class KappaModel:
     """Condition numbers of shape-only blocks over training (docs/background/training.md)."""
@@ -714,28 +726,91 @@ class KappaModel:
         "geometric",
         kind="choice",
         choices=("geometric", "replay"),
-        doc="geometric: median drops by total_drop over the run; replay: from a steps.csv.",
+        doc="geometric: median drops by total_drop over the run; replay: medians from a "
+        "steps.csv (replay) or given inline (values).",
     )
-    start: float = key(1e5, kind="float", min=1, doc="Median kappa at the first step.")
+    start: float = key(
+        1e5, kind="float", min=1, max=MAX_KAPPA, doc="Median kappa at the first step."
+    )
     total_drop: float = key(
-        1000.0, kind="float", min=1, doc="First / last median (the paper: about 1000x)."
+        1000.0,
+        kind="float",
+        min=1,
+        max=MAX_KAPPA,
+        doc="First / last median (the paper: about 1000x).",
     )
     scatter_sigma: float = key(
-        0.5, kind="float", min=0, doc="Per-block lognormal scatter of kappa around the median."
+        0.5,
+        kind="float",
+        min=0,
+        max=10,
+        doc="Per-block lognormal scatter of kappa around the median (log-space sigma).",
     )
     replay: str | None = key(
         None,
         kind="str",
         optional=True,
-        doc="steps.csv of a real run (relative to the scenario file) for kind = replay.",
+        doc="steps.csv of a real run for kind = replay: relative to the scenario file, and "
+        "inside the scenario's directory tree (after resolving symlinks). Read when the "
+        "scenario is loaded: the resolved scenario carries its values instead of the path.",
     )
     replay_column: str = key(
         "kappa_true_median", kind="str", doc="Column of that steps.csv to replay."
     )
+    values: tuple[float, ...] | None = key(
+        None,
+        kind="floats",
+        min=1,
+        max=MAX_KAPPA,
+        min_items=1,
+        optional=True,
+        doc=f"Medians to replay, spread over the run's steps (at most {MAX_REPLAY_VALUES:,}); "
+        "filled from the replay file when one is given.",
+    )
+
+    @classmethod
+    def _expand(cls, raw: Mapping[str, Any], ctx: Ctx) -> Mapping[str, Any]:
+        """Read the replay file now, so a bad path or file is refused before any run."""
+        replay = raw.get("replay")
+        if not isinstance(replay, str):
+            return raw  # absent, or a wrong type the schema reports
+        if raw.get("kind", "geometric") != "replay":
+            raise ctx.child("replay").error("replay goes with kind = replay (and only with it)")
+        if raw.get("values") is not None:
+            raise ctx.child("values").error("give either replay or values, not both")
+        column = raw.get("replay_column", "kappa_true_median")
+        if not isinstance(column, str):
+            return raw
+        path = replay_path(ctx.file, replay, ctx)
+        if path.stat().st_size > MAX_REPLAY_BYTES:
+            raise ctx.child("replay").error(
+                f"{replay!r} has {path.stat().st_size:,} bytes",
+                f"a steps.csv of at most {MAX_REPLAY_BYTES:,} bytes",
+            )
+        from hybridsim.workload.shapes import load_kappa_replay
+
+        try:
+            values = load_kappa_replay(path, column)
+        except ScenarioError as exc:
+            where = f"column {exc.key!r}: " if exc.key else ""
+            raise ctx.child("replay").error(
+                f"{replay!r}: {where}{exc.problem}", exc.expected
+            ) from None
+        except (UnicodeDecodeError, csv.Error) as exc:
+            raise ctx.child("replay").error(
+                f"{replay!r} is not a readable CSV text file ({exc})", "a steps.csv of a real run"
+            ) from None
+        return {k: v for k, v in raw.items() if k != "replay"} | {"values": list(values)}
 
     def _validate(self, ctx: Ctx) -> None:
-        if (self.kind == "replay") != (self.replay is not None):
-            raise ctx.child("replay").error("replay goes with kind = replay (and only with it)")
+        if self.kind == "replay" and self.values is None:
+            raise ctx.child("replay").error("missing: kind = replay needs a replay file or values")
+        if self.kind != "replay" and self.values is not None:
+            raise ctx.child("values").error("values go with kind = replay (and only with it)")
+        if self.values is not None and len(self.values) > MAX_REPLAY_VALUES:
+            raise ctx.child("values").error(
+                f"{len(self.values):,} values", f"at most {MAX_REPLAY_VALUES:,}"
+            )
 
 
 @dataclass(frozen=True, slots=True)
@@ -1030,9 +1105,6 @@ class Scenario:
                 )
         else:
             _validate_policy_needs(self, ctx)
-        if isinstance(wl, ShapesWorkload) and wl.kappa.replay is not None:
-            # ctx.file, not self.source: the source is attached after validation
-            replay_path(ctx.file, wl.kappa.replay, ctx.child("workload").child("kappa"))
         if isinstance(wl, MLPWorkload | ShapesWorkload) and not self.cluster.gpu:
             raise (
                 ctx.child("cluster")
@@ -1052,17 +1124,29 @@ class Scenario:
         return dataclasses.replace(self, seed=seed)
 
 
+def scenario_tree(source: str) -> Path:
+    """The directory a scenario's file references must stay inside: its file's directory, or the
+    current directory for in-memory data (``"<dict>"``), after resolving symlinks."""
+    if source in ("<dict>", "--set", "<defaults>"):
+        return Path.cwd().resolve()
+    return Path(source).resolve().parent
+
+
 def replay_path(source: str, replay: str, ctx: Ctx) -> Path:
-    """Resolve a replay file named in a scenario: relative to the scenario's directory, which a
-    relative path may not leave (scenario files are data: they cannot reach into the rest of the
-    disk); an absolute path is taken as given explicitly."""
-    base = Path(source).resolve().parent if source not in ("<dict>", "--set") else Path.cwd()
-    given = Path(replay)
-    path = given if given.is_absolute() else (base / given).resolve()
-    if not given.is_absolute() and base not in path.parents:
+    """Resolve a file named in a scenario: relative to the file that names it, and inside that
+    file's directory tree after resolving symlinks (scenario files are data: they cannot reach
+    into the rest of the disk, by ``..``, an absolute path or a symlink)."""
+    base = scenario_tree(source)
+    if "\x00" in replay or not replay.strip():
+        raise ctx.child("replay").error(f"invalid path {replay!r}", "a file name")
+    try:
+        path = (base / replay).resolve()  # an absolute replay replaces base here
+    except (OSError, RuntimeError) as exc:  # a symlink loop, an unreadable component
+        raise ctx.child("replay").error(f"cannot resolve {replay!r}: {exc}") from None
+    if not path.is_relative_to(base):
         raise ctx.child("replay").error(
-            f"path {replay!r} leaves the scenario's directory",
-            "a file next to the scenario, or an absolute path",
+            f"path {replay!r} leaves the scenario's directory ({path})",
+            f"a file inside {base}",
         )
     if not path.is_file():
         raise ctx.child("replay").error(f"no such file: {replay!r}", "a steps.csv of a real run")
@@ -1227,6 +1311,8 @@ def apply_override(raw: dict[str, Any], path: str, value: Any, file: str) -> Non
 def load_scenario(
     scenario: str | Path | Mapping[str, Any] | Scenario,
     overrides: Iterable[str | tuple[str, Any]] = (),
+    *,
+    source: str | Path | None = None,
 ) -> Scenario:
     """Load, override and validate a scenario.
 
@@ -1237,6 +1323,11 @@ def load_scenario(
         :meth:`~Scenario.to_dict` when overrides are given).
     overrides : iterable of str or (path, value)
         ``"key.path=value"`` strings (as given to ``--set``) or already parsed pairs.
+    source : path, optional
+        For a mapping: the file it was read from. Errors name it, and files the scenario
+        references (``workload.kappa.replay``) resolve against it and must lie inside its
+        directory tree. Without it a mapping is ``"<dict>"`` and references resolve against,
+        and must lie inside, the current directory.
 
     Returns
     -------
@@ -1253,11 +1344,12 @@ def load_scenario(
             return scenario
         file, raw = scenario.source, scenario.to_dict()
     elif isinstance(scenario, Mapping):
+        file = "<dict>" if source is None else str(source)
         try:
             tomlio.check_depth(scenario)
         except tomlio.TomlLimitError as exc:
-            raise ScenarioError("<dict>", "", str(exc), _LIMITS_HINT) from None
-        file, raw = "<dict>", _deep_copy(scenario)
+            raise ScenarioError(file, "", str(exc), _LIMITS_HINT) from None
+        raw = _deep_copy(scenario)
     else:
         file, raw = str(scenario), load_raw(scenario)
     for item in overrides:

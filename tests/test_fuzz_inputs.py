@@ -184,10 +184,16 @@ def test_replay_path_may_not_leave_the_scenario_directory(tmp_path, capsys):
     )
     code, err = run_cli(["validate", str(path)], capsys)
     assert code == 2 and "workload.kappa.replay" in err and "leaves the scenario's directory" in err
-    # an absolute path is explicit and allowed
-    code, _ = run_cli(
+    # an absolute path is no way out either (issue 18.5) ...
+    code, err = run_cli(
         ["validate", str(path), "--set", f'workload.kappa.replay="{tmp_path / "steps.csv"}"'],
         capsys,
+    )
+    assert code == 2 and "leaves the scenario's directory" in err
+    # ... but may name a file inside the tree
+    (sub / "steps.csv").write_text("kappa_true_median\n10\n")
+    code, _ = run_cli(
+        ["validate", str(path), "--set", f'workload.kappa.replay="{sub / "steps.csv"}"'], capsys
     )
     assert code == 0
 

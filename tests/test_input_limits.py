@@ -167,3 +167,80 @@ def test_parser_limits_leave_real_files_alone():
     assert loads("v = " + "[" * (MAX_NESTING - 1) + "]" * (MAX_NESTING - 1))
     # brackets inside strings and comments do not nest
     assert loads('v = "' + "[" * 3000 + '" # ' + "{" * 3000 + "\nw = '''" + "[" * 99 + "'''")
+
+
+# ---------------------------------------------------------------------------------------------
+# 18.5: files a scenario references stay inside its directory tree, and are read at load
+
+SHAPES = (
+    '[[cluster.gpu]]\nname = "g"\n[scheduler]\npolicy = "classical_only"\n'
+    '[workload]\nkind = "shapes"\nsteps = 3\n[workload.kappa]\nkind = "replay"\n'
+    "scatter_sigma = 0.0\n"
+)
+
+
+def shapes_file(where: Path, replay: str, name="s.toml") -> Path:
+    where.mkdir(parents=True, exist_ok=True)
+    path = where / name
+    path.write_text(SHAPES + f"replay = {json.dumps(replay)}\n")
+    return path
+
+
+def test_replay_of_a_system_file_is_refused_by_validate(tmp_path, capsys):
+    # before: validate accepted /etc/passwd and run died with a TypeError traceback
+    path = shapes_file(tmp_path, "/etc/passwd")
+    out = tmp_path / "out"
+    for cmd in (["validate", path], ["run", path, "--out", out]):
+        refused(cmd, capsys, f"error: {path}: workload.kappa.replay:", "leaves the scenario")
+    assert not out.exists()
+
+
+def test_replay_through_a_symlink_out_of_the_tree_is_refused(tmp_path, capsys):
+    outside = tmp_path / "outside.csv"
+    outside.write_text("kappa_true_median\n10\n")
+    (tmp_path / "s").mkdir()
+    (tmp_path / "s" / "link.csv").symlink_to(outside)
+    path = shapes_file(tmp_path / "s", "link.csv")
+    refused(["validate", path], capsys, "workload.kappa.replay", "leaves the scenario")
+
+
+@pytest.mark.parametrize(
+    "content, words",
+    [
+        ("other\n1\n", "column 'kappa_true_median': column not found"),
+        ("kappa_true_median\n-3\n", "bad value"),
+        ("kappa_true_median\n\n", "no values"),
+        ("kappa_true_median\n1e200\n", "out of range"),
+        (b"\x89PNG\r\n\x1a\n\xff\xfe", "not a readable CSV"),
+    ],
+)
+def test_a_bad_replay_file_is_refused_by_validate_not_run(content, words, tmp_path, capsys):
+    csv = tmp_path / "steps.csv"
+    csv.write_bytes(content if isinstance(content, bytes) else content.encode())
+    path = shapes_file(tmp_path, "steps.csv")
+    refused(["validate", path], capsys, f"error: {path}: workload.kappa.", words)
+
+
+def test_the_resolved_scenario_carries_the_replayed_values(tmp_path):
+    (tmp_path / "steps.csv").write_text("kappa_true_median\n100\n10\n")
+    sc = load_scenario(shapes_file(tmp_path, "steps.csv"))
+    assert sc.workload.kappa.values == (100.0, 10.0) and sc.workload.kappa.replay is None
+    data = sc.to_dict()
+    assert "replay" not in data["workload"]["kappa"]
+    # the saved scenario runs anywhere: no path left to resolve
+    assert load_scenario(data) == sc
+
+
+def test_sweep_base_replay_resolves_against_the_base_file(tmp_path, monkeypatch):
+    from hybridsim.sweep.spec import load_sweep
+
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "steps.csv").write_text("kappa_true_median\n100\n10\n")
+    shapes_file(tmp_path / "sub", "steps.csv", "base.toml")
+    sweep = tmp_path / "sw.toml"
+    sweep.write_text('base = "sub/base.toml"\n[factors]\n"workload.steps" = [2, 3]\n')
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)  # before: checked against the cwd, so "no such file"
+    spec = load_sweep(sweep)
+    assert [p.scenario["workload"]["kappa"]["values"] for p in spec.points] == [[100.0, 10.0]] * 2

@@ -270,8 +270,6 @@ def load_sweep(
     seeds = header.seeds if header.seeds is not None else (scenarios[0].seed,)
     digest = _digest(seeds, factors, points)
     base_label = base_file
-    if base_file != "<dict>":
-        points = tuple(_absolute_paths(p, Path(base_file).parent) for p in points)
     return SweepSpec(
         file=file,
         name=header.name or (Path(file).stem if file != "<dict>" else "sweep"),
@@ -330,14 +328,17 @@ def _points(file, base_file, base_raw, fixed, factors, combos):
     # Where the data is broken with no factor applied: the base file, or the [set] table.
     common_error: ScenarioError | None = None
     try:
-        load_scenario(base_raw, fixed)
+        load_scenario(base_raw, fixed, source=base_file)
     except ScenarioError as exc:
         common_error = exc
     points, scenarios = [], []
     keys = [f.key for f in factors]
     for i, values in enumerate(combos):
         try:
-            sc = load_scenario(base_raw, [*fixed, *zip(keys, values, strict=True)])
+            # source: the base file's relative references resolve against it, as in a run
+            sc = load_scenario(
+                base_raw, [*fixed, *zip(keys, values, strict=True)], source=base_file
+            )
         except ScenarioError as exc:
             if common_error is not None and (exc.key, exc.problem) == (
                 common_error.key,
@@ -359,7 +360,7 @@ def _common(file, base_file, base_raw, fixed, exc: ScenarioError) -> ScenarioErr
     from hybridsim.scenario import load_scenario
 
     try:
-        load_scenario(base_raw)
+        load_scenario(base_raw, source=base_file)
     except ScenarioError as base_exc:
         if (base_exc.key, base_exc.problem) == (exc.key, exc.problem):
             return ScenarioError(base_file, exc.key, exc.problem, exc.expected)
@@ -435,19 +436,3 @@ def _digest(seeds: Sequence[int], factors: Sequence[Factor], points: Sequence[Po
     }
     text = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def _absolute_paths(point: Point, base_dir: Path) -> Point:
-    """Make file references inside a scenario absolute: workers may run in another directory.
-
-    Only ``workload.kappa.replay`` (a steps.csv, relative to the scenario file) is one today.
-    """
-    kappa = point.scenario.get("workload", {}).get("kappa")
-    if not isinstance(kappa, dict) or not isinstance(kappa.get("replay"), str):
-        return point
-    replay = Path(kappa["replay"])
-    if replay.is_absolute():
-        return point
-    scenario = json.loads(json.dumps(point.scenario))  # a deep copy of plain TOML data
-    scenario["workload"]["kappa"]["replay"] = str((base_dir / replay).resolve())
-    return dataclasses.replace(point, scenario=scenario)
