@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from pathlib import Path
 
 from hybridsim import __version__
-from hybridsim.errors import HybridSimError
+from hybridsim.errors import HybridSimError, ScenarioWarning
 
 __all__ = ["main"]
 
@@ -113,9 +114,24 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    # Scenario warnings are one line like errors; anything else keeps Python's format.
+    if issubclass(category, ScenarioWarning):
+        print(f"warning: {message}", file=sys.stderr)
+    else:
+        print(warnings.formatwarning(message, category, filename, lineno, line), file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``hybridsim`` console script."""
     args = _parser().parse_args(argv)
+    with warnings.catch_warnings():  # restores the process's warning state on return
+        warnings.simplefilter("default", ScenarioWarning)
+        warnings.showwarning = _show_warning
+        return _dispatch(args)
+
+
+def _dispatch(args: argparse.Namespace) -> int:
     try:
         if args.command == "validate":
             return _cmd_validate(args)

@@ -57,6 +57,10 @@ def _check_name(value: str, ctx: Ctx) -> None:
 # ---------------------------------------------------------------------------------------------
 # cluster
 
+#: Gate, readout and reset times given as a bare number above this many seconds get a warning:
+#: no qubit needs a second per gate, so ``gate_time_2q = 84`` was almost surely "84 ns".
+BARE_SECONDS_MAX = 1.0
+
 
 @dataclass(frozen=True, slots=True)
 class FailureModel:
@@ -163,18 +167,28 @@ class QpuGroup:
     gate_time_1q: int = key(
         "32 ns",
         kind="duration",
+        bare_max_s=BARE_SECONDS_MAX,
         gt=0,
         doc="Single-qubit gate time (typical IBM sx gate length; assumed, not in REFERENCE).",
     )
     gate_time_2q: int = key(
-        "84 ns", kind="duration", gt=0, doc="Two-qubit gate time (IBM Heron ibm_fez CZ)."
+        "84 ns",
+        kind="duration",
+        bare_max_s=BARE_SECONDS_MAX,
+        gt=0,
+        doc="Two-qubit gate time (IBM Heron ibm_fez CZ).",
     )
     measure_time: int = key(
-        "1.56 us", kind="duration", gt=0, doc="Readout (measurement) time (IBM Heron)."
+        "1.56 us",
+        kind="duration",
+        bare_max_s=BARE_SECONDS_MAX,
+        gt=0,
+        doc="Readout (measurement) time (IBM Heron).",
     )
     reset_time: int = key(
         "250 us",
         kind="duration",
+        bare_max_s=BARE_SECONDS_MAX,
         min=0,
         doc="Reset / repetition delay between shots (IBM default rep delay).",
     )
@@ -1352,11 +1366,28 @@ def load_scenario(
         raw = _deep_copy(scenario)
     else:
         file, raw = str(scenario), load_raw(scenario)
+        _refuse_sweep_file(file, raw)
     for item in overrides:
         path, value = parse_override(item) if isinstance(item, str) else item
         apply_override(raw, path, value, file)
     built = build(Scenario, raw, Ctx(file))
     return dataclasses.replace(built, source=file)
+
+
+#: Top-level keys of a sweep file (hybridsim.sweep.spec); a file with ``base`` and only these is
+#: a sweep, whatever else is wrong with it.
+_SWEEP_KEYS = frozenset({"name", "description", "base", "seeds", "factors", "set", "options"})
+
+
+def _refuse_sweep_file(file: str, raw: Mapping[str, Any]) -> None:
+    """A sweep file given where a scenario is expected: say so, and name the command."""
+    if "base" in raw and set(raw) <= _SWEEP_KEYS:
+        raise ScenarioError(
+            file,
+            "",
+            "this is a sweep file (it has a base scenario), not a scenario",
+            f"a scenario file; run sweeps with: hybridsim sweep {file} --out DIR",
+        )
 
 
 def _deep_copy(data: Any) -> Any:

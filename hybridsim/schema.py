@@ -14,12 +14,13 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import math
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from hybridsim.errors import ScenarioError
+from hybridsim.errors import ScenarioError, ScenarioWarning
 from hybridsim.timebase import TICKS_PER_SECOND, UNITS, parse_duration, to_ticks
 
 __all__ = ["key", "Spec", "build", "unbuild", "parse_bandwidth", "format_ticks", "Ctx"]
@@ -65,6 +66,9 @@ class Spec:
     optional: bool = False  # None allowed (and is the default)
     required: bool = False
     min_items: int = 0
+    # A bare number of seconds above this is probably a unit slip ("gate_time_2q = 84"): valid,
+    # but warned about (ScenarioWarning). None: no warning for this key.
+    bare_max_s: float | None = None
 
 
 def key(default: Any = _MISSING, *, kind: str, doc: str, **spec: Any) -> Any:
@@ -229,7 +233,28 @@ def _number(value: Any, spec: Spec, ctx: Ctx, *, integer: bool) -> int | float:
     return value
 
 
+def _warn_bare_seconds(value: Any, spec: Spec, ctx: Ctx) -> None:
+    """Warn when a bare number makes an absurd number of seconds for this key (a unit slip)."""
+    if (
+        spec.bare_max_s is None
+        or isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not value > spec.bare_max_s
+    ):
+        return
+    warnings.warn(
+        ScenarioWarning(
+            ctx.file,
+            ".".join(ctx.path),
+            f"a bare number is seconds: {value!r} s is implausibly long for this key (more than "
+            f'{spec.bare_max_s:g} s); write the unit, e.g. "{value!r} ns" or "{value!r} s"',
+        ),
+        stacklevel=2,
+    )
+
+
 def _duration(value: Any, spec: Spec, ctx: Ctx) -> int:
+    _warn_bare_seconds(value, spec, ctx)
     try:
         seconds = parse_duration(value)
     except ValueError as exc:
@@ -348,6 +373,27 @@ def _build_tables(value: Any, spec: Spec, ctx: Ctx) -> tuple[Any, ...]:
     return tuple(out)
 
 
+_SECTION_KINDS = ("table", "tables", "union")
+
+
+def _is_section_value(value: Any) -> bool:
+    if isinstance(value, Mapping):
+        return True
+    return isinstance(value, list | tuple) and bool(value) and isinstance(value[0], Mapping)
+
+
+def _unknown_key(name: str, value: Any, known, ctx: Ctx) -> ScenarioError:
+    """The error for an unknown key, suggesting only keys of the same level: a table given under
+    an unknown name is compared with the section names, a value with the plain keys."""
+    section = _is_section_value(value)
+    same_level = [n for n, spec, _ in known if (spec.kind in _SECTION_KINDS) == section]
+    hint = suggest(name, same_level)
+    if section:
+        expected = "a section: " + ", ".join(same_level) if same_level and not hint else None
+        return ctx.child(name).error(f"unknown key{hint}", expected)
+    return ctx.child(name).error(f"unknown key{hint}")
+
+
 def fields_of(cls: Any) -> list[tuple[str, Spec, Any]]:
     """(name, spec, file default) for every schema field of ``cls``."""
     out = []
@@ -377,7 +423,7 @@ def build(cls: Any, raw: Any, ctx: Ctx) -> Any:
     names = [n for n, _, _ in known]
     for k in raw:
         if k not in names:
-            raise ctx.child(str(k)).error(f"unknown key{suggest(str(k), names)}")
+            raise _unknown_key(str(k), raw[k], known, ctx)
     values: dict[str, Any] = {}
     for name, spec, file_default in known:
         sub = ctx.child(name)
@@ -468,6 +514,8 @@ def _type_text(spec: Spec) -> str:
         extra.append(bounds)
     if spec.unit:
         extra.append(spec.unit)
+    if spec.bare_max_s is not None:
+        extra.append(f"a bare number above {spec.bare_max_s:g} s is warned about as a unit slip")
     return base + (f" ({'; '.join(extra)})" if extra else "")
 
 

@@ -244,3 +244,46 @@ def test_sweep_base_replay_resolves_against_the_base_file(tmp_path, monkeypatch)
     monkeypatch.chdir(elsewhere)  # before: checked against the cwd, so "no such file"
     spec = load_sweep(sweep)
     assert [p.scenario["workload"]["kappa"]["values"] for p in spec.points] == [[100.0, 10.0]] * 2
+
+
+# ---------------------------------------------------------------------------------------------
+# 17.8: errors that do not mislead
+
+
+def test_run_on_a_sweep_file_names_the_sweep_command(capsys):
+    sweep = ROOT / "scenarios" / "attosecond-sweep.toml"
+    for cmd in ("run", "validate"):
+        err = refused([cmd, sweep], capsys, "this is a sweep file", f"hybridsim sweep {sweep}")
+        assert "did you mean" not in err  # before: "base: unknown key; did you mean 'seed'?"
+
+
+def test_unknown_section_suggests_only_sections(capsys):
+    err = refused(["validate", MMC, "--set", "nonsection.x=3"], capsys, "nonsection: unknown key")
+    assert "description" not in err  # before: "did you mean 'description'?"
+    assert "a section: cluster, network, workload" in err
+    refused(["validate", MMC, "--set", "cluster.gpux.a=3"], capsys, "did you mean 'gpu'?")
+    # and a plain value is compared with plain keys only
+    err = refused(["validate", MMC, "--set", "workload.poool=3"], capsys, "did you mean 'pool'?")
+
+
+@pytest.mark.parametrize("key", ["gate_time_1q", "gate_time_2q", "measure_time", "reset_time"])
+def test_bare_seconds_for_a_gate_time_warn_on_stderr(key, capsys):
+    code, out, err = cli(["validate", MMC, "--set", f"cluster.qpu.q.{key}=84"], capsys)
+    assert code == 0 and out.startswith("ok:")
+    assert err.count("\n") == 1 and err.startswith(f"warning: {MMC}: cluster.qpu.q.{key}: ")
+    assert "a bare number is seconds" in err and '"84 ns"' in err
+
+
+@pytest.mark.parametrize(
+    "setting", ["cluster.qpu.q.gate_time_2q=0.5", 'cluster.qpu.q.gate_time_2q="84 s"']
+)
+def test_plausible_or_explicit_durations_do_not_warn(setting, capsys):
+    code, _, err = cli(["validate", MMC, "--set", setting], capsys)
+    assert code == 0 and err == ""
+
+
+def test_the_warning_is_a_warning_in_the_library():
+    from hybridsim.errors import ScenarioWarning
+
+    with pytest.warns(ScenarioWarning, match="gate_time_2q: a bare number is seconds"):
+        load_scenario(MMC, ["cluster.qpu.q.gate_time_2q=84"])
