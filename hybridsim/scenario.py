@@ -24,6 +24,7 @@ from typing import Any
 from hybridsim import tomlio
 from hybridsim.errors import ScenarioError
 from hybridsim.schema import Ctx, build, key, unbuild
+from hybridsim.sizing import RunSize, check_size, run_size
 
 __all__ = [
     "Scenario",
@@ -36,6 +37,8 @@ __all__ = [
     "OutputConfig",
     "load_scenario",
     "load_raw",
+    "run_size",
+    "RunSize",
     "apply_override",
     "parse_override",
     "DISCIPLINES",
@@ -56,6 +59,15 @@ def _check_name(value: str, ctx: Ctx) -> None:
 
 # ---------------------------------------------------------------------------------------------
 # cluster
+
+#: Largest condition number a scenario may give (a κ, a κ start, a threshold, a replayed κ): far
+#: beyond any matrix in double precision (1/ε ≈ 4.5e15 is already numerically singular), yet
+#: every cost model stays finite with it (queries grow about linearly in κ).
+MAX_KAPPA = 1e100
+#: Largest matrix size a scenario may name (a dense 10^7 x 10^7 matrix is 800 TB).
+MAX_MATRIX_N = 10**7
+#: Largest step size / learning rate: beyond it every optimizer here diverges at once.
+MAX_STEP_SIZE = 10.0
 
 #: Gate, readout and reset times given as a bare number above this many seconds get a warning:
 #: no qubit needs a second per gate, so ``gate_time_2q = 84`` was almost surely "84 ns".
@@ -104,7 +116,8 @@ class GpuGroup:
     tflops: float = key(
         14.0,
         kind="float",
-        gt=0,
+        min=1e-6,
+        max=1e6,
         unit="TFLOP/s",
         doc="Sustained dense linear-algebra rate (A100 ≈ 14, H100 ≈ 26: Top500 HPL per GPU, "
         "inferred in REFERENCE §4).",
@@ -115,7 +128,7 @@ class GpuGroup:
         min=0,
         doc="Fixed cost per kernel call; small solves are latency bound (REFERENCE §4).",
     )
-    memory_gb: float = key(80.0, kind="float", gt=0, unit="GB", doc="Device memory.")
+    memory_gb: float = key(80.0, kind="float", min=1e-3, max=1e6, unit="GB", doc="Device memory.")
     memory_bandwidth: float = key(
         "2 TB/s", kind="bandwidth", doc="Device memory bandwidth (A100 80 GB: about 2 TB/s)."
     )
@@ -163,7 +176,7 @@ class QpuGroup:
     )
     count: int = key(1, kind="int", min=1, max=100_000, doc="Number of QPUs in the group.")
     capacity: int = key(1, kind="int", min=1, max=1024, doc="Jobs one QPU runs at the same time.")
-    qubits: int = key(156, kind="int", min=1, doc="Physical qubits (IBM Heron r2: 156).")
+    qubits: int = key(156, kind="int", min=1, max=10**9, doc="Physical qubits (IBM Heron r2: 156).")
     gate_time_1q: int = key(
         "32 ns",
         kind="duration",
@@ -193,7 +206,11 @@ class QpuGroup:
         doc="Reset / repetition delay between shots (IBM default rep delay).",
     )
     max_shots: int = key(
-        100000, kind="int", min=1, doc="Maximum shots in one job; more runs need more jobs."
+        100000,
+        kind="int",
+        min=1,
+        max=10**12,
+        doc="Maximum shots in one job; more runs need more jobs.",
     )
     job_overhead: int = key(
         "0 s",
@@ -421,7 +438,13 @@ class ExponentialDist:
 
     dist: str = key("exponential", kind="str", doc="exponential")
     rate_per_s: float | None = key(
-        None, kind="float", gt=0, optional=True, unit="1/s", doc="Rate (give this or mean_s)."
+        None,
+        kind="float",
+        min=1e-12,
+        max=1e21,
+        optional=True,
+        unit="1/s",
+        doc="Rate (give this or mean_s); its mean 1/rate is a duration (1 zs to 1e12 s).",
     )
     mean_s: int | None = key(
         None, kind="duration", gt=0, optional=True, doc="Mean (give this or rate_per_s)."
@@ -455,7 +478,14 @@ class LognormalDist:
 
     dist: str = key("lognormal", kind="str", doc="lognormal")
     mean_s: int = key(kind="duration", gt=0, doc="Mean of the distribution (not of its log).")
-    sigma: float = key(1.0, kind="float", gt=0, doc="Standard deviation of the log.")
+    sigma: float = key(
+        1.0,
+        kind="float",
+        gt=0,
+        max=10,
+        doc="Standard deviation of the log (beyond 10 nearly all the mean sits in a few "
+        "astronomically long samples).",
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -515,19 +545,31 @@ class SyntheticWorkload:
         None,
         kind="float",
         min=1,
+        max=MAX_KAPPA,
         optional=True,
         doc="Condition number of every job's matrix (its estimate too); needed by the "
         "scheduler and by model service times.",
     )
     n: int = key(
-        0, kind="int", min=0, doc="Matrix size, for payload bytes (0: the job carries no data)."
+        0,
+        kind="int",
+        min=0,
+        max=MAX_MATRIX_N,
+        doc="Matrix size, for payload bytes (0: the job carries no data).",
     )
     d: int | None = key(
-        None, kind="int", min=1, optional=True, doc="Row sparsity for payload (default n: dense)."
+        None,
+        kind="int",
+        min=1,
+        max=MAX_MATRIX_N,
+        optional=True,
+        doc="Row sparsity for payload (default n: dense).",
     )
     priorities: tuple[int, ...] = key(
         (0,),
         kind="ints",
+        min=-(10**9),
+        max=10**9,
         min_items=1,
         doc="Priorities drawn uniformly per job (smaller is served first under 'priority').",
     )
@@ -622,15 +664,23 @@ class MLPWorkload:
         doc="One block per weight tensor and bias (the paper's), per output neuron, or chunks.",
     )
     chunk_size: int | None = key(
-        None, kind="int", min=1, optional=True, doc="Block size for partition = chunk."
+        None,
+        kind="int",
+        min=1,
+        max=MAX_BLOCK_N,
+        optional=True,
+        doc="Block size for partition = chunk.",
     )
     eps_norm: float = key(
         5e-3,
         kind="float",
-        gt=0,
+        min=1e-12,
+        max=1e12,
         doc="Regularization H + eps_norm·(max|H| + damping)·I (the paper's MLP default 5e-3).",
     )
-    damping: float = key(1e-10, kind="float", min=0, doc="Damping inside the regularization.")
+    damping: float = key(
+        1e-10, kind="float", min=0, max=1e12, doc="Damping inside the regularization."
+    )
     prune_ratio: float = key(
         1.0,
         kind="float",
@@ -650,18 +700,23 @@ class MLPWorkload:
         choices=("prune_then_regularize", "regularize_then_prune"),
         doc="Order of pruning and regularization (the public code prunes first).",
     )
-    lr: float = key(1.0, kind="float", gt=0, doc="Newton step size (beta).")
+    lr: float = key(1.0, kind="float", gt=0, max=MAX_STEP_SIZE, doc="Newton step size (beta).")
     clip: float | None = key(
         100.0,
         kind="float",
         gt=0,
+        max=1e6,
         optional=True,
         doc="Clip every entry of the Newton direction to [-clip, clip] (the public code's 100).",
     )
-    l2: float = key(0.0, kind="float", min=0, doc="L2 penalty added to the loss.")
-    sgd_lr: float = key(0.1, kind="float", gt=0, doc="Learning rate of the sgd optimizer.")
+    l2: float = key(0.0, kind="float", min=0, max=1e6, doc="L2 penalty added to the loss.")
+    sgd_lr: float = key(
+        0.1, kind="float", gt=0, max=MAX_STEP_SIZE, doc="Learning rate of the sgd optimizer."
+    )
     momentum: float = key(0.9, kind="float", min=0, max=0.999, doc="SGD momentum.")
-    adam_lr: float = key(0.01, kind="float", gt=0, doc="Learning rate of the adam optimizer.")
+    adam_lr: float = key(
+        0.01, kind="float", gt=0, max=MAX_STEP_SIZE, doc="Learning rate of the adam optimizer."
+    )
     target_accuracy: float = key(
         0.9,
         kind="float",
@@ -721,10 +776,6 @@ class MLPWorkload:
                 )
 
 
-#: Largest condition number a scenario may give (a κ, a κ start, a replayed κ): far beyond any
-#: matrix in double precision (1/ε ≈ 4.5e15 is already numerically singular), yet every cost
-#: model stays finite with it (queries grow about linearly in κ).
-MAX_KAPPA = 1e100
 #: Most κ values a replay may hold: the values are part of the resolved scenario (summary.json,
 #: scenario.toml, each sweep point), and a real run's steps.csv has one row per step.
 MAX_REPLAY_VALUES = 100_000
@@ -852,7 +903,8 @@ class ShapesWorkload:
     flops_per_example: float | None = key(
         None,
         kind="float",
-        gt=0,
+        min=1,
+        max=1e18,
         optional=True,
         doc="Forward+backward flops per example (unset: 6 × parameters, inferred).",
     )
@@ -893,7 +945,7 @@ class CostsConfig:
     epsilon: float = key(
         0.01,
         kind="float",
-        gt=0,
+        min=1e-12,
         max=0.24,
         doc="Target error of the QLSA output state (and relative tolerance of CG).",
     )
@@ -935,8 +987,9 @@ class CostsConfig:
         0.204,
         kind="float",
         gt=0,
+        max=1.6,
         doc="c in the success bound 0.39 - c·eps (0.204 in arXiv:2305.11352 v1; "
-        "some copies 0.201).",
+        "some copies 0.201); at most 1.6 so the bound stays positive for every epsilon.",
     )
     jennings_alpha_power: int = key(
         1,
@@ -974,6 +1027,7 @@ class SchedulerConfig:
         1e4,
         kind="float",
         gt=0,
+        max=MAX_KAPPA,
         doc="Blocks with estimated kappa above this stay classical (qnewton, kappa_threshold).",
     )
     estimator: str = key(
@@ -1028,9 +1082,11 @@ class QuantumConfig:
     shots: int | None = key(
         None,
         kind="int",
-        min=1,
+        min=2,
+        max=10**12,
         optional=True,
-        doc="Estimate executed outputs from this many sampled shots (unset: exact state).",
+        doc="Estimate executed outputs from this many sampled shots (unset: exact state); at "
+        "least 2, as half go to the sign-estimation round.",
     )
 
 
@@ -1039,12 +1095,17 @@ class FaultPolicy:
     """What happens to a job whose attempt failed (device outage or gate/readout errors)."""
 
     max_attempts: int = key(
-        3, kind="int", min=1, doc="Attempts on QPUs (or on the job's pool) before giving up."
+        3,
+        kind="int",
+        min=1,
+        max=100,
+        doc="Attempts on QPUs (or on the job's pool) before giving up.",
     )
     reroute_after: int = key(
         1,
         kind="int",
         min=1,
+        max=100,
         doc="From this many failures on, the scheduler re-decides the job without the devices "
         "it failed on (before that it retries in the same pool).",
     )
@@ -1128,6 +1189,8 @@ class Scenario:
                     "at least one [[cluster.gpu]] group",
                 )
             )
+        # Last: the size needs a consistent scenario. Refuses what this machine cannot run.
+        check_size(self, ctx.file)
 
     def to_dict(self) -> dict[str, Any]:
         """TOML-ready data; ``load_scenario(s.to_dict()) == s``."""

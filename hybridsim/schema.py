@@ -29,6 +29,14 @@ _MISSING = dataclasses.MISSING
 #: Longest duration a scenario may give (about 31,700 years): anything longer is a typo, and it
 #: keeps every tick count convertible to float seconds.
 MAX_DURATION_S = 10**12
+#: Domain of every bandwidth (bytes/s): from 1 bps to 1 EB/s. Outside it a transfer time is no
+#: longer a finite float (1e-320 B/s) or the number is a slip; a key may narrow it.
+BANDWIDTH_MIN = 0.125
+BANDWIDTH_MAX = 1e18
+#: Domain of every integer key without a tighter one: exact in a float and in numpy's int64.
+INT_LIMIT = 2**53
+#: Largest seed: seeds are stored as SQLite integers (signed 64-bit) by sweeps.
+SEED_MAX = 2**63 - 1
 
 KINDS = (
     "str",
@@ -223,6 +231,8 @@ def _number(value: Any, spec: Spec, ctx: Ctx, *, integer: bool) -> int | float:
         if isinstance(value, bool) or not isinstance(value, int):
             raise ctx.error(f"wrong type: got {_type_name(value)} {value!r}", "an integer")
         _check_bounds(value, spec, ctx, "an integer")
+        if not -INT_LIMIT <= value <= INT_LIMIT:
+            raise ctx.error(f"out of range: {value!r}", "an integer of magnitude <= 2**53")
         return value
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ctx.error(f"wrong type: got {_type_name(value)} {value!r}", "a number")
@@ -267,8 +277,9 @@ def _duration(value: Any, spec: Spec, ctx: Ctx) -> int:
     if not lower_ok:
         words = "a positive duration" if spec.gt == 0 else f"a duration {_bounds_text(spec)} s"
         raise ctx.error(f"out of range: {value!r}", words)
-    if seconds > MAX_DURATION_S:
-        raise ctx.error(f"out of range: {value!r}", f"a duration of at most {MAX_DURATION_S:.0e} s")
+    hi = MAX_DURATION_S if spec.max is None else min(Fraction(spec.max), MAX_DURATION_S)
+    if seconds > hi:
+        raise ctx.error(f"out of range: {value!r}", f"a duration of at most {float(hi):g} s")
     ticks = to_ticks(seconds)
     if spec.gt == 0 and ticks == 0:
         raise ctx.error(f"shorter than one tick (1 zs): {value!r}", "a duration of at least 1 zs")
@@ -287,11 +298,14 @@ def _convert(value: Any, spec: Spec, ctx: Ctx) -> Any:
         if spec.min_items and len(value) < spec.min_items:
             raise ctx.error("empty string", "a non-empty string")
         return value
-    if kind in ("int", "seed"):
-        out = _number(value, spec, ctx, integer=True)
-        if kind == "seed" and out < 0:
-            raise ctx.error(f"out of range: {value!r}", "a non-negative integer")
-        return out
+    if kind == "seed":
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ctx.error(f"wrong type: got {_type_name(value)} {value!r}", "an integer")
+        if not 0 <= value <= SEED_MAX:
+            raise ctx.error(f"out of range: {value!r}", "a non-negative integer up to 2**63 - 1")
+        return value
+    if kind == "int":
+        return _number(value, spec, ctx, integer=True)
     if kind == "float":
         return _number(value, spec, ctx, integer=False)
     if kind == "bool":
@@ -305,8 +319,12 @@ def _convert(value: Any, spec: Spec, ctx: Ctx) -> Any:
             bw = parse_bandwidth(value)
         except ValueError as exc:
             raise ctx.error(str(exc), 'a bandwidth like "100 Gbps"') from None
-        if not math.isfinite(bw) or bw <= 0:
-            raise ctx.error(f"out of range: {value!r}", "a positive bandwidth")
+        lo = BANDWIDTH_MIN if spec.min is None else spec.min
+        hi = BANDWIDTH_MAX if spec.max is None else spec.max
+        if not (math.isfinite(bw) and lo <= bw <= hi):
+            raise ctx.error(
+                f"out of range: {value!r}", f"a bandwidth from {lo:g} B/s (1 bps) to {hi:g} B/s"
+            )
         return bw
     if kind == "choice":
         assert spec.choices is not None
