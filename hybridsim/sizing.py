@@ -2,9 +2,11 @@
 
 :func:`run_size` estimates, from the scenario alone and in closed form (no simulation), how big a
 run will be: its solve jobs (training steps × blocks, or synthetic jobs) over the main run and
-its baselines, the simulation events, the records held in memory and the bytes written, and a
-*lower bound* on the simulated span (arrivals, local computes and the cheapest route of every
-solve; queueing only adds to it). :func:`check_size` refuses, during validation and naming the
+its baselines, the simulation events, the records held in memory and the bytes written, and
+the simulated span: arrivals, local computes, and every solve on the route its policy takes at
+the start, middle and end of training (queueing, estimation and retries only add to it, so it
+is low rather than high; for real MLP blocks, whose κ is unknown before they are built, it is a
+lower bound). :func:`check_size` refuses, during validation and naming the
 key to change, any run beyond the limits below; ``hybridsim validate`` prints
 :meth:`RunSize.describe`.
 
@@ -87,7 +89,7 @@ class RunSize:
     output_bytes : int
         Bytes written with the report, estimated.
     span_s : float
-        Lower bound on the longest simulated span of the simulations, in seconds.
+        Estimated simulated span of the longest of the simulations, in seconds.
     """
 
     simulations: int
@@ -105,7 +107,7 @@ class RunSize:
         Examples
         --------
         >>> print(RunSize(1, 20000, 0, 0, 80000, 9_000_000, 24_000_000, 8333.0).describe())
-        1 run, 20,000 jobs, ~80k events, simulated span >= 8.33e+03 s, ~9 MB of records, ~24 MB written
+        1 run, 20,000 jobs, ~80k events, ~8.33e+03 s simulated, ~9 MB in memory, ~24 MB written
         """
         runs = f"{self.simulations} run" + ("s" if self.simulations != 1 else "")
         jobs = f"{self.jobs:,} jobs"
@@ -115,7 +117,7 @@ class RunSize:
             jobs = f"{self.steps:,} steps, {jobs}"
         return (
             f"{runs}, {jobs}, ~{_count(self.events)} events, "
-            f"simulated span >= {self.span_s:.3g} s, ~{_bytes(self.record_bytes)} of records, "
+            f"~{self.span_s:.3g} s simulated, ~{_bytes(self.record_bytes)} in memory, "
             f"~{_bytes(self.output_bytes)} written"
         )
 
