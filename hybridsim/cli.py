@@ -73,10 +73,11 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from hybridsim.scenario import load_scenario
+    from hybridsim.scenario import load_scenario, run_size
 
     sc = load_scenario(args.scenario, args.overrides)
     print(f"ok: {args.scenario}: {_describe(sc)}")
+    print(f"size: {run_size(sc).describe()}")
     return 0
 
 

@@ -41,16 +41,20 @@ __all__ = [
     "MAX_RECORD_BYTES",
     "MAX_OUTPUT_BYTES",
     "MAX_EVENTS",
+    "MAX_DEVICES",
 ]
 
 #: Longest simulated span a run may have, in seconds (the longest duration a scenario may give).
 MAX_SPAN_S = 1e12
-#: Most bytes of records a run may hold in memory (4 GiB).
-MAX_RECORD_BYTES = 4 * 2**30
-#: Most bytes a run may write: CSV traces, trace.json and the report (8 GiB).
-MAX_OUTPUT_BYTES = 8 * 2**30
+#: Most bytes of records a run may hold in memory (4 GB).
+MAX_RECORD_BYTES = 4 * 10**9
+#: Most bytes a run may write: CSV traces, trace.json and the report (8 GB).
+MAX_OUTPUT_BYTES = 8 * 10**9
 #: Most simulation events a run may process (at 5-100 µs each: minutes to hours).
 MAX_EVENTS = 2 * 10**8
+#: Most devices in a cluster: the engine builds each (about 0.5 ms) and finds each route by a
+#: shortest path over all of them (about 70 ms per route at this size).
+MAX_DEVICES = 10_000
 
 # Measured per-row sizes (bundled scenarios, CPython 3.11): in memory, and written.
 JOB_RECORD_BYTES = 450  # a JobRecord (34 fields) in memory
@@ -164,19 +168,95 @@ def _costs(sc: Any) -> Any:
     return CostModel(sc.costs)
 
 
-def _cheapest_service(sc: Any, costs: Any, n: Any, d: Any, kappa: Any, kinds) -> list[_Term]:
-    """Per job (arrays n, d, κ): the smallest service over the groups of ``kinds``, with the key
-    of its dominant cost term (a lower bound on what the job takes wherever it is routed)."""
+def _on_faulty(group: Any, seconds: Any) -> tuple[Any, str | None]:
+    """Expected time to get ``seconds`` of work done on a device of ``group``, and the key that
+    stretches it (None when nothing does much).
+
+    Random failures (``mtbf``) restart the task: with exponential times to failure the expected
+    completion time is ``expm1(T / mtbf) · (mtbf + mttr)``, which explodes once a task is much
+    longer than the mean time between failures. Calibration windows take the share
+    ``duration / period`` of the time away.
+    """
+    import numpy as np
+
+    t = np.asarray(seconds, dtype=float)
+    out, key = t, None
+    f = group.failures
+    if f is not None and f.mtbf is not None:
+        mtbf, mttr = _s(f.mtbf), _s(f.mttr)
+        with np.errstate(over="ignore", invalid="ignore"):
+            out = np.expm1(np.minimum(t / mtbf, 800.0)) * (mtbf + mttr)
+        out = np.maximum(out, t)
+        key = _group_key(group, "failures.mtbf")
+    if group.kind == "qpu" and group.calibration_period is not None:
+        share = _s(group.calibration_duration) / _s(group.calibration_period)
+        out = out / (1.0 - share)
+        if share > 0.5 and key is None:
+            key = _group_key(group, "calibration_duration")
+    if key is not None and not np.any(out > 2.0 * t):
+        key = None
+    return out, key
+
+
+def _transfer_s(sc: Any, origin: Any, group: Any, n: Any, d: Any) -> tuple[Any, str | None]:
+    """Round trip of a job's payload and result between ``origin`` (a group, or None for the
+    host) and a device of ``group`` in a star network, when the accounting charges transfers;
+    with the key of its largest part. Zero for custom topologies (not estimated)."""
+    import numpy as np
+
+    if not _costs(sc).charges_transfer or sc.network.topology != "star" or origin is group:
+        return 0.0, None
+    net = sc.network
+    n = np.asarray(n, dtype=float)
+    d = np.asarray(d, dtype=float)
+    nbytes = np.minimum(n * n * 8.0, n * d * 12.0) + n * 8.0  # payload there, result back
+    if origin is None:
+        ends = [(net.host_latency, net.host_bandwidth, "network.host")]
+    else:
+        ends = [
+            (
+                origin.link_latency,
+                origin.link_bandwidth,
+                f"cluster.{origin.kind}.{origin.name}.link",
+            )
+        ]
+    ends.append((group.link_latency, group.link_bandwidth, _group_key(group, "link")))
+    parts = {}
+    for latency, bandwidth, where in ends:
+        parts[f"{where}_latency"] = 2.0 * _s(latency)  # both directions
+        parts[f"{where}_bandwidth"] = nbytes / bandwidth
+    total = sum(np.broadcast_to(np.asarray(v, dtype=float), n.shape) for v in parts.values())
+    lf = net.link_failures
+    if lf is not None and lf.mtbf is not None:
+        total = total * (_s(lf.mtbf) + _s(lf.mttr)) / _s(lf.mtbf)  # transfers wait for repairs
+    biggest = max(parts, key=lambda k: float(np.max(parts[k])))
+    return total, biggest
+
+
+def _cheapest_service(
+    sc: Any,
+    costs: Any,
+    n: Any,
+    d: Any,
+    kappa: Any,
+    kinds,
+    origin=None,
+    slowest: bool = False,
+    only: set[str] | None = None,
+) -> list[_Term]:
+    """Per job (arrays n, d, κ): the smallest (or with ``slowest`` the largest) service over the
+    groups of ``kinds`` (and in ``only``, if given), failures, calibration and charged transfers
+    included, with the key of its dominant term. Zero where no group can take the job."""
     import numpy as np
 
     from hybridsim.errors import ModelDomainError
 
     n = np.asarray(n, dtype=float)
     d = np.asarray(d, dtype=float)
-    best = np.full(n.shape, math.inf)
+    best = np.full(n.shape, -math.inf if slowest else math.inf)
     keys = np.full(n.shape, "", dtype=object)
     for g in sc.cluster.groups:
-        if g.kind not in kinds:
+        if g.kind not in kinds or (only is not None and g.name not in only):
             continue
         try:
             with np.errstate(all="ignore"):
@@ -203,9 +283,18 @@ def _cheapest_service(sc: Any, costs: Any, n: Any, d: Any, kappa: Any, kinds) ->
         names = list(parts)
         stacked = np.stack([np.broadcast_to(np.asarray(parts[k], float), n.shape) for k in names])
         dominant = np.array([_group_key(g, names[i]) for i in np.argmax(stacked, axis=0)])
-        better = ~(total >= best)  # NaN and inf compare false: an infinite cost stays visible
+        stretched, fault_key = _on_faulty(g, total)
+        if fault_key is not None:
+            dominant = np.where(stretched > 2.0 * total, fault_key, dominant)
+        moved, net_key = _transfer_s(sc, origin, g, n, d)
+        if net_key is not None:
+            dominant = np.where(np.asarray(moved) > stretched, net_key, dominant)
+        total = stretched + moved
+        # NaN compares false either way: a NaN cost replaces the best and stays visible
+        better = ~(total <= best) if slowest else ~(total >= best)
         best = np.where(better, total, best)
         keys = np.where(better, dominant, keys)
+    best = np.where(np.isneginf(best) | (np.isposinf(best) & (keys == "")), 0.0, best)
     return [_Term(float(b), str(k)) for b, k in zip(best.tolist(), keys.tolist(), strict=True)]
 
 
@@ -228,7 +317,7 @@ def _local_compute(sc: Any, flops: list[float], flops_key: str | None) -> _Term:
     """Per-step local work (forward/backward, curvature, update) on the fastest GPU group."""
     best = None
     for g in sc.cluster.gpu:
-        t = sum(_kernel(g, f) for f in flops)
+        tasks = [_kernel(g, f) for f in flops]
         compute = sum(f / (g.tflops * 1e12) for f in flops)
         launch = len(flops) * g.launch_latency / TICKS_PER_SECOND
         key = (
@@ -236,7 +325,11 @@ def _local_compute(sc: Any, flops: list[float], flops_key: str | None) -> _Term:
             if flops_key and compute >= launch
             else _group_key(g, "tflops" if compute >= launch else "launch_latency")
         )
-        if best is None or t < best.value:
+        stretched, fault_key = _on_faulty(g, tasks)  # each kernel restarts on its own
+        t = float(sum(stretched.tolist()))
+        if fault_key is not None and t > 2.0 * sum(tasks):
+            key = fault_key
+        if best is None or not t >= best.value:
             best = _Term(t, key)
     return best if best is not None else _Term(0.0, "cluster.gpu")
 
@@ -282,33 +375,48 @@ def _synthetic(sc: Any) -> list[_Sim]:
     arrivals = _Term(
         wl.jobs * _mean_gap_s(wl.arrival, wl.jobs), f"workload.arrival.{arrival_field}"
     )
-    pool = wl.pool if wl.pool is not None else None
-    groups = sc.cluster.groups_for(pool) if pool is not None else sc.cluster.groups
+    groups = sc.cluster.groups_for(wl.pool) if wl.pool is not None else sc.cluster.groups
     slots = sum(g.count * g.capacity for g in groups) or 1
-    if type(wl.service).__name__ == "ModelDist" or wl.pool is None:
-        kinds = {g.kind for g in groups}
-        if wl.pool is None:
-            kinds = _route_kinds(sc, sc.scheduler.policy)
-        n = max(wl.n, 1)
-        d = wl.d if wl.d is not None else n
-        svc = _routed(sc, _costs(sc), [n], [d], wl.kappa or 1.0, kinds)[0]
-        if type(wl.service).__name__ != "ModelDist":  # explicit service times win
-            svc = _Term(_mean_gap_s(wl.service, wl.jobs), "workload.service")
+    n = max(wl.n, 1)
+    d = wl.d if wl.d is not None else n
+    if type(wl.service).__name__ == "ModelDist":
+        kinds = {g.kind for g in groups} if wl.pool is not None else None
+        kinds = kinds or _route_kinds(sc, sc.scheduler.policy)
+        only = {g.name for g in groups}
+        svc = _routed(sc, _costs(sc), [n], [d], wl.kappa or 1.0, kinds, None, only)[0]
     else:
-        svc = _Term(_mean_gap_s(wl.service, wl.jobs), "workload.service")
+        # explicit service times, stretched by each group's faults, plus charged transfers;
+        # a job may land on any group of its pool, so the slowest one counts
+        mean = _mean_gap_s(wl.service, wl.jobs)
+        svc = _Term(0.0, "workload.service")
+        for g in groups:
+            t, key = _on_faulty(g, mean)
+            moved, net_key = _transfer_s(sc, None, g, n, d) if wl.n else (0.0, None)
+            total = float(t) + float(moved)
+            if not total <= svc.value:
+                key = net_key if float(moved) > float(t) else key
+                svc = _Term(total, key or "workload.service")
     work = _Term(wl.jobs * svc.value / slots, svc.key)
     return [_Sim(wl.jobs, 0, _largest([arrivals, work]), "workload.jobs")]
 
 
-def _routed(sc, costs, sizes, ds, kappa: float, kinds: set[str]) -> list[_Term]:
+def _routed(
+    sc, costs, sizes, ds, kappa: float, kinds: set[str], origin=None, only=None
+) -> list[_Term]:
     """Each block's service on the route its policy would take at condition number ``kappa``:
     the κ rules of ``kappa_threshold`` and ``qnewton`` as the schedulers apply them, the
     cheaper route for cost-based policies (and for unknown ones)."""
     kappas = [kappa] * len(sizes)
-    by_kind = {k: _cheapest_service(sc, costs, sizes, ds, kappas, {k}) for k in sorted(kinds)}
+    policy, threshold = sc.scheduler.policy, sc.scheduler.kappa_threshold
+    # The κ-rule policies pick the least loaded group of a kind by job count, whatever its
+    # speed: a step's jobs land on every group of the kind, so the slowest one counts.
+    slowest = policy in ("classical_only", "quantum_only", "kappa_threshold", "qnewton")
+    by_kind = {
+        k: _cheapest_service(sc, costs, sizes, ds, kappas, {k}, origin, slowest, only)
+        for k in sorted(kinds)
+    }
     if len(by_kind) == 1:
         return next(iter(by_kind.values()))
-    policy, threshold = sc.scheduler.policy, sc.scheduler.kappa_threshold
     out = []
     for c, q in zip(by_kind["gpu"], by_kind["qpu"], strict=True):
         if policy == "kappa_threshold":
@@ -330,7 +438,8 @@ def _training_span(sc, costs, sizes, ds, kappas, kinds, local: _Term, steps: int
         if not sizes or not kinds:
             solves.append(_Term(0.0, local.key))
             continue
-        svc = _routed(sc, costs, sizes, ds, kappa, kinds)
+        # a trainer's jobs start on its home GPU (the first group's, round robin)
+        svc = _routed(sc, costs, sizes, ds, kappa, kinds, sc.cluster.gpu[0])
         longest = _largest(svc)
         shared = _Term(tenants * sum(t.value for t in svc) / slots, longest.key)
         solves.append(_largest([longest, shared]))
@@ -476,7 +585,8 @@ def _estimate(sc: Any) -> tuple[RunSize, list[_Sim], list[_Term], list[_Term]]:
     n_calib = sum(t.value for t in calibrations)
     queue_rows = QUEUE_ROWS_PER_JOB * jobs if sc.output.queue_levels else 0
     local = steps * 4 if kind != "synthetic" else 0  # local-compute intervals per step
-    intervals = local + n_outages + n_calib
+    hops = 4 * jobs if _costs(sc).charges_transfer else 0  # star: 2 links there, 2 back
+    intervals = local + hops + n_outages + n_calib
     events = EVENTS_PER_JOB * jobs + EVENTS_PER_STEP * steps + 2 * (n_outages + n_calib)
     record_bytes = (
         JOB_RECORD_BYTES * jobs
@@ -547,14 +657,29 @@ def check_size(sc: Any, file: str) -> RunSize:
         :data:`MAX_EVENTS` (naming the workload's length, the fault or calibration key that
         contributes most, or ``output.queue_levels``).
     """
+    groups = sc.cluster.groups
+    devices = sum(g.count for g in groups)
+    if devices > MAX_DEVICES:
+        big = max(groups, key=lambda g: g.count)
+        raise ScenarioError(
+            file,
+            _group_key(big, "count"),
+            f"the cluster would have {devices:,} devices",
+            f"at most {MAX_DEVICES:,} devices in all (docs/reference/scenario.md#run-size)",
+        )
     size, sims, outages, calibrations = _estimate(sc)
     for sim in sims:
         if not sim.span.value <= MAX_SPAN_S and sc.until is None:
+            span = sim.span.value
+            how_long = (
+                f"about {span:.3g} s of simulated time ({span / 3.15576e7:.3g} years)"
+                if math.isfinite(span)
+                else "forever (an unbounded expected time)"
+            )
             raise ScenarioError(
                 file,
                 sim.span.key,
-                f"the run would span about {sim.span.value:.3g} s of simulated time "
-                f"({sim.span.value / 3.15576e7:.3g} years), this key's term being the largest",
+                f"the run would span {how_long}, this key's term being the largest",
                 f"a run of at most {MAX_SPAN_S:g} s (docs/reference/scenario.md#run-size)",
             )
     why = sims[0].jobs_key
