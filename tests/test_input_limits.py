@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import pickle
+import time
 from pathlib import Path
 
 import pytest
@@ -287,3 +288,146 @@ def test_the_warning_is_a_warning_in_the_library():
 
     with pytest.warns(ScenarioWarning, match="gate_time_2q: a bare number is seconds"):
         load_scenario(MMC, ["cluster.qpu.q.gate_time_2q=84"])
+
+
+# ---------------------------------------------------------------------------------------------
+# 18.3: magnitudes outside a key's domain are refused by validate, naming file and key
+
+BERT = ROOT / "scenarios" / "paper-bert-tiny.toml"
+FAULTS = ROOT / "scenarios" / "faults.toml"
+
+REPRODUCERS = [
+    # each of these was accepted by validate, then a traceback (or a message without file and
+    # key) from run
+    (QUICK, ["cluster.gpu.a100.tflops=1e-300"], "cluster.gpu.a100.tflops"),
+    (
+        QUICK,
+        ['cluster.gpu.a100.memory_bandwidth="1e-300 B/s"'],
+        "cluster.gpu.a100.memory_bandwidth",
+    ),
+    (MMC, ["workload.arrival.rate_per_s=1e-308"], "workload.arrival.rate_per_s"),
+    (MMC, ['cluster.qpu.q.link_bandwidth="1e-320 B/s"', "workload.n=64"], "link_bandwidth"),
+    (
+        MMC,
+        ['workload.service={dist = "lognormal", mean_s = 1.0, sigma = 1e308}'],
+        "workload.service.sigma",
+    ),
+    (BERT, ["workload.flops_per_example=1e308"], "workload.flops_per_example"),
+    (QUICK, ["workload.lr=1e308"], "workload.lr"),
+    (QUICK, ["quantum.shots=1"], "quantum.shots"),
+    (QUICK, ["costs.jennings_success_constant=2"], "costs.jennings_success_constant"),
+    (QUICK, ["costs.epsilon=1e-300"], "costs.epsilon"),
+    (MMC, ["seed=18446744073709551616"], "seed"),  # 2**64: SQLite cannot store it
+    (MMC, ["workload.priorities=[18446744073709551616]"], "workload.priorities.0"),
+]
+
+
+@pytest.mark.parametrize("path, sets, key", REPRODUCERS, ids=[r[2] for r in REPRODUCERS])
+def test_out_of_domain_magnitudes_are_refused_by_validate(path, sets, key, capsys):
+    args = [a for s in sets for a in ("--set", s)]
+    refused(["validate", path, *args], capsys, f"error: {path}: ", key)
+
+
+# ---------------------------------------------------------------------------------------------
+# 18.2 (run part): the size is known before any work; what cannot run here is refused
+
+
+def test_run_size_is_a_frozen_record_with_a_one_line_description():
+    import dataclasses
+
+    from hybridsim.scenario import RunSize, run_size
+
+    size = run_size(load_scenario(QUICK))
+    assert isinstance(size, RunSize)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        size.jobs = 0
+    # quickstart: 30 Newton steps x 4 blocks, plus the classical Newton baseline; SGD has no jobs
+    assert (size.simulations, size.jobs, size.steps, size.blocks_per_step) == (3, 240, 90, 4)
+    text = size.describe()
+    assert "\n" not in text and "240 jobs" in text and "3 runs" in text
+
+
+@pytest.mark.parametrize(
+    "path, sets, jobs",
+    [
+        (MMC, [], 20000),
+        (BERT, [], 2048 * 39),  # one epoch of BERT-tiny: 2048 steps x 39 blocks
+        (BERT, ["workload.steps=10"], 390),
+        (MMC, ['until="100 s"'], 240),  # the run stops at 100 s: about 2.4 jobs/s arrive
+    ],
+)
+def test_run_size_counts_jobs(path, sets, jobs):
+    from hybridsim.scenario import run_size
+
+    assert run_size(load_scenario(path, sets)).jobs == jobs
+
+
+def test_run_size_span_is_close_to_a_real_run():
+    from hybridsim import run
+    from hybridsim.scenario import run_size
+
+    sc = load_scenario(MMC, ["workload.jobs=300"])
+    made = run(sc).summary["makespan_s"]
+    assert run_size(sc).span_s == pytest.approx(300 / 2.4)
+    assert 0.7 < made / run_size(sc).span_s < 1.5  # Poisson arrivals: about the mean
+
+
+def test_validate_prints_the_size(capsys):
+    code, out, _ = cli(["validate", MMC], capsys)
+    assert code == 0
+    ok, size = out.splitlines()
+    assert ok.startswith("ok: ") and size.startswith("size: 1 run, 20,000 jobs")
+
+
+@pytest.mark.parametrize(
+    "path, sets, key, words",
+    [
+        (MMC, ["workload.jobs=100000000"], "workload.jobs", "of records in memory"),
+        (BERT, ["workload.epochs=10000"], "workload.epochs", "of records in memory"),
+        (BERT, ["workload.steps=10000000"], "workload.steps", "of records in memory"),
+        # a task much longer than the mean time between failures never completes
+        (FAULTS, ['cluster.gpu.a100.failures.mtbf="1 zs"'], "a100.failures.mtbf", "forever"),
+        (FAULTS, ["cluster.gpu.a100.tflops=1e-6"], "a100.failures.mtbf", "simulated time"),
+        (FAULTS, ['cluster.gpu.a100.link_latency="1e12 s"'], "a100.link_latency", "simulated"),
+        (FAULTS, ['cluster.qpu.heron.gate_time_2q="1e12 s"'], "heron.gate_time_2q", "simulated"),
+        (
+            MMC,
+            [
+                'cluster.qpu.q.calibration_period="2 zs"',
+                'cluster.qpu.q.calibration_duration="1 zs"',
+            ],
+            "cluster.qpu.q.calibration_period",
+            "records",
+        ),
+        (MMC, ["cluster.qpu.q.count=20000"], "cluster.qpu.q.count", "devices"),
+        (
+            MMC,
+            ["workload.n=10000000", 'cluster.qpu.q.link_bandwidth="1 bps"'],
+            "link_bandwidth",
+            "simulated time",
+        ),
+    ],
+)
+def test_runs_beyond_the_limits_are_refused_naming_the_key(path, sets, key, words, capsys):
+    args = [a for s in sets for a in ("--set", s)]
+    t0 = time.perf_counter()
+    refused(["validate", path, *args], capsys, f"error: {path}: ", key, words)
+    assert time.perf_counter() - t0 < 10  # a hang guard: validation is closed-form
+
+
+def test_faults_scenario_without_its_costs_table_is_refused(tmp_path, capsys):
+    # issue 18.2: grew to 4.6 GB; under full accounting the Heron QPU's jobs take ~1e10 s each
+    text = FAULTS.read_text()
+    head, rest = text.split("[costs]")
+    path = tmp_path / "faults.toml"
+    path.write_text(head + "[faults]" + rest.split("[faults]")[1])
+    refused(["validate", path], capsys, "the run would span")
+
+
+def test_until_bounds_the_span(capsys):
+    # the same run, stopped at a day, is fine: until caps the span and the jobs done
+    code, out, _ = cli(
+        ["validate", FAULTS, "--set", "cluster.gpu.a100.tflops=1e-3", "--set", 'until="1 d"'],
+        capsys,
+    )
+    assert code == 0, out
