@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import os
 import re
+import stat
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -747,6 +749,11 @@ class MLPWorkload:
         from hybridsim.workload.datasets import DATASET_SHAPES
         from hybridsim.workload.mlp import MLPSpec, block_sizes
 
+        # first: the block layout below refuses a chunk_size without partition = chunk
+        if (self.partition == "chunk") != (self.chunk_size is not None):
+            raise ctx.child("chunk_size").error(
+                "chunk_size goes with partition = chunk (and only with it)"
+            )
         n_in, n_out = DATASET_SHAPES[self.dataset]
         if self.partition != "chunk" or self.chunk_size is not None:
             spec = MLPSpec((n_in, *self.hidden, n_out), self.activation)
@@ -758,10 +765,6 @@ class MLPWorkload:
                     f"blocks of at most {MAX_BLOCK_N} (smaller hidden layers, or partition = "
                     '"neuron" / "chunk"; paper-scale sizes belong in kind = "shapes")',
                 )
-        if (self.partition == "chunk") != (self.chunk_size is not None):
-            raise ctx.child("chunk_size").error(
-                "chunk_size goes with partition = chunk (and only with it)"
-            )
         for i, b in enumerate(self.baselines):
             if b not in BASELINES:
                 from hybridsim.schema import suggest
@@ -1225,7 +1228,11 @@ def replay_path(source: str, replay: str, ctx: Ctx) -> Path:
             f"path {replay!r} leaves the scenario's directory ({path})",
             f"a file inside {base}",
         )
-    if not path.is_file():
+    try:
+        regular = path.is_file()  # a FIFO or device is not: reading it could block
+    except OSError as exc:  # e.g. a name too long
+        raise ctx.child("replay").error(f"cannot read {replay!r}: {exc.strerror}") from None
+    if not regular:
         raise ctx.child("replay").error(f"no such file: {replay!r}", "a steps.csv of a real run")
     return path
 
@@ -1291,6 +1298,9 @@ def _validate_network(sc: Scenario, ctx: Ctx) -> None:
 # loading and overrides
 
 
+#: Largest scenario or sweep file read (the largest bundled one is a few kB).
+MAX_FILE_BYTES = 64 * 2**20
+
 _LIMITS_HINT = (
     f"at most {tomlio.MAX_NESTING} levels of nested tables and arrays, integers of at most "
     "4300 digits"
@@ -1301,6 +1311,18 @@ def load_raw(path: str | Path) -> dict[str, Any]:
     """Read a TOML file, turning every I/O or syntax problem into a one-line ScenarioError."""
     file = str(path)
     try:
+        # stat first: reading a FIFO or a device would block or never end
+        info = os.stat(path)
+        if not stat.S_ISREG(info.st_mode):
+            what = "a directory" if stat.S_ISDIR(info.st_mode) else "not a regular file"
+            raise ScenarioError(file, "", f"cannot read file: {what}", "a TOML file")
+        if info.st_size > MAX_FILE_BYTES:
+            raise ScenarioError(
+                file,
+                "",
+                f"file too large ({info.st_size:,} bytes)",
+                f"a TOML file of at most {MAX_FILE_BYTES:,} bytes",
+            )
         data = Path(path).read_bytes()
     except OSError as exc:
         raise ScenarioError(file, "", f"cannot read file: {exc.strerror or exc}") from None

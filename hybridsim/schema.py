@@ -136,7 +136,10 @@ def parse_bandwidth(value: Any) -> float:
     if isinstance(value, bool):
         raise ValueError(f"a bandwidth cannot be a boolean, got {value!r}")
     if isinstance(value, int | float):
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:  # an integer beyond the float range
+            return math.inf
     if not isinstance(value, str):
         raise ValueError(f"a bandwidth must be a number of bytes/s or a string, got {value!r}")
     parts = value.strip().split()
@@ -236,7 +239,10 @@ def _number(value: Any, spec: Spec, ctx: Ctx, *, integer: bool) -> int | float:
         return value
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ctx.error(f"wrong type: got {_type_name(value)} {value!r}", "a number")
-    value = float(value)
+    try:
+        value = float(value)
+    except OverflowError:  # an integer beyond the float range
+        raise ctx.error(f"out of range: {value!r}", f"a number {_bounds_text(spec)}") from None
     if not math.isfinite(value):
         raise ctx.error(f"not a finite number: {value!r}", "a finite number")
     _check_bounds(value, spec, ctx, "a number")
