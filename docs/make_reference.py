@@ -79,8 +79,10 @@ line naming the key that contributes most (e.g. `workload.jobs`, `workload.epoch
 | output files | 8 GB (about 1.2 kB per job with the report) | `jobs.csv`, `intervals.csv`, `queues.csv`, `steps.csv`, `trace.json` |
 | simulation events | 2e8 | at 5–100 µs each, minutes to hours of wall time |
 | devices | 10,000 in all | the engine builds every device and routes over all of them |
+| real numerics | 1e14 flops | `kind = "mlp"` builds, shapes, estimates and solves every block (about 3·N³ flops per block and step): 1–2 hours on one core |
 
-For example `mmc.toml` with `workload.jobs = 100000000` needs about 120 GB of records, and
+For example `quickstart.toml` with `workload.tenants = 1000` would compute about 2e14 flops of
+real numerics and is refused naming `workload.tenants`; `mmc.toml` with `workload.jobs = 100000000` needs about 120 GB of records, and
 `paper-bert-tiny.toml` with `epochs = 10000` about 800 million jobs: both are refused, naming
 `workload.jobs` and `workload.epochs`.
 

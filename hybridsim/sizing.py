@@ -42,6 +42,7 @@ __all__ = [
     "MAX_OUTPUT_BYTES",
     "MAX_EVENTS",
     "MAX_DEVICES",
+    "MAX_NUMERIC_FLOPS",
 ]
 
 #: Longest simulated span a run may have, in seconds (the longest duration a scenario may give).
@@ -52,6 +53,9 @@ MAX_RECORD_BYTES = 4 * 10**9
 MAX_OUTPUT_BYTES = 8 * 10**9
 #: Most simulation events a run may process (at 5-100 µs each: minutes to hours).
 MAX_EVENTS = 2 * 10**8
+#: Most floating-point work a real (matrix-holding) training may do: about 1-2 hours on one
+#: core at the 20-50 GFLOP/s a single BLAS thread reaches on the block sizes allowed.
+MAX_NUMERIC_FLOPS = 1e14
 #: Most devices in a cluster: the engine builds each (about 0.5 ms) and finds each route by a
 #: shortest path over all of them (about 70 ms per route at this size).
 MAX_DEVICES = 10_000
@@ -94,6 +98,9 @@ class RunSize:
         Bytes written with the report, estimated.
     span_s : float
         Estimated simulated span of the longest of the simulations, in seconds.
+    numeric_flops : float
+        Floating-point work really done by numpy (real MLP training: the blocks are built,
+        shaped, estimated and solved); 0 for shape-only and synthetic workloads.
     """
 
     simulations: int
@@ -104,6 +111,7 @@ class RunSize:
     record_bytes: int
     output_bytes: int
     span_s: float
+    numeric_flops: float = 0.0
 
     def describe(self) -> str:
         """One line, e.g. ``2 runs, 240 jobs (30 steps × 4 blocks), ~2.1k events, ...``.
@@ -119,9 +127,10 @@ class RunSize:
             jobs += f" ({self.blocks_per_step} per Newton step)"
         if self.steps:
             jobs = f"{self.steps:,} steps, {jobs}"
+        work = f", ~{self.numeric_flops:.2g} flops of numerics" if self.numeric_flops else ""
         return (
             f"{runs}, {jobs}, ~{_count(self.events)} events, "
-            f"~{self.span_s:.3g} s simulated, ~{_bytes(self.record_bytes)} in memory, "
+            f"~{self.span_s:.3g} s simulated{work}, ~{_bytes(self.record_bytes)} in memory, "
             f"~{_bytes(self.output_bytes)} written"
         )
 
@@ -346,6 +355,7 @@ class _Sim:
     steps: int
     span: _Term
     jobs_key: str
+    flops: float = 0.0  # numeric work really done (real MLP training only)
 
 
 def _mean_gap_s(dist: Any, count: int) -> float:
@@ -478,16 +488,22 @@ def _mlp(sc: Any) -> list[_Sim]:
     # A real block's κ is known only when it is built; at the estimator's first guess
     # (kappa 1) every route is at its cheapest, so the span is a lower bound here.
     kappas = [1.0]
-    steps_key = "workload.steps"
+    steps_key = "workload.tenants" if wl.tenants > wl.steps else "workload.steps"
 
     def newton(kinds) -> _Sim:
         local = _local_compute(sc, [fb, hess, upd], None)
         span = _training_span(sc, costs, sizes, ds, kappas, kinds, local, wl.steps, wl.tenants)
-        return _Sim(wl.tenants * wl.steps * len(sizes), wl.tenants * wl.steps, span, steps_key)
+        # Really computed per block and step: shaping, the κ estimate, the exact κ for the
+        # records and the solve, about 3·N³ flops together (LU 2/3, symmetric eigenvalues 4/3).
+        work = wl.tenants * wl.steps * (fb + hess + upd + sum(3.0 * n**3 for n in sizes))
+        return _Sim(
+            wl.tenants * wl.steps * len(sizes), wl.tenants * wl.steps, span, steps_key, work
+        )
 
     def first_order() -> _Sim:
         local = _local_compute(sc, [fb, upd], None)
-        return _Sim(0, wl.tenants * wl.steps, _Term(wl.steps * local.value, local.key), steps_key)
+        span = _Term(wl.steps * local.value, local.key)
+        return _Sim(0, wl.tenants * wl.steps, span, steps_key, wl.tenants * wl.steps * (fb + upd))
 
     sims = [
         newton(_route_kinds(sc, sc.scheduler.policy)) if wl.optimizer == "newton" else first_order()
@@ -610,6 +626,7 @@ def _estimate(sc: Any) -> tuple[RunSize, list[_Sim], list[_Term], list[_Term]]:
         record_bytes=_int(record_bytes),
         output_bytes=_int(output_bytes),
         span_s=max(spans),
+        numeric_flops=sum(sim.flops for sim in sims),
     )
     return size, sims, outages, calibrations
 
@@ -702,6 +719,15 @@ def check_size(sc: Any, file: str) -> RunSize:
                 f"the run would hold about {_bytes(total)} {what} ({size.describe()})",
                 f"at most {_bytes(limit)} (docs/reference/scenario.md#run-size)",
             )
+    if size.numeric_flops > MAX_NUMERIC_FLOPS:
+        raise ScenarioError(
+            file,
+            why,
+            f"the training would compute about {size.numeric_flops:.2g} flops of real numerics "
+            f"(hours beyond the limit; {size.describe()})",
+            f"at most {MAX_NUMERIC_FLOPS:.0e} flops (fewer steps or tenants, smaller blocks, or "
+            'kind = "shapes"; docs/reference/scenario.md#run-size)',
+        )
     if size.events > MAX_EVENTS:
         culprit = _largest([_Term(EVENTS_PER_JOB * size.jobs, why), *outages, *calibrations])
         raise ScenarioError(

@@ -400,6 +400,7 @@ def test_validate_prints_the_size(capsys):
             "records",
         ),
         (MMC, ["cluster.qpu.q.count=20000"], "cluster.qpu.q.count", "devices"),
+        (QUICK, ["workload.tenants=1000"], "workload.tenants", "flops of real numerics"),
         (
             MMC,
             ["workload.n=10000000", 'cluster.qpu.q.link_bandwidth="1 bps"'],
