@@ -432,3 +432,26 @@ def test_until_bounds_the_span(capsys):
         capsys,
     )
     assert code == 0, out
+
+
+@pytest.mark.parametrize(
+    "factor",
+    ['{ logspace = ["1e10000000 s", "1 s"], num = 3 }', '["1e10000000 s", "1 s"]'],
+)
+def test_huge_exponents_in_sweep_factors_are_refused_at_once(factor, tmp_path, capsys):
+    # issue 16.4: "a sweep factor or --set can carry one"
+    path = tmp_path / "sw.toml"
+    path.write_text(f'base = "{MMC}"\n[factors]\n"cluster.qpu.q.gate_time_2q" = {factor}\n')
+    t0 = time.perf_counter()
+    refused(["sweep", path, "--out", tmp_path / "o"], capsys, "exponent out of range")
+    assert time.perf_counter() - t0 < 10 and not (tmp_path / "o").exists()
+
+
+def test_huge_exponent_in_a_set_value_is_refused_at_once(capsys):
+    t0 = time.perf_counter()
+    refused(
+        ["validate", MMC, "--set", 'cluster.qpu.q.gate_time_2q="1e10000000 s"'],
+        capsys,
+        "cluster.qpu.q.gate_time_2q: exponent out of range",
+    )
+    assert time.perf_counter() - t0 < 5  # was about 20 s
