@@ -410,23 +410,37 @@ def test_fuzz_control_characters(text, tmp_path, capsys):
     assert _run_and_validate(_mmc_described(tmp_path, text), tmp_path, capsys) == 0
 
 
+GIANT_MEMORY_BOUND = 256 * 2**20  # bytes allocated (tracemalloc peak) for one giant case
+
+
 @pytest.mark.parametrize(
     "extra_top, extra_workload, expected",
     [
-        ("k" * 2**20 + " = 1\n", "", 2),  # a megabyte-long key
-        ("", "kappa = " + json.dumps("x" * 2**20) + "\n", 2),  # a megabyte-long bad value
-        ("DESCRIBE", "", 0),  # a megabyte of free text runs
-        ("", "priorities = [" + "1, " * 10**5 + "]\n", 0),  # a long but valid array
-        ("", "priorities = [" + "1, " * 10**5 + '"x"]\n', 2),
+        ("k" * 2**18 + " = 1\n", "", 2),  # a 256 kB key
+        ("", "kappa = " + json.dumps("x" * 2**18) + "\n", 2),  # a 256 kB bad value
+        ("DESCRIBE", "", 0),  # 256 kB of free text runs
+        ("", "priorities = [" + "1, " * 30000 + "]\n", 0),  # a long but valid array
+        ("", "priorities = [" + "1, " * 30000 + '"x"]\n', 2),
     ],
     ids=["giant key", "giant bad value", "giant description", "long array", "long bad array"],
 )
 def test_fuzz_giant_values(extra_top, extra_workload, expected, tmp_path, capsys):
+    import tracemalloc
+
     if extra_top == "DESCRIBE":
-        path = _mmc_described(tmp_path, "d" * 2**20)
+        path = _mmc_described(tmp_path, "d" * 2**18)
     else:
         path = _mmc_with(tmp_path, extra_top, extra_workload)
+    tracemalloc.start()  # on validation only: tracing a whole run costs ten times its time
+    try:
+        code, _ = whole_or_nothing(["validate", path, *MMC_SHORT], None, capsys)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert code == expected
     assert _run_and_validate(path, tmp_path, capsys) == expected
+    # the stated bound: a giant input never costs more than GIANT_MEMORY_BOUND to check
+    assert peak < GIANT_MEMORY_BOUND, f"{peak / 2**20:.0f} MiB"
 
 
 def test_fuzz_scenario_path_tricks(tmp_path, capsys):
