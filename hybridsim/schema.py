@@ -534,6 +534,16 @@ def _type_text(spec: Spec) -> str:
     if spec.choices:
         extra.append("one of " + ", ".join(f"`{c}`" for c in spec.choices))
     bounds = _bounds_text(spec)
+    if spec.kind == "bandwidth":
+        lo = BANDWIDTH_MIN if spec.min is None else spec.min
+        hi = BANDWIDTH_MAX if spec.max is None else spec.max
+        bounds = f"{lo:g} B/s to {hi:g} B/s"
+    elif spec.kind == "seed":
+        bounds = "0 to 2**63 - 1"
+    elif spec.kind in ("duration", "durations"):
+        hi = MAX_DURATION_S if spec.max is None else min(spec.max, MAX_DURATION_S)
+        lower = _bounds_text(dataclasses.replace(spec, max=None))
+        bounds = " and ".join(p for p in (lower, f"<= {hi:g} s") if p)
     if bounds and spec.kind not in ("table", "tables", "union"):
         extra.append(bounds)
     if spec.unit:

@@ -455,3 +455,13 @@ def test_huge_exponent_in_a_set_value_is_refused_at_once(capsys):
         "cluster.qpu.q.gate_time_2q: exponent out of range",
     )
     assert time.perf_counter() - t0 < 5  # was about 20 s
+
+
+def test_a_sweep_seed_sqlite_cannot_store_is_refused_up_front(tmp_path, capsys):
+    # issue 18.3: seeds = [2**64] ran every point, then failed writing SQLite
+    path = tmp_path / "sw.toml"
+    path.write_text(f'base = "{MMC}"\nseeds = [{2**64}]\n[factors]\n"workload.jobs" = [10, 20]\n')
+    refused(
+        ["sweep", path, "--out", tmp_path / "o"], capsys, f"error: {path}: seeds.0: out of range"
+    )
+    assert not (tmp_path / "o").exists()
