@@ -120,7 +120,11 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
     if issubclass(category, ScenarioWarning):
         print(f"warning: {message}", file=sys.stderr)
     else:
-        print(warnings.formatwarning(message, category, filename, lineno, line), file=sys.stderr)
+        print(
+            warnings.formatwarning(message, category, filename, lineno, line),
+            end="",
+            file=sys.stderr,
+        )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -581,6 +581,7 @@ def _estimate(sc: Any) -> tuple[RunSize, list[_Sim], list[_Term], list[_Term]]:
     sims = {"synthetic": _synthetic, "mlp": _mlp, "shapes": _shapes}[kind](sc)
     until = None if sc.until is None else _s(sc.until)
     jobs = steps = 0
+    flops = 0.0
     outages: list[_Term] = []
     calibrations: list[_Term] = []
     spans = []
@@ -594,6 +595,7 @@ def _estimate(sc: Any) -> tuple[RunSize, list[_Sim], list[_Term], list[_Term]]:
         spans.append(span)
         jobs += math.ceil(sim.jobs * share)
         steps += math.ceil(sim.steps * share)
+        flops += sim.flops * share
         o, c = _faults(sc, span if math.isfinite(span) else MAX_SPAN_S)
         outages += o
         calibrations += c
@@ -626,7 +628,7 @@ def _estimate(sc: Any) -> tuple[RunSize, list[_Sim], list[_Term], list[_Term]]:
         record_bytes=_int(record_bytes),
         output_bytes=_int(output_bytes),
         span_s=max(spans),
-        numeric_flops=sum(sim.flops for sim in sims),
+        numeric_flops=flops,
     )
     return size, sims, outages, calibrations
 
