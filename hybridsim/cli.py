@@ -14,10 +14,11 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import warnings
 from pathlib import Path
 
 from hybridsim import __version__
-from hybridsim.errors import HybridSimError
+from hybridsim.errors import HybridSimError, ScenarioWarning
 
 __all__ = ["main"]
 
@@ -90,10 +91,11 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from hybridsim.scenario import load_scenario
+    from hybridsim.scenario import load_scenario, run_size
 
     sc = load_scenario(args.scenario, args.overrides)
     print(f"ok: {args.scenario}: {_describe(sc)}")
+    print(f"size: {run_size(sc).describe()}")
     return 0
 
 
@@ -233,9 +235,28 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    # Scenario warnings are one line like errors; anything else keeps Python's format.
+    if issubclass(category, ScenarioWarning):
+        print(f"warning: {message}", file=sys.stderr)
+    else:
+        print(
+            warnings.formatwarning(message, category, filename, lineno, line),
+            end="",
+            file=sys.stderr,
+        )
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``hybridsim`` console script."""
     args = _parser().parse_args(argv)
+    with warnings.catch_warnings():  # restores the process's warning state on return
+        warnings.simplefilter("default", ScenarioWarning)
+        warnings.showwarning = _show_warning
+        return _dispatch(args)
+
+
+def _dispatch(args: argparse.Namespace) -> int:
     try:
         if args.command == "validate":
             return _cmd_validate(args)

@@ -12,16 +12,21 @@ The reference page ``docs/reference/scenario.md`` is generated from the declarat
 
 from __future__ import annotations
 
+import csv
 import dataclasses
+import os
 import re
+import stat
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hybridsim import tomlio
 from hybridsim.errors import ScenarioError
 from hybridsim.schema import Ctx, build, key, unbuild
+from hybridsim.sizing import RunSize, check_size, run_size
 
 __all__ = [
     "Scenario",
@@ -34,6 +39,8 @@ __all__ = [
     "OutputConfig",
     "load_scenario",
     "load_raw",
+    "run_size",
+    "RunSize",
     "apply_override",
     "parse_override",
     "DISCIPLINES",
@@ -42,17 +49,31 @@ __all__ = [
 
 DISCIPLINES = ("fifo", "priority", "shortest_predicted_first")
 DEVICE_KINDS = ("gpu", "qpu")
-_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+# Used with fullmatch: "$" alone matches before a trailing newline, which let "q\n" through.
+_NAME_RE = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 _NAME_DOC = "letters, digits and underscores, starting with a letter"
 
 
 def _check_name(value: str, ctx: Ctx) -> None:
-    if not _NAME_RE.match(value):
+    if not _NAME_RE.fullmatch(value):
         raise ctx.error(f"invalid name {value!r}", _NAME_DOC)
 
 
 # ---------------------------------------------------------------------------------------------
 # cluster
+
+#: Largest condition number a scenario may give (a κ, a κ start, a threshold, a replayed κ): far
+#: beyond any matrix in double precision (1/ε ≈ 4.5e15 is already numerically singular), yet
+#: every cost model stays finite with it (queries grow about linearly in κ).
+MAX_KAPPA = 1e100
+#: Largest matrix size a scenario may name (a dense 10^7 x 10^7 matrix is 800 TB).
+MAX_MATRIX_N = 10**7
+#: Largest step size / learning rate: beyond it every optimizer here diverges at once.
+MAX_STEP_SIZE = 10.0
+
+#: Gate, readout and reset times given as a bare number above this many seconds get a warning:
+#: no qubit needs a second per gate, so ``gate_time_2q = 84`` was almost surely "84 ns".
+BARE_SECONDS_MAX = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +118,8 @@ class GpuGroup:
     tflops: float = key(
         14.0,
         kind="float",
-        gt=0,
+        min=1e-6,
+        max=1e6,
         unit="TFLOP/s",
         doc="Sustained dense linear-algebra rate (A100 ≈ 14, H100 ≈ 26: Top500 HPL per GPU, "
         "inferred; docs/background/references.md#gpu-rates).",
@@ -109,7 +131,7 @@ class GpuGroup:
         doc="Fixed cost per kernel call; small solves are latency bound "
         "(docs/background/references.md#gpu-launch-latency).",
     )
-    memory_gb: float = key(80.0, kind="float", gt=0, unit="GB", doc="Device memory.")
+    memory_gb: float = key(80.0, kind="float", min=1e-3, max=1e6, unit="GB", doc="Device memory.")
     memory_bandwidth: float = key(
         "2 TB/s", kind="bandwidth", doc="Device memory bandwidth (A100 80 GB: about 2 TB/s)."
     )
@@ -157,28 +179,42 @@ class QpuGroup:
     )
     count: int = key(1, kind="int", min=1, max=100_000, doc="Number of QPUs in the group.")
     capacity: int = key(1, kind="int", min=1, max=1024, doc="Jobs one QPU runs at the same time.")
-    qubits: int = key(156, kind="int", min=1, doc="Physical qubits (IBM Heron r2: 156).")
+    qubits: int = key(156, kind="int", min=1, max=10**9, doc="Physical qubits (IBM Heron r2: 156).")
     gate_time_1q: int = key(
         "32 ns",
         kind="duration",
+        bare_max_s=BARE_SECONDS_MAX,
         gt=0,
         doc="Single-qubit gate time (typical IBM sx gate length, assumed; "
         "docs/background/references.md#ibm-heron).",
     )
     gate_time_2q: int = key(
-        "84 ns", kind="duration", gt=0, doc="Two-qubit gate time (IBM Heron ibm_fez CZ)."
+        "84 ns",
+        kind="duration",
+        bare_max_s=BARE_SECONDS_MAX,
+        gt=0,
+        doc="Two-qubit gate time (IBM Heron ibm_fez CZ).",
     )
     measure_time: int = key(
-        "1.56 us", kind="duration", gt=0, doc="Readout (measurement) time (IBM Heron)."
+        "1.56 us",
+        kind="duration",
+        bare_max_s=BARE_SECONDS_MAX,
+        gt=0,
+        doc="Readout (measurement) time (IBM Heron).",
     )
     reset_time: int = key(
         "250 us",
         kind="duration",
+        bare_max_s=BARE_SECONDS_MAX,
         min=0,
         doc="Reset / repetition delay between shots (IBM default rep delay).",
     )
     max_shots: int = key(
-        100000, kind="int", min=1, doc="Maximum shots in one job; more runs need more jobs."
+        100000,
+        kind="int",
+        min=1,
+        max=10**12,
+        doc="Maximum shots in one job; more runs need more jobs.",
     )
     job_overhead: int = key(
         "0 s",
@@ -406,7 +442,13 @@ class ExponentialDist:
 
     dist: str = key("exponential", kind="str", doc="exponential")
     rate_per_s: float | None = key(
-        None, kind="float", gt=0, optional=True, unit="1/s", doc="Rate (give this or mean_s)."
+        None,
+        kind="float",
+        min=1e-12,
+        max=1e21,
+        optional=True,
+        unit="1/s",
+        doc="Rate (give this or mean_s); its mean 1/rate is a duration (1 zs to 1e12 s).",
     )
     mean_s: int | None = key(
         None, kind="duration", gt=0, optional=True, doc="Mean (give this or rate_per_s)."
@@ -440,7 +482,14 @@ class LognormalDist:
 
     dist: str = key("lognormal", kind="str", doc="lognormal")
     mean_s: int = key(kind="duration", gt=0, doc="Mean of the distribution (not of its log).")
-    sigma: float = key(1.0, kind="float", gt=0, doc="Standard deviation of the log.")
+    sigma: float = key(
+        1.0,
+        kind="float",
+        gt=0,
+        max=10,
+        doc="Standard deviation of the log (beyond 10 nearly all the mean sits in a few "
+        "astronomically long samples).",
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -500,19 +549,31 @@ class SyntheticWorkload:
         None,
         kind="float",
         min=1,
+        max=MAX_KAPPA,
         optional=True,
         doc="Condition number of every job's matrix (its estimate too); needed by the "
         "scheduler and by model service times.",
     )
     n: int = key(
-        0, kind="int", min=0, doc="Matrix size, for payload bytes (0: the job carries no data)."
+        0,
+        kind="int",
+        min=0,
+        max=MAX_MATRIX_N,
+        doc="Matrix size, for payload bytes (0: the job carries no data).",
     )
     d: int | None = key(
-        None, kind="int", min=1, optional=True, doc="Row sparsity for payload (default n: dense)."
+        None,
+        kind="int",
+        min=1,
+        max=MAX_MATRIX_N,
+        optional=True,
+        doc="Row sparsity for payload (default n: dense).",
     )
     priorities: tuple[int, ...] = key(
         (0,),
         kind="ints",
+        min=-(10**9),
+        max=10**9,
         min_items=1,
         doc="Priorities drawn uniformly per job (smaller is served first under 'priority').",
     )
@@ -609,15 +670,23 @@ class MLPWorkload:
         doc="One block per weight tensor and bias (the paper's), per output neuron, or chunks.",
     )
     chunk_size: int | None = key(
-        None, kind="int", min=1, optional=True, doc="Block size for partition = chunk."
+        None,
+        kind="int",
+        min=1,
+        max=MAX_BLOCK_N,
+        optional=True,
+        doc="Block size for partition = chunk.",
     )
     eps_norm: float = key(
         5e-3,
         kind="float",
-        gt=0,
+        min=1e-12,
+        max=1e12,
         doc="Regularization H + eps_norm·(max|H| + damping)·I (the paper's MLP default 5e-3).",
     )
-    damping: float = key(1e-10, kind="float", min=0, doc="Damping inside the regularization.")
+    damping: float = key(
+        1e-10, kind="float", min=0, max=1e12, doc="Damping inside the regularization."
+    )
     prune_ratio: float = key(
         1.0,
         kind="float",
@@ -637,29 +706,38 @@ class MLPWorkload:
         choices=("prune_then_regularize", "regularize_then_prune"),
         doc="Order of pruning and regularization (the public code prunes first).",
     )
-    lr: float = key(1.0, kind="float", gt=0, doc="Newton step size (beta).")
+    lr: float = key(1.0, kind="float", gt=0, max=MAX_STEP_SIZE, doc="Newton step size (beta).")
     clip: float | None = key(
         100.0,
         kind="float",
         gt=0,
+        max=1e6,
         optional=True,
         doc="Clip every entry of the Newton direction to [-clip, clip] (the public code's 100).",
     )
-    l2: float = key(0.0, kind="float", min=0, doc="L2 penalty added to the loss.")
-    sgd_lr: float = key(0.1, kind="float", gt=0, doc="Learning rate of the sgd optimizer.")
+    l2: float = key(0.0, kind="float", min=0, max=1e6, doc="L2 penalty added to the loss.")
+    sgd_lr: float = key(
+        0.1, kind="float", gt=0, max=MAX_STEP_SIZE, doc="Learning rate of the sgd optimizer."
+    )
     momentum: float = key(0.9, kind="float", min=0, max=0.999, doc="SGD momentum.")
-    adam_lr: float = key(0.01, kind="float", gt=0, doc="Learning rate of the adam optimizer.")
-    kfac_lr: float = key(1.0, kind="float", gt=0, doc="Step size of the kfac optimizer.")
+    adam_lr: float = key(
+        0.01, kind="float", gt=0, max=MAX_STEP_SIZE, doc="Learning rate of the adam optimizer."
+    )
+    kfac_lr: float = key(
+        1.0, kind="float", gt=0, max=MAX_STEP_SIZE, doc="Step size of the kfac optimizer."
+    )
     kfac_damping: float = key(
         0.1,
         kind="float",
         gt=0,
+        max=1e6,
         doc="Tikhonov damping lambda of kfac (sqrt(lambda) split between the two factors).",
     )
     kfac_update_interval: int = key(
         10,
         kind="int",
         min=1,
+        max=10**6,
         doc="Steps between refreshes of the kfac factors and their inverses.",
     )
     target_accuracy: float = key(
@@ -692,6 +770,11 @@ class MLPWorkload:
         from hybridsim.workload.datasets import DATASET_SHAPES
         from hybridsim.workload.mlp import MLPSpec, block_sizes
 
+        # first: the block layout below refuses a chunk_size without partition = chunk
+        if (self.partition == "chunk") != (self.chunk_size is not None):
+            raise ctx.child("chunk_size").error(
+                "chunk_size goes with partition = chunk (and only with it)"
+            )
         n_in, n_out = DATASET_SHAPES[self.dataset]
         if self.partition != "chunk" or self.chunk_size is not None:
             spec = MLPSpec((n_in, *self.hidden, n_out), self.activation)
@@ -703,10 +786,6 @@ class MLPWorkload:
                     f"blocks of at most {MAX_BLOCK_N} (smaller hidden layers, or partition = "
                     '"neuron" / "chunk"; paper-scale sizes belong in kind = "shapes")',
                 )
-        if (self.partition == "chunk") != (self.chunk_size is not None):
-            raise ctx.child("chunk_size").error(
-                "chunk_size goes with partition = chunk (and only with it)"
-            )
         for i, b in enumerate(self.baselines):
             if b not in BASELINES:
                 from hybridsim.schema import suggest
@@ -721,6 +800,13 @@ class MLPWorkload:
                 )
 
 
+#: Most κ values a replay may hold: the values are part of the resolved scenario (summary.json,
+#: scenario.toml, each sweep point), and a real run's steps.csv has one row per step.
+MAX_REPLAY_VALUES = 100_000
+#: Largest replay file read (a steps.csv row is a few hundred bytes).
+MAX_REPLAY_BYTES = 100 * 2**20
+
+
 @dataclass(frozen=True, slots=True)
 class KappaModel:
     """Condition numbers of shape-only blocks over training (docs/background/training.md)."""
@@ -729,28 +815,91 @@ class KappaModel:
         "geometric",
         kind="choice",
         choices=("geometric", "replay"),
-        doc="geometric: median drops by total_drop over the run; replay: from a steps.csv.",
+        doc="geometric: median drops by total_drop over the run; replay: medians from a "
+        "steps.csv (replay) or given inline (values).",
     )
-    start: float = key(1e5, kind="float", min=1, doc="Median kappa at the first step.")
+    start: float = key(
+        1e5, kind="float", min=1, max=MAX_KAPPA, doc="Median kappa at the first step."
+    )
     total_drop: float = key(
-        1000.0, kind="float", min=1, doc="First / last median (the paper: about 1000x)."
+        1000.0,
+        kind="float",
+        min=1,
+        max=MAX_KAPPA,
+        doc="First / last median (the paper: about 1000x).",
     )
     scatter_sigma: float = key(
-        0.5, kind="float", min=0, doc="Per-block lognormal scatter of kappa around the median."
+        0.5,
+        kind="float",
+        min=0,
+        max=10,
+        doc="Per-block lognormal scatter of kappa around the median (log-space sigma).",
     )
     replay: str | None = key(
         None,
         kind="str",
         optional=True,
-        doc="steps.csv of a real run (relative to the scenario file) for kind = replay.",
+        doc="steps.csv of a real run for kind = replay: relative to the scenario file, and "
+        "inside the scenario's directory tree (after resolving symlinks). Read when the "
+        "scenario is loaded: the resolved scenario carries its values instead of the path.",
     )
     replay_column: str = key(
         "kappa_true_median", kind="str", doc="Column of that steps.csv to replay."
     )
+    values: tuple[float, ...] | None = key(
+        None,
+        kind="floats",
+        min=1,
+        max=MAX_KAPPA,
+        min_items=1,
+        optional=True,
+        doc=f"Medians to replay, spread over the run's steps (at most {MAX_REPLAY_VALUES:,}); "
+        "filled from the replay file when one is given.",
+    )
+
+    @classmethod
+    def _expand(cls, raw: Mapping[str, Any], ctx: Ctx) -> Mapping[str, Any]:
+        """Read the replay file now, so a bad path or file is refused before any run."""
+        replay = raw.get("replay")
+        if not isinstance(replay, str):
+            return raw  # absent, or a wrong type the schema reports
+        if raw.get("kind", "geometric") != "replay":
+            raise ctx.child("replay").error("replay goes with kind = replay (and only with it)")
+        if raw.get("values") is not None:
+            raise ctx.child("values").error("give either replay or values, not both")
+        column = raw.get("replay_column", "kappa_true_median")
+        if not isinstance(column, str):
+            return raw
+        path = replay_path(ctx.file, replay, ctx)
+        if path.stat().st_size > MAX_REPLAY_BYTES:
+            raise ctx.child("replay").error(
+                f"{replay!r} has {path.stat().st_size:,} bytes",
+                f"a steps.csv of at most {MAX_REPLAY_BYTES:,} bytes",
+            )
+        from hybridsim.workload.shapes import load_kappa_replay
+
+        try:
+            values = load_kappa_replay(path, column)
+        except ScenarioError as exc:
+            where = f"column {exc.key!r}: " if exc.key else ""
+            raise ctx.child("replay").error(
+                f"{replay!r}: {where}{exc.problem}", exc.expected
+            ) from None
+        except (UnicodeDecodeError, csv.Error) as exc:
+            raise ctx.child("replay").error(
+                f"{replay!r} is not a readable CSV text file ({exc})", "a steps.csv of a real run"
+            ) from None
+        return {k: v for k, v in raw.items() if k != "replay"} | {"values": list(values)}
 
     def _validate(self, ctx: Ctx) -> None:
-        if (self.kind == "replay") != (self.replay is not None):
-            raise ctx.child("replay").error("replay goes with kind = replay (and only with it)")
+        if self.kind == "replay" and self.values is None:
+            raise ctx.child("replay").error("missing: kind = replay needs a replay file or values")
+        if self.kind != "replay" and self.values is not None:
+            raise ctx.child("values").error("values go with kind = replay (and only with it)")
+        if self.values is not None and len(self.values) > MAX_REPLAY_VALUES:
+            raise ctx.child("values").error(
+                f"{len(self.values):,} values", f"at most {MAX_REPLAY_VALUES:,}"
+            )
 
 
 @dataclass(frozen=True, slots=True)
@@ -787,7 +936,8 @@ class ShapesWorkload:
     flops_per_example: float | None = key(
         None,
         kind="float",
-        gt=0,
+        min=1,
+        max=1e18,
         optional=True,
         doc="Forward+backward flops per example (unset: the model's count, 6 × trainable "
         "parameters × tokens + 4 × frozen head parameters × tokens + attention; 512 tokens per "
@@ -832,7 +982,7 @@ class CostsConfig:
     epsilon: float = key(
         0.01,
         kind="float",
-        gt=0,
+        min=1e-12,
         max=0.24,
         doc="Target error of the QLSA output state (and relative tolerance of CG).",
     )
@@ -876,8 +1026,9 @@ class CostsConfig:
         0.204,
         kind="float",
         gt=0,
+        max=1.6,
         doc="c in the success bound 0.39 - c·eps (0.204 in arXiv:2305.11352 v1; "
-        "some copies 0.201).",
+        "some copies 0.201); at most 1.6 so the bound stays positive for every epsilon.",
     )
     jennings_alpha_power: int = key(
         1,
@@ -915,6 +1066,7 @@ class SchedulerConfig:
         1e4,
         kind="float",
         gt=0,
+        max=MAX_KAPPA,
         doc="Blocks with estimated kappa above this stay classical (qnewton, kappa_threshold).",
     )
     estimator: str = key(
@@ -969,10 +1121,12 @@ class QuantumConfig:
     shots: int | None = key(
         None,
         kind="int",
-        min=1,
+        min=2,
+        max=10**12,
         optional=True,
         doc="Estimate executed outputs from this many usable (postselected) samples, each "
-        "charged 1/p executions (unset: exact state, charged the readout model's runs × 1/p).",
+        "charged 1/p executions (unset: exact state, charged the readout model's runs × 1/p); "
+        "at least 2, as half go to the sign-estimation round.",
     )
     amplitude_amplification: bool = key(
         False,
@@ -988,12 +1142,17 @@ class FaultPolicy:
     """What happens to a job whose attempt failed (device outage or gate/readout errors)."""
 
     max_attempts: int = key(
-        3, kind="int", min=1, doc="Attempts on QPUs (or on the job's pool) before giving up."
+        3,
+        kind="int",
+        min=1,
+        max=100,
+        doc="Attempts on QPUs (or on the job's pool) before giving up.",
     )
     reroute_after: int = key(
         1,
         kind="int",
         min=1,
+        max=100,
         doc="From this many failures on, the scheduler re-decides the job without the devices "
         "it failed on (before that it retries in the same pool).",
     )
@@ -1068,9 +1227,6 @@ class Scenario:
                 )
         else:
             _validate_policy_needs(self, ctx)
-        if isinstance(wl, ShapesWorkload) and wl.kappa.replay is not None:
-            # ctx.file, not self.source: the source is attached after validation
-            replay_path(ctx.file, wl.kappa.replay, ctx.child("workload").child("kappa"))
         if isinstance(wl, MLPWorkload | ShapesWorkload) and not self.cluster.gpu:
             raise (
                 ctx.child("cluster")
@@ -1080,6 +1236,8 @@ class Scenario:
                     "at least one [[cluster.gpu]] group",
                 )
             )
+        # Last: the size needs a consistent scenario. Refuses what this machine cannot run.
+        check_size(self, ctx.file)
 
     def to_dict(self) -> dict[str, Any]:
         """TOML-ready data; ``load_scenario(s.to_dict()) == s``."""
@@ -1090,19 +1248,35 @@ class Scenario:
         return dataclasses.replace(self, seed=seed)
 
 
+def scenario_tree(source: str) -> Path:
+    """The directory a scenario's file references must stay inside: its file's directory, or the
+    current directory for in-memory data (``"<dict>"``), after resolving symlinks."""
+    if source in ("<dict>", "--set", "<defaults>"):
+        return Path.cwd().resolve()
+    return Path(source).resolve().parent
+
+
 def replay_path(source: str, replay: str, ctx: Ctx) -> Path:
-    """Resolve a replay file named in a scenario: relative to the scenario's directory, which a
-    relative path may not leave (scenario files are data: they cannot reach into the rest of the
-    disk); an absolute path is taken as given explicitly."""
-    base = Path(source).resolve().parent if source not in ("<dict>", "--set") else Path.cwd()
-    given = Path(replay)
-    path = given if given.is_absolute() else (base / given).resolve()
-    if not given.is_absolute() and base not in path.parents:
+    """Resolve a file named in a scenario: relative to the file that names it, and inside that
+    file's directory tree after resolving symlinks (scenario files are data: they cannot reach
+    into the rest of the disk, by ``..``, an absolute path or a symlink)."""
+    base = scenario_tree(source)
+    if "\x00" in replay or not replay.strip():
+        raise ctx.child("replay").error(f"invalid path {replay!r}", "a file name")
+    try:
+        path = (base / replay).resolve()  # an absolute replay replaces base here
+    except (OSError, RuntimeError) as exc:  # a symlink loop, an unreadable component
+        raise ctx.child("replay").error(f"cannot resolve {replay!r}: {exc}") from None
+    if not path.is_relative_to(base):
         raise ctx.child("replay").error(
-            f"path {replay!r} leaves the scenario's directory",
-            "a file next to the scenario, or an absolute path",
+            f"path {replay!r} leaves the scenario's directory ({path})",
+            f"a file inside {base}",
         )
-    if not path.is_file():
+    try:
+        regular = path.is_file()  # a FIFO or device is not: reading it could block
+    except OSError as exc:  # e.g. a name too long
+        raise ctx.child("replay").error(f"cannot read {replay!r}: {exc.strerror}") from None
+    if not regular:
         raise ctx.child("replay").error(f"no such file: {replay!r}", "a steps.csv of a real run")
     return path
 
@@ -1168,10 +1342,31 @@ def _validate_network(sc: Scenario, ctx: Ctx) -> None:
 # loading and overrides
 
 
+#: Largest scenario or sweep file read (the largest bundled one is a few kB).
+MAX_FILE_BYTES = 64 * 2**20
+
+_LIMITS_HINT = (
+    f"at most {tomlio.MAX_NESTING} levels of nested tables and arrays, integers of at most "
+    "4300 digits"
+)
+
+
 def load_raw(path: str | Path) -> dict[str, Any]:
     """Read a TOML file, turning every I/O or syntax problem into a one-line ScenarioError."""
     file = str(path)
     try:
+        # stat first: reading a FIFO or a device would block or never end
+        info = os.stat(path)
+        if not stat.S_ISREG(info.st_mode):
+            what = "a directory" if stat.S_ISDIR(info.st_mode) else "not a regular file"
+            raise ScenarioError(file, "", f"cannot read file: {what}", "a TOML file")
+        if info.st_size > MAX_FILE_BYTES:
+            raise ScenarioError(
+                file,
+                "",
+                f"file too large ({info.st_size:,} bytes)",
+                f"a TOML file of at most {MAX_FILE_BYTES:,} bytes",
+            )
         data = Path(path).read_bytes()
     except OSError as exc:
         raise ScenarioError(file, "", f"cannot read file: {exc.strerror or exc}") from None
@@ -1180,9 +1375,11 @@ def load_raw(path: str | Path) -> dict[str, Any]:
     except UnicodeDecodeError:
         raise ScenarioError(file, "", "not a text file (invalid UTF-8)", "a TOML file") from None
     try:
-        return tomllib.loads(text)
+        return tomlio.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(file, "", f"invalid TOML: {exc}") from None
+    except tomlio.TomlLimitError as exc:
+        raise ScenarioError(file, "", f"beyond the parser's limits: {exc}", _LIMITS_HINT) from None
 
 
 def parse_override(text: str) -> tuple[str, Any]:
@@ -1204,9 +1401,13 @@ def parse_override(text: str) -> tuple[str, Any]:
     if not path or any(not part for part in path.split(".")):
         raise ScenarioError("--set", path, "empty key path", "key.path=value")
     try:
-        value = tomllib.loads(f"v = {value_text}")["v"]
+        value = tomlio.loads(f"v = {value_text}")["v"]
     except tomllib.TOMLDecodeError:
         value = value_text.strip()
+    except tomlio.TomlLimitError as exc:
+        raise ScenarioError(
+            "--set", path, f"beyond the parser's limits: {exc}", _LIMITS_HINT
+        ) from None
     return path, value
 
 
@@ -1253,6 +1454,8 @@ def apply_override(raw: dict[str, Any], path: str, value: Any, file: str) -> Non
 def load_scenario(
     scenario: str | Path | Mapping[str, Any] | Scenario,
     overrides: Iterable[str | tuple[str, Any]] = (),
+    *,
+    source: str | Path | None = None,
 ) -> Scenario:
     """Load, override and validate a scenario.
 
@@ -1263,6 +1466,11 @@ def load_scenario(
         :meth:`~Scenario.to_dict` when overrides are given).
     overrides : iterable of str or (path, value)
         ``"key.path=value"`` strings (as given to ``--set``) or already parsed pairs.
+    source : path, optional
+        For a mapping: the file it was read from. Errors name it, and files the scenario
+        references (``workload.kappa.replay``) resolve against it and must lie inside its
+        directory tree. Without it a mapping is ``"<dict>"`` and references resolve against,
+        and must lie inside, the current directory.
 
     Returns
     -------
@@ -1279,14 +1487,36 @@ def load_scenario(
             return scenario
         file, raw = scenario.source, scenario.to_dict()
     elif isinstance(scenario, Mapping):
-        file, raw = "<dict>", _deep_copy(scenario)
+        file = "<dict>" if source is None else str(source)
+        try:
+            tomlio.check_depth(scenario)
+        except tomlio.TomlLimitError as exc:
+            raise ScenarioError(file, "", str(exc), _LIMITS_HINT) from None
+        raw = _deep_copy(scenario)
     else:
         file, raw = str(scenario), load_raw(scenario)
+        _refuse_sweep_file(file, raw)
     for item in overrides:
         path, value = parse_override(item) if isinstance(item, str) else item
         apply_override(raw, path, value, file)
     built = build(Scenario, raw, Ctx(file))
     return dataclasses.replace(built, source=file)
+
+
+#: Top-level keys of a sweep file (hybridsim.sweep.spec); a file with ``base`` and only these is
+#: a sweep, whatever else is wrong with it.
+_SWEEP_KEYS = frozenset({"name", "description", "base", "seeds", "factors", "set", "options"})
+
+
+def _refuse_sweep_file(file: str, raw: Mapping[str, Any]) -> None:
+    """A sweep file given where a scenario is expected: say so, and name the command."""
+    if "base" in raw and set(raw) <= _SWEEP_KEYS:
+        raise ScenarioError(
+            file,
+            "",
+            "this is a sweep file (it has a base scenario), not a scenario",
+            f"a scenario file; run sweeps with: hybridsim sweep {file} --out DIR",
+        )
 
 
 def _deep_copy(data: Any) -> Any:

@@ -14,12 +14,13 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import math
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from hybridsim.errors import ScenarioError
+from hybridsim.errors import ScenarioError, ScenarioWarning
 from hybridsim.timebase import TICKS_PER_SECOND, UNITS, parse_duration, to_ticks
 
 __all__ = ["key", "Spec", "build", "unbuild", "parse_bandwidth", "format_ticks", "Ctx"]
@@ -28,6 +29,14 @@ _MISSING = dataclasses.MISSING
 #: Longest duration a scenario may give (about 31,700 years): anything longer is a typo, and it
 #: keeps every tick count convertible to float seconds.
 MAX_DURATION_S = 10**12
+#: Domain of every bandwidth (bytes/s): from 1 bps to 1 EB/s. Outside it a transfer time is no
+#: longer a finite float (1e-320 B/s) or the number is a slip; a key may narrow it.
+BANDWIDTH_MIN = 0.125
+BANDWIDTH_MAX = 1e18
+#: Domain of every integer key without a tighter one: exact in a float and in numpy's int64.
+INT_LIMIT = 2**53
+#: Largest seed: seeds are stored as SQLite integers (signed 64-bit) by sweeps.
+SEED_MAX = 2**63 - 1
 
 KINDS = (
     "str",
@@ -65,6 +74,9 @@ class Spec:
     optional: bool = False  # None allowed (and is the default)
     required: bool = False
     min_items: int = 0
+    # A bare number of seconds above this is probably a unit slip ("gate_time_2q = 84"): valid,
+    # but warned about (ScenarioWarning). None: no warning for this key.
+    bare_max_s: float | None = None
 
 
 def key(default: Any = _MISSING, *, kind: str, doc: str, **spec: Any) -> Any:
@@ -124,7 +136,10 @@ def parse_bandwidth(value: Any) -> float:
     if isinstance(value, bool):
         raise ValueError(f"a bandwidth cannot be a boolean, got {value!r}")
     if isinstance(value, int | float):
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:  # an integer beyond the float range
+            return math.inf
     if not isinstance(value, str):
         raise ValueError(f"a bandwidth must be a number of bytes/s or a string, got {value!r}")
     parts = value.strip().split()
@@ -219,17 +234,43 @@ def _number(value: Any, spec: Spec, ctx: Ctx, *, integer: bool) -> int | float:
         if isinstance(value, bool) or not isinstance(value, int):
             raise ctx.error(f"wrong type: got {_type_name(value)} {value!r}", "an integer")
         _check_bounds(value, spec, ctx, "an integer")
+        if not -INT_LIMIT <= value <= INT_LIMIT:
+            raise ctx.error(f"out of range: {value!r}", "an integer of magnitude <= 2**53")
         return value
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ctx.error(f"wrong type: got {_type_name(value)} {value!r}", "a number")
-    value = float(value)
+    try:
+        value = float(value)
+    except OverflowError:  # an integer beyond the float range
+        raise ctx.error(f"out of range: {value!r}", f"a number {_bounds_text(spec)}") from None
     if not math.isfinite(value):
         raise ctx.error(f"not a finite number: {value!r}", "a finite number")
     _check_bounds(value, spec, ctx, "a number")
     return value
 
 
+def _warn_bare_seconds(value: Any, spec: Spec, ctx: Ctx) -> None:
+    """Warn when a bare number makes an absurd number of seconds for this key (a unit slip)."""
+    if (
+        spec.bare_max_s is None
+        or isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not value > spec.bare_max_s
+    ):
+        return
+    warnings.warn(
+        ScenarioWarning(
+            ctx.file,
+            ".".join(ctx.path),
+            f"a bare number is seconds: {value!r} s is implausibly long for this key (more than "
+            f'{spec.bare_max_s:g} s); write the unit, e.g. "{value!r} ns" or "{value!r} s"',
+        ),
+        stacklevel=2,
+    )
+
+
 def _duration(value: Any, spec: Spec, ctx: Ctx) -> int:
+    _warn_bare_seconds(value, spec, ctx)
     try:
         seconds = parse_duration(value)
     except ValueError as exc:
@@ -242,8 +283,9 @@ def _duration(value: Any, spec: Spec, ctx: Ctx) -> int:
     if not lower_ok:
         words = "a positive duration" if spec.gt == 0 else f"a duration {_bounds_text(spec)} s"
         raise ctx.error(f"out of range: {value!r}", words)
-    if seconds > MAX_DURATION_S:
-        raise ctx.error(f"out of range: {value!r}", f"a duration of at most {MAX_DURATION_S:.0e} s")
+    hi = MAX_DURATION_S if spec.max is None else min(Fraction(spec.max), MAX_DURATION_S)
+    if seconds > hi:
+        raise ctx.error(f"out of range: {value!r}", f"a duration of at most {float(hi):g} s")
     ticks = to_ticks(seconds)
     if spec.gt == 0 and ticks == 0:
         raise ctx.error(f"shorter than one tick (1 zs): {value!r}", "a duration of at least 1 zs")
@@ -262,11 +304,14 @@ def _convert(value: Any, spec: Spec, ctx: Ctx) -> Any:
         if spec.min_items and len(value) < spec.min_items:
             raise ctx.error("empty string", "a non-empty string")
         return value
-    if kind in ("int", "seed"):
-        out = _number(value, spec, ctx, integer=True)
-        if kind == "seed" and out < 0:
-            raise ctx.error(f"out of range: {value!r}", "a non-negative integer")
-        return out
+    if kind == "seed":
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ctx.error(f"wrong type: got {_type_name(value)} {value!r}", "an integer")
+        if not 0 <= value <= SEED_MAX:
+            raise ctx.error(f"out of range: {value!r}", "a non-negative integer up to 2**63 - 1")
+        return value
+    if kind == "int":
+        return _number(value, spec, ctx, integer=True)
     if kind == "float":
         return _number(value, spec, ctx, integer=False)
     if kind == "bool":
@@ -280,8 +325,12 @@ def _convert(value: Any, spec: Spec, ctx: Ctx) -> Any:
             bw = parse_bandwidth(value)
         except ValueError as exc:
             raise ctx.error(str(exc), 'a bandwidth like "100 Gbps"') from None
-        if not math.isfinite(bw) or bw <= 0:
-            raise ctx.error(f"out of range: {value!r}", "a positive bandwidth")
+        lo = BANDWIDTH_MIN if spec.min is None else spec.min
+        hi = BANDWIDTH_MAX if spec.max is None else spec.max
+        if not (math.isfinite(bw) and lo <= bw <= hi):
+            raise ctx.error(
+                f"out of range: {value!r}", f"a bandwidth from {lo:g} B/s (1 bps) to {hi:g} B/s"
+            )
         return bw
     if kind == "choice":
         assert spec.choices is not None
@@ -348,6 +397,27 @@ def _build_tables(value: Any, spec: Spec, ctx: Ctx) -> tuple[Any, ...]:
     return tuple(out)
 
 
+_SECTION_KINDS = ("table", "tables", "union")
+
+
+def _is_section_value(value: Any) -> bool:
+    if isinstance(value, Mapping):
+        return True
+    return isinstance(value, list | tuple) and bool(value) and isinstance(value[0], Mapping)
+
+
+def _unknown_key(name: str, value: Any, known, ctx: Ctx) -> ScenarioError:
+    """The error for an unknown key, suggesting only keys of the same level: a table given under
+    an unknown name is compared with the section names, a value with the plain keys."""
+    section = _is_section_value(value)
+    same_level = [n for n, spec, _ in known if (spec.kind in _SECTION_KINDS) == section]
+    hint = suggest(name, same_level)
+    if section:
+        expected = "a section: " + ", ".join(same_level) if same_level and not hint else None
+        return ctx.child(name).error(f"unknown key{hint}", expected)
+    return ctx.child(name).error(f"unknown key{hint}")
+
+
 def fields_of(cls: Any) -> list[tuple[str, Spec, Any]]:
     """(name, spec, file default) for every schema field of ``cls``."""
     out = []
@@ -377,7 +447,7 @@ def build(cls: Any, raw: Any, ctx: Ctx) -> Any:
     names = [n for n, _, _ in known]
     for k in raw:
         if k not in names:
-            raise ctx.child(str(k)).error(f"unknown key{suggest(str(k), names)}")
+            raise _unknown_key(str(k), raw[k], known, ctx)
     values: dict[str, Any] = {}
     for name, spec, file_default in known:
         sub = ctx.child(name)
@@ -464,10 +534,22 @@ def _type_text(spec: Spec) -> str:
     if spec.choices:
         extra.append("one of " + ", ".join(f"`{c}`" for c in spec.choices))
     bounds = _bounds_text(spec)
+    if spec.kind == "bandwidth":
+        lo = BANDWIDTH_MIN if spec.min is None else spec.min
+        hi = BANDWIDTH_MAX if spec.max is None else spec.max
+        bounds = f"{lo:g} B/s to {hi:g} B/s"
+    elif spec.kind == "seed":
+        bounds = "0 to 2**63 - 1"
+    elif spec.kind in ("duration", "durations"):
+        hi = MAX_DURATION_S if spec.max is None else min(spec.max, MAX_DURATION_S)
+        lower = _bounds_text(dataclasses.replace(spec, max=None))
+        bounds = " and ".join(p for p in (lower, f"<= {hi:g} s") if p)
     if bounds and spec.kind not in ("table", "tables", "union"):
         extra.append(bounds)
     if spec.unit:
         extra.append(spec.unit)
+    if spec.bare_max_s is not None:
+        extra.append(f"a bare number above {spec.bare_max_s:g} s is warned about as a unit slip")
     return base + (f" ({'; '.join(extra)})" if extra else "")
 
 

@@ -56,7 +56,14 @@ UNITS: dict[str, Fraction] = {
     "d": Fraction(86400),
 }
 
-_DURATION_RE = re.compile(r"^\s*([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)\s*([^\s\d]+)?\s*$")
+_DURATION_RE = re.compile(r"\s*([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)\s*([^\s\d]+)?\s*")
+#: Most significant digits a duration string may have. A tick is 1e-21 s and no duration exceeds
+#: 1e12 s, so 33 digits already write any duration exactly; longer numbers are not durations.
+MAX_DURATION_DIGITS = 100
+#: Largest decimal exponent (of the leading digit) a duration string may have, either sign. Far
+#: beyond any representable duration, and small enough that the exact fraction costs microseconds:
+#: without it "1e10000000 s" builds a ten-million-digit integer before being refused (issue 16.4).
+MAX_DURATION_EXPONENT = 100
 
 
 def _round_half_even(value: Fraction) -> int:
@@ -82,8 +89,11 @@ def parse_duration(value: str | int | float) -> Fraction:
     Raises
     ------
     ValueError
-        For an unknown unit, a malformed number, NaN or infinity. The message says what is
-        accepted; the scenario loader adds the file and key.
+        For an unknown unit, a malformed number, NaN or infinity, more than
+        :data:`MAX_DURATION_DIGITS` digits, or a nonzero number whose decimal exponent exceeds
+        :data:`MAX_DURATION_EXPONENT` in magnitude (checked before any exact arithmetic, so a
+        huge exponent is refused at once). The message says what is accepted; the scenario
+        loader adds the file and key.
 
     Examples
     --------
@@ -104,17 +114,35 @@ def parse_duration(value: str | int | float) -> Fraction:
         return Fraction(Decimal(repr(value)))
     if not isinstance(value, str):
         raise ValueError(f"a duration must be a number of seconds or a string, got {value!r}")
-    m = _DURATION_RE.match(value)
+    if len(value) > 2 * MAX_DURATION_DIGITS:  # before the regex: no time spent on a giant string
+        raise ValueError(f"duration string too long: {_clip(value)!r}")
+    m = _DURATION_RE.fullmatch(value)
     if not m:
-        raise ValueError(f"cannot read duration {value!r}")
+        raise ValueError(f"cannot read duration {_clip(value)!r}")
     number, unit = m.group(1), m.group(2) or "s"
     if unit not in UNITS:
-        raise ValueError(f"unknown time unit {unit!r} in {value!r}")
+        raise ValueError(f"unknown time unit {_clip(unit)!r} in {_clip(value)!r}")
     try:
-        amount = Fraction(Decimal(number))
+        exact = Decimal(number)
     except (InvalidOperation, ValueError) as exc:  # pragma: no cover - regex guards this
-        raise ValueError(f"cannot read duration {value!r}") from exc
-    return amount * UNITS[unit]
+        raise ValueError(f"cannot read duration {_clip(value)!r}") from exc
+    # Bound the size before building the exact fraction: Decimal parsing is linear, but the
+    # fraction of 1e10000000 is a ten-million-digit integer.
+    if len(exact.as_tuple().digits) > MAX_DURATION_DIGITS:
+        raise ValueError(
+            f"too many digits in duration {_clip(value)!r} (at most {MAX_DURATION_DIGITS})"
+        )
+    if exact and abs(exact.adjusted()) > MAX_DURATION_EXPONENT:
+        raise ValueError(
+            f"exponent out of range in duration {_clip(value)!r} "
+            f"(numbers from 1e-{MAX_DURATION_EXPONENT} to 1e{MAX_DURATION_EXPONENT}, or 0)"
+        )
+    return Fraction(exact) * UNITS[unit]
+
+
+def _clip(text: str, limit: int = 60) -> str:
+    """``text`` shortened for an error message (a giant value must not make a giant line)."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def to_ticks(seconds: Fraction | int | float | str) -> int:

@@ -89,7 +89,7 @@ def test_unknown_key_suggests_closest():
         ("cluster.gpu.g.count=0", "cluster.gpu.g.count", ">= 1"),
         ("cluster.gpu.g.count=1.5", "cluster.gpu.g.count", "an integer"),
         ("cluster.gpu.g.count='2'", "cluster.gpu.g.count", "an integer"),
-        ("cluster.gpu.g.tflops=-3", "cluster.gpu.g.tflops", "> 0"),
+        ("cluster.gpu.g.tflops=-3", "cluster.gpu.g.tflops", ">= 1e-06"),
         ("cluster.gpu.g.tflops=nan", "cluster.gpu.g.tflops", "finite"),
         ("cluster.gpu.g.launch_latency='-1 us'", "cluster.gpu.g.launch_latency", "duration"),
         ("cluster.gpu.g.discipline='lifo'", "cluster.gpu.g.discipline", "fifo"),

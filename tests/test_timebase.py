@@ -92,3 +92,36 @@ def test_format_duration_is_close(ticks):
     assert float(value) * 1.0 == pytest.approx(
         to_seconds(ticks) / float(parse_duration(f"1 {unit}")), rel=1e-3
     )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "1e10000000 s",  # issue 16.4: took 20 s to build the exact fraction before refusing
+        "1e-10000000 s",
+        "-1e999999999 ns",
+        "1" * 150 + " s",
+        "0." + "0" * 150 + "1 s",
+        "1" * 10**6,  # a giant string never reaches the regex
+    ],
+)
+def test_parse_refuses_huge_magnitudes_at_once(text):
+    import time
+
+    t0 = time.perf_counter()
+    with pytest.raises(ValueError, match="exponent|digits|too long"):
+        parse_duration(text)
+    # generous: the old code needed ~20 s for the first case; a hang guard, not a benchmark
+    assert time.perf_counter() - t0 < 0.5
+    # and the message stays short however long the input was
+    try:
+        parse_duration(text)
+    except ValueError as exc:
+        assert len(str(exc)) < 200
+
+
+def test_parse_keeps_the_whole_representable_range():
+    assert parse_duration("1e100 s") == 10**100
+    assert parse_duration("1e-100 s") == Fraction(1, 10**100)
+    assert parse_duration("0e99999999 s") == 0
+    assert parse_duration(1e308) == Fraction(10**308)

@@ -31,9 +31,7 @@ import numpy as np
 
 from hybridsim.errors import ModelDomainError
 from hybridsim.records import StepRecord
-from hybridsim.scenario import replay_path
 from hybridsim.scheduling.base import SolveJob
-from hybridsim.schema import Ctx
 from hybridsim.workload.synthetic import payload_bytes, result_bytes
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -273,7 +271,6 @@ def shapes_trainer(sim: Simulation, tenant: int, run_name: str) -> Generator:
         clip_kappas,
         kappa_bound,
         kappa_step,
-        load_kappa_replay,
         paper_model,
         sparsity_d,
     )
@@ -283,11 +280,8 @@ def shapes_trainer(sim: Simulation, tenant: int, run_name: str) -> Generator:
     n_steps = wl.steps if wl.steps is not None else max(1, round(model.steps_per_epoch * wl.epochs))
     km = wl.kappa
     if km.kind == "replay":
-        path = replay_path(
-            sim.scenario.source, km.replay, Ctx(sim.scenario.source, ("workload", "kappa"))
-        )
-        values = load_kappa_replay(path, km.replay_column)
-        traj = KappaTrajectory("replay", values=values, scatter_sigma=km.scatter_sigma)
+        # read and validated when the scenario was loaded (scenario.KappaModel._expand)
+        traj = KappaTrajectory("replay", values=km.values, scatter_sigma=km.scatter_sigma)
     else:
         traj = KappaTrajectory(
             "geometric",

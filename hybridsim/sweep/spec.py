@@ -513,7 +513,7 @@ def _points(file, base_file, base_raw, fixed, factors, mode, seeds, base_dir):
     # Where the data is broken with no factor applied: the base file, or the [set] table.
     common_error: ScenarioError | None = None
     try:
-        load_scenario(base_raw, fixed)
+        load_scenario(base_raw, fixed, source=base_file)
     except ScenarioError as exc:
         common_error = exc
     keys = [f.key for f in factors]
@@ -529,7 +529,10 @@ def _points(file, base_file, base_raw, fixed, factors, mode, seeds, base_dir):
     digest.update(b',"points":[')
     for i, values in enumerate(iter_points(factors, mode)):
         try:
-            sc = load_scenario(base_raw, [*fixed, *zip(keys, values, strict=True)])
+            # source: the base file's relative references resolve against it, as in a run
+            sc = load_scenario(
+                base_raw, [*fixed, *zip(keys, values, strict=True)], source=base_file
+            )
         except ScenarioError as exc:
             if common_error is not None and (exc.key, exc.problem) == (
                 common_error.key,
@@ -563,7 +566,7 @@ def _common(file, base_file, base_raw, fixed, exc: ScenarioError) -> ScenarioErr
     from hybridsim.scenario import load_scenario
 
     try:
-        load_scenario(base_raw)
+        load_scenario(base_raw, source=base_file)
     except ScenarioError as base_exc:
         if (base_exc.key, base_exc.problem) == (exc.key, exc.problem):
             return ScenarioError(base_file, exc.key, exc.problem, exc.expected)
