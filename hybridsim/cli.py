@@ -104,30 +104,17 @@ def _describe(sc) -> str:
     return f"{groups}; workload {sc.workload.kind}"
 
 
-def run_size(sc) -> str:
-    """What is cheaply known of a run's size, for the header ``hybridsim run`` prints first.
+def header_size(sc) -> str:
+    """The run's size for the header ``hybridsim run`` prints first: the workload kind and the
+    estimate validation made (:func:`hybridsim.scenario.run_size`; nothing is built)."""
+    from hybridsim.scenario import run_size
 
-    Read from the scenario only (nothing is built); a size estimate made during validation can
-    replace it here.
-    """
-    wl = sc.workload
-    if wl.kind == "synthetic":
-        text = f"{wl.jobs:,} jobs"
-    elif wl.kind == "mlp":
-        text = f"{wl.steps:,} training steps (batch {wl.batch_size})"
-        if wl.baselines:
-            text += f", then baselines {', '.join(wl.baselines)}"
-    else:
-        steps, blocks = _shape_steps(wl)
-        text = f"{wl.model} shapes, {steps:,} steps × {blocks} blocks = {steps * blocks:,} jobs"
-    tenants = getattr(wl, "tenants", 1)
-    if tenants > 1:
-        text += f", × {tenants} tenants"
+    text = f"workload {sc.workload.kind}: {run_size(sc).describe()}"
     if sc.until is not None:
         from hybridsim.timebase import format_duration
 
         text += f", until {format_duration(sc.until)} simulated"
-    return f"workload {wl.kind}: {text}"
+    return text
 
 
 def _shape_steps(wl) -> tuple[int, int]:
@@ -207,7 +194,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     # Every check of --out happens here, before the simulation: a bad one costs no work.
     with replacing(out, force=args.force) as stage:
         if not args.quiet:
-            print(f"{args.scenario} (seed {seed}) -> {out}: {run_size(sc)}", flush=True)
+            print(f"{args.scenario} (seed {seed}) -> {out}: {header_size(sc)}", flush=True)
         bar = _ProgressBar(sc) if not args.quiet and sys.stderr.isatty() else None
         try:
             result = run(sc, seed=args.seed, progress=bar)

@@ -54,6 +54,7 @@ KINDS = (
     "strs",
     "durations",
     "seed",
+    "seeds",
 )
 
 
@@ -340,12 +341,18 @@ def _convert(value: Any, spec: Spec, ctx: Ctx) -> Any:
                 f"invalid value {value!r}{hint}", "one of " + ", ".join(map(repr, spec.choices))
             )
         return value
-    if kind in ("floats", "ints", "strs", "durations"):
+    if kind in ("floats", "ints", "strs", "durations", "seeds"):
         if isinstance(value, str | Mapping) or not isinstance(value, Sequence):
             raise ctx.error(f"wrong type: got {_type_name(value)} {value!r}", "an array")
         if len(value) < spec.min_items:
             raise ctx.error(f"needs at least {spec.min_items} item(s)", "a longer array")
-        item_kind = {"floats": "float", "ints": "int", "strs": "str", "durations": "duration"}[kind]
+        item_kind = {
+            "floats": "float",
+            "ints": "int",
+            "strs": "str",
+            "durations": "duration",
+            "seeds": "seed",
+        }[kind]
         item_spec = dataclasses.replace(spec, kind=item_kind, optional=False)
         return tuple(_convert(v, item_spec, ctx.child(str(i))) for i, v in enumerate(value))
     if kind == "table":
@@ -481,7 +488,7 @@ def _unconvert(value: Any, spec: Spec) -> Any:
         return format_ticks(value)
     if kind == "durations":
         return [format_ticks(v) for v in value]
-    if kind in ("floats", "ints", "strs"):
+    if kind in ("floats", "ints", "strs", "seeds"):
         return list(value)
     if kind in ("table", "union"):
         return unbuild(value)
@@ -524,6 +531,7 @@ def _type_text(spec: Spec) -> str:
         "choice": "string",
         "floats": "array of numbers",
         "ints": "array of integers",
+        "seeds": "array of integers",
         "strs": "array of strings",
         "durations": "array of durations",
         "table": "table",
@@ -538,7 +546,7 @@ def _type_text(spec: Spec) -> str:
         lo = BANDWIDTH_MIN if spec.min is None else spec.min
         hi = BANDWIDTH_MAX if spec.max is None else spec.max
         bounds = f"{lo:g} B/s to {hi:g} B/s"
-    elif spec.kind == "seed":
+    elif spec.kind in ("seed", "seeds"):
         bounds = "0 to 2**63 - 1"
     elif spec.kind in ("duration", "durations"):
         hi = MAX_DURATION_S if spec.max is None else min(spec.max, MAX_DURATION_S)

@@ -177,14 +177,16 @@ def _costs(sc: Any) -> Any:
     return CostModel(sc.costs)
 
 
-def _on_faulty(group: Any, seconds: Any) -> tuple[Any, str | None]:
+def _on_faulty(group: Any, seconds: Any, attempts: int | None = None) -> tuple[Any, str | None]:
     """Expected time to get ``seconds`` of work done on a device of ``group``, and the key that
     stretches it (None when nothing does much).
 
     Random failures (``mtbf``) restart the task: with exponential times to failure the expected
     completion time is ``expm1(T / mtbf) · (mtbf + mttr)``, which explodes once a task is much
-    longer than the mean time between failures. Calibration windows take the share
-    ``duration / period`` of the time away.
+    longer than the mean time between failures. A solve job tries at most ``attempts`` times
+    (``faults.max_attempts``) before it falls back or fails, so its time there is also at most
+    ``attempts · (T + mttr)``; a local compute task (``attempts=None``) restarts until it
+    succeeds. Calibration windows take the share ``duration / period`` of the time away.
     """
     import numpy as np
 
@@ -195,6 +197,8 @@ def _on_faulty(group: Any, seconds: Any) -> tuple[Any, str | None]:
         mtbf, mttr = _s(f.mtbf), _s(f.mttr)
         with np.errstate(over="ignore", invalid="ignore"):
             out = np.expm1(np.minimum(t / mtbf, 800.0)) * (mtbf + mttr)
+            if attempts is not None:
+                out = np.minimum(out, attempts * (t + mttr))
         out = np.maximum(out, t)
         key = _group_key(group, "failures.mtbf")
     if group.kind == "qpu" and group.calibration_period is not None:
@@ -292,7 +296,7 @@ def _cheapest_service(
         names = list(parts)
         stacked = np.stack([np.broadcast_to(np.asarray(parts[k], float), n.shape) for k in names])
         dominant = np.array([_group_key(g, names[i]) for i in np.argmax(stacked, axis=0)])
-        stretched, fault_key = _on_faulty(g, total)
+        stretched, fault_key = _on_faulty(g, total, sc.faults.max_attempts)
         if fault_key is not None:
             dominant = np.where(stretched > 2.0 * total, fault_key, dominant)
         moved, net_key = _transfer_s(sc, origin, g, n, d)
@@ -308,7 +312,7 @@ def _cheapest_service(
 
 
 def _route_kinds(sc: Any, policy: str) -> set[str]:
-    from hybridsim.scheduling.base import policy_needs
+    from hybridsim.scheduling.registry import policy_needs
 
     present = {g.kind for g in sc.cluster.groups}
     needs = set(policy_needs(policy)) & present

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 import hybridsim
-from hybridsim.cli import main, run_size
+from hybridsim.cli import header_size, main
 from hybridsim.scenario import load_scenario
 from hybridsim.sim.engine import Progress, Simulation
 
@@ -64,17 +64,22 @@ def test_header_comes_before_the_simulation(monkeypatch, capsys, tmp_path):
     monkeypatch.setattr(engine, "run", spy)
     out = tmp_path / "o"
     assert main(["run", MMC, "--out", str(out), "--no-report", "--set", "workload.jobs=30"]) == 0
-    assert printed == [f"{MMC} (seed 1) -> {out}: workload synthetic: 30 jobs\n"]
+    assert len(printed) == 1 and printed[0].endswith(" written\n"), printed
+    assert printed[0].startswith(f"{MMC} (seed 1) -> {out}: workload synthetic: 1 run, 30 jobs, ")
     assert "jobs_completed" in capsys.readouterr().out
 
 
-def test_run_size_says_what_the_scenario_knows():
+def test_the_header_gives_the_size_validation_estimated():
+    from hybridsim.scenario import run_size
+
     q = load_scenario(ROOT / "scenarios/quickstart.toml")
-    assert run_size(q).startswith(f"workload mlp: {q.workload.steps} training steps")
+    assert header_size(q) == f"workload mlp: {run_size(q).describe()}"
+    assert f", {3 * q.workload.steps} steps, " in header_size(q)  # main run and two baselines
     b = load_scenario(ROOT / "scenarios/paper-bert-tiny.toml", ["workload.steps=7"])
-    assert run_size(b).startswith("workload shapes: bert-tiny shapes, 7 steps × ")
+    assert header_size(b).startswith("workload shapes: 1 run, 7 steps, 273 jobs (39 per Newton")
     m = load_scenario(MMC, ['until="1 h"'])
-    assert run_size(m).startswith("workload synthetic: 20,000 jobs, until ")
+    assert header_size(m).startswith("workload synthetic: 1 run, ")
+    assert header_size(m).endswith(", until 1 h simulated")
 
 
 def _run_on_pty(*args: str) -> tuple[int, str, str]:

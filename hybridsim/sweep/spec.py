@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from hybridsim.errors import ScenarioError
-from hybridsim.schema import Ctx, build, fields_of, key
+from hybridsim.schema import SEED_MAX, Ctx, build, fields_of, key
 from hybridsim.sweep.factors import (
     MAX_POINTS,
     MODES,
@@ -73,10 +73,9 @@ DEFINITION_VERSION = 1
 #: Most runs (points × seeds) a sweep may have: one results row each (a few KB of metrics),
 #: which keeps results.sqlite and results.csv within a few hundred MB.
 MAX_RUNS = 100_000
-#: Largest seed of a sweep: seeds are a primary-key column of results.sqlite, a signed 64-bit
-#: INTEGER.
-MAX_SEED = 2**63 - 1
-_SEED_RANGE = f"an integer from 0 to 2**63 - 1 = {MAX_SEED} (results.sqlite's INTEGER)"
+#: Largest seed of a sweep (the schema's ``seed``/``seeds`` kinds enforce it): seeds are a
+#: primary-key column of results.sqlite, a signed 64-bit INTEGER, and the scenario's own bound.
+MAX_SEED = SEED_MAX
 #: Top-level keys of sweep files that scenarios do not have.
 SWEEP_ONLY_KEYS = ("base", "seeds", "factors", "set", "options")
 
@@ -106,8 +105,7 @@ class SweepHeader:
     )
     seeds: tuple[int, ...] | None = key(
         None,
-        kind="ints",
-        min=0,
+        kind="seeds",
         min_items=1,
         optional=True,
         doc="Root seeds; every point runs once per seed (unset: the base scenario's seed).",
@@ -117,9 +115,6 @@ class SweepHeader:
     def _validate(self, ctx: Ctx) -> None:
         if self.seeds is None:
             return
-        for i, seed in enumerate(self.seeds):
-            if seed > MAX_SEED:
-                raise ctx.child("seeds").child(str(i)).error(f"out of range: {seed}", _SEED_RANGE)
         if len(set(self.seeds)) != len(self.seeds):
             raise ctx.child("seeds").error("repeats a seed", "distinct seeds")
 
@@ -441,11 +436,6 @@ def load_sweep(
         file, base_file, base_raw, fixed, factors, mode, header.seeds, base_dir_abs
     )
     seeds = header.seeds if header.seeds is not None else (seed0,)
-    if header.seeds is None and seed0 > MAX_SEED:
-        raise ctx.child("seeds").error(
-            f"unset, so the base scenario's seed {seed0} is used, which is out of range",
-            f"seeds = [...], each {_SEED_RANGE}",
-        )
     return SweepSpec(
         file=file,
         name=header.name or (Path(file).stem if file != "<dict>" else "sweep"),
