@@ -12,7 +12,8 @@ Model (sources in docs/background/costs.md):
   (2·nnz flops) plus two dot products and three axpys (10·N flops).
 * low-rank blocks H̃ = U·Uᵀ + c·I (U of shape N×r): Woodbury
   H̃⁻¹g = (g − U·(c·I_r + UᵀU)⁻¹·Uᵀg)/c with a Cholesky of the r×r capacitance matrix,
-  2·N·r² + r³/3 + 4·N·r + 2·r² + r + 2·N flops (Hager 1989, docs/background/references.md#hager-1989);
+  2·N·r² + r³/3 + 4·N·r + 2·r² + r + 2·N flops (Hager 1989,
+  docs/background/references.md#hager-1989);
   matrix-free CG, k iterations of a Fisher-vector product U·(Uᵀp) + c·p (4·N·r + 2·N flops).
   The dense methods on such a block first *assemble* it, U·Uᵀ (2·r·N² flops), unless it already
   exists; an LU the κ estimator computed is reused (two triangular solves, 2·N², only).
@@ -49,6 +50,7 @@ __all__ = [
     "CHOICES",
     "DENSE_METHODS",
     "FACTOR_METHODS",
+    "CG_METHODS",
     "WOODBURY_CALLS",
     "ClassicalForm",
     "applicable_methods",
@@ -75,8 +77,8 @@ __all__ = [
     "calibrate",
 ]
 
-#: Classical solve methods understood by :func:`classical_solve_time`, in the order :func:`best_method`
-#: breaks ties in.
+#: Classical solve methods understood by :func:`classical_solve_time`, in the order
+#: :func:`best_method` breaks ties in.
 METHODS = ("lu", "cholesky", "cg", "woodbury", "cg_matrix_free")
 #: What ``costs.classical_method`` accepts: a method, or ``"auto"`` (the cheapest that applies).
 CHOICES = (*METHODS, "auto")
@@ -84,6 +86,8 @@ CHOICES = (*METHODS, "auto")
 DENSE_METHODS = ("lu", "cholesky", "cg")
 #: Methods that work from the factor U and the shift c, never forming the N×N block.
 FACTOR_METHODS = ("woodbury", "cg_matrix_free")
+#: Iterative methods: their cost needs κ (the iteration count).
+CG_METHODS = ("cg", "cg_matrix_free")
 #: Library calls of a Woodbury solve: UᵀU (``syrk``/``gemm``), ``potrf``, Uᵀg (``gemv``),
 #: ``potrs``, U·y (``gemv``); the shift and the final axpy fuse into neighbours (inferred).
 WOODBURY_CALLS = 5.0
@@ -694,6 +698,8 @@ def solve_payload_bytes(n, d, *, factor_rank=None):
     * with ``factor_rank`` r: the factor U (8·N·r) plus b. Woodbury, matrix-free CG, or a dense
       method that assembles the block on the device.
 
+    N = 0 (a job without a system: synthetic jobs with explicit service times) moves nothing.
+
     Examples
     --------
     >>> solve_payload_bytes(100, 100)  # dense 80,000 < CSR 120,000; + b
@@ -701,6 +707,8 @@ def solve_payload_bytes(n, d, *, factor_rank=None):
     >>> solve_payload_bytes(1000, 1000, factor_rank=32)
     264000.0
     """
+    if np.all(np.asarray(n) == 0):
+        return _out(np.zeros(np.shape(n)))
     n, d = _check_nd(n, d)
     if factor_rank is not None:
         return _out(8.0 * n * _check_rank(factor_rank) + 8.0 * n)
@@ -716,6 +724,8 @@ def solve_result_bytes(n):
     >>> solve_result_bytes(100)
     800.0
     """
+    if np.all(np.asarray(n) == 0):
+        return _out(np.zeros(np.shape(n)))
     return result_bytes(n)
 
 

@@ -332,9 +332,7 @@ def kappa_hager_higham(A: np.ndarray) -> KappaEstimate:
         # would break byte-identical run outputs. The estimate is only good to a factor ~3, so
         # rounding it to 10 significant digits loses nothing and makes it reproducible.
         kappa = math.inf if rcond == 0.0 else float(f"{1.0 / float(rcond):.10g}")
-    return KappaEstimate(
-        kappa, "hager_higham", float(flops), float(bytes_), norm=1, factor=factor
-    )
+    return KappaEstimate(kappa, "hager_higham", float(flops), float(bytes_), norm=1, factor=factor)
 
 
 def _check_symmetric(A: np.ndarray) -> None:

@@ -20,8 +20,9 @@ the same plus c repeated, so κ(C) ≤ κ(H̃): the factorization is no worse co
 block, and the subtraction g − U·C⁻¹Uᵀg cancels only as far as κ(H̃) is large, as for any solver
 (inferred; tested against a dense solve to 1e-8 in tests/test_solvers.py).
 
-CG (Hestenes and Stiefel 1952, docs/background/references.md#hestenes-stiefel-1952) stops when ‖g − H̃x‖ ≤ rtol·‖g‖, the relative residual the cost
-model's iteration count is bounded for; the matrix-free variant applies H̃ as U·(Uᵀp) + c·p.
+CG (Hestenes and Stiefel 1952, docs/background/references.md#hestenes-stiefel-1952) stops when
+‖g − H̃x‖ ≤ rtol·‖g‖, the relative residual the cost model's iteration count is bounded for; the
+matrix-free variant applies H̃ as U·(Uᵀp) + c·p.
 """
 
 from __future__ import annotations
@@ -81,8 +82,12 @@ def _vector(b, n: int | None = None) -> np.ndarray:
 
 
 def solve_lu(A: np.ndarray | None, b, *, factor: LUFactor | None = None) -> np.ndarray:
-    """x = A⁻¹b by LU with partial pivoting (LAPACK ``gesv``), or by the two triangular solves
-    of an existing ``factor`` (``getrs``) when one is given.
+    """x = A⁻¹b by LU with partial pivoting (LAPACK ``getrf`` + ``getrs``), or by the two
+    triangular solves of an existing ``factor`` (``getrs``) when one is given.
+
+    Both paths use scipy's LAPACK, and a factor of A·2⁻ᵉ is exactly 2⁻ᵉ times a factor of A
+    (same pivots; scaling by a power of two is exact), so reusing an estimator's factor gives
+    the same bits as factoring afresh: the answer does not depend on which estimator ran.
 
     Examples
     --------
@@ -95,7 +100,9 @@ def solve_lu(A: np.ndarray | None, b, *, factor: LUFactor | None = None) -> np.n
         # (A·2^-e)·y = b  =>  x = A⁻¹b = 2^-e·y (exact: a power of two).
         return np.ldexp(x, -factor.exponent)
     A = np.asarray(A, dtype=float)
-    return np.linalg.solve(A, _vector(b, A.shape[0]))
+    b = _vector(b, A.shape[0])
+    lu, piv = sla.lu_factor(A, check_finite=False)
+    return sla.lu_solve((lu, piv), b, check_finite=False)
 
 
 def solve_cholesky(A: np.ndarray, b) -> np.ndarray:
@@ -168,7 +175,9 @@ def conjugate_gradient(
         q = apply(p)
         pq = float(p @ q)
         if not pq > 0.0:
-            raise SolverError(f"CG breakdown at iteration {it}: the matrix is not positive definite")
+            raise SolverError(
+                f"CG breakdown at iteration {it}: the matrix is not positive definite"
+            )
         alpha = rr / pq
         x += alpha * p
         r -= alpha * q
