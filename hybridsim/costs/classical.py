@@ -56,6 +56,9 @@ __all__ = [
     "applicable_methods",
     "assembly_flops",
     "assembly_bytes",
+    "prune_work",
+    "preparation_work",
+    "kernel_s",
     "woodbury_flops",
     "cg_matrix_free_flops",
     "method_costs",
@@ -100,6 +103,10 @@ def _out(x):
     """0-d results as Python floats, arrays as float arrays."""
     x = np.asarray(x, dtype=float)
     return float(x) if x.ndim == 0 else x
+
+
+def _flags(x) -> np.ndarray:
+    return np.asarray(x, dtype=bool)
 
 
 def _check_nd(n, d=None):
@@ -203,6 +210,54 @@ def assembly_bytes(n, r):
     """
     n, _ = _check_nd(n)
     return _out(8.0 * (n * _check_rank(r) + n**2))
+
+
+def prune_work(n):
+    """Modelled (flops, bytes) of pruning an N×N block on a GPU: 4·N² operations (magnitudes, a
+    per-row top-k selection, the symmetrized mask, applying it) and 32·N² bytes (read the block
+    twice, write mask and result) (inferred: a radix top-k is linear in the row length; the
+    numpy implementation in :mod:`hybridsim.linalg.shaping` sorts, which a GPU would not).
+
+    Examples
+    --------
+    >>> prune_work(10)
+    (400.0, 3200.0)
+    """
+    n, _ = _check_nd(n)
+    return _out(4.0 * n**2), _out(32.0 * n**2)
+
+
+def preparation_work(n, r, pruned):
+    """(flops, bytes) to form a block from its N×r factor and, where ``pruned``, prune it: what
+    a QPU job needs done on a GPU when nothing formed the block before (one kernel's work).
+
+    :func:`assembly_flops` + :func:`assembly_bytes`, plus :func:`prune_work` where pruned.
+
+    Examples
+    --------
+    >>> preparation_work(10, 2, True)
+    (800.0, 4160.0)
+    """
+    p_flops, p_bytes = prune_work(n)
+    mask = _flags(pruned)
+    flops = np.asarray(assembly_flops(n, r)) + np.where(mask, p_flops, 0.0)
+    bytes_ = np.asarray(assembly_bytes(n, r)) + np.where(mask, p_bytes, 0.0)
+    return _out(flops), _out(bytes_)
+
+
+def kernel_s(flops, nbytes, *, gpu: GpuSpec):
+    """One kernel on ``gpu``: max(flops / rate, bytes / bandwidth) + one launch latency.
+
+    Examples
+    --------
+    >>> kernel_s(2e12, 0.0, gpu=GpuSpec(tflops=1.0, launch_latency_s=1e-5))
+    2.00001
+    """
+    f = np.asarray(flops, dtype=float)
+    b = np.asarray(nbytes, dtype=float)
+    return _out(
+        np.maximum(f / (gpu.tflops * 1e12), b / gpu.mem_bandwidth_Bps) + gpu.launch_latency_s
+    )
 
 
 def woodbury_flops(n, r):
@@ -320,10 +375,6 @@ class ClassicalCost:
     launch_s: float | np.ndarray
     total_s: float | np.ndarray
     assembly_s: float | np.ndarray = 0.0
-
-
-def _flags(x) -> np.ndarray:
-    return np.asarray(x, dtype=bool)
 
 
 def classical_solve_time(

@@ -33,7 +33,6 @@ __all__ = [
     "shape_hessian",
     "regularized_kappa_singular_psd",
     "prune_k",
-    "prune_work",
 ]
 
 _SCALES = ("max_abs", "sigma_max")
@@ -123,24 +122,6 @@ def prune_k(n: int, ratio: float) -> int:
     if not (0.0 < ratio <= 1.0):
         raise ModelDomainError(f"prune ratio must be in (0, 1], got {ratio}")
     return max(1, min(n, math.floor(ratio * n + 1e-9)))
-
-
-def prune_work(n):
-    """Modelled (flops, bytes) of pruning an N×N block on a GPU: 4·N² operations (magnitudes, a
-    per-row top-k selection, the symmetrized mask, applying it) and 32·N² bytes (read the block
-    twice, write mask and result) (inferred: a radix top-k is linear in the row length; the
-    numpy implementation here sorts, which is not what a GPU would do). Vectorized.
-
-    Examples
-    --------
-    >>> prune_work(10)
-    (400.0, 3200.0)
-    """
-    n = np.asarray(n, dtype=float)
-    flops, bytes_ = 4.0 * n**2, 32.0 * n**2
-    if flops.ndim == 0:
-        return float(flops), float(bytes_)
-    return flops, bytes_
 
 
 def prune_symmetric(H: np.ndarray, ratio: float, *, mask: str = "union") -> np.ndarray:

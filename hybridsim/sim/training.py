@@ -270,7 +270,8 @@ def _shape_and_estimate(sim, wl, blocks, assembly, tenant: int, step: int, home)
         kappa_floor,
         kappa_floor_factor,
     )
-    from hybridsim.linalg.shaping import prune_work, shape_hessian, sparsity
+    from hybridsim.costs.classical import assembly_bytes, prune_work
+    from hybridsim.linalg.shaping import shape_hessian, sparsity
 
     uses_estimate = sim.policy_uses_estimate
     estimator = sim.scenario.scheduler.estimator
@@ -290,7 +291,10 @@ def _shape_and_estimate(sim, wl, blocks, assembly, tenant: int, step: int, home)
         n = block.n
         shift = block.diag_shift + shaped.shift  # H̃ = U·Uᵀ + shift·I
         has_factor = block.rank is not None and shift > 0.0
+        # Forming the dense block (and pruning it) as one GPU kernel's work.
         p_flops, p_bytes = prune_work(n) if shaped.pruned else (0.0, 0.0)
+        if block.rank is not None:
+            p_bytes += assembly_bytes(n, block.rank)
         kappa_est = bounds = cl_est = lu = None
         formed = False  # the dense block exists before the decision
         if uses_estimate:
@@ -397,14 +401,11 @@ def _shape_block_work(sizes, ds, rank: int, estimator: str, uses_estimate: bool)
     method that needs the dense block assembles it in its service, a QPU job waits for its origin
     to form and prune it.
     """
+    from hybridsim.costs.classical import preparation_work
     from hybridsim.linalg.conditioning import FACTORING_ESTIMATORS, estimator_work
-    from hybridsim.linalg.shaping import prune_work
 
-    n = sizes.astype(float)
     pruned = ds < sizes
-    asm = 2.0 * rank * n**2
-    p_flops, p_bytes = prune_work(n)
-    p_flops, p_bytes = np.where(pruned, p_flops, 0.0), np.where(pruned, p_bytes, 0.0)
+    need, p_bytes = preparation_work(sizes, rank, pruned)
     if uses_estimate:
         formed = pruned | (estimator != "floor")
         w_flops, w_bytes = estimator_work(estimator, sizes, ds, rank=np.full(len(sizes), rank))
@@ -413,7 +414,6 @@ def _shape_block_work(sizes, ds, rank: int, estimator: str, uses_estimate: bool)
         formed = np.zeros(len(sizes), dtype=bool)
         est_flops = est_bytes = 0.0
     factored = formed & ~pruned & (estimator in FACTORING_ESTIMATORS) & uses_estimate
-    need = asm + p_flops
     return _ShapeWork(
         formed,
         factored,
