@@ -281,3 +281,33 @@ def test_break_even_method_table_rows():
         break_even_method_table(
             [10], [10], [10.0], 1e-2, classical_method="lu", accounting="paper", gpu=A100, qpu=qpu
         )
+
+
+def test_costs_page_per_method_break_even_table_is_what_the_code_computes():
+    from pathlib import Path
+
+    page = (Path(__file__).resolve().parent.parent / "docs/background/costs.md").read_text()
+    marker = "<!-- per-method break-even table: recomputed by tests/test_classical_methods.py -->"
+    table = page[page.index(marker) + len(marker) :].strip().split("\n\n")[0]
+    lines = table.splitlines()[2:]
+    gpu = GpuSpec(tflops=14.0, launch_latency_s=2e-5, mem_bandwidth_Bps=1.555e12)
+    qpu = QpuSpec(84e-9, 84e-9, 1.56e-6, 0.0, 1e5)
+    rows = []
+    for n in (4096, 49152):
+        rows += break_even_method_table(
+            [n], [n // 10], [10.0, 1e4], 1e-2, accounting="paper", gpu=gpu, qpu=qpu,
+            rank=128, assembled=False, classical_d=n,
+        )  # fmt: skip
+    assert len(lines) == len(rows) == 24
+    for line, row in zip(lines, rows, strict=True):
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        method = row.classical_method
+        if method == "best":
+            method = f"best ({row.best_method})"
+        assert cells[:4] == [f"{row.n:g}", f"{row.d:g}", f"{row.kappa:.0e}", method]
+        for cell, value in zip(
+            cells[4:7], (row.classical_s, row.quantum_fixed_s, row.gate_equivalents), strict=True
+        ):
+            assert cell == f"{value:.3g}"
+        t = row.gate_time_s
+        assert cells[7] == ("none (NaN)" if math.isnan(t) else f"{t:.3g} s")

@@ -162,6 +162,7 @@ def break_even(
     spd: bool = True,
     assembled=True,
     factored=False,
+    classical_d=None,
     **legacy: Any,
 ) -> BreakEven:
     """Break-even gate time with its parts.
@@ -199,6 +200,10 @@ def break_even(
         the dense classical methods assemble it in their time and the QPU's F includes forming
         and pruning it, d < n meaning pruned: :func:`hybridsim.costs.classical.preparation_work`
         on ``gpu``) and whether an LU of it exists (``lu`` reuses it).
+    classical_d : float or array, optional
+        Sparsity of the matrix the GPU solves (default ``d``). In training runs the classical
+        route solves the *unpruned* block: pass ``classical_d=n`` to compare as the simulator
+        does (it matters for ``cg``, whose mat-vecs see d).
     **legacy
         Deprecated: the device keywords ``tflops``, ``launch_latency_s``, ``mem_bandwidth_Bps``
         (instead of ``gpu``) and ``measure_time_s``, ``reset_time_s``, ``max_shots_per_job``,
@@ -258,11 +263,12 @@ def break_even(
         p_flops, p_bytes = preparation_work(n, rank, np.asarray(d) < np.asarray(n))
         fixed = fixed + np.where(need_prep, kernel_s(p_flops, p_bytes, gpu=gpu), 0.0)
     structure = dict(rank=rank, assembled=assembled, factored=factored)
+    d_c = d if classical_d is None else classical_d
     if classical_method == "auto":
-        method, cl = best_method(n, d, kappa, eps, gpu=gpu, spd=spd, **structure)
+        method, cl = best_method(n, d_c, kappa, eps, gpu=gpu, spd=spd, **structure)
     else:
         method = classical_method
-        cl = classical_solve_time(classical_method, n, d, kappa, eps, gpu=gpu, **structure)
+        cl = classical_solve_time(classical_method, n, d_c, kappa, eps, gpu=gpu, **structure)
     t_c = np.asarray(cl.total_s) + classical_overhead_s
     t_c, fixed, slope = np.broadcast_arrays(t_c, fixed, slope)
     with np.errstate(invalid="ignore", divide="ignore"):
