@@ -63,6 +63,7 @@ __all__ = [
     "cg_matrix_free_flops",
     "method_costs",
     "best_method",
+    "cheapest",
     "solve_payload_bytes",
     "solve_result_bytes",
     "lu_flops",
@@ -679,9 +680,15 @@ def best_method(
         methods=methods,
         cg_calls_per_iteration=cg_calls_per_iteration,
     )
+    return cheapest(costs)
+
+
+def cheapest(costs: dict[str, ClassicalCost]) -> tuple[Any, ClassicalCost]:
+    """The cheapest of several methods' costs for the same blocks (see :func:`best_method`):
+    per element the minimum ``total_s``, ties to the method listed first."""
     names = list(costs)
     totals = np.stack(np.broadcast_arrays(*(np.asarray(costs[m].total_s, float) for m in names)))
-    idx = np.argmin(totals, axis=0)  # first minimum: METHODS order breaks ties
+    idx = np.argmin(totals, axis=0)  # first minimum: the listing order breaks ties
     fields_ = ("flops", "bytes", "calls", "compute_s", "memory_s", "launch_s", "total_s")
     picked = []
     for f in (*fields_, "assembly_s"):

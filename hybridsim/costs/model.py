@@ -22,8 +22,8 @@ from hybridsim.costs.classical import (
     CG_METHODS,
     DENSE_METHODS,
     FACTOR_METHODS,
+    METHODS,
     ClassicalForm,
-    best_method,
     classical_solve_time,
     method_costs,
     solve_payload_bytes,
@@ -80,6 +80,7 @@ class CostModel:
     _memo: dict = field(default_factory=dict, compare=False, repr=False)
     _acc: Any = field(default=None, compare=False, repr=False)
     _specs: dict = field(default_factory=dict, compare=False, repr=False)
+    _static: dict = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         # The accounting with overrides is read on every prediction: resolve it once.
@@ -153,23 +154,50 @@ class CostModel:
             method, n, d, kappa, self.config.epsilon, gpu=self.gpu_spec(gpu)
         )
 
-    def _choose_arrays(self, n, d, kappa, rank, spd, assembled, factored, gpu: Any):
+    def _choose_arrays(
+        self, n, d, kappa, rank, spd, assembled, factored, gpu: Any, static_key=None
+    ):
         """The configured method (or ``auto``'s choice) for blocks with structure, vectorized.
 
         Returns (methods, totals, assembly_s) as arrays. A fixed method that does not apply to a
         block (or a CG method without a κ for it) prices ``lu`` instead; ``auto`` takes the
         cheapest applicable method. The same code serves the scalar and the primed paths, so
-        their numbers agree bit for bit.
+        their numbers agree bit for bit. ``static_key`` names a set of blocks whose κ-free
+        method costs (everything but CG) may be reused from an earlier call: a shape run's
+        blocks are the same every step, only their κ changes.
         """
         spec = self.gpu_spec(gpu)
         eps = self.config.epsilon
         kw = dict(rank=rank, spd=spd, assembled=assembled, factored=factored)
         method = self.config.classical_method
+        wanted = METHODS if method == "auto" else tuple(dict.fromkeys((method, "lu")))
+        fixed = tuple(m for m in wanted if m not in CG_METHODS)
+        static = self._static.get(static_key) if static_key is not None else None
+        if static is None:
+            static = method_costs(n, d, kappa, eps, gpu=spec, methods=fixed, **kw)
+            if static_key is not None:
+                if len(self._static) >= 64:
+                    self._static.clear()
+                self._static[static_key] = static
+        iterative = tuple(m for m in wanted if m in CG_METHODS)
+        dynamic = method_costs(n, d, kappa, eps, gpu=spec, methods=iterative, **kw)
+        costs = {m: static[m] if m in static else dynamic[m] for m in wanted}
         if method == "auto":
-            names, cost = best_method(n, d, kappa, eps, gpu=spec, **kw)
-            return np.asarray(names), np.asarray(cost.total_s), np.asarray(cost.assembly_s)
-        wanted = (method,) if method == "lu" else (method, "lu")
-        costs = method_costs(n, d, kappa, eps, gpu=spec, methods=wanted, **kw)
+            # cheapest() on the two fields a prediction needs (the same minimum, fewer stacks).
+            totals = np.stack(
+                np.broadcast_arrays(*(np.asarray(costs[m].total_s, float) for m in wanted))
+            )
+            idx = np.argmin(totals, axis=0)  # first minimum: METHODS order breaks ties
+            asm = np.stack(
+                np.broadcast_arrays(*(np.asarray(costs[m].assembly_s, float) for m in wanted))
+            )
+            pick = idx[None, ...]
+            names = np.asarray(np.asarray(wanted)[idx])
+            return (
+                names,
+                np.take_along_axis(totals, pick, axis=0)[0],
+                np.take_along_axis(asm, pick, axis=0)[0],
+            )
         t_m = np.asarray(costs[method].total_s, float)
         t_lu = np.asarray(costs["lu"].total_s, float)
         ok = np.isfinite(t_m)
@@ -355,20 +383,31 @@ class CostModel:
 
     def _prime_forms(self, forms, kappas, grp) -> None:
         """The classical half of :meth:`prime` for jobs with structure."""
-        f_l = list(forms)
+        f_l = tuple(forms)
+        static_key = (grp.name, f_l)
+        columns = self._static.get(("columns", f_l))
+        if columns is None:
+            columns = self._static[("columns", f_l)] = (
+                np.array([f.n for f in f_l], dtype=float),
+                np.array([f.d for f in f_l], dtype=float),
+                np.array([np.nan if f.rank is None else f.rank for f in f_l], dtype=float),
+                np.array([f.spd for f in f_l], dtype=bool),
+                np.array([f.assembled for f in f_l], dtype=bool),
+                np.array([f.factored for f in f_l], dtype=bool),
+            )
+        n, d, rank, spd, assembled, factored = columns
+        k = np.array([np.nan if x is None else x for x in kappas], dtype=float)
         names, totals, asm = self._choose_arrays(
-            np.array([f.n for f in f_l], dtype=float),
-            np.array([f.d for f in f_l], dtype=float),
-            np.array([np.nan if k is None else k for k in kappas], dtype=float),
-            np.array([np.nan if f.rank is None else f.rank for f in f_l], dtype=float),
-            np.array([f.spd for f in f_l], dtype=bool),
-            np.array([f.assembled for f in f_l], dtype=bool),
-            np.array([f.factored for f in f_l], dtype=bool),
-            grp,
+            n, d, k, rank, spd, assembled, factored, grp, static_key
         )
-        for i, (f, k) in enumerate(zip(f_l, kappas, strict=True)):
-            key = ("c", grp.name, f.n, f.d, k, f)
-            self._remember(key, self._chosen_estimate(names, totals, asm, i))
+        names, totals, asm = names.tolist(), totals.tolist(), asm.tolist()
+        memo = self._memo
+        if len(memo) + len(f_l) >= _CACHE_LIMIT:
+            memo.clear()
+        for f, kk, m, t, a in zip(f_l, kappas, names, totals, asm, strict=True):
+            memo[("c", grp.name, f.n, f.d, kk, f)] = ServiceEstimate(
+                "classical", t, t - a, method=m, assembly_s=a
+            )
 
     def prime(self, n, d, kappa, groups, *, forms=None, classical_kappa=None) -> None:
         """Predict many solves at once (vectorized) so later scalar calls hit the memo.

@@ -264,13 +264,13 @@ def _shape_and_estimate(sim, wl, blocks, assembly, tenant: int, step: int, home)
     ``assembly`` is each block's flops to form the dense block from its factor
     (:func:`hybridsim.workload.mlp.block_assembly_flops`).
     """
+    from hybridsim.costs.classical import assembly_bytes, prune_work
     from hybridsim.linalg.conditioning import (
         FACTORING_ESTIMATORS,
         estimate_kappa,
         kappa_floor,
         kappa_floor_factor,
     )
-    from hybridsim.costs.classical import assembly_bytes, prune_work
     from hybridsim.linalg.shaping import shape_hessian, sparsity
 
     uses_estimate = sim.policy_uses_estimate
@@ -477,6 +477,12 @@ def shapes_trainer(sim: Simulation, tenant: int, run_name: str) -> Generator:
         sim.costs.gpu_kernel_s(home.config, float(f), float(b)) if f else 0.0
         for f, b in zip(work.quantum_flops.tolist(), work.quantum_bytes.tolist(), strict=True)
     ]
+    # Bytes per block: fixed for the run (the classical ones per method, which κ may change).
+    q_payload = [
+        int(solve_payload_bytes(n, d)) for n, d in zip(sizes.tolist(), ds.tolist(), strict=True)
+    ]
+    results = [int(solve_result_bytes(n)) for n in sizes.tolist()]
+    c_payload: dict[tuple[int, str], int] = {}
     for step in range(1, n_steps + 1):
         yield sim.compute(home, flops=fb_flops, label="forward_backward")
         if work.pre_flops:
@@ -496,6 +502,9 @@ def shapes_trainer(sim: Simulation, tenant: int, run_name: str) -> Generator:
         ):
             form = forms[i]
             method = sim.costs.classical(n, n, kappa, home.config, form=form).method
+            c_bytes = c_payload.get((i, method))
+            if c_bytes is None:
+                c_bytes = c_payload[i, method] = sim.costs.classical_payload_bytes(form, method)
             jobs.append(
                 SolveJob(
                     job_id=sim.next_job_id(),
@@ -505,13 +514,13 @@ def shapes_trainer(sim: Simulation, tenant: int, run_name: str) -> Generator:
                     step=step,
                     block=b.name,
                     origin=home.name,
-                    payload_bytes=int(solve_payload_bytes(n, d)),
-                    result_bytes=int(solve_result_bytes(n)),
+                    payload_bytes=q_payload[i],
+                    result_bytes=results[i],
                     kappa_est=kappa,  # no matrix to estimate from: estimates are exact here
                     kappa_true=kappa,
                     estimator=estimator if uses_estimate else None,
                     structure=BlockStructure(form, pruned=d < n, kappa_est=kappa, kappa_true=kappa),
-                    classical_payload_bytes=sim.costs.classical_payload_bytes(form, method),
+                    classical_payload_bytes=c_bytes,
                     quantum_prep_s=prep_s[i],
                 )
             )
