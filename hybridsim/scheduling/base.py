@@ -65,6 +65,8 @@ class SolveJob:
     classical_payload_bytes : int, optional
         Bytes a GPU job moves when they differ from ``payload_bytes`` (the factor U instead of
         the matrix: :func:`hybridsim.costs.classical.solve_payload_bytes`); None means the same.
+        Fixed when the job is built, for the method its origin's GPU group would use (a group
+        with another spec could pick another method; its bytes are then approximate).
     quantum_prep_s : float
         Seconds the origin GPU spends forming (and pruning) the quantum form before a QPU job can
         be submitted, when nothing formed it before the decision; included in the quantum
