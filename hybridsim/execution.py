@@ -3,8 +3,10 @@
 Pure functions (no simpy): the engine calls :func:`execute` when a job's payload has arrived and
 turns the returned seconds into ticks. Three kinds of execution:
 
-``numpy``     GPU job with a matrix: a real ``numpy.linalg.solve``; time from the classical cost
-              model (deterministic, not wall-clock).
+``numpy``     GPU job with a matrix: the solve of the job's classical method really runs
+              (:mod:`hybridsim.linalg.solvers`: LU, Cholesky, CG, Woodbury from the factor U,
+              matrix-free CG) on the block's classical form (the unpruned regularized block);
+              time from that method's cost model (deterministic, not wall-clock).
 ``hhl``       QPU job with a matrix and n <= ``quantum.execute_max_n``: a QuTiP-simulated HHL
               circuit (:func:`hybridsim.quantum.hhl_solve`) tuned to the *estimator's* eigenvalue
               bounds; its output is the answer, its QPU time comes from its own gate counts.
@@ -36,6 +38,7 @@ from typing import Any
 
 import numpy as np
 
+from hybridsim.costs.classical import ClassicalForm
 from hybridsim.costs.model import CostModel
 from hybridsim.costs.quantum import (
     amplitude_amplification,
@@ -43,6 +46,7 @@ from hybridsim.costs.quantum import (
     readout_runs,
     reflection_gates,
 )
+from hybridsim.linalg import solvers
 from hybridsim.scheduling.base import SolveJob
 
 __all__ = ["Outcome", "PostselectionCharge", "execute", "perturb", "postselection_charge"]
@@ -54,6 +58,10 @@ class Outcome:
 
     service_s: float
     solver: str
+    method: str | None = None  # classical method, or the QLSA, that solved the job
+    matrix: str | None = None  # "pruned" / "unpruned": which form of the block was solved
+    assembly_s: float | None = None  # forming (and pruning) the block, for this route
+    factor_reused: bool = False  # an LU from the κ estimator replaced the factorization
     compute_s: float | None = None
     state_prep_s: float | None = None
     readout_s: float | None = None
@@ -139,21 +147,103 @@ def execute(
     if job.rhs is not None and not float(np.linalg.norm(job.rhs)) > 0.0:
         # b = 0 (or so small its norm underflows) has the solution 0, and |b> cannot even be
         # prepared: a QPU's controller answers without running anything (a vanished gradient).
-        return Outcome(0.0, "trivial", solution=np.zeros(job.n), solution_error=0.0)
+        return Outcome(
+            0.0,
+            "trivial",
+            **_quantum_tags(job, None),
+            solution=np.zeros(job.n),
+            solution_error=0.0,
+        )
     if job.matrix is not None and 0 < job.n <= quantum.execute_max_n:
         return _hhl(job, group, costs, quantum, rng)
     return _modelled_quantum(job, group, costs, rng)
 
 
 def _classical(job: SolveJob, group: Any, costs: CostModel) -> Outcome:
+    if job.structure is not None:
+        return _structured_classical(job, group, costs)
     est = costs.classical(job.n, job.d, _kappa_for_charge(job), group)
     if job.matrix is None:
-        return Outcome(est.total_s, "modelled", compute_s=est.compute_s)
+        return Outcome(est.total_s, "modelled", method=est.method, compute_s=est.compute_s)
     t0 = time.perf_counter()
-    x = np.linalg.solve(job.matrix, job.rhs)
+    method = est.method
+    if method == "lu":
+        x = np.linalg.solve(job.matrix, job.rhs)
+    elif method == "cholesky":
+        try:
+            x = solvers.solve_cholesky(job.matrix, job.rhs)
+        except np.linalg.LinAlgError:
+            # Not positive definite after all: a real code falls back to LU, and so does the
+            # charge (a form not known to be SPD prices a fixed cholesky as lu).
+            est = costs.classical(job.n, job.d, None, group, form=ClassicalForm(job.n, job.d))
+            method = est.method
+            x = np.linalg.solve(job.matrix, job.rhs)
+    else:  # cg
+        x = solvers.solve_cg(job.matrix, job.rhs, rtol=costs.config.epsilon)
     return Outcome(
-        est.total_s, "numpy", compute_s=est.compute_s, solution=x, wall_s=time.perf_counter() - t0
+        est.total_s,
+        "numpy",
+        method=method,
+        compute_s=est.compute_s,
+        solution=x,
+        wall_s=time.perf_counter() - t0,
     )
+
+
+def _structured_classical(job: SolveJob, group: Any, costs: CostModel) -> Outcome:
+    """A job with a classical form: its method's numerics on the unpruned block."""
+    s = job.structure
+    est = costs.classical_charge(job, group)
+    method = est.method
+    matrix = "unpruned"
+    reused = method == "lu" and s.form.factored
+    if job.rhs is None or (s.matrix is None and s.factor_rows is None):
+        return Outcome(
+            est.total_s,
+            "modelled",
+            method=method,
+            matrix=matrix,
+            assembly_s=est.assembly_s,
+            factor_reused=reused,
+            compute_s=est.compute_s,
+        )
+    t0 = time.perf_counter()
+    eps = costs.config.epsilon
+    b = job.rhs
+    if method == "woodbury":
+        x = solvers.solve_woodbury(s.factor, s.shift, b)
+    elif method == "cg_matrix_free":
+        x = solvers.solve_cg_matrix_free(s.factor, s.shift, b, rtol=eps)
+    elif method == "lu":
+        x = solvers.solve_lu(None if reused else s.dense(), b, factor=s.lu if reused else None)
+    elif method == "cholesky":
+        x = solvers.solve_cholesky(s.dense(), b)
+    else:  # cg
+        x = solvers.solve_cg(s.dense(), b, rtol=eps)
+    return Outcome(
+        est.total_s,
+        "numpy",
+        method=method,
+        matrix=matrix,
+        assembly_s=est.assembly_s,
+        factor_reused=reused,
+        compute_s=est.compute_s,
+        solution=x,
+        wall_s=time.perf_counter() - t0,
+    )
+
+
+def _quantum_tags(job: SolveJob, method: str | None) -> dict[str, Any]:
+    """The ``method``/``matrix``/``assembly_s`` of a QPU outcome: the QLSA, which form of the
+    block it solved, and the preparation charged on the origin GPU before submission."""
+    s = job.structure
+    if s is None:
+        return {"method": method}
+    return {
+        "method": method,
+        "matrix": "pruned" if s.pruned else "unpruned",
+        "assembly_s": job.quantum_prep_s,
+    }
 
 
 def _modelled_quantum(
@@ -179,6 +269,7 @@ def _modelled_quantum(
     return Outcome(
         est.total_s,
         "modelled",
+        **_quantum_tags(job, costs.config.algorithm),
         p_fail=p_fail,
         compute_s=est.compute_s,
         state_prep_s=est.state_prep_s,
@@ -291,6 +382,7 @@ def _hhl(
     return Outcome(
         compute_s + readout_s + overhead_s,
         "hhl",
+        **_quantum_tags(job, "hhl"),
         p_fail=p_fail,
         compute_s=compute_s,
         state_prep_s=0.0,  # inside the circuit's gate counts

@@ -55,7 +55,11 @@ class JobRecord(NamedTuple):
     predicted_s: float | None = None  # predicted service time on the chosen route
     predicted_classical_s: float | None = None
     predicted_quantum_s: float | None = None
-    solver: str | None = None  # "explicit", "numpy", "hhl", "modelled"
+    solver: str | None = None  # "explicit", "numpy", "hhl", "modelled", "trivial"
+    method: str | None = None  # classical method (lu, woodbury, ...) or QLSA that solved it
+    matrix: str | None = None  # "pruned" or "unpruned": which form of the block was solved
+    assembly_s: float | None = None  # forming (and pruning) the block for this route
+    factor_reused: bool = False  # the κ estimator's LU replaced the factorization
     compute_s: float | None = None  # service breakdown (model seconds, before tick rounding)
     state_prep_s: float | None = None
     readout_s: float | None = None

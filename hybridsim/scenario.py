@@ -959,8 +959,8 @@ ACCOUNTINGS = ("paper", "paper_unit", "full")
 ALGORITHMS = ("jennings", "costa", "hhl")
 ORACLES = ("unit", "sparse_access", "structured", "qrom", "select_swap")
 READOUTS = ("none", "tomography", "signed_tomography")
-CLASSICAL_METHODS = ("lu", "cholesky", "cg")
-ESTIMATOR_NAMES = ("norm_det", "hager_higham", "lanczos", "exact")
+CLASSICAL_METHODS = ("lu", "cholesky", "cg", "woodbury", "cg_matrix_free", "auto")
+ESTIMATOR_NAMES = ("norm_det", "hager_higham", "lanczos", "exact", "floor")
 
 
 @dataclass(frozen=True, slots=True)
@@ -1011,7 +1011,13 @@ class CostsConfig:
         "(paper: false, full: true).",
     )
     classical_method: str = key(
-        "lu", kind="choice", choices=CLASSICAL_METHODS, doc="Classical solver on GPUs."
+        "auto",
+        kind="choice",
+        choices=CLASSICAL_METHODS,
+        doc="Classical solver on GPUs: lu, cholesky (SPD), cg (SPD), woodbury and "
+        "cg_matrix_free (low-rank block from its factor), or auto: per block the cheapest "
+        "that applies (docs/background/costs.md). A fixed method that does not apply to a "
+        "block solves it with lu.",
     )
     block_encoding: str | None = key(
         None,
@@ -1073,7 +1079,8 @@ class SchedulerConfig:
         "norm_det",
         kind="choice",
         choices=ESTIMATOR_NAMES,
-        doc="kappa estimator the workload runs on each block (norm_det is the paper's bound).",
+        doc="kappa estimator the workload runs on each block (norm_det is the paper's bound; "
+        "floor a certified O(N^2), or O(rN) from the factor, upper bound).",
     )
 
     def _validate(self, ctx: Ctx) -> None:

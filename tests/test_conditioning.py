@@ -251,7 +251,7 @@ def test_exact_symmetric_carries_eigen_bounds():
 
 
 def test_registry_and_dispatch():
-    assert set(ESTIMATORS) == {"norm_det", "hager_higham", "lanczos", "exact"}
+    assert set(ESTIMATORS) == {"norm_det", "hager_higham", "lanczos", "exact", "floor"}
     a = np.diag([1.0, 2.0, 4.0])
     for name in ESTIMATORS:
         est = estimate_kappa(a, name)

@@ -189,8 +189,9 @@ def test_link_outage_delays_transfers_until_repair():
     )
     r = run(data)
     (job,) = r.jobs
-    # submitted at 1 s; both links are down 0.5 s - 1.5 s; 800 B take 800 ns per hop
-    assert job.started_at == T("1.5 s") + 2 * T("800 ns")
+    # submitted at 1 s; both links are down 0.5 s - 1.5 s; 880 B (the 800 B matrix and the
+    # 80 B right-hand side) take 880 ns per hop
+    assert job.started_at == T("1.5 s") + 2 * T("880 ns")
     assert len(outage_intervals(r, "link:host<->switch")) == 1
 
 

@@ -92,7 +92,8 @@ KAPPA = np.array([10.0, 1e3, 1e5])
 
 @pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.name)
 def test_specs_from_every_scenario_group_predict_as_the_old_keywords_did(path):
-    sc = load_scenario(path)
+    # The method the old keywords priced (the default is now `auto`, which needs structure).
+    sc = load_scenario(path, ['costs.classical_method="lu"'])
     cm = CostModel(sc.costs)
     eps = sc.costs.epsilon
     for g in sc.cluster.gpu:

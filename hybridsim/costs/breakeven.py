@@ -8,13 +8,20 @@ gate time; the 1q gate time is held in proportion, t_1q = ``gate_time_ratio_1q``
 with G (``gate_equivalents``) = runs × (queries × gates per query + state-prep queries ×
 (g2 + ratio·g1)), a pure count, and F (``quantum_fixed_s``) = readout + per-job overhead +
 (when the accounting charges them) the link latency there and back and the transfer of the
-sparse matrix, the right-hand side and the solution. Setting T_q(t*) = T_c, the classical roofline
-time (plus ``classical_overhead_s``), gives the closed form
+job's payload and result (:func:`hybridsim.costs.classical.solve_payload_bytes`, the definition
+the simulator uses) + (when only the block's factor exists, ``assembled=False``) forming and
+pruning the block on the GPU first. Setting T_q(t*) = T_c, the classical roofline time of the
+chosen classical method (plus ``classical_overhead_s``), gives the closed form
 
     t* = (T_c − F) / G.
 
 Below t* the QPU is faster. When F >= T_c no gate time, however small, suffices: the result is
 then NaN (not 0.0, which would read as "exactly at zero gate time").
+
+The classical opponent is any method of :data:`hybridsim.costs.classical.METHODS`, or ``"auto"``:
+the cheapest one that applies to the block (:func:`hybridsim.costs.classical.best_method`).
+:func:`break_even_by_method` and :func:`break_even_method_table` report t* against each method
+and against the best one.
 """
 
 from __future__ import annotations
@@ -26,7 +33,15 @@ from typing import Any
 
 import numpy as np
 
-from hybridsim.costs.classical import classical_solve_time, payload_bytes, result_bytes
+from hybridsim.costs.classical import (
+    METHODS,
+    best_method,
+    classical_solve_time,
+    kernel_s,
+    preparation_work,
+    solve_payload_bytes,
+    solve_result_bytes,
+)
 from hybridsim.costs.quantum import Accounting, _accounting, qlsa_cost
 from hybridsim.costs.specs import (
     GPU_KEYWORDS,
@@ -44,6 +59,8 @@ __all__ = [
     "break_even_gate_time",
     "BreakEvenRow",
     "break_even_table",
+    "break_even_by_method",
+    "break_even_method_table",
 ]
 
 
@@ -66,12 +83,15 @@ class BreakEven:
         G: QPU time per second of 2q gate time (a count of 2q-gate-times).
     gate_time_s : float or numpy.ndarray
         t* = (T_c − F)/G, NaN where F >= T_c.
+    method : str or numpy.ndarray
+        The classical method priced (``"auto"``'s choice per element).
     """
 
     classical_s: float | np.ndarray
     quantum_fixed_s: float | np.ndarray
     gate_equivalents: float | np.ndarray
     gate_time_s: float | np.ndarray
+    method: str | np.ndarray = "lu"
 
 
 def _new_form(func: str, kwargs: dict[str, Any], stacklevel: int) -> dict[str, Any]:
@@ -138,6 +158,11 @@ def break_even(
     jennings_alpha_power: int = 1,
     costa_constant: str | float = "measured",
     clamp: bool = False,
+    rank=None,
+    spd: bool = True,
+    assembled=True,
+    factored=False,
+    classical_d=None,
     **legacy: Any,
 ) -> BreakEven:
     """Break-even gate time with its parts.
@@ -154,8 +179,10 @@ def break_even(
         The QPU (:class:`hybridsim.costs.specs.QpuSpec`): its readout, per-job overhead and link.
         Its gate times only set the ratio t_1q / t_2q held fixed (unless ``gate_time_ratio_1q``
         is given); t_2q itself is what is solved for.
-    classical_method : {"lu", "cholesky", "cg"}
-        The GPU's solver (:func:`hybridsim.costs.classical.classical_solve_time`).
+    classical_method : str
+        The GPU's solver: one of :data:`hybridsim.costs.classical.METHODS`
+        (:func:`hybridsim.costs.classical.classical_solve_time`), or ``"auto"``, the cheapest
+        that applies to the block (:func:`hybridsim.costs.classical.best_method`).
     gate_time_ratio_1q : float, optional
         t_1q / t_2q, held fixed while t_2q varies; default the QPU spec's own ratio (1 is the
         paper's one gate time for every gate; IBM Heron ≈ 0.38, IonQ Aria 135/600 ≈ 0.23). Only
@@ -165,6 +192,18 @@ def break_even(
     classical_overhead_s : float
         Added to the classical side (e.g. a host→device copy from
         :func:`hybridsim.costs.classical.host_device_transfer_s`).
+    rank, spd, assembled, factored
+        The block's structure (:class:`hybridsim.costs.classical.ClassicalForm`): the width r of
+        its factor U (block = U·Uᵀ + c·I; needed by ``woodbury``, ``cg_matrix_free`` and by
+        ``assembled=False``), whether it is SPD (``auto`` then considers Cholesky and CG;
+        regularized curvature blocks are), whether the dense block exists already (when not,
+        the dense classical methods assemble it in their time and the QPU's F includes forming
+        and pruning it, d < n meaning pruned: :func:`hybridsim.costs.classical.preparation_work`
+        on ``gpu``) and whether an LU of it exists (``lu`` reuses it).
+    classical_d : float or array, optional
+        Sparsity of the matrix the GPU solves (default ``d``). In training runs the classical
+        route solves the *unpruned* block: pass ``classical_d=n`` to compare as the simulator
+        does (it matters for ``cg``, whose mat-vecs see d).
     **legacy
         Deprecated: the device keywords ``tflops``, ``launch_latency_s``, ``mem_bandwidth_Bps``
         (instead of ``gpu``) and ``measure_time_s``, ``reset_time_s``, ``max_shots_per_job``,
@@ -214,16 +253,27 @@ def break_even(
     if acc.charge_link_latency:
         fixed = fixed + 2.0 * qpu.link_latency_s  # to the QPU and back
     if acc.charge_transfer:
-        moved = np.asarray(payload_bytes(n, d, sparse=True)) + 2.0 * np.asarray(
-            result_bytes(n)
-        )  # A (sparse) and b in, x out
+        # The simulator's one definition: the matrix (dense or CSR, the smaller) and b in, x out.
+        moved = np.asarray(solve_payload_bytes(n, d)) + np.asarray(solve_result_bytes(n))
         fixed = fixed + moved / qpu.link_bandwidth_Bps
-    cl = classical_solve_time(classical_method, n, d, kappa, eps, gpu=gpu)
+    need_prep = ~np.asarray(assembled, dtype=bool)
+    if np.any(need_prep):
+        if rank is None:
+            raise ModelDomainError("assembled=False needs the rank r of the block's factor")
+        p_flops, p_bytes = preparation_work(n, rank, np.asarray(d) < np.asarray(n))
+        fixed = fixed + np.where(need_prep, kernel_s(p_flops, p_bytes, gpu=gpu), 0.0)
+    structure = dict(rank=rank, assembled=assembled, factored=factored)
+    d_c = d if classical_d is None else classical_d
+    if classical_method == "auto":
+        method, cl = best_method(n, d_c, kappa, eps, gpu=gpu, spd=spd, **structure)
+    else:
+        method = classical_method
+        cl = classical_solve_time(classical_method, n, d_c, kappa, eps, gpu=gpu, **structure)
     t_c = np.asarray(cl.total_s) + classical_overhead_s
     t_c, fixed, slope = np.broadcast_arrays(t_c, fixed, slope)
     with np.errstate(invalid="ignore", divide="ignore"):
         t_star = np.where(t_c > fixed, (t_c - fixed) / slope, np.nan)
-    return BreakEven(_out(t_c), _out(fixed), _out(slope), _out(t_star))
+    return BreakEven(_out(t_c), _out(fixed), _out(slope), _out(t_star), method)
 
 
 def break_even_gate_time(n, d, kappa, eps, **kwargs: Any):
@@ -269,6 +319,11 @@ class BreakEvenRow:
         The models compared.
     classical_s, quantum_fixed_s, gate_equivalents, gate_time_s : float
         As in :class:`BreakEven` (``gate_time_s`` NaN when no gate time suffices).
+    rank : float or None
+        Width r of the block's factor (None when the table had none).
+    best_method : str
+        For ``classical_method = "best"`` rows (:func:`break_even_method_table`): the method
+        that is the cheapest for the block; for others the method itself.
     """
 
     n: float
@@ -282,6 +337,8 @@ class BreakEvenRow:
     quantum_fixed_s: float
     gate_equivalents: float
     gate_time_s: float
+    rank: float | None = None
+    best_method: str = ""
 
 
 def break_even_table(ns, ds, kappas, eps, **kwargs: Any) -> list[BreakEvenRow]:
@@ -316,6 +373,8 @@ def break_even_table(ns, ds, kappas, eps, **kwargs: Any) -> list[BreakEvenRow]:
         np.broadcast_to(np.asarray(x, float), n_a.shape)
         for x in (res.classical_s, res.quantum_fixed_s, res.gate_equivalents, res.gate_time_s)
     ]
+    chosen = np.broadcast_to(np.asarray(res.method), n_a.shape)
+    rank = kwargs.get("rank")
     return [
         BreakEvenRow(
             n_a[i],
@@ -329,6 +388,78 @@ def break_even_table(ns, ds, kappas, eps, **kwargs: Any) -> list[BreakEvenRow]:
             float(cols[1][i]),
             float(cols[2][i]),
             float(cols[3][i]),
+            None if rank is None else float(rank),
+            str(chosen[i]),
         )
         for i in range(len(grid))
     ]
+
+
+def break_even_by_method(
+    n, d, kappa, eps, *, methods: tuple[str, ...] = METHODS, **kwargs: Any
+) -> dict[str, BreakEven]:
+    """Break-even gate time against each classical method, and against the best one.
+
+    Takes the arguments of :func:`break_even` (``classical_method`` excepted). Methods that do
+    not apply to the block (Woodbury without a low-rank factor, Cholesky and CG on a block not
+    known to be SPD) are left out. The ``"best"`` entry is :func:`break_even` with
+    ``classical_method="auto"``: t* against the cheapest applicable method, per element (its
+    ``method`` says which).
+
+    Examples
+    --------
+    A BERT-tiny FFN block (N = 16 384, batch 128, d = 10 %), paper accounting, an A100: against
+    LU a QPU with gates faster than 0.3 µs wins; against Woodbury on the factor none does, as
+    the QPU must first form the block it is to solve (2·B·N² flops).
+
+    >>> gpu = GpuSpec(tflops=14.0, launch_latency_s=2e-5, mem_bandwidth_Bps=2e12)
+    >>> qpu = QpuSpec(gate_time_1q_s=1e-18, gate_time_2q_s=1e-18, measure_time_s=0.0,
+    ...               reset_time_s=0.0, max_shots_per_job=1e5)
+    >>> be = break_even_by_method(16384, 1638, 1e3, 1e-2, accounting="paper", gpu=gpu, qpu=qpu,
+    ...                           rank=128, assembled=False)
+    >>> f"{be['lu'].gate_time_s:.1e}", be["best"].method, bool(np.isnan(be["best"].gate_time_s))
+    ('3.0e-07', 'woodbury', True)
+    """
+    if "classical_method" in kwargs:
+        raise TypeError("break_even_by_method() compares every method: drop classical_method")
+    from hybridsim.costs.classical import _applicable_mask
+
+    out: dict[str, BreakEven] = {}
+    for m in methods:
+        ok = _applicable_mask(m, n, kwargs.get("rank"), kwargs.get("spd", True))
+        if not np.all(ok):
+            continue
+        out[m] = break_even(n, d, kappa, eps, classical_method=m, **kwargs)
+    out["best"] = break_even(n, d, kappa, eps, classical_method="auto", **kwargs)
+    return out
+
+
+def break_even_method_table(
+    ns, ds, kappas, eps, *, methods: tuple[str, ...] = METHODS, **kwargs: Any
+) -> list[BreakEvenRow]:
+    """:func:`break_even_table` for every applicable method of ``methods`` and ``"best"``.
+
+    Rows come in grid order (n outermost), each grid point's methods in ``methods`` order and
+    then its ``"best"`` row (whose ``best_method`` names the winner). ``kwargs`` as in
+    :func:`break_even` (``rank``, ``assembled``... describe the block).
+    """
+    if "classical_method" in kwargs:
+        raise TypeError("break_even_method_table() compares every method: drop classical_method")
+    from hybridsim.costs.classical import _applicable_mask
+
+    sizes = np.asarray(list(ns), dtype=float)
+    per_method = {}
+    for m in (*methods, "auto"):
+        ok = m == "auto" or np.all(
+            _applicable_mask(m, sizes, kwargs.get("rank"), kwargs.get("spd", True))
+        )
+        if ok:
+            per_method[m] = break_even_table(ns, ds, kappas, eps, classical_method=m, **kwargs)
+    rows: list[BreakEvenRow] = []
+    for i in range(len(per_method["auto"])):
+        for m, table in per_method.items():
+            row = table[i]
+            if m == "auto":
+                row = dataclasses.replace(row, classical_method="best")
+            rows.append(row)
+    return rows

@@ -18,7 +18,16 @@ from typing import Any
 
 import numpy as np
 
-from hybridsim.costs.classical import classical_solve_time
+from hybridsim.costs.classical import (
+    CG_METHODS,
+    DENSE_METHODS,
+    FACTOR_METHODS,
+    METHODS,
+    ClassicalForm,
+    classical_solve_time,
+    method_costs,
+    solve_payload_bytes,
+)
 from hybridsim.costs.quantum import ACCOUNTING, Accounting, qlsa_cost
 from hybridsim.costs.specs import GpuSpec, QpuSpec
 
@@ -29,8 +38,10 @@ __all__ = ["ServiceEstimate", "CostModel"]
 class ServiceEstimate:
     """Predicted (or charged) service of one solve on one device group, in seconds.
 
-    ``total_s = compute_s + state_prep_s + readout_s + overhead_s``; network transfers are
-    charged by the simulation separately.
+    ``total_s = compute_s + state_prep_s + readout_s + overhead_s + assembly_s``; network
+    transfers are charged by the simulation separately. ``method`` is the classical method
+    (``lu``, ``woodbury``...) that was priced; ``assembly_s`` the part of a classical service
+    spent forming the dense block from its factor first.
     """
 
     route: str
@@ -42,6 +53,8 @@ class ServiceEstimate:
     queries: float | None = None
     runs: float | None = None
     n_qubits: float | None = None
+    method: str | None = None
+    assembly_s: float = 0.0
 
 
 #: Bound on memoized predictions; the cache is dropped when it grows past this.
@@ -67,6 +80,7 @@ class CostModel:
     _memo: dict = field(default_factory=dict, compare=False, repr=False)
     _acc: Any = field(default=None, compare=False, repr=False)
     _specs: dict = field(default_factory=dict, compare=False, repr=False)
+    _static: dict = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         # The accounting with overrides is read on every prediction: resolve it once.
@@ -133,14 +147,69 @@ class CostModel:
         return max(compute, memory) + calls * spec.launch_latency_s
 
     def _classical_arrays(self, n, d, kappa, gpu: Any):
+        """Legacy pricing (a job without structure): the configured method on a dense block
+        that exists; ``auto`` and the factor methods price ``lu``, the one method that applies
+        to an arbitrary matrix."""
+        method = self.config.classical_method
+        if method == "auto" or method in FACTOR_METHODS:
+            method = "lu"
         return classical_solve_time(
-            self.config.classical_method,
-            n,
-            d,
-            kappa,
-            self.config.epsilon,
-            gpu=self.gpu_spec(gpu),
+            method, n, d, kappa, self.config.epsilon, gpu=self.gpu_spec(gpu)
         )
+
+    def _choose_arrays(
+        self, n, d, kappa, rank, spd, assembled, factored, gpu: Any, static_key=None
+    ):
+        """The configured method (or ``auto``'s choice) for blocks with structure, vectorized.
+
+        Returns (methods, totals, assembly_s) as arrays. A fixed method that does not apply to a
+        block (or a CG method without a κ for it) prices ``lu`` instead; ``auto`` takes the
+        cheapest applicable method. The same code serves the scalar and the primed paths, so
+        their numbers agree bit for bit. ``static_key`` names a set of blocks whose κ-free
+        method costs (everything but CG) may be reused from an earlier call: a shape run's
+        blocks are the same every step, only their κ changes.
+        """
+        spec = self.gpu_spec(gpu)
+        eps = self.config.epsilon
+        kw = dict(rank=rank, spd=spd, assembled=assembled, factored=factored)
+        method = self.config.classical_method
+        wanted = METHODS if method == "auto" else tuple(dict.fromkeys((method, "lu")))
+        fixed = tuple(m for m in wanted if m not in CG_METHODS)
+        static = self._static.get(static_key) if static_key is not None else None
+        if static is None:
+            static = method_costs(n, d, kappa, eps, gpu=spec, methods=fixed, **kw)
+            if static_key is not None:
+                if len(self._static) >= 64:
+                    self._static.clear()
+                self._static[static_key] = static
+        iterative = tuple(m for m in wanted if m in CG_METHODS)
+        dynamic = method_costs(n, d, kappa, eps, gpu=spec, methods=iterative, **kw)
+        costs = {m: static[m] if m in static else dynamic[m] for m in wanted}
+        if method == "auto":
+            # cheapest() on the two fields a prediction needs (the same minimum, fewer stacks).
+            totals = np.stack(
+                np.broadcast_arrays(*(np.asarray(costs[m].total_s, float) for m in wanted))
+            )
+            idx = np.argmin(totals, axis=0)  # first minimum: METHODS order breaks ties
+            asm = np.stack(
+                np.broadcast_arrays(*(np.asarray(costs[m].assembly_s, float) for m in wanted))
+            )
+            pick = idx[None, ...]
+            names = np.asarray(np.asarray(wanted)[idx])
+            return (
+                names,
+                np.take_along_axis(totals, pick, axis=0)[0],
+                np.take_along_axis(asm, pick, axis=0)[0],
+            )
+        t_m = np.asarray(costs[method].total_s, float)
+        t_lu = np.asarray(costs["lu"].total_s, float)
+        ok = np.isfinite(t_m)
+        names = np.where(ok, method, "lu")
+        totals = np.where(ok, t_m, t_lu)
+        asm = np.where(
+            ok, np.asarray(costs[method].assembly_s, float), np.asarray(costs["lu"].assembly_s)
+        )
+        return names, totals, asm
 
     def _quantum_arrays(self, n, d, kappa, qpu: Any, alpha, queries=None):
         cfg = self.config
@@ -169,7 +238,17 @@ class CostModel:
     @staticmethod
     def _classical_estimate(c, i=None) -> ServiceEstimate:
         total = float(c.total_s if i is None else c.total_s[i])
-        return ServiceEstimate("classical", total, total)
+        return ServiceEstimate("classical", total, total, method=c.method)
+
+    @staticmethod
+    def _chosen_estimate(names, totals, asm, i=None) -> ServiceEstimate:
+        def g(x):
+            return x[()] if i is None else x[i]
+
+        total, assembly = float(g(totals)), float(g(asm))
+        return ServiceEstimate(
+            "classical", total, total - assembly, method=str(g(names)), assembly_s=assembly
+        )
 
     @staticmethod
     def _quantum_estimate(c, i=None) -> ServiceEstimate:
@@ -188,15 +267,100 @@ class CostModel:
             g(c.n_qubits),
         )
 
-    def classical(self, n: int, d: int, kappa: float | None, gpu: Any) -> ServiceEstimate:
-        """Service of a classical solve on one node of GPU group ``gpu``."""
-        key = ("c", gpu.name, n, d, kappa)
+    def classical(
+        self,
+        n: int,
+        d: int,
+        kappa: float | None,
+        gpu: Any,
+        *,
+        form: ClassicalForm | None = None,
+    ) -> ServiceEstimate:
+        """Service of a classical solve on one node of GPU group ``gpu``.
+
+        ``form`` is the block's structure (:class:`~hybridsim.costs.classical.ClassicalForm`):
+        with it, ``auto`` picks the cheapest applicable method and a fixed method that does not
+        apply falls back to ``lu``; ``n`` and ``d`` are then those of the form. Without it the
+        block is an arbitrary dense matrix (see :meth:`_classical_arrays`). The priced method is
+        ``ServiceEstimate.method``.
+        """
+        key = ("c", gpu.name, n, d, kappa, form)
         hit = self._memo.get(key)
         if hit is not None:
             return hit
-        return self._remember(
-            key, self._classical_estimate(self._classical_arrays(n, d, kappa, gpu))
+        if form is None:
+            return self._remember(
+                key, self._classical_estimate(self._classical_arrays(n, d, kappa, gpu))
+            )
+        names, totals, asm = self._choose_arrays(
+            form.n,
+            form.d,
+            np.nan if kappa is None else kappa,
+            np.nan if form.rank is None else form.rank,
+            form.spd,
+            form.assembled,
+            form.factored,
+            gpu,
         )
+        return self._remember(key, self._chosen_estimate(names, totals, asm))
+
+    def classical_for(self, job: Any, gpu: Any, *, true_kappa: bool = False) -> ServiceEstimate:
+        """Predicted service of ``job``'s classical route on GPU group ``gpu``.
+
+        A job with a ``structure`` is priced on its classical form (the unpruned block) with that
+        form's κ: the estimate, or the true value when ``true_kappa`` (the oracle policy). A job
+        without one is priced on its matrix with ``job.kappa_est`` (``kappa_true`` when asked).
+        """
+        s = job.structure
+        if s is None:
+            k = job.kappa_true if true_kappa and job.kappa_true is not None else job.kappa_est
+            return self.classical(job.n, job.d, k, gpu)
+        k = s.kappa_true if true_kappa and s.kappa_true is not None else s.kappa_est
+        return self.classical(s.form.n, s.form.d, k, gpu, form=s.form)
+
+    def classical_charge(self, job: Any, gpu: Any) -> ServiceEstimate:
+        """What a GPU of group ``gpu`` is charged for ``job``: the method the prediction chose
+        (from the estimate, as a real executor must choose it), priced with the true κ where it
+        is known (it matters for the CG methods only)."""
+        pred = self.classical_for(job, gpu)
+        s = job.structure
+        k_true = s.kappa_true if s is not None else job.kappa_true
+        if pred.method not in CG_METHODS or k_true is None:
+            return pred
+        if s is None:
+            return self.classical(job.n, job.d, k_true, gpu)
+        key = ("c!", gpu.name, pred.method, k_true, s.form)
+        hit = self._memo.get(key)
+        if hit is not None:
+            return hit
+        f = s.form
+        c = method_costs(
+            f.n,
+            f.d,
+            k_true,
+            self.config.epsilon,
+            gpu=self.gpu_spec(gpu),
+            rank=f.rank,
+            spd=f.spd,
+            assembled=f.assembled,
+            factored=f.factored,
+            methods=(pred.method,),
+        )[pred.method]
+        total, assembly = float(c.total_s), float(c.assembly_s)
+        est = ServiceEstimate(
+            "classical", total, total - assembly, method=pred.method, assembly_s=assembly
+        )
+        return self._remember(key, est)
+
+    def classical_payload_bytes(self, form: ClassicalForm, method: str) -> int:
+        """Bytes a GPU job on this block moves in: the factor U when ``method`` works from it or
+        must assemble the block on the device, else the existing matrix (plus b either way:
+        :func:`~hybridsim.costs.classical.solve_payload_bytes`)."""
+        ships_factor = form.rank is not None and (
+            method in FACTOR_METHODS or (method in DENSE_METHODS and not form.assembled)
+        )
+        rank = form.rank if ships_factor else None
+        return int(solve_payload_bytes(form.n, form.d, factor_rank=rank))
 
     def quantum(
         self,
@@ -220,7 +384,35 @@ class CostModel:
         c = self._quantum_arrays(n, d, kappa, qpu, alpha, queries)
         return self._remember(key, self._quantum_estimate(c))
 
-    def prime(self, n, d, kappa, groups) -> None:
+    def _prime_forms(self, forms, kappas, grp) -> None:
+        """The classical half of :meth:`prime` for jobs with structure."""
+        f_l = tuple(forms)
+        static_key = (grp.name, f_l)
+        columns = self._static.get(("columns", f_l))
+        if columns is None:
+            columns = self._static[("columns", f_l)] = (
+                np.array([f.n for f in f_l], dtype=float),
+                np.array([f.d for f in f_l], dtype=float),
+                np.array([np.nan if f.rank is None else f.rank for f in f_l], dtype=float),
+                np.array([f.spd for f in f_l], dtype=bool),
+                np.array([f.assembled for f in f_l], dtype=bool),
+                np.array([f.factored for f in f_l], dtype=bool),
+            )
+        n, d, rank, spd, assembled, factored = columns
+        k = np.array([np.nan if x is None else x for x in kappas], dtype=float)
+        names, totals, asm = self._choose_arrays(
+            n, d, k, rank, spd, assembled, factored, grp, static_key
+        )
+        names, totals, asm = names.tolist(), totals.tolist(), asm.tolist()
+        memo = self._memo
+        if len(memo) + len(f_l) >= _CACHE_LIMIT:
+            memo.clear()
+        for f, kk, m, t, a in zip(f_l, kappas, names, totals, asm, strict=True):
+            memo[("c", grp.name, f.n, f.d, kk, f)] = ServiceEstimate(
+                "classical", t, t - a, method=m, assembly_s=a
+            )
+
+    def prime(self, n, d, kappa, groups, *, forms=None, classical_kappa=None) -> None:
         """Predict many solves at once (vectorized) so later scalar calls hit the memo.
 
         Parameters
@@ -229,16 +421,24 @@ class CostModel:
             The jobs about to be submitted (κ may contain None for classical-only use).
         groups : iterable of GpuGroup / QpuGroup
             The groups the jobs may be predicted on.
+        forms : sequence of ClassicalForm, optional
+            The jobs' classical forms: the GPU predictions are then those of
+            :meth:`classical` with ``form=`` and κ from ``classical_kappa``.
+        classical_kappa : sequence, optional
+            κ of each classical form (default ``kappa``).
         """
         n_l, d_l, k_l = list(n), list(d), list(kappa)
         if not n_l:
             return
         for grp in groups:
-            if grp.kind == "gpu":
+            if grp.kind == "gpu" and forms is not None:
+                ck = list(classical_kappa) if classical_kappa is not None else k_l
+                self._prime_forms(forms, ck, grp)
+            elif grp.kind == "gpu":
                 idx = [
                     i
                     for i, k in enumerate(k_l)
-                    if k is not None or self.config.classical_method != "cg"
+                    if k is not None or self.config.classical_method not in CG_METHODS
                 ]
                 if not idx:
                     continue
@@ -250,7 +450,7 @@ class CostModel:
                     grp,
                 )
                 for j, i in enumerate(idx):
-                    key = ("c", grp.name, n_l[i], d_l[i], k_l[i])
+                    key = ("c", grp.name, n_l[i], d_l[i], k_l[i], None)
                     self._remember(key, self._classical_estimate(c, j))
             else:
                 idx = [
@@ -276,7 +476,7 @@ class CostModel:
     ) -> ServiceEstimate:
         """Service on ``group`` (dispatching on its kind)."""
         if group.kind == "gpu":
-            return self.classical(n, d, kappa, group)
+            return self.classical(n, d, kappa, group)  # a bare matrix: no structure known
         if kappa is None:
             raise ValueError("a quantum cost needs a condition number")
         return self.quantum(n, d, kappa, group, job_alpha=job_alpha)

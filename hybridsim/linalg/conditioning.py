@@ -18,6 +18,15 @@ Estimators (names as in :data:`ESTIMATORS`):
     Lanczos for |λ|max, shift-invert at σ = 0 for |λ|min. Returns eigenvalue bounds too.
 ``"exact"``
     κ₂ = σmax/σmin from the singular values (SVD). The oracle used in tests.
+``"floor"``
+    A rigorous upper bound on κ₂ of a symmetric block without any factorization: the
+    regularization's shift bounds λmin from below (minus what pruning removed, by Weyl's
+    inequality, or by Gershgorin), and cheap norms bound |λ|max from above. O(N²) on a dense
+    block, O(r·N) from the factor U of an unpruned low-rank block (:func:`kappa_floor`,
+    :func:`kappa_floor_factor`).
+
+``norm_det`` and ``hager_higham`` keep their LU (``KappaEstimate.factor``) so a GPU solve of the
+same block can reuse it (two triangular solves instead of a factorization).
 
 Cost models (flop counts from Golub & Van Loan, *Matrix Computations*, 4th ed.; memory traffic is
 counted as whole passes over an 8-byte N×N array and is (inferred)):
@@ -31,6 +40,8 @@ lanczos (N ≥ 512)         2/3·N³ + m_min·2·N² +                16·N² + 
                           m_max·2·N·d + ARPACK 4·N·ncv/step    m_max·(matvec bytes)
 lanczos (N < 512, dense)  4/3·N³ (tridiagonalization)          16·N²
 exact                     8/3·N³ (Golub–Kahan, values only)    16·N²
+floor, dense              7·N² (norms, Gershgorin, pruned part) 24·N²
+floor, from U (N×r)       5·N·r + 2·N                          16·N·r
 ========================  ==================================  ==========================
 """
 
@@ -39,8 +50,9 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
+from typing import Any
 
 import numpy as np
 import scipy.linalg as sla
@@ -58,7 +70,11 @@ __all__ = [
     "kappa_hager_higham",
     "kappa_lanczos",
     "kappa_exact",
+    "kappa_floor",
+    "kappa_floor_factor",
+    "factor_lambda_max_bound",
     "ESTIMATORS",
+    "FACTORING_ESTIMATORS",
     "estimate_kappa",
     "estimator_work",
     "LANCZOS_DENSE_BELOW",
@@ -106,6 +122,9 @@ class KappaEstimate:
         matrix these are the extreme eigenvalues; the HHL executor uses them for the evolution time.
     norm : int
         Which κ is estimated: 2 (spectral) or 1 (Hager–Higham). κ₁/N ≤ κ₂ ≤ N·κ₁.
+    factor : hybridsim.linalg.solvers.LUFactor or None
+        The LU the estimator computed (``norm_det``, ``hager_higham``), for a solve of the same
+        matrix to reuse; not part of equality or the repr.
     """
 
     kappa: float
@@ -115,6 +134,7 @@ class KappaEstimate:
     lambda_min: float | None = None
     lambda_max: float | None = None
     norm: int = 2
+    factor: Any = field(default=None, compare=False, repr=False)
 
 
 def _square(A: np.ndarray) -> np.ndarray:
@@ -144,27 +164,45 @@ def _power_of_two_scaled(A: np.ndarray) -> tuple[np.ndarray, int]:
     return np.ldexp(A, -e), e
 
 
-def log_kappa_norm_det_bound(A: np.ndarray) -> float:
-    """Natural log of the paper's norm/determinant bound on κ₂; never overflows.
+def _norm_det_with_lu(A: np.ndarray) -> tuple[float, Any]:
+    """Log of the norm/determinant bound and the LU it was computed from (None if singular).
 
-    See :func:`kappa_norm_det_bound`. Returns ``inf`` for a singular matrix.
+    y is invariant under A -> A·s, so the LU is taken of the power-of-two scaled A·2⁻ᵉ
+    (:func:`_power_of_two_scaled`; exact), which keeps ‖A‖_F² and det away from overflow and
+    lets a solve reuse the factors exactly. log|det| is the sum of log|uᵢᵢ| of ``getrf``'s U in
+    row order, as ``numpy.linalg.slogdet`` accumulates it.
     """
+    from hybridsim.linalg.solvers import LUFactor
+
     A = _square(A)
     n = A.shape[0]
-    scale = float(np.max(np.abs(A)))
-    if scale == 0.0:
-        return math.inf
-    # y is invariant under A -> A/s; scaling first keeps ‖A‖_F² and det away from overflow.
-    As = A / scale
-    sign, logabsdet = np.linalg.slogdet(As)
-    if sign == 0 or not np.isfinite(logabsdet):
-        return math.inf
+    As, e = _power_of_two_scaled(A)
+    if e == 0 and not np.any(As):
+        return math.inf, None
+    getrf = lapack.get_lapack_funcs("getrf", (As,))
+    lu, piv, info = getrf(As)
+    if info != 0:  # info > 0: an exactly zero pivot, A is singular
+        return math.inf, None
+    diag = np.abs(np.diagonal(lu))
+    with np.errstate(divide="ignore"):
+        logabsdet = float(np.cumsum(np.log(diag))[-1])
+    if not math.isfinite(logabsdet):
+        return math.inf, None
     fro2 = float(np.sum(As * As))
     log_y = n * (math.log(n) - math.log(fro2)) + 2.0 * logabsdet
     # AM-GM on the σᵢ² gives y <= 1; rounding can push it a hair above.
     log_y = min(log_y, 0.0)
     one_minus_y = -math.expm1(log_y)  # accurate 1 - y when y is close to 1
-    return math.log1p(math.sqrt(one_minus_y)) - 0.5 * log_y
+    bound = math.log1p(math.sqrt(one_minus_y)) - 0.5 * log_y
+    return bound, LUFactor(lu, piv, e)
+
+
+def log_kappa_norm_det_bound(A: np.ndarray) -> float:
+    """Natural log of the paper's norm/determinant bound on κ₂; never overflows.
+
+    See :func:`kappa_norm_det_bound`. Returns ``inf`` for a singular matrix.
+    """
+    return _norm_det_with_lu(A)[0]
 
 
 def kappa_norm_det_bound(A: np.ndarray) -> float:
@@ -175,7 +213,8 @@ def kappa_norm_det_bound(A: np.ndarray) -> float:
     ``slogdet`` on A/max|A| (a plain ``det`` under/overflows by N ≈ 500).
 
     Exact for 2×2; never below the true κ₂; exponentially loose for larger N (a κ = 10 matrix of
-    size 32 gives ≈ 1e5–1e6). Costs an O(N³) LU. The public Q-Newton code has a typo
+    size 32 gives ≈ 1e5–1e6). Costs an O(N³) LU (LAPACK ``getrf`` on A·2⁻ᵉ, the
+    factorization ``slogdet`` would make). The public Q-Newton code has a typo
     (``(1 - n/‖A‖_F)**n``) and returns NaN; this is the published formula.
 
     Parameters
@@ -193,7 +232,10 @@ def kappa_norm_det_bound(A: np.ndarray) -> float:
     >>> round(kappa_norm_det_bound([[1.0, 2.0], [3.0, 4.0]]), 3)
     14.933
     """
-    log_bound = log_kappa_norm_det_bound(A)
+    return _bound_from_log(log_kappa_norm_det_bound(A))
+
+
+def _bound_from_log(log_bound: float) -> float:
     if log_bound > 709.0:  # exp overflows past ~709.78
         return math.inf
     return math.exp(log_bound)
@@ -244,11 +286,15 @@ def _work_lanczos(n, d):
 
 
 def kappa_paper(A: np.ndarray) -> KappaEstimate:
-    """:func:`kappa_norm_det_bound` wrapped with its cost (method ``"norm_det"``)."""
+    """:func:`kappa_norm_det_bound` wrapped with its cost (method ``"norm_det"``), keeping its
+    LU in ``factor`` (None for a singular matrix)."""
     A = _square(A)
     n = A.shape[0]
     flops, bytes_ = _work_norm_det(n, n)
-    return KappaEstimate(kappa_norm_det_bound(A), "norm_det", float(flops), float(bytes_))
+    log_bound, factor = _norm_det_with_lu(A)
+    return KappaEstimate(
+        _bound_from_log(log_bound), "norm_det", float(flops), float(bytes_), factor=factor
+    )
 
 
 def kappa_hager_higham(A: np.ndarray) -> KappaEstimate:
@@ -265,15 +311,19 @@ def kappa_hager_higham(A: np.ndarray) -> KappaEstimate:
     >>> est.kappa, est.norm
     (4.0, 1)
     """
-    A, _ = _power_of_two_scaled(_square(A))  # κ₁ is scale-invariant; LAPACK's rcond is not
+    from hybridsim.linalg.solvers import LUFactor
+
+    A, e = _power_of_two_scaled(_square(A))  # κ₁ is scale-invariant; LAPACK's rcond is not
     n = A.shape[0]
     flops, bytes_ = _work_hager_higham(n, n)
     anorm = float(np.linalg.norm(A, 1))
     getrf, gecon = lapack.get_lapack_funcs(("getrf", "gecon"), (A,))
-    lu, _piv, info = getrf(A)
+    lu, piv, info = getrf(A)
+    factor = None
     if info > 0 or anorm == 0.0:  # info > 0: U[info-1, info-1] is exactly zero, A is singular
         kappa = math.inf
     else:
+        factor = LUFactor(lu, piv, e)
         rcond, info2 = gecon(lu, anorm, norm="1")
         if info2 != 0:
             raise ModelDomainError(f"LAPACK gecon failed with info={info2}")
@@ -282,7 +332,7 @@ def kappa_hager_higham(A: np.ndarray) -> KappaEstimate:
         # would break byte-identical run outputs. The estimate is only good to a factor ~3, so
         # rounding it to 10 significant digits loses nothing and makes it reproducible.
         kappa = math.inf if rcond == 0.0 else float(f"{1.0 / float(rcond):.10g}")
-    return KappaEstimate(kappa, "hager_higham", float(flops), float(bytes_), norm=1)
+    return KappaEstimate(kappa, "hager_higham", float(flops), float(bytes_), norm=1, factor=factor)
 
 
 def _check_symmetric(A: np.ndarray) -> None:
@@ -426,15 +476,146 @@ def kappa_exact(A: np.ndarray) -> KappaEstimate:
     )
 
 
-#: Estimators by name: ``"norm_det"``, ``"hager_higham"``, ``"lanczos"``, ``"exact"``.
+def factor_lambda_max_bound(U: np.ndarray) -> float:
+    """An upper bound on λmax(U·Uᵀ) = ‖U‖₂² from U (N×r) alone, in O(N·r).
+
+    The minimum of three bounds, each valid for any U: ‖U‖_F² (the trace of U·Uᵀ), ‖U‖₁·‖U‖_∞
+    (Hölder: ‖U‖₂² ≤ ‖U‖₁‖U‖_∞) and N·maxᵢ‖uᵢ‖² (the largest entry of the PSD matrix U·Uᵀ is a
+    diagonal one, and λmax ≤ N·max|entry|) (Golub & Van Loan §2.3,
+    docs/background/references.md#golub-van-loan-2013).
+
+    Examples
+    --------
+    >>> factor_lambda_max_bound(np.array([[3.0], [4.0]]))  # U·Uᵀ has λmax = 25
+    25.0
+    """
+    U = np.asarray(U, dtype=float)
+    if U.ndim != 2 or U.size == 0:
+        raise ModelDomainError(f"expected a non-empty N×r factor, got shape {U.shape}")
+    absU = np.abs(U)
+    row_sq = np.einsum("ij,ij->i", U, U)
+    fro2 = float(np.sum(row_sq))
+    holder = float(absU.sum(axis=0).max() * absU.sum(axis=1).max())
+    gersh = float(U.shape[0] * row_sq.max())
+    return min(fro2, holder, gersh)
+
+
+def _work_floor_factor(n, r):
+    n = np.asarray(n, dtype=float)
+    r = np.asarray(r, dtype=float)
+    return 5.0 * n * r + 2.0 * n, 16.0 * n * r
+
+
+def _work_floor(n, d):
+    n = np.asarray(n, dtype=float)
+    return 7.0 * n**2, 24.0 * n**2
+
+
+def kappa_floor_factor(U: np.ndarray, shift: float) -> KappaEstimate:
+    """The ``floor`` bound for an unpruned low-rank block H̃ = U·Uᵀ + c·I, from U alone.
+
+    λmin(H̃) ≥ c (U·Uᵀ is PSD) and λmax(H̃) ≤ :func:`factor_lambda_max_bound` (U) + c, so
+
+        κ₂(H̃) ≤ 1 + λ̂max / c,
+
+    the regularized-singular-PSD formula (:func:`hybridsim.linalg.shaping.
+    regularized_kappa_singular_psd`) with a *certified* λ̂max ≥ λmax. A power iteration would give
+    λmax from below, and its residual only says that *some* eigenvalue lies near its Rayleigh
+    quotient (diag(10, 1) started at e₂ has residual 0 at λ = 1), so it cannot certify an upper
+    bound; the norm bounds can, at O(N·r) (docs/background/conditioning.md).
+
+    Parameters
+    ----------
+    U : (N, r) array_like
+        The factor.
+    shift : float
+        c > 0, everything added to the diagonal of U·Uᵀ (regularization and any L2 term).
+
+    Examples
+    --------
+    >>> kappa_floor_factor(np.array([[3.0], [4.0]]), 5.0).kappa  # exact: (25 + 5)/5
+    6.0
+    """
+    U = np.asarray(U, dtype=float)
+    if not (math.isfinite(shift) and shift > 0.0):
+        raise ModelDomainError(f"the floor estimator needs a shift c > 0, got {shift}")
+    if not np.all(np.isfinite(U)):
+        raise ModelDomainError("factor has non-finite entries")
+    lam = factor_lambda_max_bound(U)
+    flops, bytes_ = _work_floor_factor(U.shape[0], U.shape[1])
+    return KappaEstimate(
+        1.0 + lam / shift, "floor", float(flops), float(bytes_), float(shift), lam + shift
+    )
+
+
+def kappa_floor(
+    A: np.ndarray, *, shift: float | None = None, removed_fro: float = 0.0
+) -> KappaEstimate:
+    """A rigorous upper bound on κ₂ of a symmetric matrix, in O(N²) and without a factorization.
+
+    Upper side: |λ|max ≤ min(‖A‖_∞, ‖A‖_F) (every eigenvalue lies in a Gershgorin disc; the
+    2-norm is at most the Frobenius norm). Lower side, the larger of
+
+    * Gershgorin: λmin ≥ minᵢ (aᵢᵢ − Σ_{j≠i} |aᵢⱼ|);
+    * with ``shift`` c: the caller states that A = P + c·I − E with P positive semi-definite and
+      ‖E‖_F = ``removed_fro`` (a regularized PSD block from which pruning removed E), so by
+      Weyl's inequality λmin ≥ c − ‖E‖₂ ≥ c − ‖E‖_F (Golub & Van Loan §8.1,
+      docs/background/references.md#golub-van-loan-2013).
+
+    A positive lower bound makes A positive definite and κ₂ ≤ upper/lower; otherwise the
+    estimate is ``inf`` (nothing could be certified). The bound is never below the true κ₂
+    (tests/test_floor.py checks it with hypothesis).
+
+    Parameters
+    ----------
+    A : (N, N) array_like
+        A symmetric matrix (checked to relative 1e-10).
+    shift : float, optional
+        c > 0 as above; None uses Gershgorin alone.
+    removed_fro : float
+        ‖E‖_F, 0 for an unpruned block.
+
+    Examples
+    --------
+    >>> kappa_floor([[2.0, 0.0], [0.0, 1.0]]).kappa
+    2.0
+    """
+    A = _square(A)
+    _check_symmetric(A)
+    n = A.shape[0]
+    # Norms of a subnormal or huge A under/overflow; scaling by a power of two is exact.
+    A, e = _power_of_two_scaled(A)
+    absA = np.abs(A)
+    row = absA.sum(axis=1)
+    upper = min(float(row.max()), float(np.sqrt(np.sum(A * A))))
+    diag = np.diagonal(A)
+    lower = float(np.min(diag - (row - np.abs(diag))))
+    if shift is not None:
+        if not (math.isfinite(shift) and shift > 0.0 and removed_fro >= 0.0):
+            raise ModelDomainError("need a shift c > 0 and removed_fro >= 0")
+        lower = max(lower, math.ldexp(float(shift) - float(removed_fro), -e))
+    flops, bytes_ = _work_floor(n, n)
+    hi = math.ldexp(upper, e)
+    if not lower > 0.0:
+        return KappaEstimate(math.inf, "floor", float(flops), float(bytes_), None, hi)
+    kappa = max(1.0, upper / lower)
+    return KappaEstimate(kappa, "floor", float(flops), float(bytes_), math.ldexp(lower, e), hi)
+
+
+#: Estimators by name: ``"norm_det"``, ``"hager_higham"``, ``"lanczos"``, ``"exact"``, ``"floor"``.
 ESTIMATORS: Mapping[str, Callable[[np.ndarray], KappaEstimate]] = MappingProxyType(
     {
         "norm_det": kappa_paper,
         "hager_higham": kappa_hager_higham,
         "lanczos": kappa_lanczos,
         "exact": kappa_exact,
+        "floor": kappa_floor,
     }
 )
+
+#: Estimators that compute an LU of the estimated matrix (``KappaEstimate.factor``), reusable by
+#: an LU solve of the same matrix.
+FACTORING_ESTIMATORS = frozenset({"norm_det", "hager_higham"})
 
 _WORK = MappingProxyType(
     {
@@ -442,6 +623,7 @@ _WORK = MappingProxyType(
         "hager_higham": _work_hager_higham,
         "lanczos": _work_lanczos,
         "exact": _work_exact,
+        "floor": _work_floor,
     }
 )
 
@@ -465,13 +647,15 @@ def estimate_kappa(A: np.ndarray, method: str) -> KappaEstimate:
     return ESTIMATORS[_method(method)](A)
 
 
-def estimator_work(method: str, n, d) -> tuple[float, float]:
+def estimator_work(method: str, n, d, *, rank=None) -> tuple[float, float]:
     """Predicted (flops, bytes) of an estimator on an N×N matrix with row sparsity d.
 
     For workloads that carry shapes but no matrices. Vectorized: ``n`` and ``d`` may be numpy
     arrays (broadcast); returns floats for scalar input. Only the Lanczos mat-vecs see ``d``; the
     other estimators factor the matrix densely. The Lanczos model assumes
     :data:`LANCZOS_MODEL_STEPS_MAX` and :data:`LANCZOS_MODEL_STEPS_MIN` operator applications.
+    ``rank`` (the width r of a low-rank factor; NaN where none) lets ``floor`` work from the
+    factor, O(r·N), on unpruned blocks (d = n); elsewhere it is ignored.
 
     Examples
     --------
@@ -483,6 +667,12 @@ def estimator_work(method: str, n, d) -> tuple[float, float]:
     if np.any(n_arr < 1) or np.any(d_arr < 1) or np.any(d_arr > n_arr):
         raise ModelDomainError("estimator_work needs n >= 1 and 1 <= d <= n")
     flops, bytes_ = _WORK[_method(method)](n_arr, d_arr)
+    if method == "floor" and rank is not None:
+        r = np.asarray(rank, dtype=float)
+        use = np.isfinite(r) & (d_arr == n_arr)
+        with np.errstate(invalid="ignore"):
+            ff, fb = _work_floor_factor(n_arr, np.where(use, r, 1.0))
+        flops, bytes_ = np.where(use, ff, flops), np.where(use, fb, bytes_)
     flops, bytes_ = np.broadcast_arrays(flops, bytes_)
     if flops.ndim == 0:
         return float(flops), float(bytes_)

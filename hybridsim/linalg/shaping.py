@@ -26,6 +26,7 @@ from hybridsim.errors import ModelDomainError
 
 __all__ = [
     "regularize",
+    "regularization_shift",
     "prune_symmetric",
     "sparsity",
     "ShapedMatrix",
@@ -50,6 +51,26 @@ def _choice(name: str, value: str, allowed: tuple[str, ...]) -> str:
     if value not in allowed:
         raise ModelDomainError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
     return value
+
+
+def regularization_shift(
+    H: np.ndarray, eps_norm: float, *, damping: float = 1e-10, scale: str = "max_abs"
+) -> float:
+    """The c that :func:`regularize` adds to the diagonal: ε_norm·(s + damping).
+
+    Examples
+    --------
+    >>> regularization_shift([[0.0, 2.0], [2.0, 0.0]], 0.5, damping=0.0)
+    1.0
+    """
+    H = _square(H)
+    _choice("scale", scale, _SCALES)
+    if not (math.isfinite(eps_norm) and eps_norm >= 0.0):
+        raise ModelDomainError(f"eps_norm must be finite and >= 0, got {eps_norm}")
+    if not (math.isfinite(damping) and damping >= 0.0):
+        raise ModelDomainError(f"damping must be finite and >= 0, got {damping}")
+    s = float(np.max(np.abs(H))) if scale == "max_abs" else float(np.linalg.norm(H, 2))
+    return eps_norm * (s + damping)
 
 
 def regularize(
@@ -80,14 +101,10 @@ def regularize(
     [[1.0, 2.0], [2.0, 1.0]]
     """
     H = _square(H)
-    _choice("scale", scale, _SCALES)
-    if not (math.isfinite(eps_norm) and eps_norm >= 0.0):
-        raise ModelDomainError(f"eps_norm must be finite and >= 0, got {eps_norm}")
-    if not (math.isfinite(damping) and damping >= 0.0):
-        raise ModelDomainError(f"damping must be finite and >= 0, got {damping}")
-    s = float(np.max(np.abs(H))) if scale == "max_abs" else float(np.linalg.norm(H, 2))
     out = H.copy()
-    out[np.diag_indices_from(out)] += eps_norm * (s + damping)
+    out[np.diag_indices_from(out)] += regularization_shift(
+        H, eps_norm, damping=damping, scale=scale
+    )
     return out
 
 
@@ -190,6 +207,15 @@ class ShapedMatrix:
         Pruning mask symmetrization (``"union"`` or ``"intersection"``).
     scale : str
         Regularization scale (``"max_abs"`` or ``"sigma_max"``).
+    shift : float
+        The c the regularization added to the diagonal (the same for both orders).
+    unpruned : numpy.ndarray or None
+        H + c·I, the regularized block *without* pruning, when pruning changed something (the
+        classical route solves it; the pruned ``matrix`` is the quantum route's); None when
+        ``matrix`` is that block already.
+    removed_fro : float
+        ‖(H + c·I) − matrix‖_F, what pruning removed (0 when unpruned): the ``floor`` κ
+        estimator's Weyl term.
     """
 
     matrix: np.ndarray
@@ -199,6 +225,19 @@ class ShapedMatrix:
     order: str
     mask: str = "union"
     scale: str = "max_abs"
+    shift: float = 0.0
+    unpruned: np.ndarray | None = None
+    removed_fro: float = 0.0
+
+    @property
+    def pruned(self) -> bool:
+        """Whether pruning changed the block (the routes then solve different matrices)."""
+        return self.unpruned is not None
+
+    @property
+    def regularized(self) -> np.ndarray:
+        """H + c·I, the unpruned regularized block (``matrix`` when nothing was pruned)."""
+        return self.matrix if self.unpruned is None else self.unpruned
 
 
 def shape_hessian(
@@ -229,11 +268,35 @@ def shape_hessian(
     H = _square(H)
     if order == "prune_then_regularize":
         pruned = H if prune_ratio == 1.0 else prune_symmetric(H, prune_ratio, mask=mask)
-        out = regularize(pruned, eps_norm, damping=damping, scale=scale)
+        shift = regularization_shift(pruned, eps_norm, damping=damping, scale=scale)
+        out = pruned.copy()
+        out[np.diag_indices_from(out)] += shift
     else:
-        reg = regularize(H, eps_norm, damping=damping, scale=scale)
+        shift = regularization_shift(H, eps_norm, damping=damping, scale=scale)
+        reg = H.copy()
+        reg[np.diag_indices_from(reg)] += shift
         out = reg if prune_ratio == 1.0 else prune_symmetric(reg, prune_ratio, mask=mask)
-    return ShapedMatrix(out, sparsity(out), float(eps_norm), float(prune_ratio), order, mask, scale)
+    unpruned = None
+    removed = 0.0
+    if prune_ratio != 1.0:
+        # The classical route's matrix: the same regularization strength, nothing removed.
+        full = H.copy()
+        full[np.diag_indices_from(full)] += shift
+        if not np.array_equal(full, out):
+            unpruned = full
+            removed = float(np.linalg.norm(full - out))
+    return ShapedMatrix(
+        out,
+        sparsity(out),
+        float(eps_norm),
+        float(prune_ratio),
+        order,
+        mask,
+        scale,
+        float(shift),
+        unpruned,
+        removed,
+    )
 
 
 def regularized_kappa_singular_psd(lambda_max, max_abs, eps_norm, damping=0.0):

@@ -57,6 +57,20 @@ class SolveJob:
         The estimator's (λ_min, λ_max), passed to the quantum executor as its spectrum guess.
     matrix, rhs : ndarray, optional
         The shaped matrix and right-hand side, present when the job really runs. Never recorded.
+        In training runs ``matrix`` is the *quantum* form (regularized, then pruned when the
+        workload prunes); the classical route solves ``structure``.
+    structure : hybridsim.linalg.structure.BlockStructure, optional
+        The block's classical form: the unpruned regularized block with its factor, shift and
+        what exists of it already (None for jobs that carry only a matrix, or nothing).
+    classical_payload_bytes : int, optional
+        Bytes a GPU job moves when they differ from ``payload_bytes`` (the factor U instead of
+        the matrix: :func:`hybridsim.costs.classical.solve_payload_bytes`); None means the same.
+        Fixed when the job is built, for the method its origin's GPU group would use (a group
+        with another spec could pick another method; its bytes are then approximate).
+    quantum_prep_s : float
+        Seconds the origin GPU spends forming (and pruning) the quantum form before a QPU job can
+        be submitted, when nothing formed it before the decision; included in the quantum
+        route's predictions.
     """
 
     job_id: int
@@ -77,6 +91,15 @@ class SolveJob:
     eigen_bounds: tuple[float, float] | None = None
     matrix: np.ndarray | None = None
     rhs: np.ndarray | None = None
+    structure: Any = None
+    classical_payload_bytes: int | None = None
+    quantum_prep_s: float = 0.0
+
+    def payload_for(self, route: str) -> int:
+        """Bytes moved to the device on ``route`` (``"classical"`` or ``"quantum"``)."""
+        if route == "classical" and self.classical_payload_bytes is not None:
+            return self.classical_payload_bytes
+        return self.payload_bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,9 +115,11 @@ class Decision:
     device : str, optional
         Pin the job to one device of the group (its own queue); None lets any device take it.
     predicted_s : float, optional
-        Predicted service time on the chosen route, in seconds.
+        Predicted service time on the chosen route's device, in seconds.
     predicted_classical_s, predicted_quantum_s : float, optional
-        Predictions for both routes where the policy computed them.
+        Predictions for both routes where the policy computed them: everything the route needs
+        (for the quantum route including ``SolveJob.quantum_prep_s``; a GPU's assembly of the
+        block is part of its service).
     policy : str
         Name of the policy that decided.
     reason : str

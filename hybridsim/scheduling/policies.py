@@ -60,9 +60,20 @@ class _Policy(BaseScheduler):
 
     ``needs`` (device kinds the scenario must have) and ``uses_estimate`` (whether decisions
     read κ̂; if not, workloads skip estimating it) are set by each policy.
+
+    Route predictions include everything the route needs: a GPU's service covers its method's
+    assembly of the block when it needs the dense matrix; the quantum route adds
+    ``job.quantum_prep_s`` (forming and pruning the block on the origin GPU) when nothing formed
+    it before the decision. ``predicted_s`` stays the chosen device's service (what its queue
+    waits for).
     """
 
+    #: Price the classical route with the true κ of the block (the oracle policy).
+    _true_kappa = False
+
     def _classical(self, job: SolveJob, group: GroupView, kappa: float | None) -> float:
+        if job.structure is not None:
+            return self.costs.classical_for(job, group.config, true_kappa=self._true_kappa).total_s
         return self.costs.classical(job.n, job.d, kappa, group.config).total_s
 
     def _quantum(self, job: SolveJob, group: GroupView, kappa: float | None) -> float:
@@ -81,9 +92,12 @@ class _Policy(BaseScheduler):
     def _both(
         self, job: SolveJob, view: ClusterView, kappa: float | None
     ) -> tuple[GroupView, float, GroupView, float]:
+        """Least-loaded GPU and QPU groups and each route's predicted total (the quantum one
+        including the job's preparation on its origin)."""
         gc = least_loaded(view.groups("gpu"))
         gq = least_loaded(view.groups("qpu"))
-        return gc, self._classical(job, gc, kappa), gq, self._quantum(job, gq, kappa)
+        pq = self._quantum(job, gq, kappa) + job.quantum_prep_s
+        return gc, self._classical(job, gc, kappa), gq, pq
 
     def _decision(
         self,
@@ -94,9 +108,11 @@ class _Policy(BaseScheduler):
         reason: str,
         device: str | None = None,
         chosen: float | None = None,
+        job_prep: float = 0.0,
     ) -> Decision:
         if chosen is None:
-            chosen = pq if route == "quantum" else pc
+            # The device's share of the route: the quantum preparation runs on the origin GPU.
+            chosen = pq - job_prep if (route == "quantum" and pq is not None) else pc
         return Decision(
             route=route,
             group=group.name,
@@ -135,7 +151,8 @@ class QuantumOnly(_Policy):
 
     def decide(self, job: SolveJob, view: ClusterView) -> Decision:
         g = least_loaded(view.groups("qpu"))
-        return self._decision("quantum", g, None, self._quantum(job, g, job.kappa_est), "policy")
+        pq = self._quantum(job, g, job.kappa_est) + job.quantum_prep_s
+        return self._decision("quantum", g, None, pq, "policy", job_prep=job.quantum_prep_s)
 
 
 class QNewton(_Policy):
@@ -150,7 +167,9 @@ class QNewton(_Policy):
         if kappa is None or not kappa <= self.config.kappa_threshold:
             return self._decision("classical", gc, pc, pq, "kappa above threshold")
         if pq < pc:
-            return self._decision("quantum", gq, pc, pq, "quantum predicted faster")
+            return self._decision(
+                "quantum", gq, pc, pq, "quantum predicted faster", job_prep=job.quantum_prep_s
+            )
         return self._decision("classical", gc, pc, pq, "classical predicted faster")
 
 
@@ -164,7 +183,9 @@ class KappaThreshold(_Policy):
         kappa = job.kappa_est
         gc, pc, gq, pq = self._both(job, view, kappa)
         if kappa is not None and kappa <= self.config.kappa_threshold:
-            return self._decision("quantum", gq, pc, pq, "kappa at or below threshold")
+            return self._decision(
+                "quantum", gq, pc, pq, "kappa at or below threshold", job_prep=job.quantum_prep_s
+            )
         return self._decision("classical", gc, pc, pq, "kappa above threshold")
 
 
@@ -188,23 +209,25 @@ class EarliestFinish(_Policy):
         if not devices:  # everything is calibrating: consider all, backlog still ranks them
             devices = [(g, d) for g in groups for d in g.devices]
         service: dict[str, float] = {}
+        prep = {"gpu": 0.0, "qpu": job.quantum_prep_s}
         for g in groups:
             if g.kind == "gpu":
                 service[g.name] = self._classical(job, g, kappa)
             else:
                 service[g.name] = self._quantum(job, g, kappa)
-            predicted[g.kind] = min(predicted[g.kind], service[g.name])
+            predicted[g.kind] = min(predicted[g.kind], service[g.name] + prep[g.kind])
         for order, (g, d) in enumerate(devices):
             svc = service[g.name]
             if not math.isfinite(svc):
                 continue
             net = 0.0
+            route = "quantum" if g.kind == "qpu" else "classical"
             if charge_net:
-                net = view.transfer_time_s(job.origin, d.name, job.payload_bytes)
+                net = view.transfer_time_s(job.origin, d.name, job.payload_for(route))
                 net += view.transfer_time_s(d.name, job.origin, job.result_bytes)
             slots = sum(x.capacity for x in g.devices)
             wait = d.backlog_s + g.queued_predicted_s / slots
-            finish = wait + net + svc
+            finish = prep[g.kind] + wait + net + svc
             if best is None or (finish, order) < best:
                 best, choice = (finish, order), (g, d.name)
         if choice is None:
@@ -231,6 +254,7 @@ class Oracle(EarliestFinish):
 
     name = "oracle"
     uses_estimate = False
+    _true_kappa = True
 
     def _kappa(self, job: SolveJob) -> float | None:
         return job.kappa_true if job.kappa_true is not None else job.kappa_est

@@ -341,15 +341,22 @@ class Simulation:
         return self._fixed_decisions[best.name]
 
     # -- job lifecycle -------------------------------------------------------------------------
-    def submit(self, job: SolveJob, on_done: Callable[[Flight], None] | None = None) -> None:
+    def submit(
+        self,
+        job: SolveJob,
+        on_done: Callable[[Flight], None] | None = None,
+        decision: Decision | None = None,
+    ) -> None:
         """Hand a job to the cluster at the current instant.
 
-        Jobs that name a pool bypass the scheduler; the others get its decision. ``on_done`` is
-        called with the flight when the result is back at the job's origin.
+        Jobs that name a pool bypass the scheduler; the others get its decision, or
+        ``decision`` when the submitter already obtained one (a QPU job whose block was prepared
+        after the decision). ``on_done`` is called with the flight when the result is back at the
+        job's origin.
         """
-        if job.pool is not None:
+        if decision is None and job.pool is not None:
             decision = self._static_decision(job)
-        else:
+        elif decision is None:
             decision = self.scheduler.decide(job, self.view)
         if job.service_ticks is not None:
             predicted = job.service_ticks
@@ -382,10 +389,10 @@ class Simulation:
         gpus = [d for p in self.pools.values() if p.kind == "gpu" for d in p.devices]
         return gpus[tenant % len(gpus)]
 
-    def solve(self, job: SolveJob) -> simpy.Event:
+    def solve(self, job: SolveJob, decision: Decision | None = None) -> simpy.Event:
         """Submit ``job``; the returned event fires with its flight when the result is back."""
         ev = self.env.event()
-        self.submit(job, on_done=ev.succeed)
+        self.submit(job, on_done=ev.succeed, decision=decision)
         return ev
 
     def compute(
@@ -431,7 +438,8 @@ class Simulation:
             if flight.token == token:  # else the attempt was aborted in transit
                 self._serve(flight, dev)
 
-        self.network.transfer(job.origin, dev.name, job.payload_bytes, arrived, job.job_id)
+        nbytes = job.payload_for(flight.decision.route)
+        self.network.transfer(job.origin, dev.name, nbytes, arrived, job.job_id)
 
     def _serve(self, flight: Flight, dev: Device) -> None:
         flight.started_at = self.env.now
@@ -637,9 +645,13 @@ _NO_OUTCOME = (None,) * 10
 def _outcome_fields(o: Outcome | None, explicit: bool) -> tuple:
     """JobRecord fields from ``solver`` to ``solution_error``, in declaration order."""
     if o is None:
-        return ("explicit" if explicit else None, *_NO_OUTCOME)
+        return ("explicit" if explicit else None, None, None, None, False, *_NO_OUTCOME)
     return (
         o.solver,
+        o.method,
+        o.matrix,
+        o.assembly_s,
+        o.factor_reused,
         o.compute_s,
         o.state_prep_s,
         o.readout_s,

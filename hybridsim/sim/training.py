@@ -3,19 +3,27 @@
 One SimPy process per tenant. A Newton step of the real MLP workload:
 
 1. forward/backward pass over the batch on the tenant's home GPU (time from its FLOPs);
-2. curvature blocks built from the batch (real matrices, time from their FLOPs);
+2. the curvature *factors* of the batch (per-sample rows U with block = U·Uᵀ), charged every
+   step; the dense N×N blocks are charged only where something needs them (below);
 3. each block shaped (regularized, pruned) and, when the policy reads it, its κ estimated with the
-   scheduler's estimator (time from the estimator's own flop and byte counts);
-4. one solve job per block handed to the scheduler; the blocks run concurrently wherever they were
-   routed, and the step waits for all of them;
-5. the Newton update applied with whatever came back (numpy solve, HHL circuit output, or a
-   modelled QLSA output with its error), then the model is evaluated (monitoring only: it costs
-   no simulated time).
+   scheduler's estimator (time from the estimator's own flop and byte counts). An estimator that
+   reads the dense (pruned) block needs it formed first: that assembly and pruning are charged
+   here, before the decision, with the factors. ``floor`` on an unpruned block works from U;
+4. one solve job per block handed to the scheduler, carrying both forms of its block: the pruned
+   one for a QPU (``matrix``, ``d``) and the unpruned regularized one with its factor for a GPU
+   (``structure``). A GPU method that needs the dense block and finds none formed assembles it
+   inside its service; a QPU job whose block was not formed before the decision waits for its
+   origin GPU to form and prune it (``quantum_prep_s``, an ``assemble`` interval). The blocks run
+   concurrently wherever they were routed, and the step waits for all of them;
+5. the Newton update applied with whatever came back (the GPU method's solve, HHL circuit output,
+   or a modelled QLSA output with its error), then the model is evaluated (monitoring only: it
+   costs no simulated time).
 
 First-order baselines (SGD, Adam) run steps 1 and 5 only; K-FAC runs step 1, then its factors
 (every ``kfac_update_interval`` steps) and preconditioned gradient on the home GPU, then step 5.
-The shape-only workload replays the paper's block lists with modelled κ: jobs carry sizes
-and κ but no matrices.
+The shape-only workload replays the paper's block lists with modelled κ: jobs carry sizes, κ and
+each block's structure (rank r = the batch size, the width of a per-example empirical Fisher's
+factor) but no matrices, and are charged by the same rules.
 
 Each tenant draws from its own streams (``data/<t>``, ``init/<t>``, ``batches/<t>``), so the
 scheduler or the optimizer never changes which data a tenant sees.
@@ -25,14 +33,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Generator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
+from hybridsim.costs.classical import ClassicalForm, solve_payload_bytes, solve_result_bytes
 from hybridsim.errors import ModelDomainError
+from hybridsim.linalg.structure import BlockStructure
 from hybridsim.records import StepRecord
 from hybridsim.scheduling.base import SolveJob
-from hybridsim.workload.synthetic import payload_bytes, result_bytes
 
 if TYPE_CHECKING:  # pragma: no cover
     from hybridsim.scenario import MLPWorkload, ShapesWorkload
@@ -100,9 +109,10 @@ def mlp_trainer(sim: Simulation, tenant: int, run_name: str) -> Generator:
     from hybridsim.workload.mlp import (
         MLPSpec,
         accuracy,
+        block_assembly_flops,
+        factor_flops,
         forward_backward_flops,
         hessian_blocks,
-        hessian_flops,
         init_params,
         loss_and_grad,
         update_flops,
@@ -184,19 +194,21 @@ def mlp_trainer(sim: Simulation, tenant: int, run_name: str) -> Generator:
                 chunk_size=chunk,
                 l2=wl.l2,
             )
+        asm = block_assembly_flops(spec, B, wl.curvature, wl.partition, chunk)
+        with sim.timed("shape_estimate_s"):
+            prep = _shape_and_estimate(sim, wl, blocks, asm, tenant, step, home)
+        # The factors every step; the dense blocks only where the estimator needs them.
         yield sim.compute(
             home,
-            flops=hessian_flops(spec, B, wl.curvature, wl.partition, chunk),
+            flops=factor_flops(spec, B, wl.curvature, wl.partition, chunk) + prep.pre_flops,
+            nbytes=prep.pre_bytes,
             label="hessian",
         )
-        with sim.timed("shape_estimate_s"):
-            jobs, est_flops, est_bytes = _shape_and_estimate(sim, wl, blocks, tenant, step, home)
         if sim.policy_uses_estimate:
-            yield sim.compute(home, flops=est_flops, nbytes=est_bytes, label="estimate")
-        groups = sim.scenario.cluster.groups
-        for kappas in ([j.kappa_est for j in jobs], [j.kappa_true for j in jobs]):
-            sim.costs.prime([j.n for j in jobs], [j.d for j in jobs], kappas, groups)
-        done = [sim.solve(job) for job in jobs]
+            yield sim.compute(home, flops=prep.est_flops, nbytes=prep.est_bytes, label="estimate")
+        jobs = prep.jobs
+        _prime(sim, jobs)
+        done = _submit_all(sim, jobs, home, prep.quantum_work)
         yield sim.env.all_of(done)
         flights = [ev.value for ev in done]
         if any(f.status == "failed" for f in flights):
@@ -210,19 +222,75 @@ def mlp_trainer(sim: Simulation, tenant: int, run_name: str) -> Generator:
         record(step, flights)
 
 
-def _shape_and_estimate(sim, wl, blocks, tenant: int, step: int, home) -> tuple[list, float, float]:
+class _StepPrep(NamedTuple):
+    """One Newton step's jobs and the work charged for them before the decisions."""
+
+    jobs: list[SolveJob]
+    pre_flops: float  # blocks formed (and pruned) before the decision, for the estimator
+    pre_bytes: float
+    est_flops: float
+    est_bytes: float
+    quantum_work: list[tuple[float, float]]  # (flops, bytes) a QPU route still needs per job
+
+
+def _prime(sim, jobs: list[SolveJob]) -> None:
+    """One vectorized prediction per κ set (estimate, truth) so decisions and charges hit the
+    cost model's memo."""
+    groups = sim.scenario.cluster.groups
+    forms = [j.structure.form for j in jobs]
+    n, d = [j.n for j in jobs], [j.d for j in jobs]
+    est = ([j.kappa_est for j in jobs], [j.structure.kappa_est for j in jobs])
+    true = ([j.kappa_true for j in jobs], [j.structure.kappa_true for j in jobs])
+    for kappas, classical in (est, true):
+        sim.costs.prime(n, d, kappas, groups, forms=forms, classical_kappa=classical)
+
+
+def _submit_all(sim, jobs: list[SolveJob], home, quantum_work) -> list:
+    """Submit the step's jobs in order; a job whose QPU route needs its block formed first gets
+    its decision now and, if it goes to a QPU, waits for its origin GPU to prepare it."""
+    done = []
+    for job, (flops, nbytes) in zip(jobs, quantum_work, strict=True):
+        if job.quantum_prep_s > 0.0 and job.pool is None:
+            decision = sim.scheduler.decide(job, sim.view)
+            if decision.route == "quantum":
+                done.append(
+                    sim.env.process(_prepare_then_solve(sim, home, job, decision, flops, nbytes))
+                )
+            else:
+                done.append(sim.solve(job, decision))
+        else:
+            done.append(sim.solve(job))
+    return done
+
+
+def _prepare_then_solve(sim, home, job: SolveJob, decision, flops: float, nbytes: float):
+    """SimPy process: form (and prune) a QPU job's block on its origin GPU, then submit it."""
+    yield sim.compute(home, flops=flops, nbytes=nbytes, label="assemble")
+    flight = yield sim.solve(job, decision)
+    return flight
+
+
+def _shape_and_estimate(sim, wl, blocks, assembly, tenant: int, step: int, home) -> _StepPrep:
     """Shape every block, estimate its κ (when the policy reads it) and build its solve job.
 
-    Returns the jobs and the estimation's total flops and bytes (charged as one GPU task).
+    ``assembly`` is each block's flops to form the dense block from its factor
+    (:func:`hybridsim.workload.mlp.block_assembly_flops`).
     """
-    from hybridsim.linalg.conditioning import estimate_kappa
-    from hybridsim.linalg.shaping import shape_hessian
+    from hybridsim.costs.classical import assembly_bytes, prune_work
+    from hybridsim.linalg.conditioning import (
+        FACTORING_ESTIMATORS,
+        estimate_kappa,
+        kappa_floor,
+        kappa_floor_factor,
+    )
+    from hybridsim.linalg.shaping import shape_hessian, sparsity
 
     uses_estimate = sim.policy_uses_estimate
     estimator = sim.scenario.scheduler.estimator
-    jobs = []
-    est_flops = est_bytes = 0.0
-    for block in blocks:
+    jobs: list[SolveJob] = []
+    quantum_work: list[tuple[float, float]] = []
+    pre_flops = pre_bytes = est_flops = est_bytes = 0.0
+    for block, a_flops in zip(blocks, assembly, strict=True):
         shaped = shape_hessian(
             block.matrix,
             eps_norm=wl.eps_norm,
@@ -232,15 +300,69 @@ def _shape_and_estimate(sim, wl, blocks, tenant: int, step: int, home) -> tuple[
             damping=wl.damping,
         )
         S = shaped.matrix
-        kappa_est = bounds = None
+        n = block.n
+        shift = block.diag_shift + shaped.shift  # H̃ = U·Uᵀ + shift·I
+        has_factor = block.rank is not None and shift > 0.0
+        # Forming the dense block (and pruning it) as one GPU kernel's work.
+        p_flops, p_bytes = prune_work(n) if shaped.pruned else (0.0, 0.0)
+        if block.rank is not None:
+            p_bytes += assembly_bytes(n, block.rank)
+        kappa_est = bounds = cl_est = lu = None
+        formed = False  # the dense block exists before the decision
         if uses_estimate:
-            est = estimate_kappa(S, estimator)
+            if estimator == "floor" and has_factor and not shaped.pruned:
+                est = kappa_floor_factor(block.factor, shift)  # O(r·N): nothing formed
+            else:
+                formed = True
+                if estimator == "floor":  # S = PSD + shift·I − (what pruning removed)
+                    est = kappa_floor(
+                        S, shift=shift if shift > 0 else None, removed_fro=shaped.removed_fro
+                    )
+                else:
+                    est = estimate_kappa(S, estimator)
             est_flops += est.flops
             est_bytes += est.bytes_touched
             kappa_est = est.kappa
             if est.lambda_min is not None and est.lambda_max is not None:
                 bounds = (est.lambda_min, est.lambda_max)
-        n = block.n
+            if not shaped.pruned:  # the estimate is of the classical form too
+                cl_est = est.kappa
+                if estimator in FACTORING_ESTIMATORS:
+                    lu = est.factor
+            elif estimator == "floor" and has_factor:
+                cl = kappa_floor_factor(block.factor, shift)
+                est_flops += cl.flops
+                est_bytes += cl.bytes_touched
+                cl_est = cl.kappa
+        if formed:
+            pre_flops += a_flops + p_flops
+            pre_bytes += p_bytes
+        kappa_true = cl_true = None
+        if wl.kappa_true:
+            kappa_true = _true_kappa(S)
+            cl_true = _true_kappa(shaped.regularized) if shaped.pruned else kappa_true
+        d_cl = sparsity(shaped.regularized) if shaped.pruned else shaped.d
+        form = ClassicalForm(
+            n,
+            d_cl,
+            rank=block.rank if has_factor else None,
+            spd=shift > 0.0,
+            assembled=formed or not has_factor,
+            factored=lu is not None,
+        )
+        structure = BlockStructure(
+            form,
+            pruned=shaped.pruned,
+            shift=shift,
+            factor_rows=block.factor_rows if has_factor else None,
+            factor_weights=block.factor_weights if has_factor else None,
+            matrix=shaped.regularized,
+            lu=lu,
+            kappa_est=cl_est,
+            kappa_true=cl_true,
+        )
+        q_flops, q_bytes = (0.0, 0.0) if formed else (a_flops + p_flops, p_bytes)
+        method = sim.costs.classical(n, d_cl, cl_est, home.config, form=form).method
         jobs.append(
             SolveJob(
                 job_id=sim.next_job_id(),
@@ -250,22 +372,74 @@ def _shape_and_estimate(sim, wl, blocks, tenant: int, step: int, home) -> tuple[
                 step=step,
                 block=block.name,
                 origin=home.name,
-                payload_bytes=payload_bytes(n, shaped.d),
-                result_bytes=result_bytes(n),
+                payload_bytes=int(solve_payload_bytes(n, shaped.d)),
+                result_bytes=int(solve_result_bytes(n)),
                 kappa_est=kappa_est,
-                kappa_true=_true_kappa(S) if wl.kappa_true else None,
+                kappa_true=kappa_true,
                 estimator=estimator if uses_estimate else None,
                 eigen_bounds=bounds,
                 matrix=S,
                 rhs=np.asarray(block.grad, dtype=float),
+                structure=structure,
+                classical_payload_bytes=sim.costs.classical_payload_bytes(form, method),
+                quantum_prep_s=(
+                    sim.costs.gpu_kernel_s(home.config, q_flops, q_bytes) if q_flops else 0.0
+                ),
             )
         )
-    return jobs, est_flops, est_bytes
+        quantum_work.append((q_flops, q_bytes))
+    return _StepPrep(jobs, pre_flops, pre_bytes, est_flops, est_bytes, quantum_work)
+
+
+class _ShapeWork(NamedTuple):
+    """Per-step work of a shape-only model, by where it is charged (arrays over blocks)."""
+
+    formed: np.ndarray  # the dense block is formed before the decision (the estimator needs it)
+    factored: np.ndarray  # ... and the estimator's LU of it is reusable (unpruned)
+    pre_flops: float  # forming and pruning those blocks, charged with the step
+    pre_bytes: float
+    est_flops: float
+    est_bytes: float
+    quantum_flops: np.ndarray  # what a QPU route still needs formed per block (0 if formed)
+    quantum_bytes: np.ndarray
+
+
+def _shape_block_work(sizes, ds, rank: int, estimator: str, uses_estimate: bool) -> _ShapeWork:
+    """Where a shape-only step's assembly and pruning are charged (the MLP trainer's rules).
+
+    An estimator that reads the dense block (all but ``floor`` on an unpruned block, which works
+    from U) needs every block formed, 2·B·N² (a Gram product, the public code's einsum;
+    inferred), and pruned, before the decision. Otherwise nothing is formed up front: a GPU
+    method that needs the dense block assembles it in its service, a QPU job waits for its origin
+    to form and prune it.
+    """
+    from hybridsim.costs.classical import preparation_work
+    from hybridsim.linalg.conditioning import FACTORING_ESTIMATORS, estimator_work
+
+    pruned = ds < sizes
+    need, p_bytes = preparation_work(sizes, rank, pruned)
+    if uses_estimate:
+        formed = pruned | (estimator != "floor")
+        w_flops, w_bytes = estimator_work(estimator, sizes, ds, rank=np.full(len(sizes), rank))
+        est_flops, est_bytes = float(np.sum(w_flops)), float(np.sum(w_bytes))
+    else:
+        formed = np.zeros(len(sizes), dtype=bool)
+        est_flops = est_bytes = 0.0
+    factored = formed & ~pruned & (estimator in FACTORING_ESTIMATORS) & uses_estimate
+    return _ShapeWork(
+        formed,
+        factored,
+        float(np.sum(np.where(formed, need, 0.0))),
+        float(np.sum(np.where(formed, p_bytes, 0.0))),
+        est_flops,
+        est_bytes,
+        np.where(formed, 0.0, need),
+        np.where(formed, 0.0, p_bytes),
+    )
 
 
 def shapes_trainer(sim: Simulation, tenant: int, run_name: str) -> Generator:
     """SimPy process: the paper's block shapes for the configured epochs (no matrices)."""
-    from hybridsim.linalg.conditioning import estimator_work
     from hybridsim.workload.shapes import (
         KappaTrajectory,
         clip_kappas,
@@ -301,41 +475,71 @@ def shapes_trainer(sim: Simulation, tenant: int, run_name: str) -> Generator:
     ds = np.array([sparsity_d(int(n), wl.prune_ratio) for n in sizes])
     estimator = sim.scenario.scheduler.estimator
     uses_estimate = sim.policy_uses_estimate
-    est_flops, est_bytes = (
-        (float(np.sum(w)) for w in estimator_work(estimator, sizes, ds))
-        if uses_estimate
-        else (0.0, 0.0)
-    )
-    # Fisher blocks: a Gram product 2·B·N² per block (the public code's einsum), inferred.
-    hess_flops = float(np.sum(2.0 * model.batch_size * sizes.astype(float) ** 2))
+    # Every block is a per-example empirical Fisher block: its factor U has one column per
+    # example, r = B (docs/background/training.md, "Block structure").
+    rank = model.batch_size
+    work = _shape_block_work(sizes, ds, rank, estimator, uses_estimate)
+    forms = [
+        ClassicalForm(n, n, rank=rank, spd=True, assembled=bool(a), factored=bool(f))
+        for n, a, f in zip(
+            sizes.tolist(), work.formed.tolist(), work.factored.tolist(), strict=True
+        )
+    ]
+    prep_s = [
+        sim.costs.gpu_kernel_s(home.config, float(f), float(b)) if f else 0.0
+        for f, b in zip(work.quantum_flops.tolist(), work.quantum_bytes.tolist(), strict=True)
+    ]
+    # Bytes per block: fixed for the run (the classical ones per method, which κ may change).
+    q_payload = [
+        int(solve_payload_bytes(n, d)) for n, d in zip(sizes.tolist(), ds.tolist(), strict=True)
+    ]
+    results = [int(solve_result_bytes(n)) for n in sizes.tolist()]
+    c_payload: dict[tuple[int, str], int] = {}
     for step in range(1, n_steps + 1):
         yield sim.compute(home, flops=fb_flops, label="forward_backward")
-        yield sim.compute(home, flops=hess_flops, label="hessian")
+        if work.pre_flops:
+            yield sim.compute(home, flops=work.pre_flops, nbytes=work.pre_bytes, label="hessian")
         if uses_estimate:
-            yield sim.compute(home, flops=est_flops, nbytes=est_bytes, label="estimate")
+            yield sim.compute(home, flops=work.est_flops, nbytes=work.est_bytes, label="estimate")
         kappas, clipped = clip_kappas(kappa_step(traj, step - 1, n_steps, len(sizes), rng), bounds)
         # One vectorized prediction for the whole step; the scheduler and executors then hit
         # the cost model's memo (identical numbers, far fewer numpy calls).
-        sim.costs.prime(sizes.tolist(), ds.tolist(), kappas.tolist(), sim.scenario.cluster.groups)
-        done = []
-        for b, n, d, kappa in zip(
-            model.blocks, sizes.tolist(), ds.tolist(), kappas.tolist(), strict=True
+        k_list = kappas.tolist()
+        sim.costs.prime(
+            sizes.tolist(), ds.tolist(), k_list, sim.scenario.cluster.groups, forms=forms
+        )
+        jobs = []
+        for i, (b, n, d, kappa) in enumerate(
+            zip(model.blocks, sizes.tolist(), ds.tolist(), k_list, strict=True)
         ):
-            job = SolveJob(
-                job_id=sim.next_job_id(),
-                n=n,
-                d=d,
-                tenant=tenant,
-                step=step,
-                block=b.name,
-                origin=home.name,
-                payload_bytes=payload_bytes(n, d),
-                result_bytes=result_bytes(n),
-                kappa_est=kappa,  # no matrix to estimate from: estimates are exact here
-                kappa_true=kappa,
-                estimator=estimator if uses_estimate else None,
+            form = forms[i]
+            method = sim.costs.classical(n, n, kappa, home.config, form=form).method
+            c_bytes = c_payload.get((i, method))
+            if c_bytes is None:
+                c_bytes = c_payload[i, method] = sim.costs.classical_payload_bytes(form, method)
+            jobs.append(
+                SolveJob(
+                    job_id=sim.next_job_id(),
+                    n=n,
+                    d=d,
+                    tenant=tenant,
+                    step=step,
+                    block=b.name,
+                    origin=home.name,
+                    payload_bytes=q_payload[i],
+                    result_bytes=results[i],
+                    kappa_est=kappa,  # no matrix to estimate from: estimates are exact here
+                    kappa_true=kappa,
+                    estimator=estimator if uses_estimate else None,
+                    structure=BlockStructure(form, pruned=d < n, kappa_est=kappa, kappa_true=kappa),
+                    classical_payload_bytes=c_bytes,
+                    quantum_prep_s=prep_s[i],
+                )
             )
-            done.append(sim.solve(job))
+        quantum_work = list(
+            zip(work.quantum_flops.tolist(), work.quantum_bytes.tolist(), strict=True)
+        )
+        done = _submit_all(sim, jobs, home, quantum_work)
         yield sim.env.all_of(done)
         flights = [ev.value for ev in done]
         yield sim.compute(home, flops=2.0 * n_params, label="update")

@@ -58,6 +58,8 @@ __all__ = [
     "block_sizes",
     "forward_backward_flops",
     "hessian_flops",
+    "block_assembly_flops",
+    "factor_flops",
     "update_flops",
     "newton_update",
 ]
@@ -149,6 +151,15 @@ class HessianBlock:
         ``(N,)`` batch gradient of the loss (including the L2 term) on the block's entries.
     extra : tuple of (int, numpy.ndarray)
         Further segments after the first.
+    factor_rows : numpy.ndarray or None
+        ``(r, N)`` rows R whose Gram matrix is the curvature: ``matrix = RᵀR + l2·I`` (up to
+        rounding and the symmetrization). Per-sample gradient rows scaled by 1/√B (Fisher; r = B)
+        or back-propagated seeds (Gauss–Newton; r = B·C). Often a view shared by blocks.
+    factor_weights : numpy.ndarray or None
+        ``(r,)`` scales of the rows (neuron blocks share one row set ã per layer and weight it
+        per neuron); None means 1.
+    diag_shift : float
+        The ``l2`` added to the diagonal of ``matrix``.
     """
 
     name: str
@@ -157,6 +168,25 @@ class HessianBlock:
     matrix: np.ndarray
     grad: np.ndarray
     extra: tuple[tuple[int, np.ndarray], ...] = ()
+    factor_rows: np.ndarray | None = None
+    factor_weights: np.ndarray | None = None
+    diag_shift: float = 0.0
+
+    @property
+    def rank(self) -> int | None:
+        """Width r of the factor (None when the block has none)."""
+        return None if self.factor_rows is None else int(self.factor_rows.shape[0])
+
+    @property
+    def factor(self) -> np.ndarray | None:
+        """The ``(N, r)`` factor U with ``matrix = U·Uᵀ + diag_shift·I``, built on demand (so
+        neuron blocks do not each hold a copy); None when the block has none."""
+        if self.factor_rows is None:
+            return None
+        rows = self.factor_rows
+        if self.factor_weights is not None:
+            rows = rows * self.factor_weights[:, None]
+        return rows.T
 
     @property
     def n(self) -> int:
@@ -538,12 +568,27 @@ def hessian_blocks(
 
     blocks: list[HessianBlock] = []
     if partition == "neuron":
-        mats = [_neuron_blocks(a, d) for a, d in zip(cache.inputs, deltas, strict=True)]
+        mats, rows, weights = [], [], []
+        for a, d in zip(cache.inputs, deltas, strict=True):
+            mats.append(_neuron_blocks(a, d))
+            # Neuron j's block is Σₙ wⱼ[n]·ã[n]ã[n]ᵀ/B: rows ã[n] weighted by √(wⱼ[n]/B).
+            rows.append(_ro(np.hstack([a, np.ones((B, 1))])))
+            weights.append(np.sqrt(np.einsum("bkj,bkj->bj", d, d) / B))
         for name, segs in layout:
             (w_idx, w_flat), _ = segs
             layer = w_idx // 2
             j = int(w_flat[0]) % spec.layer_sizes[layer + 1]
-            blocks.append(_make_block(name, segs, mats[layer][j], flat_grads, l2))
+            blocks.append(
+                _make_block(
+                    name,
+                    segs,
+                    mats[layer][j],
+                    flat_grads,
+                    l2,
+                    rows[layer],
+                    _ro(np.ascontiguousarray(weights[layer][:, j])),
+                )
+            )
         return blocks
 
     # Per-sample factor rows U_p of shape (B*K, size_p) for every parameter, scaled so that a
@@ -559,7 +604,7 @@ def hessian_blocks(
         # Outside the neuron partition every segment is a contiguous range: slice, don't copy.
         cols = [factors[pi][:, idx[0] : idx[-1] + 1] for pi, idx in segs]
         U = cols[0] if len(cols) == 1 else np.hstack(cols)
-        blocks.append(_make_block(name, segs, U.T @ U, flat_grads, l2))
+        blocks.append(_make_block(name, segs, U.T @ U, flat_grads, l2, _ro(U)))
     return blocks
 
 
@@ -586,7 +631,7 @@ def _neuron_blocks(a_in: np.ndarray, delta: np.ndarray) -> np.ndarray:
     return out.reshape(-1, m, m) / B
 
 
-def _make_block(name, segs, mat, flat_grads, l2) -> HessianBlock:
+def _make_block(name, segs, mat, flat_grads, l2, rows=None, weights=None) -> HessianBlock:
     # Symmetrize: the Gram product is symmetric in exact arithmetic, but BLAS may differ in the
     # last bit between (i, j) and (j, i), and downstream code (eigh, Cholesky, κ) expects exact.
     mat = 0.5 * (mat + mat.T)
@@ -600,6 +645,9 @@ def _make_block(name, segs, mat, flat_grads, l2) -> HessianBlock:
         matrix=_ro(mat),
         grad=_ro(g),
         extra=tuple(segs[1:]),
+        factor_rows=rows,
+        factor_weights=weights,
+        diag_shift=float(l2),
     )
 
 
@@ -681,6 +729,55 @@ def hessian_flops(
     total += sum(B * K * n_in * n_out for n_in, n_out in pairs)
     total += sum(2 * B * K * n * n for n in block_sizes(spec, partition, chunk_size))
     return total
+
+
+def block_assembly_flops(
+    spec: MLPSpec,
+    batch: int,
+    kind: Kind = "fisher",
+    partition: Partition = "layer",
+    chunk_size: int | None = None,
+) -> tuple[float, ...]:
+    """The part of :func:`hessian_flops` that forms each dense block from its factor, per block.
+
+    ``2·B·K·N_b²`` (the Gram product) for layer, chunk and full blocks; for neuron blocks the
+    layer's outer products and GEMM, ``B·(n_in+1)² + 2·B·n_out·(n_in+1)²``, shared evenly by its
+    ``n_out`` blocks. A route that never needs the dense block (Woodbury, matrix-free CG) is
+    not charged it; :func:`factor_flops` is the rest, paid every step.
+    """
+    if kind not in KINDS:
+        raise ValueError(f"unknown kind {kind!r}; expected one of {KINDS}")
+    _check_batch(batch)
+    B = int(batch)
+    K = 1 if kind == "fisher" else spec.n_classes
+    if partition == "neuron":
+        block_layout(spec, partition, chunk_size)  # validates the arguments
+        out: list[float] = []
+        for n_in, n_out in zip(spec.layer_sizes[:-1], spec.layer_sizes[1:], strict=True):
+            m2 = (n_in + 1) ** 2
+            out += [(B * m2 + 2 * B * n_out * m2) / n_out] * n_out
+        return tuple(out)
+    return tuple(float(2 * B * K * n * n) for n in block_sizes(spec, partition, chunk_size))
+
+
+def factor_flops(
+    spec: MLPSpec,
+    batch: int,
+    kind: Kind = "fisher",
+    partition: Partition = "layer",
+    chunk_size: int | None = None,
+) -> float:
+    """Flops of the curvature *factors* every Newton step pays (seeds, per-sample rows, neuron
+    weights): :func:`hessian_flops` minus the sum of :func:`block_assembly_flops`.
+
+    Examples
+    --------
+    >>> s = MLPSpec((4, 3), "identity")
+    >>> factor_flops(s, 2) + sum(block_assembly_flops(s, 2)) == hessian_flops(s, 2)
+    True
+    """
+    total = hessian_flops(spec, batch, kind, partition, chunk_size)
+    return float(total - sum(block_assembly_flops(spec, batch, kind, partition, chunk_size)))
 
 
 def update_flops(spec: MLPSpec, *, clip: bool = False, max_norm: bool = False) -> int:

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from hybridsim.costs.classical import solve_payload_bytes, solve_result_bytes
 from hybridsim.rng import Streams
 from hybridsim.scenario import (
     DeterministicDist,
@@ -32,18 +33,19 @@ _CHUNK = 65536  # draw samples in blocks: vectorized, yet O(chunk) memory for 10
 
 
 def payload_bytes(n: int, d: int) -> int:
-    """Bytes to ship an n×n matrix with row sparsity d: dense N²·8, sparse N·d·(8+4).
+    """Bytes a job moves to its device: an n×n matrix with row sparsity d, dense (N²·8) or
+    sparse (N·d·(8+4)) whichever is smaller, plus the right-hand side (N·8).
 
-    The sparse form (a value and a column index per nonzero) is used when it is smaller.
+    The one definition, :func:`hybridsim.costs.classical.solve_payload_bytes`, which the
+    break-even helpers use too.
     """
-    dense = n * n * 8
-    sparse = n * d * 12
-    return min(dense, sparse)
+    return int(solve_payload_bytes(n, d))
 
 
 def result_bytes(n: int) -> int:
-    """Bytes of a solution vector of length n (float64)."""
-    return n * 8
+    """Bytes of a solution vector of length n (float64):
+    :func:`hybridsim.costs.classical.solve_result_bytes`."""
+    return int(solve_result_bytes(n))
 
 
 def sample_ticks(dist: Distribution, count: int, rng: np.random.Generator) -> Iterator[int]:
