@@ -103,7 +103,7 @@ def test_auto_picks_by_structure_and_records_it():
 def test_the_classical_route_solves_the_unpruned_block_the_quantum_route_the_pruned_one():
     data = mlp(prune_ratio=0.3)
     data["cluster"]["qpu"] = [{"name": "q", "gate_time_1q": "1 as", "gate_time_2q": "1 as"}]
-    data["scheduler"] = {"policy": "kappa_threshold", "kappa_threshold": 1e300}
+    data["scheduler"] = {"policy": "kappa_threshold", "kappa_threshold": 1e100}
     data["costs"] = {"accounting": "paper", "epsilon": 0.05}
     data["quantum"] = {"execute_max_n": 0}
     q = run(data)

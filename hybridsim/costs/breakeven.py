@@ -408,9 +408,10 @@ def break_even_by_method(
 
     Examples
     --------
-    A BERT-tiny FFN block (N = 16 384, batch 128, d = 10 %), paper accounting, an A100: against
-    LU a QPU with gates faster than 0.3 µs wins; against Woodbury on the factor none does, as
-    the QPU must first form the block it is to solve (2·B·N² flops).
+    A BERT-tiny FFN block (N = 16 384, batch 128, d = 10 %), paper accounting (sparse access:
+    gate-equivalents grow with d·⌈log₂N⌉), an A100: against LU a QPU with gates faster than
+    14 ps wins; against Woodbury on the factor none does, as the QPU must first form the block
+    it is to solve (2·B·N² flops).
 
     >>> gpu = GpuSpec(tflops=14.0, launch_latency_s=2e-5, mem_bandwidth_Bps=2e12)
     >>> qpu = QpuSpec(gate_time_1q_s=1e-18, gate_time_2q_s=1e-18, measure_time_s=0.0,
@@ -418,7 +419,7 @@ def break_even_by_method(
     >>> be = break_even_by_method(16384, 1638, 1e3, 1e-2, accounting="paper", gpu=gpu, qpu=qpu,
     ...                           rank=128, assembled=False)
     >>> f"{be['lu'].gate_time_s:.1e}", be["best"].method, bool(np.isnan(be["best"].gate_time_s))
-    ('3.0e-07', 'woodbury', True)
+    ('1.4e-11', 'woodbury', True)
     """
     if "classical_method" in kwargs:
         raise TypeError("break_even_by_method() compares every method: drop classical_method")
