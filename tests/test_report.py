@@ -47,8 +47,8 @@ from hybridsim.report import (
 from hybridsim.report.data import read_records
 from hybridsim.report.figures import COST_COMPONENTS, cost_rows
 from hybridsim.report.lanes import lanes_of, plan_timeline
-from hybridsim.report.style import is_window_kind, percent, png_bytes, time_unit
-from hybridsim.timebase import TICKS_PER_SECOND
+from hybridsim.report.style import is_window_kind, percent, png_bytes
+from hybridsim.timebase import SI_UNITS, TICKS_PER_SECOND, duration_unit
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -304,7 +304,7 @@ def test_timeline_shows_attosecond_jobs_to_scale_in_a_zoom(atto_dir):
     qpu_jobs = [j for j in data.jobs if j.device == "q-0"]
     assert qpu_jobs and all(j.finished_at - j.started_at < 10**7 for j in qpu_jobs)  # < 10 fs
     shortest = min(j.finished_at - j.started_at for j in qpu_jobs)
-    unit, size = time_unit(shortest)
+    unit, size = duration_unit(shortest, SI_UNITS)
     assert unit == "fs"
     (bar,) = [c for c in zoom.collections if c.get_gid() == "zoom:quantum"]
     xs = bar.get_paths()[0].vertices[:, 0]
@@ -314,7 +314,7 @@ def test_timeline_shows_attosecond_jobs_to_scale_in_a_zoom(atto_dir):
     # the main axis draws those bars at the minimum visible width and says so; data untouched
     (coll,) = [c for c in main.collections if c.get_gid() == "bars:q-0:quantum"]
     widths = [p.vertices[:, 0].max() - p.vertices[:, 0].min() for p in coll.get_paths()]
-    _, main_size = time_unit(data.horizon)
+    _, main_size = duration_unit(data.horizon, SI_UNITS)
     assert min(widths) > 1000 * shortest / main_size
     legend = [t.get_text() for t in main.get_legend().get_texts()]
     assert any("drawn 1 px wide" in t for t in legend)
@@ -398,7 +398,7 @@ def test_timeline_marks_failures_outages_and_draws_new_kinds():
     assert len(gids["bars:q-0:warmup"].get_paths()) == 1
     assert len(gids["bars:link:q-0->switch:transfer"].get_paths()) == 1
     (marks,) = [ln for ln in ax.lines if ln.get_gid() == "failures:q-0"]
-    assert list(marks.get_xdata()) == [25 / time_unit(run.horizon)[1]]
+    assert list(marks.get_xdata()) == [25 / duration_unit(run.horizon, SI_UNITS)[1]]
     assert "1 failed job" in ax.get_title(loc="left")
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert {"failed job", "outage", "warmup"} <= set(labels)
@@ -422,7 +422,7 @@ def test_dense_lanes_draw_their_exact_busy_fraction_per_pixel_column():
     ax = fig.axes[0]
     (band,) = [p for p in ax.patches if p.get_gid() == "density:q-0:quantum"]
     tops, xs, base = band.get_data()
-    xs = xs * time_unit(run.horizon)[1]  # axis unit -> ticks
+    xs = xs * duration_unit(run.horizon, SI_UNITS)[1]  # axis unit -> ticks
     busy = sum(
         (b - t) / 0.62 * (x1 - x0) for t, b, x0, x1 in zip(tops, base, xs, xs[1:], strict=False)
     )
@@ -494,7 +494,7 @@ def test_zoom_panel_outlines_each_of_back_to_back_jobs():
     (bars,) = [c for c in zoom.collections if c.get_gid() == "zoom:quantum"]
     paths = bars.get_paths()
     assert len(paths) == 3  # one rectangle per job, not one merged span
-    _, size = time_unit(100)
+    _, size = duration_unit(100, SI_UNITS)
     widths = [p.vertices[:, 0].max() - p.vertices[:, 0].min() for p in paths]
     assert widths == pytest.approx([100 / size] * 3)
     assert min(bars.get_linewidths()) > 0  # edges drawn...
@@ -614,7 +614,7 @@ def test_loss_and_accuracy_one_line_per_run(atto_dir):
         assert [ln.get_gid() for ln in lines] == ["line:atto:main", "line:atto:sgd"]
         main = [s for s in data.steps if s.run == "main"]
         assert list(lines[0].get_ydata()) == [getattr(s, field) for s in main]
-        _, size = time_unit(max(s.at for s in data.steps))
+        _, size = duration_unit(max(s.at for s in data.steps), SI_UNITS)
         assert list(lines[0].get_xdata()) == [s.at / size for s in main]
 
 
@@ -670,7 +670,9 @@ def test_cost_breakdown_stacks_the_components_per_route(data):
     routes = sorted({j.route for j in data.jobs if j.status == "completed"})
     assert all(len(c) == len(routes) for c in ax.containers)
     rows = cost_rows([data])
-    _, size = time_unit(max(1, round(max(sum(v) for _, _, v in rows) * TICKS_PER_SECOND)))
+    _, size = duration_unit(
+        max(1, round(max(sum(v) for _, _, v in rows) * TICKS_PER_SECOND)), SI_UNITS
+    )
     for i, (route, n, _) in enumerate(rows):
         jobs = [j for j in data.jobs if j.route == route and j.status == "completed"]
         assert n == len(jobs)
