@@ -7,18 +7,21 @@ interrupted or still running sweep, on any machine the directory is copied to.
 
 from __future__ import annotations
 
-import base64
-import html
-import io
-import re
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from hybridsim.errors import HybridSimError
+from hybridsim.report.blocks import FigureBlock
+from hybridsim.report.files import write_bytes, write_text
+from hybridsim.report.formats import slug, value_text
+from hybridsim.report.page import render
+from hybridsim.report.style import png_bytes
+from hybridsim.report.tables import Table, table
 from hybridsim.sweep.analysis import SweepTable
-from hybridsim.sweep.store import export_csv, point_scenario, read_sweep
+from hybridsim.sweep.store import StoredSweep, export_csv, point_scenario, read_sweep
+from hybridsim.timebase import format_duration, to_ticks
 
 __all__ = ["write_sweep_report", "REPORT_NAME", "PLOTS_DIR"]
 
@@ -26,51 +29,13 @@ REPORT_NAME = "report.html"
 PLOTS_DIR = "plots"
 _MAX_HEATMAP_PAIRS = 3
 _TABLE_METRICS = 5
+_MAX_FAILURES = 200
 _MAX_TABLE_POINTS = 500  # a longer table belongs in results.csv, not in a page
-
-_CSS = """
-body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1300px; color: #222; }
-h1 { font-size: 1.5em; } h2 { font-size: 1.2em; margin-top: 1.6em; border-bottom: 1px solid #ccc; }
-table { border-collapse: collapse; font-size: 0.85em; margin: 0.5em 0; }
-th, td { border: 1px solid #ddd; padding: 3px 8px; text-align: left; vertical-align: top; }
-th { background: #f4f4f4; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
-img { max-width: 100%; border: 1px solid #eee; margin: 0.5em 0; }
-.note { color: #555; font-size: 0.9em; } .failed { color: #a00; }
-"""
+#: Significant digits of the points table's means (a summary of seeds, not a measurement).
+_MEAN_DIGITS = 4
 
 
-def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9]+", "_", text).strip("_") or "x"
-
-
-def _png(fig: Any) -> bytes:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110)
-    return buf.getvalue()
-
-
-def _img(data: bytes, alt: str) -> str:
-    b64 = base64.b64encode(data).decode("ascii")
-    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{b64}">'
-
-
-def _fmt(value: float) -> str:
-    return "" if not np.isfinite(value) else f"{value:.4g}"
-
-
-def _table(head: list[str], rows: list[list[str]], numeric_from: int = 99) -> str:
-    out = ["<table><tr>", *(f"<th>{html.escape(h)}</th>" for h in head), "</tr>"]
-    for row in rows:
-        out.append("<tr>")
-        for i, cell in enumerate(row):
-            cls = ' class="num"' if i >= numeric_from else ""
-            out.append(f"<td{cls}>{html.escape(str(cell))}</td>")
-        out.append("</tr>")
-    out.append("</table>")
-    return "".join(out)
-
-
-def _definition_html(definition: dict[str, Any], counts: dict[str, int]) -> str:
+def _definition(definition: dict[str, Any], counts: dict[str, int]) -> Table:
     from hybridsim.sweep.factors import toml_literal
 
     runs = len(definition["points"]) * len(definition["seeds"])
@@ -90,22 +55,20 @@ def _definition_html(definition: dict[str, Any], counts: dict[str, int]) -> str:
         rows.append([f"set {k}", toml_literal(v)])
     for f in definition["factors"]:
         rows.append([f"factor {f['key']}", ", ".join(toml_literal(v) for v in f["values"])])
-    return _table(["", ""], rows)
+    return table(["", ""], rows, numeric=())
 
 
-def _failures_html(stored) -> str:
+def _failures(stored: StoredSweep) -> tuple[Table, int]:
+    """The failed runs (the first :data:`_MAX_FAILURES`) and how many more there are."""
     failed = [r for r in stored.rows if r["status"] == "failed"]
-    if not failed:
-        return ""
-    rows = [[str(r["point"]), str(r["seed"]), r["error"]] for r in failed[:200]]
-    more = f"<p class='note'>… and {len(failed) - 200} more.</p>" if len(failed) > 200 else ""
-    return "<h2 class='failed'>Failed runs</h2>" + _table(["point", "seed", "error"], rows) + more
+    rows = [[r["point"], r["seed"], r["error"]] for r in failed[:_MAX_FAILURES]]
+    return table(["point", "seed", "error"], rows, numeric=()), len(failed) - len(rows)
 
 
-def _points_html(stored, table: SweepTable) -> str:
+def _points(stored: StoredSweep, sweep: SweepTable) -> tuple[Table, int]:
     """Mean over seeds of a few headline metrics, per point."""
-    metrics = table.metrics()
-    primary = table.primary_metric()
+    metrics = sweep.metrics()
+    primary = sweep.primary_metric()
     chosen = ([primary] if primary else []) + [m for m in metrics if m != primary]
     chosen = chosen[:_TABLE_METRICS]
     by_point: dict[int, list[dict[str, Any]]] = {}
@@ -121,12 +84,12 @@ def _points_html(stored, table: SweepTable) -> str:
             vals = np.array(
                 [float(x[m]) if isinstance(x.get(m), int | float) else np.nan for x in runs]
             )
-            cells.append(_fmt(float(np.nanmean(vals))) if np.isfinite(vals).any() else "")
+            mean = float(np.nanmean(vals)) if np.isfinite(vals).any() else None
+            cells.append(value_text(mean, digits=_MEAN_DIGITS))
         rows.append(cells)
     head = ["point", *keys, "ok runs", *(f"mean {m}" for m in chosen)]
     more = len(stored.definition["points"]) - _MAX_TABLE_POINTS
-    note = f"<p class='note'>… and {more} more points (results.csv).</p>" if more > 0 else ""
-    return _table(head, rows, numeric_from=len(keys) + 1) + note
+    return table(head, rows, numeric=range(len(keys) + 1, len(head))), more
 
 
 def write_sweep_report(directory: str | Path) -> Path:
@@ -163,7 +126,7 @@ def write_sweep_report(directory: str | Path) -> Path:
     out = Path(directory)
     stored = read_sweep(out)
     export_csv(out)
-    table = SweepTable(stored)
+    sweep = SweepTable(stored)
     definition = stored.definition
     counts: dict[str, int] = {}
     for r in stored.rows:
@@ -174,76 +137,82 @@ def write_sweep_report(directory: str | Path) -> Path:
     except OSError as exc:
         raise HybridSimError(f"{plots}: cannot create directory: {exc}") from None
 
-    sections: list[str] = []
+    def figure(fig: Any, name: str, alt: str, caption: str = "") -> FigureBlock:
+        # The report's PNG writer: fixed metadata, so a redrawn report is byte-identical.
+        block = FigureBlock(name, alt, png_bytes(fig), caption)
+        write_bytes(plots / f"{name}.png", block.png)
+        return block
 
-    def figure(fig: Any, name: str, alt: str) -> str:
-        data = _png(fig)
-        (plots / f"{name}.png").write_bytes(data)
-        return _img(data, alt)
-
-    metrics = table.metrics()
-    axes = table.varying_axes
-    if not table.n_rows:
-        sections.append("<p class='note'>No run finished ok yet: nothing to plot.</p>")
+    metrics = sweep.metrics()
+    axes = sweep.varying_axes
+    nothing_to_plot = ""
+    if not sweep.n_rows:
+        nothing_to_plot = "No run finished ok yet: nothing to plot."
     elif not axes:
-        sections.append("<p class='note'>No factor has two levels: nothing to plot against.</p>")
-    if table.n_rows and axes and metrics:
-        sections.append("<h2>Metrics against each factor</h2>")
-        for axis in axes:
-            fig = metrics_figure(table, axis, metrics)
-            sections.append(figure(fig, f"metrics_{_slug(axis.key)}", axis.key))
-        primary = table.primary_metric()
+        nothing_to_plot = "No factor has two levels: nothing to plot against."
+    sections: list[tuple[str, list[FigureBlock]]] = []
+    if sweep.n_rows and axes and metrics:
+        sections.append(
+            (
+                "Metrics against each factor",
+                [
+                    figure(
+                        metrics_figure(sweep, axis, metrics),
+                        f"metrics_{slug(axis.key, '_')}",
+                        axis.key,
+                    )
+                    for axis in axes
+                ],
+            )
+        )
+        primary = sweep.primary_metric()
         pairs = [(axes[i], axes[j]) for i in range(len(axes)) for j in range(i + 1, len(axes))]
         if primary and pairs:
-            sections.append(f"<h2>Heatmaps of {html.escape(primary)}</h2>")
+            maps = []
             for x, y in pairs[:_MAX_HEATMAP_PAIRS]:
-                fig = heatmap_figure(table, x, y, primary)
-                name = f"heatmap_{_slug(x.key)}__{_slug(y.key)}"
-                sections.append(figure(fig, name, f"{primary} over {x.key} and {y.key}"))
+                name = f"heatmap_{slug(x.key, '_')}__{slug(y.key, '_')}"
+                alt = f"{primary} over {x.key} and {y.key}"
+                maps.append(figure(heatmap_figure(sweep, x, y, primary), name, alt))
+            sections.append((f"Heatmaps of {primary}", maps))
 
     inputs = breakeven_inputs(point_scenario(out, 0)) if definition["points"] else None
-    sections.append("<h2>Break-even</h2>")
-    if inputs is None:
-        sections.append(
-            "<p class='note'>The base cluster lacks a GPU or a QPU group: no "
-            "break-even to draw.</p>"
-        )
-    else:
-        gate, measured, metric = measured_breakeven(table) if table.n_rows else (None,) * 3
+    breakeven = None
+    if inputs is not None:
+        gate, measured, metric = measured_breakeven(sweep) if sweep.n_rows else (None,) * 3
         swept = [v for v in gate.numeric if v is not None] if gate is not None else []
-        fig = breakeven_figure(inputs, swept_gate_times=swept, measured=measured)
-        sections.append(figure(fig, "breakeven", "break-even gate time"))
         ref = inputs["reference"]
         text = (
             f"Closed-form model (hybridsim.costs.breakeven) for the first QPU and GPU groups of "
-            f"point 0 at N = {ref['n']:g}, d = {ref['d']:g}, κ = {ref['kappa']:g} (dotted "
-            "lines); dashed lines are the swept gate times. Blue: the QPU is faster."
+            f"point 0 at N = {value_text(ref['n'])}, d = {value_text(ref['d'])}, "
+            f"κ = {value_text(ref['kappa'])} (dotted lines); dashed lines are the swept gate "
+            "times. Blue: the QPU is faster."
         )
         if metric is not None:
             where = (
-                f"crosses 1 at a gate time of {measured:.3g} s"
+                f"crosses 1 at a gate time of {format_duration(to_ticks(measured), digits=3)}"
                 if measured is not None
                 else "does not cross 1 over the swept gate times"
             )
-            text += f" Simulated {html.escape(metric)} (mean over seeds) {where}."
-        sections.append(f"<p class='note'>{text}</p>")
+            text += f" Simulated {metric} (mean over seeds) {where}."
+        fig = breakeven_figure(inputs, swept_gate_times=swept, measured=measured)
+        breakeven = figure(fig, "breakeven", "break-even gate time", text)
 
-    sections.append("<h2>Points</h2>")
-    sections.append(_points_html(stored, table))
-    title = html.escape(definition.get("name") or out.name)
-    doc = [
-        "<!DOCTYPE html><html><head><meta charset='utf-8'>",
-        f"<title>sweep {title}</title><style>{_CSS}</style></head><body>",
-        f"<h1>Sweep {title}</h1>",
-        f"<p>{html.escape(definition.get('description', ''))}</p>",
-        _definition_html(definition, counts),
-        _failures_html(stored),
-        *sections,
-        "<p class='note'>Data: results.sqlite, results.csv (one row per point and seed).</p>",
-        "</body></html>",
-    ]
-    path = out / REPORT_NAME
-    tmp = path.with_name(f".{REPORT_NAME}.tmp")
-    tmp.write_text("\n".join(doc), encoding="utf-8")
-    tmp.replace(path)
-    return path
+    points, more_points = _points(stored, sweep)
+    failures, more_failures = _failures(stored)
+    name = definition.get("name") or out.name
+    page = render(
+        "sweep.html.j2",
+        title=f"sweep {name}",
+        runs_meta=None,
+        heading=f"Sweep {name}",
+        description=definition.get("description", ""),
+        definition=_definition(definition, counts),
+        failures=failures,
+        more_failures=more_failures,
+        nothing_to_plot=nothing_to_plot,
+        sections=sections,
+        breakeven=breakeven,
+        points=points,
+        more_points=more_points,
+    )
+    return write_text(out / REPORT_NAME, page)
