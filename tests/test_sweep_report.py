@@ -15,10 +15,10 @@ import pytest
 
 import hybridsim
 from hybridsim.errors import HybridSimError
+from hybridsim.report.sweep import write_sweep_report
 from hybridsim.sweep.analysis import SweepTable, crossing
 from hybridsim.sweep.command import main as sweep_main
 from hybridsim.sweep.plots import breakeven_figure, breakeven_inputs, measured_breakeven
-from hybridsim.report.sweep import write_sweep_report
 from hybridsim.sweep.store import StoredSweep
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -317,7 +317,7 @@ def test_sweep_page_escapes_names_and_is_self_contained(small_sweep):
     from hybridsim.report.page import template_text
 
     assert f"<style>\n{template_text('style.css')}</style>" in page
-    assert '<table><thead><tr><th>point</th><th>cluster.qpu.q.gate_time_2q</th>' in page
+    assert "<table><thead><tr><th>point</th><th>cluster.qpu.q.gate_time_2q</th>" in page
 
 
 def test_sweep_report_moved_into_the_report_package():
