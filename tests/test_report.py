@@ -9,9 +9,11 @@ import doctest
 import json
 import math
 import re
+import shutil
 import subprocess
 import sys
 import time
+import urllib.parse
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -46,6 +48,7 @@ from hybridsim.report import (
 )
 from hybridsim.report.data import read_records
 from hybridsim.report.figures import COST_COMPONENTS, cost_rows
+from hybridsim.report.html import page_runs, write_comparison
 from hybridsim.report.lanes import lanes_of, plan_timeline
 from hybridsim.report.style import is_window_kind, percent, png_bytes
 from hybridsim.timebase import SI_UNITS, TICKS_PER_SECOND, duration_unit
@@ -135,7 +138,8 @@ def check_page(path: Path) -> PageParser:
         if href.startswith("#"):
             assert href[1:] in p.ids, f"dangling anchor {href}"
         else:
-            assert (path.parent / href).is_file(), f"missing file {href}"
+            # a browser opens the percent-decoded path
+            assert (path.parent / urllib.parse.unquote(href)).is_file(), f"missing file {href}"
     return p
 
 
@@ -246,7 +250,9 @@ def test_bad_directories_raise_report_errors(tmp_path, small_dir):
 
 
 def test_doctests_of_the_pure_modules():
-    for mod in (lanes, series, style):
+    from hybridsim.report import formats, tables
+
+    for mod in (lanes, series, style, formats, tables):
         assert doctest.testmod(mod).failed == 0, mod.__name__
 
 
@@ -899,6 +905,128 @@ def test_report_of_1e5_jobs_is_fast_and_small(tmp_path):
     assert elapsed < 15, elapsed
     assert size < 10 * 2**20, size
     check_page(out / "report.html")
+
+
+# -- the page toolkit: templates, escaping -------------------------------------------------------
+
+TEMPLATE_DIR = ROOT / "hybridsim" / "report" / "templates"
+
+
+def test_templates_are_package_data_found_through_importlib_resources():
+    """Every template ships in the wheel (setup.cfg package_data) and loads as an installed
+    package loads it: importlib.resources, not a path next to the source file."""
+    import configparser
+    import fnmatch
+    from importlib import resources
+
+    from hybridsim.report.page import TEMPLATES, environment, template_text
+
+    files = sorted(p.name for p in TEMPLATE_DIR.iterdir() if p.is_file())
+    assert files == sorted(TEMPLATES)
+    setup = configparser.ConfigParser()
+    setup.read(ROOT / "setup.cfg")
+    patterns = setup["options.package_data"]["hybridsim.report"].split()
+    assert "jinja2" in setup["options"]["install_requires"].lower()
+    for name in files:
+        assert any(fnmatch.fnmatch(f"templates/{name}", p) for p in patterns), name
+        found = resources.files("hybridsim.report").joinpath("templates", name)
+        assert found.is_file() and found.read_text(encoding="utf-8") == template_text(name)
+    for name in TEMPLATES:
+        if name.endswith(".j2"):
+            environment().get_template(name)  # compiles
+    with pytest.raises(KeyError, match="no report template"):
+        template_text("../page.py")
+
+
+@pytest.mark.slow
+def test_the_wheel_contains_the_templates(tmp_path):
+    """Build a wheel from a copy of the sources (so the worktree gets no build/ or egg-info)."""
+    import zipfile
+
+    from hybridsim.report.page import TEMPLATES
+
+    pytest.importorskip("wheel")
+    src = tmp_path / "src"
+    src.mkdir()
+    for name in ("setup.cfg", "pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, src / name)
+    ignore = shutil.ignore_patterns("__pycache__", "*.npz")  # the datasets are not needed here
+    shutil.copytree(ROOT / "hybridsim", src / "hybridsim", ignore=ignore)
+    cmd = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+           "-w", str(tmp_path / "dist"), str(src)]  # fmt: skip
+    subprocess.run(cmd, check=True, capture_output=True, timeout=300)
+    (wheel,) = (tmp_path / "dist").glob("hybridsim-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    assert {f"hybridsim/report/templates/{n}" for n in TEMPLATES} <= names
+
+
+def test_templates_autoescape_and_reject_unknown_names():
+    import jinja2
+
+    from hybridsim.report.page import environment, render
+
+    env = environment()
+    assert env.autoescape is True
+    page = env.from_string("<p title='{{ x }}'>{{ x }}</p>").render(x="<b>'\"&")
+    assert page == "<p title='&lt;b&gt;&#39;&#34;&amp;'>&lt;b&gt;&#39;&#34;&amp;</p>"
+    with pytest.raises(jinja2.UndefinedError):
+        render("run.html.j2", title="no other keys")  # a misspelt name fails, never prints ""
+
+
+#: A scenario name, description and run directory an attacker would choose.
+EVIL = '<script>alert("x")</script> o\'b&'
+
+
+@pytest.fixture(scope="module")
+def evil_dir(tmp_path_factory):
+    sc = synthetic(
+        jobs=4, pool="gpu", gpu=[{"name": "g"}],
+        arrival={"dist": "deterministic", "interval_s": 1},
+        service={"dist": "deterministic", "value_s": 0.5},
+    )  # fmt: skip
+    sc["name"], sc["description"] = EVIL, f"about {EVIL}"
+    return hybridsim.run(sc).write(tmp_path_factory.mktemp("evil") / "run \"<x>'")
+
+
+def _assert_escaped(text: str) -> None:
+    assert "<script" not in text and 'alert("x")' not in text and "o'b&" not in text
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; o&#39;b&amp;" in text
+
+
+def test_report_pages_escape_hostile_names_and_labels(evil_dir, tmp_path):
+    """Issue 19: every value is escaped by the templates (names, descriptions, labels, the
+    scenario text, attribute values), and links stay relative and percent-encoded."""
+    write_report(evil_dir)
+    page = check_page(evil_dir / "report.html")
+    text = (evil_dir / "report.html").read_text()
+    _assert_escaped(text)
+    assert "<title>hybridsim report: &lt;script&gt;" in text
+    assert "<p>about &lt;script&gt;" in text
+    assert "run <b>run &#34;&lt;x&gt;&#39;</b>" in text
+    assert page.hrefs and all(not h.startswith("/") and ":" not in h for h in page.hrefs)
+    assert page_runs(evil_dir / "report.html") == {evil_dir.resolve()}
+
+    other = tmp_path / "x'<y>"
+    shutil.copytree(evil_dir, other)
+    out = write_comparison([evil_dir, other], tmp_path / "comparison.html")
+    cmp_page = check_page(out)
+    cmp_text = out.read_text()
+    _assert_escaped(cmp_text)
+    assert '<li><b>x&#39;&lt;y&gt;</b> (<a href="x%27%3Cy%3E/report.html">report</a>)' in cmp_text
+    assert {"timeline-run-x", "timeline-x-y"} <= cmp_page.ids  # slugs: safe ASCII anchors
+    assert page_runs(out) == {evil_dir.resolve(), other.resolve()}
+
+
+def test_every_page_shares_the_style_sheet_and_tables(small_dir, tmp_path):
+    from hybridsim.report.page import template_text
+
+    css = template_text("style.css")
+    run_page = write_report(small_dir, tmp_path / "run")[-1]
+    out = write_comparison([small_dir, small_dir], tmp_path / "c.html")
+    for path in (run_page, out):
+        text = path.read_text()
+        assert text.count("<style>") == 1 and f"<style>\n{css}</style>" in text
+        assert "<table><thead><tr><th>key</th>" in text
 
 
 # -- docs ---------------------------------------------------------------------------------------
