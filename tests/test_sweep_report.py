@@ -166,6 +166,37 @@ def test_breakeven_map_of_a_gpu_qpu_scenario():
     assert breakeven_inputs(no_gpu) is None
 
 
+def test_sweep_page_states_the_simulated_break_even_as_a_duration(tmp_path, monkeypatch):
+    """The page's numbers go through the toolkit's formats: the crossing gate time through the
+    one duration formatter, means to 4 digits, a point without runs as a missing value."""
+    import hybridsim.report.sweep as page_module
+
+    speed = {0: 0.5, 1: 0.5, 2: 2.0, 3: 2.0, 4: 8.0}  # point 5 has no run
+    st = stored({(p, s): speed[p] / s for p in range(5) for s in (1, 2, 3)})
+    scenario = {
+        "cluster": {"gpu": [{"name": "g"}], "qpu": [{"name": "q"}]},
+        "workload": {
+            "kind": "synthetic", "jobs": 1, "n": 1024, "kappa": 100.0,
+            "arrival": {"dist": "deterministic", "interval_s": 1}, "service": {"dist": "model"},
+        },
+    }  # fmt: skip
+    monkeypatch.setattr(page_module, "read_sweep", lambda directory: st)
+    monkeypatch.setattr(page_module, "export_csv", lambda directory: None)
+    monkeypatch.setattr(page_module, "point_scenario", lambda directory, point: scenario)
+    text = write_sweep_report(tmp_path).read_text()
+    # mean speedups 0.306 at 1 ns and 1.22 at 1 ps cross 1 at 2.718e-12 s (log-log), which
+    # timebase.format_duration writes to 3 digits
+    assert measured_breakeven(SweepTable(st))[1] == pytest.approx(2.71806554776717e-12)
+    assert (
+        "Simulated speedup_vs_classical_newton (mean over seeds) crosses 1 at a gate "
+        "time of 2.72 ps." in text
+    )
+    rows = re.findall(r"<tr><td>(\d)</td>(.*?)</tr>", text)
+    cells = {int(p): re.findall(r"<td[^>]*>([^<]*)</td>", rest) for p, rest in rows}
+    assert cells[0][-2:] == ["3", f"{0.5 * (1 + 1 / 2 + 1 / 3) / 3:.4g}"]
+    assert cells[5][-2:] == ["0", "—"]  # no run finished: a missing value, not a blank
+
+
 def _self_contained(page: str) -> None:
     assert "<img" in page
     for src in re.findall(r'src="([^"]*)"', page):
