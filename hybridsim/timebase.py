@@ -6,8 +6,9 @@ a Python ``int`` count of ticks (arbitrary precision, exact addition). One tick 
 which represents any duration written with up to three decimals in attoseconds exactly
 ("1.3 as" is 1300 ticks) and leaves headroom below the fastest gate anyone has proposed.
 
-Durations become ticks here and only here (:func:`to_ticks`, :func:`parse_duration`); model code
-works in seconds (floats) and the simulation converts at its boundary. Conversion rounds to the
+Durations become ticks here and only here (:func:`to_ticks`, :func:`parse_duration`), and text
+here too (:func:`format_duration`, the one duration formatter); model code works in seconds
+(floats) and the simulation converts at its boundary. Conversion rounds to the
 nearest tick, ties to even, which is documented in ``docs/background/simulation.md``.
 
 This module imports nothing of ours.

@@ -2,7 +2,9 @@
 
 Self-contained means every figure is a base64 PNG inside the page and the style sheet is inline:
 the file can be mailed or attached to a paper's supplement. Links point only to sibling output
-files that exist when the page is written.
+files that exist when the page is written. The pages are templates (``run.html.j2``,
+``comparison.html.j2``) drawn by the report toolkit (:mod:`hybridsim.report.page`), which
+escapes every value; this module gathers what they show.
 
 Deterministic: the page holds no timestamps, absolute paths or wall-clock times (the summary's
 ``wall`` key is left out), and PNGs are written with fixed metadata, so ``hybridsim report DIR``
