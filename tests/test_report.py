@@ -256,6 +256,24 @@ def test_doctests_of_the_pure_modules():
         assert doctest.testmod(mod).failed == 0, mod.__name__
 
 
+def test_style_duration_helpers_are_deprecated_aliases_of_timebase():
+    with pytest.deprecated_call(match="duration_unit"):
+        assert style.time_unit(2 * 10**18) == ("ms", 10**18)
+    with pytest.deprecated_call(match="format_duration"):
+        assert style.exact_seconds(200000000004253000) == "0.000200000000004253"
+    with pytest.raises(AttributeError):
+        style.no_such_name  # noqa: B018 - the attribute access is the test
+
+
+def test_sweep_save_png_is_deprecated(tmp_path):
+    from hybridsim.report.style import new_figure
+    from hybridsim.sweep.plots import save_png
+
+    with pytest.deprecated_call(match="savefig"):
+        save_png(new_figure(2, 1), tmp_path / "a.png")
+    assert (tmp_path / "a.png").read_bytes().startswith(PNG_MAGIC)
+
+
 # -- timeline -----------------------------------------------------------------------------------
 
 

@@ -180,9 +180,9 @@ def test_sweep_page_states_the_simulated_break_even_as_a_duration(tmp_path, monk
             "arrival": {"dist": "deterministic", "interval_s": 1}, "service": {"dist": "model"},
         },
     }  # fmt: skip
-    monkeypatch.setattr(page_module, "read_sweep", lambda directory: st)
-    monkeypatch.setattr(page_module, "export_csv", lambda directory: None)
-    monkeypatch.setattr(page_module, "point_scenario", lambda directory, point: scenario)
+    monkeypatch.setattr(page_module, "read_sweep", lambda *_: st)
+    monkeypatch.setattr(page_module, "export_csv", lambda *_: None)
+    monkeypatch.setattr(page_module, "point_scenario", lambda *_: scenario)
     text = write_sweep_report(tmp_path).read_text()
     # mean speedups 0.306 at 1 ns and 1.22 at 1 ps cross 1 at 2.718e-12 s (log-log), which
     # timebase.format_duration writes to 3 digits

@@ -51,10 +51,11 @@ def _definition(definition: dict[str, Any], counts: dict[str, int]) -> Table:
             f"{counts.get('ok', 0)} / {counts.get('failed', 0)} / {missing}",
         ],
     ]
-    for k, v in definition.get("set", {}).items():
-        rows.append([f"set {k}", toml_literal(v)])
-    for f in definition["factors"]:
-        rows.append([f"factor {f['key']}", ", ".join(toml_literal(v) for v in f["values"])])
+    rows += [[f"set {k}", toml_literal(v)] for k, v in definition.get("set", {}).items()]
+    rows += [
+        [f"factor {f['key']}", ", ".join(toml_literal(v) for v in f["values"])]
+        for f in definition["factors"]
+    ]
     return table(["", ""], rows, numeric=())
 
 
