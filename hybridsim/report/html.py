@@ -110,9 +110,10 @@ _RUNS_META_RE = re.compile(rf'<meta name="{RUNS_META}" content="([^"]*)">')
 
 def _runs_meta(runs: Sequence[RunData], base: Path | None) -> str | None:
     """The content of the page's runs ``<meta>`` (JSON; the template escapes it), or None."""
-    if base is None or any(r.source is None for r in runs):
+    sources = [r.source for r in runs if r.source is not None]
+    if base is None or len(sources) < len(runs):
         return None
-    return json.dumps([Path(os.path.relpath(r.source, base)).as_posix() for r in runs])
+    return json.dumps([Path(os.path.relpath(s, base)).as_posix() for s in sources])
 
 
 def page_runs(page: Path) -> set[Path] | None:
@@ -208,9 +209,8 @@ def render_comparison(
             href = local_href(own, base)
         what = f"{r.summary.get('scenario_name') or ''} {r.policy}, seed "
         what += value_text(r.summary.get("seed"))
-        listed.append(
-            {"label": r.label, "href": href, "what": what, "scenario_text": r.scenario_text}
-        )
+        text = r.scenario_text or "(no scenario.toml)"
+        listed.append({"label": r.label, "href": href, "what": what, "scenario_text": text})
     keys: dict[str, None] = {}
     for r in runs:
         keys.update(dict.fromkeys(k for k, _ in _scalar_items(r.summary)))
@@ -221,8 +221,6 @@ def render_comparison(
     diff = [
         [k, *(f.get(k, "—") for f in flats)] for k in all_keys if len({f.get(k) for f in flats}) > 1
     ]
-    for r in listed:
-        r["scenario_text"] = r["scenario_text"] or "(no scenario.toml)"
     return render(
         "comparison.html.j2",
         title=f"hybridsim comparison: {len(runs)} runs of {', '.join(scenarios)}",
