@@ -288,7 +288,7 @@ def small_sweep(tmp_path_factory):
         "description": f"about {HOSTILE}",
         "base": {
             "cluster": {"gpu": [{"name": "g"}], "qpu": [{"name": "q"}]},
-            "costs": {"accounting": "paper"},
+            "costs": {"accounting": "paper_unit"},  # the QPU wins at 1 ps, not at 10 ns
             "workload": {
                 "kind": "synthetic", "jobs": 6, "n": 1024, "kappa": 100.0,
                 "arrival": {"dist": "deterministic", "interval_s": 0.01},
