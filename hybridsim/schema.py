@@ -21,9 +21,9 @@ from fractions import Fraction
 from typing import Any
 
 from hybridsim.errors import ScenarioError, ScenarioWarning
-from hybridsim.timebase import TICKS_PER_SECOND, UNITS, parse_duration, to_ticks
+from hybridsim.timebase import format_duration, parse_duration, to_ticks
 
-__all__ = ["key", "Spec", "build", "unbuild", "parse_bandwidth", "format_ticks", "Ctx"]
+__all__ = ["key", "Spec", "build", "unbuild", "parse_bandwidth", "Ctx"]
 
 _MISSING = dataclasses.MISSING
 #: Longest duration a scenario may give (about 31,700 years): anything longer is a typo, and it
@@ -154,23 +154,16 @@ def parse_bandwidth(value: Any) -> float:
 
 
 def format_ticks(ticks: int) -> str:
-    """Exact, readable duration string for ``ticks`` (largest unit that divides it exactly).
+    """Deprecated (one release): ``hybridsim.timebase.format_duration(ticks, exact=True)``."""
+    import warnings
 
-    Examples
-    --------
-    >>> format_ticks(84 * 10**12)
-    '84 ns'
-    >>> format_ticks(1560 * 10**12)
-    '1560 ns'
-    """
-    if ticks == 0:
-        return "0 s"
-    for unit in ("d", "h", "min", "s", "ms", "us", "ns", "ps", "fs", "as", "zs"):
-        size = UNITS[unit] * TICKS_PER_SECOND
-        assert size.denominator == 1
-        if ticks % size.numerator == 0:
-            return f"{ticks // size.numerator} {unit}"
-    return f"{ticks} zs"  # pragma: no cover
+    warnings.warn(
+        "hybridsim.schema.format_ticks is deprecated; use "
+        "hybridsim.timebase.format_duration(ticks, exact=True)",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    return format_duration(ticks, exact=True)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -485,9 +478,9 @@ def unbuild(obj: Any) -> dict[str, Any]:
 def _unconvert(value: Any, spec: Spec) -> Any:
     kind = spec.kind
     if kind == "duration":
-        return format_ticks(value)
+        return format_duration(value, exact=True)
     if kind == "durations":
-        return [format_ticks(v) for v in value]
+        return [format_duration(v, exact=True) for v in value]
     if kind in ("floats", "ints", "strs", "seeds"):
         return list(value)
     if kind in ("table", "union"):

@@ -6,8 +6,9 @@ a Python ``int`` count of ticks (arbitrary precision, exact addition). One tick 
 which represents any duration written with up to three decimals in attoseconds exactly
 ("1.3 as" is 1300 ticks) and leaves headroom below the fastest gate anyone has proposed.
 
-Durations become ticks here and only here (:func:`to_ticks`, :func:`parse_duration`); model code
-works in seconds (floats) and the simulation converts at its boundary. Conversion rounds to the
+Durations become ticks here and only here (:func:`to_ticks`, :func:`parse_duration`), and text
+here too (:func:`format_duration`, the one duration formatter); model code works in seconds
+(floats) and the simulation converts at its boundary. Conversion rounds to the
 nearest tick, ties to even, which is documented in ``docs/background/simulation.md``.
 
 This module imports nothing of ours.
@@ -28,6 +29,9 @@ __all__ = [
     "parse_duration",
     "to_ticks",
     "to_seconds",
+    "DURATION_UNITS",
+    "SI_UNITS",
+    "duration_unit",
     "format_duration",
 ]
 
@@ -183,8 +187,85 @@ def to_seconds(ticks: int) -> float:
     return ticks / TICKS_PER_SECOND
 
 
-def format_duration(ticks: int) -> str:
-    """Human-readable duration with the largest unit that keeps the number >= 1.
+#: The units durations are written in, largest first (each one a key of :data:`UNITS`).
+DURATION_UNITS: tuple[str, ...] = ("d", "h", "min", "s", "ms", "us", "ns", "ps", "fs", "as", "zs")
+#: The SI units from the second down to the tick: a scale for plot axes, and the units in which
+#: :func:`format_duration` writes an exact decimal.
+SI_UNITS: tuple[str, ...] = ("s", "ms", "us", "ns", "ps", "fs", "as", "zs")
+# Unit sizes in ticks as exact ints (every unit is a whole number of ticks), so formatting takes
+# no Fraction arithmetic: the trace formats one duration per event.
+_UNIT_TICKS: dict[str, int] = {u: int(UNITS[u] * TICKS_PER_SECOND) for u in DURATION_UNITS}
+_DECIMALS: dict[str, int] = {u: len(str(_UNIT_TICKS[u])) - 1 for u in SI_UNITS}
+_LADDER: tuple[tuple[str, int], ...] = tuple((u, _UNIT_TICKS[u]) for u in DURATION_UNITS)
+
+
+def duration_unit(ticks: int, units: tuple[str, ...] = DURATION_UNITS) -> tuple[str, int]:
+    """The largest of ``units`` of which a span of ``ticks`` holds at least one, and its size.
+
+    The one rule for choosing a unit: :func:`format_duration` writes in it, report axes scale by
+    it (with ``units=SI_UNITS``). A span shorter than every unit gets the smallest.
+
+    Parameters
+    ----------
+    ticks : int
+        The span (its magnitude is used).
+    units : tuple of str
+        Candidate units, largest first, each one of :data:`DURATION_UNITS`.
+
+    Returns
+    -------
+    (str, int)
+        The unit and its size in ticks.
+
+    Examples
+    --------
+    >>> duration_unit(2 * 10**18, SI_UNITS)
+    ('ms', 1000000000000000000)
+    >>> duration_unit(5000)
+    ('as', 1000)
+    >>> duration_unit(90 * 10**21)
+    ('min', 60000000000000000000000)
+    """
+    magnitude = -ticks if ticks < 0 else ticks
+    for unit in units:
+        size = _UNIT_TICKS[unit]
+        if magnitude >= size:
+            return unit, size
+    return units[-1], _UNIT_TICKS[units[-1]]
+
+
+def format_duration(
+    ticks: int, *, digits: int = 4, unit: str | None = None, exact: bool = False
+) -> str:
+    """A duration in ticks as text: ``"<number> <unit>"``, which :func:`parse_duration` reads.
+
+    The one duration formatter: run summaries on the command line, report titles and captions,
+    trace slices and the ``scenario.toml`` every run writes all use it. The unit, unless given,
+    is the largest of :data:`DURATION_UNITS` in which the number is at least 1
+    (:func:`duration_unit`); zero is ``"0 s"``.
+
+    Parameters
+    ----------
+    ticks : int
+        The duration.
+    digits : int
+        Significant digits of a rounded number (``exact=False``).
+    unit : str, optional
+        Write in this unit (one of :data:`DURATION_UNITS`; with ``exact``, one of
+        :data:`SI_UNITS`) instead of choosing one.
+    exact : bool
+        Write the duration exactly, so that it parses back to the same ticks: as a whole number
+        of the largest unit that divides it (``"1560 ns"``), or, with ``unit``, as the exact
+        decimal in that unit (``"0.000200000000004253 s"``).
+
+    Returns
+    -------
+    str
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``unit``, or a non-SI one with ``exact``.
 
     Examples
     --------
@@ -192,13 +273,44 @@ def format_duration(ticks: int) -> str:
     '1.3 as'
     >>> format_duration(84 * 10**12)
     '84 ns'
+    >>> format_duration(1560 * 10**12), format_duration(1560 * 10**12, exact=True)
+    ('1.56 us', '1560 ns')
+    >>> format_duration(200000000004253000, unit="s", exact=True)
+    '0.000200000000004253 s'
+    >>> format_duration(5400 * 10**21, digits=2)
+    '1.5 h'
     """
+    if ticks < 0:
+        return "-" + format_duration(-ticks, digits=digits, unit=unit, exact=exact)
+    if exact:
+        return _exact_text(ticks, unit)
+    if unit is not None:
+        return f"{ticks / _unit_size(unit, DURATION_UNITS):.{digits}g} {unit}"
     if ticks == 0:
         return "0 s"
-    sign = "-" if ticks < 0 else ""
-    ticks = abs(ticks)
-    for unit in ("h", "min", "s", "ms", "us", "ns", "ps", "fs", "as", "zs"):
-        size = UNITS[unit] * TICKS_PER_SECOND
+    # duration_unit's rule, inlined (the trace formats one duration per event). int / int true
+    # division is correctly rounded, as float(Fraction(ticks, size)) is.
+    for name, size in _LADDER:
         if ticks >= size:
-            return f"{sign}{float(Fraction(ticks) / size):.4g} {unit}"
-    return f"{sign}{ticks} zs"  # pragma: no cover - zs is the tick, loop always returns
+            return f"{ticks / size:.{digits}g} {name}"
+    raise AssertionError("unreachable: the tick is the smallest unit")  # pragma: no cover
+
+
+def _unit_size(unit: str, allowed: tuple[str, ...]) -> int:
+    if unit not in allowed:
+        raise ValueError(f"unit must be one of {', '.join(allowed)}, got {unit!r}")
+    return _UNIT_TICKS[unit]
+
+
+def _exact_text(magnitude: int, unit: str | None) -> str:
+    if unit is None:
+        if magnitude == 0:
+            return "0 s"
+        # The tick (zs, size 1) divides everything: the generator always finds a unit.
+        unit, size = next((u, n) for u, n in _LADDER if magnitude % n == 0)
+        return f"{magnitude // size} {unit}"
+    size = _unit_size(unit, SI_UNITS)
+    whole, rest = divmod(magnitude, size)
+    # Integer digits, not Decimal: a Decimal context would round instants past 28 digits.
+    fraction = str(rest).rjust(_DECIMALS[unit], "0").rstrip("0") if rest else ""
+    return f"{whole}.{fraction} {unit}" if fraction else f"{whole} {unit}"

@@ -9,9 +9,11 @@ import doctest
 import json
 import math
 import re
+import shutil
 import subprocess
 import sys
 import time
+import urllib.parse
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -46,9 +48,10 @@ from hybridsim.report import (
 )
 from hybridsim.report.data import read_records
 from hybridsim.report.figures import COST_COMPONENTS, cost_rows
+from hybridsim.report.html import page_runs, write_comparison
 from hybridsim.report.lanes import lanes_of, plan_timeline
-from hybridsim.report.style import is_window_kind, percent, png_bytes, time_unit
-from hybridsim.timebase import TICKS_PER_SECOND
+from hybridsim.report.style import is_window_kind, percent, png_bytes
+from hybridsim.timebase import SI_UNITS, TICKS_PER_SECOND, duration_unit
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -135,7 +138,8 @@ def check_page(path: Path) -> PageParser:
         if href.startswith("#"):
             assert href[1:] in p.ids, f"dangling anchor {href}"
         else:
-            assert (path.parent / href).is_file(), f"missing file {href}"
+            # a browser opens the percent-decoded path
+            assert (path.parent / urllib.parse.unquote(href)).is_file(), f"missing file {href}"
     return p
 
 
@@ -180,11 +184,18 @@ def test_import_is_lazy_and_nothing_in_the_core_imports_report():
         "assert not [m for m in sys.modules if m.startswith('hybridsim.report.')]"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+    # The CLI may import the report; so may, for one release, the deprecated module the sweep
+    # page moved from (it only forwards, with a DeprecationWarning).
+    cli = {"cli.py", "sweep/command.py"}  # sweep/command.py: CLI code, to join the cli package
+    shims = {"sweep/report.py"}
     for path in (ROOT / "hybridsim").rglob("*.py"):
         rel = path.relative_to(ROOT / "hybridsim").as_posix()
-        if rel.startswith("report/") or rel == "cli.py":
+        if rel.startswith("report/") or rel in cli:
             continue
         text = path.read_text()
+        if rel in shims:
+            assert "DeprecationWarning" in text and "def __getattr__" in text, rel
+            continue
         assert "hybridsim.report" not in text and "import report" not in text, rel
 
 
@@ -239,8 +250,28 @@ def test_bad_directories_raise_report_errors(tmp_path, small_dir):
 
 
 def test_doctests_of_the_pure_modules():
-    for mod in (lanes, series, style):
+    from hybridsim.report import formats, tables
+
+    for mod in (lanes, series, style, formats, tables):
         assert doctest.testmod(mod).failed == 0, mod.__name__
+
+
+def test_style_duration_helpers_are_deprecated_aliases_of_timebase():
+    with pytest.deprecated_call(match="duration_unit"):
+        assert style.time_unit(2 * 10**18) == ("ms", 10**18)
+    with pytest.deprecated_call(match="format_duration"):
+        assert style.exact_seconds(200000000004253000) == "0.000200000000004253"
+    with pytest.raises(AttributeError):
+        style.no_such_name  # noqa: B018 - the attribute access is the test
+
+
+def test_sweep_save_png_is_deprecated(tmp_path):
+    from hybridsim.report.style import new_figure
+    from hybridsim.sweep.plots import save_png
+
+    with pytest.deprecated_call(match="savefig"):
+        save_png(new_figure(2, 1), tmp_path / "a.png")
+    assert (tmp_path / "a.png").read_bytes().startswith(PNG_MAGIC)
 
 
 # -- timeline -----------------------------------------------------------------------------------
@@ -304,7 +335,7 @@ def test_timeline_shows_attosecond_jobs_to_scale_in_a_zoom(atto_dir):
     qpu_jobs = [j for j in data.jobs if j.device == "q-0"]
     assert qpu_jobs and all(j.finished_at - j.started_at < 10**7 for j in qpu_jobs)  # < 10 fs
     shortest = min(j.finished_at - j.started_at for j in qpu_jobs)
-    unit, size = time_unit(shortest)
+    unit, size = duration_unit(shortest, SI_UNITS)
     assert unit == "fs"
     (bar,) = [c for c in zoom.collections if c.get_gid() == "zoom:quantum"]
     xs = bar.get_paths()[0].vertices[:, 0]
@@ -314,7 +345,7 @@ def test_timeline_shows_attosecond_jobs_to_scale_in_a_zoom(atto_dir):
     # the main axis draws those bars at the minimum visible width and says so; data untouched
     (coll,) = [c for c in main.collections if c.get_gid() == "bars:q-0:quantum"]
     widths = [p.vertices[:, 0].max() - p.vertices[:, 0].min() for p in coll.get_paths()]
-    _, main_size = time_unit(data.horizon)
+    _, main_size = duration_unit(data.horizon, SI_UNITS)
     assert min(widths) > 1000 * shortest / main_size
     legend = [t.get_text() for t in main.get_legend().get_texts()]
     assert any("drawn 1 px wide" in t for t in legend)
@@ -398,7 +429,7 @@ def test_timeline_marks_failures_outages_and_draws_new_kinds():
     assert len(gids["bars:q-0:warmup"].get_paths()) == 1
     assert len(gids["bars:link:q-0->switch:transfer"].get_paths()) == 1
     (marks,) = [ln for ln in ax.lines if ln.get_gid() == "failures:q-0"]
-    assert list(marks.get_xdata()) == [25 / time_unit(run.horizon)[1]]
+    assert list(marks.get_xdata()) == [25 / duration_unit(run.horizon, SI_UNITS)[1]]
     assert "1 failed job" in ax.get_title(loc="left")
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert {"failed job", "outage", "warmup"} <= set(labels)
@@ -422,7 +453,7 @@ def test_dense_lanes_draw_their_exact_busy_fraction_per_pixel_column():
     ax = fig.axes[0]
     (band,) = [p for p in ax.patches if p.get_gid() == "density:q-0:quantum"]
     tops, xs, base = band.get_data()
-    xs = xs * time_unit(run.horizon)[1]  # axis unit -> ticks
+    xs = xs * duration_unit(run.horizon, SI_UNITS)[1]  # axis unit -> ticks
     busy = sum(
         (b - t) / 0.62 * (x1 - x0) for t, b, x0, x1 in zip(tops, base, xs, xs[1:], strict=False)
     )
@@ -494,7 +525,7 @@ def test_zoom_panel_outlines_each_of_back_to_back_jobs():
     (bars,) = [c for c in zoom.collections if c.get_gid() == "zoom:quantum"]
     paths = bars.get_paths()
     assert len(paths) == 3  # one rectangle per job, not one merged span
-    _, size = time_unit(100)
+    _, size = duration_unit(100, SI_UNITS)
     widths = [p.vertices[:, 0].max() - p.vertices[:, 0].min() for p in paths]
     assert widths == pytest.approx([100 / size] * 3)
     assert min(bars.get_linewidths()) > 0  # edges drawn...
@@ -614,7 +645,7 @@ def test_loss_and_accuracy_one_line_per_run(atto_dir):
         assert [ln.get_gid() for ln in lines] == ["line:atto:main", "line:atto:sgd"]
         main = [s for s in data.steps if s.run == "main"]
         assert list(lines[0].get_ydata()) == [getattr(s, field) for s in main]
-        _, size = time_unit(max(s.at for s in data.steps))
+        _, size = duration_unit(max(s.at for s in data.steps), SI_UNITS)
         assert list(lines[0].get_xdata()) == [s.at / size for s in main]
 
 
@@ -670,7 +701,9 @@ def test_cost_breakdown_stacks_the_components_per_route(data):
     routes = sorted({j.route for j in data.jobs if j.status == "completed"})
     assert all(len(c) == len(routes) for c in ax.containers)
     rows = cost_rows([data])
-    _, size = time_unit(max(1, round(max(sum(v) for _, _, v in rows) * TICKS_PER_SECOND)))
+    _, size = duration_unit(
+        max(1, round(max(sum(v) for _, _, v in rows) * TICKS_PER_SECOND)), SI_UNITS
+    )
     for i, (route, n, _) in enumerate(rows):
         jobs = [j for j in data.jobs if j.route == route and j.status == "completed"]
         assert n == len(jobs)
@@ -890,6 +923,128 @@ def test_report_of_1e5_jobs_is_fast_and_small(tmp_path):
     assert elapsed < 15, elapsed
     assert size < 10 * 2**20, size
     check_page(out / "report.html")
+
+
+# -- the page toolkit: templates, escaping -------------------------------------------------------
+
+TEMPLATE_DIR = ROOT / "hybridsim" / "report" / "templates"
+
+
+def test_templates_are_package_data_found_through_importlib_resources():
+    """Every template ships in the wheel (setup.cfg package_data) and loads as an installed
+    package loads it: importlib.resources, not a path next to the source file."""
+    import configparser
+    import fnmatch
+    from importlib import resources
+
+    from hybridsim.report.page import TEMPLATES, environment, template_text
+
+    files = sorted(p.name for p in TEMPLATE_DIR.iterdir() if p.is_file())
+    assert files == sorted(TEMPLATES)
+    setup = configparser.ConfigParser()
+    setup.read(ROOT / "setup.cfg")
+    patterns = setup["options.package_data"]["hybridsim.report"].split()
+    assert "jinja2" in setup["options"]["install_requires"].lower()
+    for name in files:
+        assert any(fnmatch.fnmatch(f"templates/{name}", p) for p in patterns), name
+        found = resources.files("hybridsim.report").joinpath("templates", name)
+        assert found.is_file() and found.read_text(encoding="utf-8") == template_text(name)
+    for name in TEMPLATES:
+        if name.endswith(".j2"):
+            environment().get_template(name)  # compiles
+    with pytest.raises(KeyError, match="no report template"):
+        template_text("../page.py")
+
+
+@pytest.mark.slow
+def test_the_wheel_contains_the_templates(tmp_path):
+    """Build a wheel from a copy of the sources (so the worktree gets no build/ or egg-info)."""
+    import zipfile
+
+    from hybridsim.report.page import TEMPLATES
+
+    pytest.importorskip("wheel")
+    src = tmp_path / "src"
+    src.mkdir()
+    for name in ("setup.cfg", "pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, src / name)
+    ignore = shutil.ignore_patterns("__pycache__", "*.npz")  # the datasets are not needed here
+    shutil.copytree(ROOT / "hybridsim", src / "hybridsim", ignore=ignore)
+    cmd = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+           "-w", str(tmp_path / "dist"), str(src)]  # fmt: skip
+    subprocess.run(cmd, check=True, capture_output=True, timeout=300)
+    (wheel,) = (tmp_path / "dist").glob("hybridsim-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    assert {f"hybridsim/report/templates/{n}" for n in TEMPLATES} <= names
+
+
+def test_templates_autoescape_and_reject_unknown_names():
+    import jinja2
+
+    from hybridsim.report.page import environment, render
+
+    env = environment()
+    assert env.autoescape is True
+    page = env.from_string("<p title='{{ x }}'>{{ x }}</p>").render(x="<b>'\"&")
+    assert page == "<p title='&lt;b&gt;&#39;&#34;&amp;'>&lt;b&gt;&#39;&#34;&amp;</p>"
+    with pytest.raises(jinja2.UndefinedError):
+        render("run.html.j2", title="no other keys")  # a misspelt name fails, never prints ""
+
+
+#: A scenario name, description and run directory an attacker would choose.
+EVIL = '<script>alert("x")</script> o\'b&'
+
+
+@pytest.fixture(scope="module")
+def evil_dir(tmp_path_factory):
+    sc = synthetic(
+        jobs=4, pool="gpu", gpu=[{"name": "g"}],
+        arrival={"dist": "deterministic", "interval_s": 1},
+        service={"dist": "deterministic", "value_s": 0.5},
+    )  # fmt: skip
+    sc["name"], sc["description"] = EVIL, f"about {EVIL}"
+    return hybridsim.run(sc).write(tmp_path_factory.mktemp("evil") / "run \"<x>'")
+
+
+def _assert_escaped(text: str) -> None:
+    assert "<script" not in text and 'alert("x")' not in text and "o'b&" not in text
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; o&#39;b&amp;" in text
+
+
+def test_report_pages_escape_hostile_names_and_labels(evil_dir, tmp_path):
+    """Issue 19: every value is escaped by the templates (names, descriptions, labels, the
+    scenario text, attribute values), and links stay relative and percent-encoded."""
+    write_report(evil_dir)
+    page = check_page(evil_dir / "report.html")
+    text = (evil_dir / "report.html").read_text()
+    _assert_escaped(text)
+    assert "<title>hybridsim report: &lt;script&gt;" in text
+    assert "<p>about &lt;script&gt;" in text
+    assert "run <b>run &#34;&lt;x&gt;&#39;</b>" in text
+    assert page.hrefs and all(not h.startswith("/") and ":" not in h for h in page.hrefs)
+    assert page_runs(evil_dir / "report.html") == {evil_dir.resolve()}
+
+    other = tmp_path / "x'<y>"
+    shutil.copytree(evil_dir, other)
+    out = write_comparison([evil_dir, other], tmp_path / "comparison.html")
+    cmp_page = check_page(out)
+    cmp_text = out.read_text()
+    _assert_escaped(cmp_text)
+    assert '<li><b>x&#39;&lt;y&gt;</b> (<a href="x%27%3Cy%3E/report.html">report</a>)' in cmp_text
+    assert {"timeline-run-x", "timeline-x-y"} <= cmp_page.ids  # slugs: safe ASCII anchors
+    assert page_runs(out) == {evil_dir.resolve(), other.resolve()}
+
+
+def test_every_page_shares_the_style_sheet_and_tables(small_dir, tmp_path):
+    from hybridsim.report.page import template_text
+
+    css = template_text("style.css")
+    run_page = write_report(small_dir, tmp_path / "run")[-1]
+    out = write_comparison([small_dir, small_dir], tmp_path / "c.html")
+    for path in (run_page, out):
+        text = path.read_text()
+        assert text.count("<style>") == 1 and f"<style>\n{css}</style>" in text
+        assert "<table><thead><tr><th>key</th>" in text
 
 
 # -- docs ---------------------------------------------------------------------------------------

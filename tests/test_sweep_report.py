@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import math
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,10 +15,10 @@ import pytest
 
 import hybridsim
 from hybridsim.errors import HybridSimError
+from hybridsim.report.sweep import write_sweep_report
 from hybridsim.sweep.analysis import SweepTable, crossing
 from hybridsim.sweep.command import main as sweep_main
 from hybridsim.sweep.plots import breakeven_figure, breakeven_inputs, measured_breakeven
-from hybridsim.sweep.report import write_sweep_report
 from hybridsim.sweep.store import StoredSweep
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -164,6 +166,37 @@ def test_breakeven_map_of_a_gpu_qpu_scenario():
     assert breakeven_inputs(no_gpu) is None
 
 
+def test_sweep_page_states_the_simulated_break_even_as_a_duration(tmp_path, monkeypatch):
+    """The page's numbers go through the toolkit's formats: the crossing gate time through the
+    one duration formatter, means to 4 digits, a point without runs as a missing value."""
+    import hybridsim.report.sweep as page_module
+
+    speed = {0: 0.5, 1: 0.5, 2: 2.0, 3: 2.0, 4: 8.0}  # point 5 has no run
+    st = stored({(p, s): speed[p] / s for p in range(5) for s in (1, 2, 3)})
+    scenario = {
+        "cluster": {"gpu": [{"name": "g"}], "qpu": [{"name": "q"}]},
+        "workload": {
+            "kind": "synthetic", "jobs": 1, "n": 1024, "kappa": 100.0,
+            "arrival": {"dist": "deterministic", "interval_s": 1}, "service": {"dist": "model"},
+        },
+    }  # fmt: skip
+    monkeypatch.setattr(page_module, "read_sweep", lambda *_: st)
+    monkeypatch.setattr(page_module, "export_csv", lambda *_: None)
+    monkeypatch.setattr(page_module, "point_scenario", lambda *_: scenario)
+    text = write_sweep_report(tmp_path).read_text()
+    # mean speedups 0.306 at 1 ns and 1.22 at 1 ps cross 1 at 2.718e-12 s (log-log), which
+    # timebase.format_duration writes to 3 digits
+    assert measured_breakeven(SweepTable(st))[1] == pytest.approx(2.71806554776717e-12)
+    assert (
+        "Simulated speedup_vs_classical_newton (mean over seeds) crosses 1 at a gate "
+        "time of 2.72 ps." in text
+    )
+    rows = re.findall(r"<tr><td>(\d)</td>(.*?)</tr>", text)
+    cells = {int(p): re.findall(r"<td[^>]*>([^<]*)</td>", rest) for p, rest in rows}
+    assert cells[0][-2:] == ["3", f"{0.5 * (1 + 1 / 2 + 1 / 3) / 3:.4g}"]
+    assert cells[5][-2:] == ["0", "—"]  # no run finished: a missing value, not a blank
+
+
 def _self_contained(page: str) -> None:
     assert "<img" in page
     for src in re.findall(r'src="([^"]*)"', page):
@@ -242,6 +275,92 @@ def test_report_with_failures_only_and_errors(tmp_path):
     assert "No run finished ok yet" in page
     with pytest.raises(HybridSimError, match="no results.sqlite"):
         write_sweep_report(tmp_path)
+
+
+HOSTILE = "<script>alert('x')</script> \"q\" & co"
+
+
+@pytest.fixture(scope="module")
+def small_sweep(tmp_path_factory):
+    """A sweep with a GPU and a QPU (so every figure is drawn), named by an attacker."""
+    spec = {
+        "name": HOSTILE,
+        "description": f"about {HOSTILE}",
+        "base": {
+            "cluster": {"gpu": [{"name": "g"}], "qpu": [{"name": "q"}]},
+            "costs": {"accounting": "paper_unit"},  # the QPU wins at 1 ps, not at 10 ns
+            "workload": {
+                "kind": "synthetic", "jobs": 6, "n": 1024, "kappa": 100.0,
+                "arrival": {"dist": "deterministic", "interval_s": 0.01},
+                "service": {"dist": "model"},
+            },
+        },
+        "seeds": [1, 2],
+        "factors": {
+            "cluster.qpu.q.gate_time_2q": ["10 ns", "1 ps"],
+            "scheduler.policy": ["classical_only", "qnewton"],
+        },
+    }  # fmt: skip
+    out = tmp_path_factory.mktemp("sweep") / "out"
+    assert hybridsim.sweep(spec, out, serial=True, progress=False).ok == 8
+    return out
+
+
+def _report_files(directory: Path) -> dict[str, bytes]:
+    files = {"report.html": (directory / "report.html").read_bytes()}
+    files.update({p.name: p.read_bytes() for p in sorted((directory / "plots").iterdir())})
+    return files
+
+
+def test_sweep_report_is_byte_identical_whatever_the_matplotlib_settings(small_sweep, tmp_path):
+    """Sweep PNGs go through the report's PNG writer: RGB, no Software stamp, drawn at the
+    figure's own resolution, so neither a redraw nor the user's rcParams change a byte."""
+    import matplotlib
+    from PIL import Image
+
+    write_sweep_report(small_sweep)
+    first = _report_files(small_sweep)
+    assert len(first) == 1 + 4  # the page; 2 metric figures, 1 heatmap, break-even
+    for name, data in first.items():
+        if name.endswith(".png"):
+            image = Image.open(io.BytesIO(data))
+            assert image.mode == "RGB" and "Software" not in image.info, name
+    again = tmp_path / "again"
+    shutil.copytree(small_sweep, again)
+    settings = {"figure.dpi": 72, "savefig.dpi": 300, "savefig.transparent": True}
+    with matplotlib.rc_context({**settings, "savefig.facecolor": "red"}):
+        write_sweep_report(again)
+    assert _report_files(again) == first
+
+
+def test_sweep_page_escapes_names_and_is_self_contained(small_sweep):
+    from test_report import check_page
+
+    page_path = write_sweep_report(small_sweep)
+    page = page_path.read_text()
+    _self_contained(page)
+    check_page(page_path)  # balanced tags, every image embedded, no external link
+    assert "<script" not in page and "alert('x')" not in page
+    escaped = "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &#34;q&#34; &amp; co"
+    assert f"<title>sweep {escaped}</title>" in page
+    assert f"<h1>Sweep {escaped}</h1>" in page and f"<p>about {escaped}</p>" in page
+    # the one style sheet of every report page, and its tables
+    from hybridsim.report.page import template_text
+
+    assert f"<style>\n{template_text('style.css')}</style>" in page
+    assert "<table><thead><tr><th>point</th><th>cluster.qpu.q.gate_time_2q</th>" in page
+
+
+def test_sweep_report_moved_into_the_report_package():
+    import hybridsim.report.sweep as new
+
+    with pytest.deprecated_call(match="hybridsim.report.sweep"):
+        from hybridsim.sweep.report import write_sweep_report as old
+    assert old is new.write_sweep_report
+    with pytest.raises(AttributeError):
+        import hybridsim.sweep.report as shim
+
+        shim.nothing  # noqa: B018 - the attribute access is the test
 
 
 def test_import_hybridsim_sweep_stays_light():

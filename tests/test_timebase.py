@@ -5,9 +5,11 @@ import simpy
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hybridsim.schema import format_ticks
 from hybridsim.timebase import (
+    DURATION_UNITS,
+    SI_UNITS,
     TICKS_PER_SECOND,
+    duration_unit,
     format_duration,
     parse_duration,
     to_seconds,
@@ -81,9 +83,11 @@ def test_float_seconds_round_to_nearest_tick():
     assert to_ticks(0.5e-21) == 0  # ties to even
 
 
-@given(st.integers(min_value=0, max_value=10**30))
-def test_format_ticks_round_trips_exactly(ticks):
-    assert to_ticks(format_ticks(ticks)) == ticks
+@given(st.integers(min_value=-(10**33), max_value=10**33))
+def test_exact_durations_round_trip(ticks):
+    assert to_ticks(format_duration(ticks, exact=True)) == ticks
+    for unit in ("s", "ns", "zs"):
+        assert to_ticks(format_duration(ticks, unit=unit, exact=True)) == ticks
 
 
 @given(st.integers(min_value=1, max_value=10**28))
@@ -92,6 +96,8 @@ def test_format_duration_is_close(ticks):
     assert float(value) * 1.0 == pytest.approx(
         to_seconds(ticks) / float(parse_duration(f"1 {unit}")), rel=1e-3
     )
+    assert 1 <= float(value) <= 1000  # the largest unit keeping the number at least 1
+    assert unit == duration_unit(ticks)[0]
 
 
 @pytest.mark.parametrize(
@@ -125,3 +131,59 @@ def test_parse_keeps_the_whole_representable_range():
     assert parse_duration("1e-100 s") == Fraction(1, 10**100)
     assert parse_duration("0e99999999 s") == 0
     assert parse_duration(1e308) == Fraction(10**308)
+
+
+@pytest.mark.parametrize(
+    "ticks, readable, exact",
+    [
+        (0, "0 s", "0 s"),
+        (1, "1 zs", "1 zs"),
+        (1300, "1.3 as", "1300 zs"),
+        (84 * 10**12, "84 ns", "84 ns"),
+        (1560 * 10**12, "1.56 us", "1560 ns"),
+        (-1560 * 10**12, "-1.56 us", "-1560 ns"),
+        (90 * 10**21, "1.5 min", "90 s"),
+        (7200 * 10**21, "2 h", "2 h"),
+        (36 * 3600 * 10**21, "1.5 d", "36 h"),  # days: one unit ladder for both forms
+        (2 * 86400 * 10**21, "2 d", "2 d"),
+        (10**21 + 1, "1 s", "1000000000000000000001 zs"),
+    ],
+)
+def test_format_duration_known_values(ticks, readable, exact):
+    """The readable form (largest unit, 4 significant digits) and the exact form (largest unit
+    dividing the duration) of what the CLI, the report, the trace and scenario.toml write."""
+    assert format_duration(ticks) == readable
+    assert format_duration(ticks, exact=True) == exact
+
+
+def test_format_duration_in_a_given_unit():
+    assert format_duration(200000000004253000, unit="s", exact=True) == "0.000200000000004253 s"
+    # exact beyond the 28 digits of a Decimal context (instants past ~116 days)
+    assert format_duration(10**33 + 1, unit="s", exact=True) == (
+        "1000000000000.000000000000000000001 s"
+    )
+    assert format_duration(3 * 10**21, unit="ms", exact=True) == "3000 ms"
+    assert format_duration(1234567, unit="as") == "1235 as"
+    assert format_duration(1234567, digits=2) == "1.2 fs"
+    assert format_duration(0, unit="ms") == "0 ms"
+    with pytest.raises(ValueError, match="unit must be one of"):
+        format_duration(1, unit="parsec")
+    with pytest.raises(ValueError, match="unit must be one of s, ms"):
+        format_duration(1, unit="h", exact=True)  # an hour is not a power of ten of the tick
+
+
+def test_duration_unit_picks_the_largest_unit_with_at_least_one():
+    assert duration_unit(2 * 10**18, SI_UNITS) == ("ms", 10**18)
+    assert duration_unit(5000) == ("as", 1000)
+    assert duration_unit(7200 * 10**21, SI_UNITS) == ("s", 10**21)  # no 60-based axis units
+    assert duration_unit(7200 * 10**21) == ("h", 3600 * 10**21)
+    assert duration_unit(0, SI_UNITS) == ("zs", 1)
+    assert duration_unit(-(10**15)) == ("us", 10**15)
+    assert set(DURATION_UNITS) >= set(SI_UNITS)
+
+
+def test_schema_format_ticks_is_a_deprecated_alias():
+    from hybridsim.schema import format_ticks
+
+    with pytest.deprecated_call():
+        assert format_ticks(1560 * 10**12) == "1560 ns"

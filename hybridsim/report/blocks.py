@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hybridsim.report.data import RunData
+from hybridsim.report.formats import slug
 from hybridsim.report.style import FIG_WIDTH_IN, fit_layout, new_figure, png_bytes
 
 __all__ = ["FigureBlock", "run_figures", "comparison_figures"]
@@ -42,10 +43,6 @@ def _panels(draw: Sequence[Callable[[Any], Any]], height: float, ncols: int | No
 
 def _has_steps(runs: Sequence[RunData], field: str) -> bool:
     return any(getattr(s, field) is not None for r in runs for s in r.steps)
-
-
-def _slug(text: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_" else "-" for c in text).strip("-") or "run"
 
 
 # Heading and how-to-read caption of each figure, by anchor.
@@ -143,7 +140,7 @@ def comparison_figures(runs: list[RunData]) -> list[FigureBlock]:
         name = r.label if r.title == r.label else f"{r.label} (scenario {r.title})"
         blocks.append(
             FigureBlock(
-                f"timeline-{_slug(r.label)}",
+                f"timeline-{slug(r.label, fallback='run')}",
                 f"Timeline: {name}",
                 png_bytes(timeline(r)),
                 "As in the run's own report.",

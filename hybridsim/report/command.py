@@ -91,7 +91,7 @@ def report_command(
 
     if len(paths) == 1 and is_sweep_dir(paths[0]):
         # A sweep directory (results.sqlite): metrics against factors, not a run timeline.
-        from hybridsim.sweep.report import write_sweep_report
+        from hybridsim.report.sweep import write_sweep_report
 
         return [write_sweep_report(paths[0])]
     single = len(paths) == 1

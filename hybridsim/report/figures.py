@@ -35,10 +35,9 @@ from hybridsim.report.style import (
     percent,
     plain_text,
     power_of_ten,
-    time_unit,
     unit_label,
 )
-from hybridsim.timebase import TICKS_PER_SECOND, format_duration
+from hybridsim.timebase import SI_UNITS, TICKS_PER_SECOND, duration_unit, format_duration
 
 __all__ = [
     "queue_lengths",
@@ -124,7 +123,7 @@ def queue_lengths(run: Any, ax: Any = None, *, max_points: int | None = None):
     """
     data = as_run(run)
     fig, ax, own = _axes(ax)
-    unit, size = time_unit(data.horizon)
+    unit, size = duration_unit(data.horizon, SI_UNITS)
     px = max(50, int(ax.get_position().width * fig.get_figwidth() * fig.dpi))
     limit = max_points if max_points is not None else 2 * px
     means = M.mean_queue_length(data.queues, data.pools, data.horizon)
@@ -188,7 +187,7 @@ def utilization_over_time(run: Any, ax: Any = None, *, bins: int = 100, log: boo
     """
     data = as_run(run)
     fig, ax, own = _axes(ax)
-    unit, size = time_unit(data.horizon)
+    unit, size = duration_unit(data.horizon, SI_UNITS)
     caps = data.capacities
     completed = [j for j in data.jobs if j.status == "completed"]
     overall = M.utilization(completed, caps, data.horizon)
@@ -316,7 +315,7 @@ def _training_panel(runs_in: Any, ax: Any, field: str, ylabel: str, title: str, 
     runs = as_runs(runs_in)
     fig, ax, own = _axes(ax)
     horizon = max((s.at for r in runs for s in r.steps), default=1) or 1
-    unit, size = time_unit(horizon)
+    unit, size = duration_unit(horizon, SI_UNITS)
     n = 0
     for data, name, label, rows, colour in _series(runs):
         pts = [(s.at / size, getattr(s, field)) for s in rows if getattr(s, field) is not None]
@@ -561,7 +560,7 @@ def draw_costs(ax: Any, rows: list[tuple[str, int, tuple[float, ...]]], *, norma
         _no_data(ax, "no completed jobs")
         return
     totals = [sum(vals) for _, _, vals in rows]
-    unit, size = time_unit(max(1, round(max(totals) * TICKS_PER_SECOND)))
+    unit, size = duration_unit(max(1, round(max(totals) * TICKS_PER_SECOND)), SI_UNITS)
     scale = TICKS_PER_SECOND / size  # seconds -> axis unit
     y = list(range(len(rows)))
     left = [0.0] * len(rows)

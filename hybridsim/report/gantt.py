@@ -20,17 +20,15 @@ from hybridsim.report.lanes import TimelinePlan, lanes_of, plan_timeline
 from hybridsim.report.style import (
     FIG_WIDTH_IN,
     color,
-    exact_seconds,
     fit_layout,
     is_failure_kind,
     is_window_kind,
     new_figure,
     percent,
     plain_text,
-    time_unit,
     unit_label,
 )
-from hybridsim.timebase import format_duration
+from hybridsim.timebase import SI_UNITS, duration_unit, format_duration
 
 __all__ = ["timeline"]
 
@@ -139,7 +137,7 @@ def _draw_lanes(ax, data: RunData, plan: TimelinePlan, color_by: str, min_px: fl
         for (dx, _), what in zip(_COLUMNS, ("utilization", "busy"), strict=True)
     }
 
-    unit, size = time_unit(plan.horizon)
+    unit, size = duration_unit(plan.horizon, SI_UNITS)
     min_w = plan.px_ticks * min_px / size
     step_colors = _step_colors(plan) if color_by == "step" else {}
     keys: dict[str, None] = {}
@@ -339,7 +337,7 @@ def _draw_zoom(zax, plan: TimelinePlan) -> None:
     assert z is not None
     iv = z.interval
     dur = iv.end_at - iv.start_at
-    unit, size = time_unit(max(dur, 1))
+    unit, size = duration_unit(max(dur, 1), SI_UNITS)
     t0 = iv.start_at
     slots = z.slots or (0,) * len(z.intervals)
     rows = sorted(set(slots)) or [0]
@@ -415,7 +413,8 @@ def _draw_zoom(zax, plan: TimelinePlan) -> None:
     names = [z.lane] if len(rows) == 1 else [f"{z.lane} slot {s}" for s in rows]
     zax.set_yticks(range(len(rows)), names, fontsize=8)
     zax.set_xlabel(
-        f"time − t0 ({unit_label(unit)}), t0 = {exact_seconds(t0)} s (exact)", fontsize=8
+        f"time − t0 ({unit_label(unit)}), t0 = {format_duration(t0, unit='s', exact=True)} (exact)",
+        fontsize=8,
     )
     zax.tick_params(labelsize=8)
     what = f"job {iv.job_id}" if iv.job_id >= 0 else iv.kind
@@ -432,7 +431,7 @@ def _mark_zoom(ax, plan: TimelinePlan) -> None:
     z = plan.zoom
     assert z is not None
     y = next(i for i, lp in enumerate(plan.lanes) if lp.lane.name == z.lane)
-    _, size = time_unit(plan.horizon)
+    _, size = duration_unit(plan.horizon, SI_UNITS)
     ax.plot(
         [z.interval.start_at / size],
         [y - 0.45],

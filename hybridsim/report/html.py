@@ -2,7 +2,9 @@
 
 Self-contained means every figure is a base64 PNG inside the page and the style sheet is inline:
 the file can be mailed or attached to a paper's supplement. Links point only to sibling output
-files that exist when the page is written.
+files that exist when the page is written. The pages are templates (``run.html.j2``,
+``comparison.html.j2``) drawn by the report toolkit (:mod:`hybridsim.report.page`), which
+escapes every value; this module gathers what they show.
 
 Deterministic: the page holds no timestamps, absolute paths or wall-clock times (the summary's
 ``wall`` key is left out), and PNGs are written with fixed metadata, so ``hybridsim report DIR``
@@ -11,7 +13,6 @@ rebuilds exactly the page ``hybridsim run`` wrote.
 
 from __future__ import annotations
 
-import base64
 import html
 import json
 import os
@@ -24,6 +25,9 @@ from typing import Any
 from hybridsim.report.blocks import FigureBlock, comparison_figures, run_figures
 from hybridsim.report.data import NESTED_KEYS, RunData, as_runs, from_result, load_run
 from hybridsim.report.files import local_href, write_bytes, write_text
+from hybridsim.report.formats import value_text
+from hybridsim.report.page import render
+from hybridsim.report.tables import Table, paired, table
 
 __all__ = [
     "render_report",
@@ -52,39 +56,6 @@ _LINKED = (
 
 # -- HTML -------------------------------------------------------------------------------------
 
-_CSS = """
-body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:2em auto;
-max-width:1240px;padding:0 1em;color:#222;line-height:1.45}
-h1{font-size:1.6em;margin-bottom:.2em}h2{margin-top:1.6em;border-bottom:1px solid #ddd}
-table{border-collapse:collapse;font-size:.9em}td,th{border:1px solid #ddd;padding:.25em .6em;
-text-align:left;vertical-align:top}td.num{text-align:right;font-variant-numeric:tabular-nums}
-th{background:#f4f4f4}pre{background:#f7f7f7;padding:1em;overflow:auto;font-size:.85em}
-figure{margin:1em 0}img{max-width:100%;height:auto;border:1px solid #eee}
-figcaption{color:#555;font-size:.9em;max-width:60em}nav a{margin-right:1em}
-.muted{color:#777}
-"""
-
-
-#: The one definition of utilization, stated on every run page under the summary.
-_UTILIZATION_NOTE = (
-    "<b>Utilization</b> (<code>utilization_gpu</code>, <code>utilization_qpu</code>, "
-    "<code>utilization_&lt;device&gt;</code>, and the timeline's <i>utilization</i> column) is "
-    "solve-job service time divided by slots × makespan: the share of slot-time spent serving "
-    "solve jobs. Local compute of the training steps and transfers are not counted; the "
-    "timeline's <i>busy</i> column counts them (any work on the lane, parallel slots counted "
-    "once), so a GPU that also runs the training steps is busier than it is utilized."
-)
-
-
-def _fmt(value: Any) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, float):
-        return f"{value:.6g}"
-    return str(value)
-
 
 def _scalar_items(summary: Mapping[str, Any]) -> list[tuple[str, Any]]:
     return [
@@ -101,34 +72,7 @@ def _report_version() -> str:
         return "not installed"
 
 
-def _figure_html(block: FigureBlock) -> str:
-    b64 = base64.b64encode(block.png).decode("ascii")
-    return (
-        f'<section id="{html.escape(block.key)}"><h2>{html.escape(block.title)}</h2>\n'
-        f'<figure><img alt="{html.escape(block.title)}" src="data:image/png;base64,{b64}">\n'
-        f"<figcaption>{html.escape(block.caption)}</figcaption></figure></section>\n"
-    )
-
-
-def _table(
-    header: Sequence[str], rows: Sequence[Sequence[str]], numeric: Sequence[int] | None = None
-) -> str:
-    """An HTML table; cells in the ``numeric`` columns (default: all but the first) align right."""
-    num = set(numeric) if numeric is not None else set(range(1, len(header)))
-    out = ["<table><thead><tr>"]
-    out += [f"<th>{html.escape(h)}</th>" for h in header]
-    out.append("</tr></thead><tbody>\n")
-    for row in rows:
-        out.append("<tr>")
-        for i, cell in enumerate(row):
-            cls = ' class="num"' if i in num else ""
-            out.append(f"<td{cls}>{html.escape(cell)}</td>")
-        out.append("</tr>\n")
-    out.append("</tbody></table>\n")
-    return "".join(out)
-
-
-def _version_rows(summaries: Sequence[Mapping[str, Any]]) -> str:
+def _versions(summaries: Sequence[Mapping[str, Any]], labels: Sequence[str]) -> Table:
     names: dict[str, None] = {}
     for s in summaries:
         v = s.get("versions")
@@ -142,21 +86,20 @@ def _version_rows(summaries: Sequence[Mapping[str, Any]]) -> str:
             vals.append(str(v.get(name, "—")) if isinstance(v, dict) else "—")
         rows.append([name, *vals])
     rows.append(["matplotlib (drew this report)", *([_report_version()] * len(summaries))])
-    return rows
+    return table(["package", *labels], rows)
 
 
-def _links(directory: Path | None, base: Path | None) -> str:
+def _links(directory: Path | None, base: Path | None) -> list[tuple[str, str]]:
+    """(name, href) of the run's output files that exist, linked from a page in ``base``."""
     if directory is None or base is None:
-        return ""
-    present = [n for n in _LINKED if (directory / n).is_file()]
-    if not present:
-        return ""
-    items = []
-    for name in present:
-        href = local_href(directory / name, base)
-        if href is not None:
-            items.append(f'<a href="{html.escape(href)}">{html.escape(name)}</a>')
-    return "<p>Files: " + " · ".join(items) + "</p>\n" if items else ""
+        return []
+    links = []
+    for name in _LINKED:
+        if (directory / name).is_file():
+            href = local_href(directory / name, base)
+            if href is not None:
+                links.append((name, href))
+    return links
 
 
 #: Name of the ``<meta>`` that lists, as paths relative to the page, the run directories a page
@@ -165,11 +108,12 @@ RUNS_META = "hybridsim-runs"
 _RUNS_META_RE = re.compile(rf'<meta name="{RUNS_META}" content="([^"]*)">')
 
 
-def _runs_meta(runs: Sequence[RunData], base: Path | None) -> str:
-    if base is None or any(r.source is None for r in runs):
-        return ""
-    rels = [Path(os.path.relpath(r.source, base)).as_posix() for r in runs]
-    return f'<meta name="{RUNS_META}" content="{html.escape(json.dumps(rels))}">\n'
+def _runs_meta(runs: Sequence[RunData], base: Path | None) -> str | None:
+    """The content of the page's runs ``<meta>`` (JSON; the template escapes it), or None."""
+    sources = [r.source for r in runs if r.source is not None]
+    if base is None or len(sources) < len(runs):
+        return None
+    return json.dumps([Path(os.path.relpath(s, base)).as_posix() for s in sources])
 
 
 def page_runs(page: Path) -> set[Path] | None:
@@ -192,22 +136,8 @@ def page_runs(page: Path) -> set[Path] | None:
     return {Path(os.path.realpath(page.parent / r)) for r in rels}
 
 
-def _page(title: str, body: str, meta: str = "") -> str:
-    return (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">\n'
-        f"{meta}<title>{html.escape(title)}</title>\n"
-        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<style>{_CSS}</style></head>\n<body>\n{body}</body></html>\n"
-    )
-
-
 def _anchors(blocks: Sequence[FigureBlock]) -> list[tuple[str, str]]:
     return [(b.key, b.title) for b in blocks]
-
-
-def _nav(links: Sequence[tuple[str, str]]) -> str:
-    items = [f'<a href="#{html.escape(k)}">{html.escape(t)}</a>' for k, t in links]
-    return "<nav>" + " ".join(items) + "</nav>\n"
 
 
 def render_report(run: RunData, blocks: Sequence[FigureBlock], base: Path | None = None) -> str:
@@ -222,56 +152,31 @@ def render_report(run: RunData, blocks: Sequence[FigureBlock], base: Path | None
         Directory the page will be written to; links to the run's output files are relative to
         it and only made for files that exist.
     """
-    name = run.summary.get("scenario_name") or run.label
-    desc = run.scenario.get("description", "") if run.scenario else ""
-    parts = [f"<h1>hybridsim report: {html.escape(str(name))}</h1>\n"]
-    if desc:
-        parts.append(f"<p>{html.escape(str(desc))}</p>\n")
-    meta = [
-        f"run <b>{html.escape(run.label)}</b>",
-        f"seed {html.escape(_fmt(run.summary.get('seed')))}",
-    ]
-    if run.policy:
-        meta.append(f"policy {html.escape(run.policy)}")
-    parts.append('<p class="muted">' + ", ".join(meta) + "</p>\n")
-    parts.append(_links(run.source, base))
-    parts.append(
-        _nav(
-            [
-                *_anchors(blocks[:1]),
-                ("summary", "Summary"),
-                *_anchors(blocks[1:]),
-                ("scenario", "Scenario"),
-                ("versions", "Versions"),
-            ]
-        )
+    name = str(run.summary.get("scenario_name") or run.label)
+    per_row = 2  # key/value pairs per table row
+    items = [(k, value_text(v)) for k, v in _scalar_items(run.summary)]
+    return render(
+        "run.html.j2",
+        title=f"hybridsim report: {name}",
+        runs_meta=_runs_meta([run], base),
+        name=name,
+        description=str(run.scenario.get("description", "")) if run.scenario else "",
+        label=run.label,
+        seed=value_text(run.summary.get("seed")),
+        policy=run.policy,
+        links=_links(run.source, base),
+        anchors=[
+            *_anchors(blocks[:1]),
+            ("summary", "Summary"),
+            *_anchors(blocks[1:]),
+            ("scenario", "Scenario"),
+            ("versions", "Versions"),
+        ],
+        blocks=blocks,
+        summary=paired(("key", "value"), items, per_row),
+        scenario_text=run.scenario_text or "(no scenario.toml)",
+        versions=_versions([run.summary], ["version"]),
     )
-    # The timeline first (what a reader looks for), then the numbers, then the other figures.
-    parts += [_figure_html(b) for b in blocks[:1]]
-    parts.append('<section id="summary"><h2>Summary</h2>\n')
-    items = [(k, _fmt(v)) for k, v in _scalar_items(run.summary)]
-    per_row = 2  # key/value pairs per table row: a dense table, not a long scroll
-    rows = []
-    for i in range(0, len(items), per_row):
-        chunk = items[i : i + per_row]
-        chunk += [("", "")] * (per_row - len(chunk))
-        rows.append([c for kv in chunk for c in kv])
-    parts.append(_table(["key", "value"] * per_row, rows, numeric=range(1, 2 * per_row, 2)))
-    parts.append(
-        '<p class="muted">Keys and units: docs/reference/outputs.md. Wall-clock times '
-        "are left out so the page is reproducible.</p>\n"
-        f"<p>{_UTILIZATION_NOTE}</p></section>\n"
-    )
-    parts += [_figure_html(b) for b in blocks[1:]]
-    parts.append(
-        '<section id="scenario"><h2>Scenario</h2>\n<p>The resolved scenario '
-        "(scenario.toml), runnable as is:</p>\n"
-    )
-    parts.append(f"<pre>{html.escape(run.scenario_text or '(no scenario.toml)')}</pre></section>\n")
-    parts.append('<section id="versions"><h2>Versions</h2>\n')
-    parts.append(_table(["package", "version"], _version_rows([run.summary])))
-    parts.append("</section>\n")
-    return _page(f"hybridsim report: {name}", "".join(parts), _runs_meta([run], base))
 
 
 def _flat(d: Any, prefix: str = "") -> dict[str, Any]:
@@ -296,39 +201,19 @@ def render_comparison(
     shared figures with one line per run, each run's timeline, scenarios and versions."""
     labels = [r.label for r in runs]
     scenarios = list(dict.fromkeys(r.title for r in runs))
-    heading = f"hybridsim comparison: {len(runs)} runs of {', '.join(scenarios)}"
-    parts = [f"<h1>{html.escape(heading)}</h1>\n"]
-    rows = []
+    listed = []
     for r in runs:
         own = r.source / "report.html" if r.source else None
-        link = ""
         href = None
         if own is not None and own.is_file() and base is not None:
             href = local_href(own, base)
-        if href is not None:
-            link = f' (<a href="{html.escape(href)}">report</a>)'
         what = f"{r.summary.get('scenario_name') or ''} {r.policy}, seed "
-        what += _fmt(r.summary.get("seed"))
-        rows.append(f"<li><b>{html.escape(r.label)}</b>{link}: {html.escape(what)}</li>")
-    parts.append("<ul>" + "".join(rows) + "</ul>\n")
-    parts.append(
-        _nav(
-            [
-                ("summary", "Summary"),
-                ("differences", "Differences"),
-                *_anchors(blocks),
-                ("scenario", "Scenarios"),
-                ("versions", "Versions"),
-            ]
-        )
-    )
+        what += value_text(r.summary.get("seed"))
+        text = r.scenario_text or "(no scenario.toml)"
+        listed.append({"label": r.label, "href": href, "what": what, "scenario_text": text})
     keys: dict[str, None] = {}
     for r in runs:
         keys.update(dict.fromkeys(k for k, _ in _scalar_items(r.summary)))
-    table = [[k, *(_fmt(r.summary.get(k)) for r in runs)] for k in keys]
-    parts.append('<section id="summary"><h2>Summary</h2>\n')
-    parts.append(_table(["key", *labels], table))
-    parts.append("</section>\n")
     flats = [_flat(dict(r.scenario)) for r in runs]
     all_keys: dict[str, None] = {}
     for f in flats:
@@ -336,25 +221,25 @@ def render_comparison(
     diff = [
         [k, *(f.get(k, "—") for f in flats)] for k in all_keys if len({f.get(k) for f in flats}) > 1
     ]
-    parts.append('<section id="differences"><h2>Differences</h2>\n')
-    parts.append(
-        _table(["scenario key", *labels], diff, numeric=())
-        if diff
-        else "<p>The scenarios are identical (runs differ only in seed, if at all).</p>\n"
+    return render(
+        "comparison.html.j2",
+        title=f"hybridsim comparison: {len(runs)} runs of {', '.join(scenarios)}",
+        runs_meta=_runs_meta(runs, base),
+        runs=listed,
+        anchors=[
+            ("summary", "Summary"),
+            ("differences", "Differences"),
+            *_anchors(blocks),
+            ("scenario", "Scenarios"),
+            ("versions", "Versions"),
+        ],
+        summary=table(
+            ["key", *labels], [[k, *(value_text(r.summary.get(k)) for r in runs)] for k in keys]
+        ),
+        differences=table(["scenario key", *labels], diff, numeric=()),
+        blocks=blocks,
+        versions=_versions([r.summary for r in runs], labels),
     )
-    parts.append("</section>\n")
-    parts += [_figure_html(b) for b in blocks]
-    parts.append('<section id="scenario"><h2>Scenarios</h2>\n')
-    for r in runs:
-        parts.append(
-            f"<details><summary>{html.escape(r.label)}</summary>"
-            f"<pre>{html.escape(r.scenario_text or '(no scenario.toml)')}</pre></details>\n"
-        )
-    parts.append("</section>\n")
-    parts.append('<section id="versions"><h2>Versions</h2>\n')
-    parts.append(_table(["package", *labels], _version_rows([r.summary for r in runs])))
-    parts.append("</section>\n")
-    return _page(heading, "".join(parts), _runs_meta(runs, base))
 
 
 # -- writing ----------------------------------------------------------------------------------

@@ -22,17 +22,14 @@ from __future__ import annotations
 import io
 import re
 import zlib
-from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
-from hybridsim.timebase import TICKS_PER_SECOND, UNITS
+from hybridsim.timebase import SI_UNITS, duration_unit, format_duration
 
 __all__ = [
     "color",
     "distinct_colors",
-    "time_unit",
-    "exact_seconds",
     "percent",
     "is_window_kind",
     "is_failure_kind",
@@ -104,9 +101,6 @@ _DISTINCT = (
 _FAILURE_WORDS = ("fail", "outage", "down", "crash", "fault")
 _WINDOW_WORDS = ("calibration", "maint", "repair", "outage", "down", "crash")
 
-# SI units from seconds down to the tick, for axes and labels.
-_AXIS_UNITS = ("s", "ms", "us", "ns", "ps", "fs", "as", "zs")
-
 
 def color(name: str) -> str:
     """A stable colour for a route, interval kind or run name."""
@@ -152,40 +146,9 @@ def is_window_kind(kind: str) -> bool:
     return any(w in k for w in _WINDOW_WORDS)
 
 
-def time_unit(ticks: int) -> tuple[str, int]:
-    """The largest SI unit in which a span of ``ticks`` is at least 1, and its size in ticks.
-
-    Examples
-    --------
-    >>> time_unit(2 * 10**18)
-    ('ms', 1000000000000000000)
-    >>> time_unit(5000)
-    ('as', 1000)
-    """
-    for unit in _AXIS_UNITS:
-        size = int(UNITS[unit] * TICKS_PER_SECOND)
-        if ticks >= size:
-            return unit, size
-    return "zs", 1
-
-
 def unit_label(unit: str) -> str:
     """The unit as printed on axes (µ instead of u)."""
     return "µs" if unit == "us" else unit
-
-
-def exact_seconds(ticks: int) -> str:
-    """An instant in ticks as an exact decimal number of seconds.
-
-    Examples
-    --------
-    >>> exact_seconds(200000000004253000)
-    '0.000200000000004253'
-    """
-    text = format(Decimal(ticks).scaleb(-21), "f")
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return text
 
 
 def percent(fraction: float | Fraction) -> str:
@@ -348,3 +311,33 @@ def png_bytes(fig) -> bytes:
     buf = io.BytesIO()
     rgba.convert("RGB").save(buf, format="png", dpi=(fig.dpi, fig.dpi), compress_level=6)
     return buf.getvalue()
+
+
+def _time_unit(ticks: int) -> tuple[str, int]:
+    return duration_unit(ticks, SI_UNITS)
+
+
+def _exact_seconds(ticks: int) -> str:
+    return format_duration(ticks, unit="s", exact=True)[: -len(" s")]
+
+
+#: Deprecated names (one release) and what replaces them in :mod:`hybridsim.timebase`.
+_MOVED = {
+    "time_unit": (_time_unit, "duration_unit(ticks, SI_UNITS)"),
+    "exact_seconds": (_exact_seconds, 'format_duration(ticks, unit="s", exact=True)'),
+}
+
+
+def __getattr__(name: str) -> Any:
+    # Deprecation shim: durations are written by hybridsim.timebase alone.
+    if name in _MOVED:
+        import warnings
+
+        function, instead = _MOVED[name]
+        warnings.warn(
+            f"hybridsim.report.style.{name} is deprecated; use hybridsim.timebase.{instead}",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return function
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

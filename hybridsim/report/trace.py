@@ -34,7 +34,7 @@ from hybridsim.records import JobRecord
 from hybridsim.report.data import RunData, as_run
 from hybridsim.report.files import atomic_open
 from hybridsim.report.lanes import assign_slots, lanes_of
-from hybridsim.timebase import TICKS_PER_SECOND, UNITS
+from hybridsim.timebase import format_duration
 
 __all__ = ["trace_events", "write_trace", "TICKS_PER_US"]
 
@@ -59,24 +59,6 @@ _JOB_ARGS = (
     "status",
     "fail_reason",
 )
-
-
-# Unit sizes in ticks, as exact ints: formatting a duration per event must not go through
-# Fractions (timebase.format_duration does; same text, 10x slower at 10**5 events).
-_SIZES = tuple(
-    (u, int(UNITS[u] * TICKS_PER_SECOND))
-    for u in ("h", "min", "s", "ms", "us", "ns", "ps", "fs", "as", "zs")
-)
-
-
-def _duration_text(ticks: int) -> str:
-    """Same text as :func:`hybridsim.timebase.format_duration` for non-negative ticks."""
-    if ticks == 0:
-        return "0 s"
-    for unit, size in _SIZES:
-        if ticks >= size:
-            return f"{ticks / size:.4g} {unit}"
-    return f"{ticks} zs"  # pragma: no cover - zs is the tick
 
 
 # The job fields shown in a job slice's args, fetched in one C call per job.
@@ -170,7 +152,7 @@ def trace_events(run: Any) -> Iterator[dict[str, Any]]:
             "start_at": str(iv.start_at),
             "end_at": str(iv.end_at),
             "duration_ticks": str(dur),
-            "duration": _duration_text(dur),
+            "duration": format_duration(dur),
             "kind": iv.kind,
         }
         if iv.job_id >= 0:

@@ -10,8 +10,8 @@ Modules: :mod:`~hybridsim.sweep.factors` (factor values, ranges, grid/zip),
 :mod:`~hybridsim.sweep.spec` (sweep files, validation of every point),
 :mod:`~hybridsim.sweep.worker` (one run, in any process), :mod:`~hybridsim.sweep.executors`
 (serial, pool, Dask), :mod:`~hybridsim.sweep.store` (results.sqlite, resume, results.csv),
-:mod:`~hybridsim.sweep.runner` (the loop), :mod:`~hybridsim.sweep.plots` and
-:mod:`~hybridsim.sweep.report` (figures and report.html), :mod:`~hybridsim.sweep.command` (CLI).
+:mod:`~hybridsim.sweep.runner` (the loop), :mod:`~hybridsim.sweep.plots` (figures; the report
+package draws the page, report.html), :mod:`~hybridsim.sweep.command` (CLI).
 """
 
 from __future__ import annotations

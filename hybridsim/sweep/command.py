@@ -120,7 +120,7 @@ def sweep_report_command(directory: str | Path) -> None:
     HybridSimError
         If ``directory`` holds no readable sweep results.
     """
-    from hybridsim.sweep.report import write_sweep_report
+    from hybridsim.report.sweep import write_sweep_report
 
     path = write_sweep_report(directory)
     print(f"{directory}: sweep report -> {path}")

@@ -20,10 +20,12 @@ __all__ = [
     "heatmap_figure",
     "breakeven_inputs",
     "breakeven_figure",
-    "save_png",
 ]
 
 _PANEL_W, _PANEL_H, _COLS = 4.2, 3.0, 3
+#: Resolution of the sweep's figures, fixed on the figure (not read from the user's rcParams),
+#: so the same sweep draws the same pixels anywhere.
+DPI = 110
 
 
 def _figure(width: float, height: float) -> Any:
@@ -32,7 +34,7 @@ def _figure(width: float, height: float) -> Any:
 
     # No layout engine: constrained layout triples the drawing time of a many-panel figure.
     # Margins are set once, in inches (_margins) or by one tight-layout pass (metrics_figure).
-    fig = Figure(figsize=(width, height))
+    fig = Figure(figsize=(width, height), dpi=DPI)
     FigureCanvasAgg(fig)
     return fig
 
@@ -45,8 +47,19 @@ def _margins(fig: Any, *, left=0.75, right=0.25, bottom=0.6, top=0.6, **space: f
     )
 
 
-def save_png(fig: Any, path: Any, dpi: int = 110) -> None:
-    """Write ``fig`` as a PNG (Agg canvas; no pyplot state involved)."""
+def save_png(fig: Any, path: Any, dpi: int = DPI) -> None:
+    """Deprecated (one release): write ``fig`` as a PNG with matplotlib's ``savefig``.
+
+    The sweep report encodes its figures with the report's PNG writer (fixed metadata, so a
+    redrawn report is byte-identical); call ``fig.savefig(path)`` for a PNG of your own.
+    """
+    import warnings
+
+    warnings.warn(
+        "hybridsim.sweep.plots.save_png is deprecated; use fig.savefig(path)",
+        DeprecationWarning,
+        stacklevel=2,
+    )
     fig.savefig(path, format="png", dpi=dpi)
 
 
