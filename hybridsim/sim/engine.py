@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -158,6 +159,8 @@ class Simulation:
         }
         self._pool_candidates: dict[str, list[Pool]] = {}
         self.executor: Executor = self._execute
+        self._in_region = False  # a start or finish is on the stack (see _region)
+        self._pending_starts: deque[tuple[Flight, Device, int]] = deque()
         self._seq = 0
         self._outstanding = 0
         self._workload_done = False
@@ -409,7 +412,40 @@ class Simulation:
         self.wall[key] += outcome.wall_s
         return to_ticks(outcome.service_s), outcome
 
+    # -- the dispatch loop ---------------------------------------------------------------------
     def _start(self, flight: Flight, dev: Device) -> None:
+        """The pools' hook for a dispatched flight: move it to its device (see :meth:`_region`)."""
+        if self._in_region:
+            self._pending_starts.append((flight, dev, flight.token))
+            return
+        self._region(self._begin, flight, dev)
+
+    def _region(self, fn: Callable[..., None], *args: Any) -> None:
+        """Run ``fn(*args)``, then the starts it dispatched, one after the other.
+
+        A zero-length service finishes at once, and the slot it releases takes the next waiting
+        job within the same call: done by recursion, every queued zero-length job added about
+        eight stack frames, and a backlog of 124 exceeded Python's limit. Starts dispatched while
+        a start or a finish is on the stack are therefore queued here and run in dispatch order
+        by the outermost call, after the job that freed the slot has been completed. Every
+        instant is unchanged: the loop runs inside the same simulated instant.
+        """
+        if self._in_region:  # pragma: no cover - callers enter only from event callbacks
+            fn(*args)
+            return
+        self._in_region = True
+        try:
+            fn(*args)
+            pending = self._pending_starts
+            while pending:
+                flight, dev, token = pending.popleft()
+                if flight.token == token:  # not aborted in the meantime
+                    self._begin(flight, dev)
+        finally:
+            self._in_region = False
+            self._pending_starts.clear()
+
+    def _begin(self, flight: Flight, dev: Device) -> None:
         job = flight.job
         if not self._charge_network:
             self._serve(flight, dev)
@@ -418,7 +454,10 @@ class Simulation:
 
         def arrived() -> None:
             if flight.token == token:  # else the attempt was aborted in transit
-                self._serve(flight, dev)
+                if self._in_region:
+                    self._serve(flight, dev)
+                else:
+                    self._region(self._serve, flight, dev)
 
         self.network.transfer(job.origin, dev.name, job.payload_bytes, arrived, job.job_id)
 
@@ -433,7 +472,7 @@ class Simulation:
 
             def done(_ev) -> None:
                 if flight.token == token:
-                    self._finish(flight, dev)
+                    self._region(self._finish, flight, dev)
 
             self.env.timeout(service).callbacks.append(done)
 
