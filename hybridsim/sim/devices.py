@@ -17,7 +17,24 @@ Dispatch rules (see docs/background/simulation.md):
   reroutes or fails them) and it takes no work until repaired. A calibration window due while a
   device is down is skipped (repair includes recalibration); a window already running continues.
 * Availability changes go through one place, :meth:`Pool._refresh`, which removes the device's
-  slot tokens and, if it is available, hands its free slots to waiting jobs.
+  slot tokens and, if it is available, gives them back (free slots go to waiting jobs in the
+  instant's dispatch step).
+
+Ties: what happens at one instant (see docs/background/simulation.md, "Ties"):
+
+1. calibration windows and outages that end at the instant end (:data:`END_PRIORITY`);
+2. calibration windows that are due begin (the device stops taking work and drains) and devices
+   and links that fail go down (:data:`START_PRIORITY`); a failure aborts only the jobs whose
+   service has not ended by then (busy spans are half-open);
+3. everything else, in the order it was scheduled: services that end release their slots, jobs
+   arrive (new, retried, rerouted), transfers move;
+4. dispatch: free slots go to waiting jobs in discipline order, each slot (the one free longest
+   first) to the best-ranked job it can take (:data:`DISPATCH_PRIORITY`).
+
+In a ``fifo`` pool, step 4 is carried out at once when a slot frees or a job arrives in step 3:
+a job arriving later in the same instant has a later submission number, so it can never outrank
+the one served, and steps 1-2 are over. Otherwise (another discipline, or slots freed in steps
+1-2, or a job arriving during them) the pool defers its dispatch to the end of the instant.
 """
 
 from __future__ import annotations
@@ -27,10 +44,73 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+import simpy
+
 from hybridsim.records import IntervalRecord, QueueRecord, Recorder
 from hybridsim.scheduling.base import Decision, SolveJob
 
-__all__ = ["Flight", "JobQueue", "Device", "Pool"]
+__all__ = [
+    "Flight",
+    "JobQueue",
+    "Device",
+    "Pool",
+    "Clock",
+    "END_PRIORITY",
+    "START_PRIORITY",
+    "DISPATCH_PRIORITY",
+]
+
+#: SimPy runs the events of one instant by priority, then in scheduling order; its own are
+#: URGENT = 0 (process starts, interrupts) and NORMAL = 1 (timeouts, triggered events).
+END_PRIORITY = -3  # a calibration window or an outage ends
+START_PRIORITY = -2  # a calibration window is due; a device or a link fails
+DISPATCH_PRIORITY = 2  # a pool's deferred dispatch, after everything else at the instant
+
+
+class _Timed(simpy.events.Event):
+    """A timeout with a priority (SimPy's Timeout always uses NORMAL; this inlines the same
+    initialization with another priority)."""
+
+    __slots__ = ()
+
+    def __init__(self, env: simpy.Environment, delay: int, priority: int):
+        self.env = env
+        self.callbacks = []
+        self._value = None
+        self._ok = True
+        env.schedule(self, priority, delay)
+
+
+class Clock:
+    """Schedules the engine's fault and calibration callbacks at their tie-rule priority.
+
+    ``device_phase`` is true while one of them runs (steps 1-2 of the tie rule in the module
+    docstring): a pool dispatches nothing then, since a device may still change state at this
+    instant.
+    """
+
+    __slots__ = ("env", "device_phase")
+
+    def __init__(self, env: simpy.Environment):
+        self.env = env
+        self.device_phase = False
+
+    def call_in(self, delay: int, priority: int, fn: Callable[[Any], None]) -> None:
+        """Call ``fn(event)`` ``delay`` ticks from now, at ``priority`` among that instant's
+        events."""
+        ev = _Timed(self.env, delay, priority)
+        if priority < 0:
+
+            def run(event) -> None:
+                self.device_phase = True
+                try:
+                    fn(event)
+                finally:
+                    self.device_phase = False
+
+            ev.callbacks.append(run)
+        else:
+            ev.callbacks.append(fn)
 
 
 class Flight:
@@ -44,6 +124,7 @@ class Flight:
         "dispatched_at",
         "started_at",
         "finished_at",
+        "end_at",
         "device",
         "pool",
         "predicted_ticks",
@@ -81,6 +162,7 @@ class Flight:
         self.dispatched_at = -1
         self.started_at = -1
         self.finished_at = -1
+        self.end_at = -1  # instant the current attempt's service ends (-1: not in service)
         self.device: Device | None = None
         self.pool: Pool | None = None
         self.predicted_ticks = predicted_ticks
@@ -204,6 +286,8 @@ class Pool:
         ``abort(flight, device, reason)``: the engine's hook for a flight whose device failed.
     record_queue : bool
         Record a :class:`QueueRecord` at every change of the waiting count.
+    clock : Clock, optional
+        The run's clock for prioritized callbacks (one is made when omitted).
     """
 
     def __init__(
@@ -217,8 +301,10 @@ class Pool:
         start: Callable[[Flight, Device], None],
         abort: Callable[[Flight, Device, str], None] | None = None,
         record_queue: bool = True,
+        clock: Clock | None = None,
     ):
         self.env = env
+        self.clock = clock if clock is not None else Clock(env)
         self.name = name
         self.kind = kind
         self.config = config
@@ -227,6 +313,8 @@ class Pool:
         self._abort = abort
         self._record_queue = record_queue
         self.queue = JobQueue(config.discipline)
+        self._fifo = config.discipline == "fifo"
+        self._phase_at = -1  # instant of a pending deferred dispatch (-1: none)
         self.devices = [Device(n, self, i, config.capacity, config) for i, n in enumerate(devices)]
         self.by_name = {d.name: d for d in self.devices}
         self.free: deque[Device] = deque()
@@ -247,21 +335,29 @@ class Pool:
 
     # -- arrivals ------------------------------------------------------------------------------
     def offer(self, flight: Flight) -> None:
-        """A job arrives at this pool: start it on a free slot or queue it."""
+        """A job arrives at this pool: start it on a free slot or queue it.
+
+        It starts at once only where the tie rule allows (a ``fifo`` pool outside steps 1-2 and
+        with no dispatch pending at this instant); otherwise it waits for the dispatch step.
+        """
         flight.pool = self
         pinned = flight.decision.device
+        # dispatch now only where the tie rule allows it (inlined: this runs once per job)
+        now = self._fifo and self._phase_at != self.env.now and not self.clock.device_phase
         if pinned is None:
-            if self.free:
+            if now and self.free:
                 self._dispatch(flight, self.free.popleft())
                 return
             self.queue.push(flight)
         else:
             dev = self.by_name[pinned]
-            if dev.available and dev.running < dev.capacity and self._take_token(dev):
+            if now and dev.available and dev.running < dev.capacity and self._take_token(dev):
                 self._dispatch(flight, dev)
                 return
             dev.own.push(flight)
         self._queue_changed(+1)
+        if not now and self.free:
+            self._request_dispatch()
 
     def _take_token(self, dev: Device) -> bool:
         try:
@@ -284,32 +380,63 @@ class Pool:
         dev.active.remove(flight)
         dev.running -= 1
         self.running -= 1
+        flight.end_at = -1
         if dev.draining:
             if dev.running == 0:
                 self._begin_calibration(dev)
             return
         if dev.available:
-            self._fill_slot(dev)
+            if self._fifo and self._phase_at != self.env.now and not self.clock.device_phase:
+                self._fill_slot(dev)
+            else:
+                self.free.append(dev)
+                if self.waiting:
+                    self._request_dispatch()
 
-    def _fill_slot(self, dev: Device) -> None:
+    def _take_next(self, dev: Device) -> bool:
+        """Dispatch the best-ranked job ``dev`` can take (pinned or shared); False if none."""
         own_key, shared_key = dev.own.peek_key(), self.queue.peek_key()
         if own_key is None and shared_key is None:
-            self.free.append(dev)
-            return
+            return False
         if shared_key is None or (own_key is not None and own_key < shared_key):
             flight = dev.own.pop()
         else:
             flight = self.queue.pop()
         self._queue_changed(-1)
         self._dispatch(flight, dev)
+        return True
+
+    def _fill_slot(self, dev: Device) -> None:
+        if not self._take_next(dev):
+            self.free.append(dev)
+
+    def _request_dispatch(self) -> None:
+        """Hand out free slots at the end of this instant (step 4 of the tie rule), once."""
+        now = self.env.now
+        if self._phase_at != now:
+            self._phase_at = now
+            self.clock.call_in(0, DISPATCH_PRIORITY, self._dispatch_step)
+
+    def _dispatch_step(self, _ev) -> None:
+        """Every free slot, the one free longest first, takes the best job it can take."""
+        self._phase_at = -1
+        for _ in range(len(self.free)):
+            if not self.free:
+                break
+            dev = self.free.popleft()
+            if not self._take_next(dev):
+                self.free.append(dev)
 
     def _refresh(self, dev: Device) -> None:
-        """Re-derive ``dev``'s slot tokens from its state; hand free slots to waiting jobs."""
+        """Re-derive ``dev``'s slot tokens from its state; free slots of an available device go
+        back to the deque, for waiting jobs at the end of the instant."""
         while self._take_token(dev):
             pass
         if dev.available:
             for _ in range(dev.capacity - dev.running):
-                self._fill_slot(dev)
+                self.free.append(dev)
+            if self.waiting:
+                self._request_dispatch()
 
     # -- calibration ---------------------------------------------------------------------------
     def start_calibration_clock(
@@ -329,7 +456,7 @@ class Pool:
 
         def periodic(_ev=None) -> None:
             due()
-            self.env.timeout(period).callbacks.append(periodic)
+            self.clock.call_in(period, START_PRIORITY, periodic)
 
         if period is not None:
             self._at(offset, periodic)
@@ -341,7 +468,7 @@ class Pool:
         if delay <= 0:
             fn()
         else:
-            self.env.timeout(delay).callbacks.append(fn)
+            self.clock.call_in(delay, START_PRIORITY, fn)
 
     def _begin_calibration(self, dev: Device) -> None:
         dev.draining = False
@@ -355,18 +482,27 @@ class Pool:
             )
             self._refresh(dev)
 
-        self.env.timeout(dev.calibration_length).callbacks.append(end)
+        self.clock.call_in(dev.calibration_length, END_PRIORITY, end)
 
     # -- outages -------------------------------------------------------------------------------
     def fail(self, dev: Device, reason: str) -> None:
-        """``dev`` goes down now: abort what it holds, take no work until :meth:`repair`."""
+        """``dev`` goes down now: abort what it holds, take no work until :meth:`repair`.
+
+        A job whose service ends at this very instant is not aborted: busy spans are half-open,
+        so it has ended, and its completion (later in the instant) releases the slot as usual.
+        """
         dev.up = False
         dev.draining = False  # a pending calibration is absorbed by the outage
         self._refresh(dev)
-        aborted, dev.active = dev.active, []
-        self.running -= dev.running
-        dev.running = 0
+        now = self.env.now
+        aborted = [f for f in dev.active if f.end_at != now]
+        if not aborted:
+            return
+        dev.active = [f for f in dev.active if f.end_at == now]
+        self.running -= len(aborted)
+        dev.running -= len(aborted)
         for flight in aborted:
+            flight.end_at = -1
             self._abort(flight, dev, reason)
 
     def repair(self, dev: Device) -> None:

@@ -41,7 +41,7 @@ from hybridsim.scenario import (
     load_scenario,
 )
 from hybridsim.scheduling.base import Decision, DeviceView, GroupView, SolveJob, make_scheduler
-from hybridsim.sim.devices import Device, Flight, Pool
+from hybridsim.sim.devices import END_PRIORITY, START_PRIORITY, Clock, Device, Flight, Pool
 from hybridsim.sim.network import Network, build_graph
 from hybridsim.timebase import TICKS_PER_SECOND, to_ticks
 
@@ -129,6 +129,7 @@ class Simulation:
         graph = build_graph(scenario)
         self._check_connected(graph)
         self.network = Network(self.env, graph, self.recorder)
+        self.clock = Clock(self.env)  # fault and calibration callbacks at their tie-rule priority
         self.pools: dict[str, Pool] = {}
         for grp in scenario.cluster.groups:
             self.pools[grp.name] = Pool(
@@ -141,6 +142,7 @@ class Simulation:
                 self._start,
                 self._abort,
                 record_queue=scenario.output.queue_levels,
+                clock=self.clock,
             )
         self.view = _View(self)
         self.costs = CostModel(scenario.costs)
@@ -159,7 +161,7 @@ class Simulation:
         }
         self._pool_candidates: dict[str, list[Pool]] = {}
         self.executor: Executor = self._execute
-        self._in_region = False  # a start or finish is on the stack (see _region)
+        self._in_region = False  # a start or a finish is on the stack (see _start)
         self._pending_starts: deque[tuple[Flight, Device, int]] = deque()
         self._seq = 0
         self._outstanding = 0
@@ -243,11 +245,11 @@ class Simulation:
                 if model.mtbf is not None:
                     next_random_failure()
 
-            self.env.timeout(repair_ticks()).callbacks.append(repair)
+            self.clock.call_in(repair_ticks(), END_PRIORITY, repair)
 
         def next_random_failure() -> None:
             ttf = max(1, to_ticks(float(rng.exponential(model.mtbf / TICKS_PER_SECOND))))
-            self.env.timeout(ttf).callbacks.append(fail)
+            self.clock.call_in(ttf, START_PRIORITY, fail)
 
         if model.mtbf is not None:
             next_random_failure()
@@ -255,7 +257,7 @@ class Simulation:
             if instant == 0:
                 fail()
             else:
-                self.env.timeout(instant).callbacks.append(fail)
+                self.clock.call_in(instant, START_PRIORITY, fail)
 
     def _link_down(self, link) -> None:
         for direction in link:
@@ -413,37 +415,45 @@ class Simulation:
         return to_ticks(outcome.service_s), outcome
 
     # -- the dispatch loop ---------------------------------------------------------------------
+    # A zero-length service finishes at once, and the slot it releases takes the next waiting job
+    # within the same call. Done by recursion, every queued zero-length job added about eight
+    # stack frames, and a backlog of 124 exceeded Python's limit. So a start dispatched while a
+    # start or a finish is already on the stack ("in the region") is queued, and the outermost
+    # call runs the queue in dispatch order, after the job that freed the slot has completed.
+    # Every instant is unchanged: the loop runs inside the same simulated instant.
     def _start(self, flight: Flight, dev: Device) -> None:
-        """The pools' hook for a dispatched flight: move it to its device (see :meth:`_region`)."""
+        """The pools' hook for a dispatched flight: move it to its device."""
         if self._in_region:
             self._pending_starts.append((flight, dev, flight.token))
             return
-        self._region(self._begin, flight, dev)
+        self._in_region = True
+        try:
+            self._begin(flight, dev)
+            if self._pending_starts:
+                self._drain_starts()
+        finally:
+            self._in_region = False
 
     def _region(self, fn: Callable[..., None], *args: Any) -> None:
-        """Run ``fn(*args)``, then the starts it dispatched, one after the other.
-
-        A zero-length service finishes at once, and the slot it releases takes the next waiting
-        job within the same call: done by recursion, every queued zero-length job added about
-        eight stack frames, and a backlog of 124 exceeded Python's limit. Starts dispatched while
-        a start or a finish is on the stack are therefore queued here and run in dispatch order
-        by the outermost call, after the job that freed the slot has been completed. Every
-        instant is unchanged: the loop runs inside the same simulated instant.
-        """
-        if self._in_region:  # pragma: no cover - callers enter only from event callbacks
-            fn(*args)
-            return
+        """Run ``fn(*args)`` from an event callback, then the starts it dispatched."""
         self._in_region = True
         try:
             fn(*args)
-            pending = self._pending_starts
+            if self._pending_starts:
+                self._drain_starts()
+        finally:
+            self._in_region = False
+
+    def _drain_starts(self) -> None:
+        pending = self._pending_starts
+        try:
             while pending:
                 flight, dev, token = pending.popleft()
                 if flight.token == token:  # not aborted in the meantime
                     self._begin(flight, dev)
-        finally:
-            self._in_region = False
-            self._pending_starts.clear()
+        except BaseException:
+            pending.clear()
+            raise
 
     def _begin(self, flight: Flight, dev: Device) -> None:
         job = flight.job
@@ -468,6 +478,7 @@ class Simulation:
         if service == 0:
             self._finish(flight, dev)
         else:
+            flight.end_at = flight.started_at + service
             token = flight.token
 
             def done(_ev) -> None:
