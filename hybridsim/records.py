@@ -55,7 +55,7 @@ class JobRecord(NamedTuple):
     predicted_s: float | None = None  # predicted service time on the chosen route
     predicted_classical_s: float | None = None
     predicted_quantum_s: float | None = None
-    solver: str | None = None  # "explicit", "numpy", "hhl", "modelled"
+    solver: str | None = None  # "explicit", "numpy", "hhl", "hhl_signed", "modelled", "trivial"
     compute_s: float | None = None  # service breakdown (model seconds, before tick rounding)
     state_prep_s: float | None = None
     readout_s: float | None = None
@@ -116,7 +116,7 @@ class StepRecord(NamedTuple):
     kappa_est_max: float | None
     d_median: float | None
     solution_error_max: float | None
-    failed_blocks: int = 0  # solves that failed for good: the step applied no update
+    failed_blocks: int = 0  # solves that failed for good: those blocks were not updated
 
 
 @dataclass(slots=True)

@@ -222,10 +222,11 @@ class CostModel:
             return
         for grp in groups:
             if grp.kind == "gpu":
+                # CG's iteration count needs a finite κ: other entries are left to scalar calls
                 idx = [
                     i
                     for i, k in enumerate(k_l)
-                    if k is not None or self.config.classical_method != "cg"
+                    if self.config.classical_method != "cg" or (k is not None and np.isfinite(k))
                 ]
                 if not idx:
                     continue

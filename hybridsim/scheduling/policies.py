@@ -70,7 +70,12 @@ class _Policy:
         self.costs = costs
 
     def _classical(self, job: SolveJob, group: GroupView, kappa: float | None) -> float:
-        return self.costs.classical(job.n, job.d, kappa, group.config).total_s
+        """Predicted GPU time; infinite where the model has no finite answer (CG with an
+        infinite or missing κ̂)."""
+        try:
+            return self.costs.classical(job.n, job.d, kappa, group.config).total_s
+        except ModelDomainError:
+            return math.inf
 
     def _quantum(self, job: SolveJob, group: GroupView, kappa: float | None) -> float:
         """Predicted QPU time; infinite where the model has no finite answer (κ̂ = inf)."""

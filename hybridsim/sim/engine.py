@@ -410,7 +410,7 @@ class Simulation:
         outcome = execute(
             job, dev.config, self.costs, self.scenario.quantum, self.streams[f"exec/{dev.name}"]
         )
-        key = "circuit_s" if outcome.solver == "hhl" else "solve_s"
+        key = "circuit_s" if outcome.solver.startswith("hhl") else "solve_s"
         self.wall[key] += outcome.wall_s
         return to_ticks(outcome.service_s), outcome
 
@@ -491,10 +491,14 @@ class Simulation:
         flight.finished_at = self.env.now
         dev.pool.release(dev, flight)
         outcome = flight.outcome
-        if outcome is not None and outcome.p_fail > 0.0:
-            if self.streams[f"faults/jobs/{dev.name}"].random() < outcome.p_fail:
-                self._attempt_failed(flight, dev, "gate or readout error")
+        if outcome is not None:
+            if outcome.failure:  # the block gave no answer (see hybridsim.execution)
+                self._attempt_failed(flight, dev, outcome.failure)
                 return
+            if outcome.p_fail > 0.0:
+                if self.streams[f"faults/jobs/{dev.name}"].random() < outcome.p_fail:
+                    self._attempt_failed(flight, dev, "gate or readout error")
+                    return
         job = flight.job
         if not self._charge_network:
             self._complete(flight)
