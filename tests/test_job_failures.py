@@ -286,3 +286,24 @@ def test_training_skips_only_the_blocks_that_failed(monkeypatch):
     assert all(s.failed_blocks == 2 for s in steps[1:])
     assert steps[-1].loss < steps[0].loss
     assert r.summary["jobs_failed"] == 6
+
+
+@pytest.mark.parametrize(
+    "over",
+    [
+        ["costs.classical_method=cg"],
+        ["costs.classical_method=cg", "workload.kappa_true=false"],
+        ["scheduler.policy=quantum_only", "workload.kappa_true=false"],
+    ],
+    ids=["cg", "cg-no-true-kappa", "quantum-only-no-true-kappa"],
+)
+def test_infinite_kappa_estimate_is_charged_with_the_true_kappa(over):
+    """The paper's bound overflows to κ̂ = inf on the 1024-entry quickstart block. CG (whose
+    iteration count needs κ) and a modelled QLSA used to raise ModelDomainError from the cost
+    model ("CG needs a finite condition number", "kappa must be finite") and abort the run;
+    predictions now say "no finite answer" and the charge uses the matrix's true κ."""
+    r = run(QUICKSTART, overrides=[*over, "workload.steps=1", "workload.baselines=[]"])
+    big = [j for j in r.jobs if j.n == 1024]
+    assert big and all(j.kappa_est == float("inf") for j in big)
+    assert all(j.status == "completed" and j.finished_at > j.started_at for j in big)
+    assert r.summary["jobs_completed"] == len(r.jobs)
