@@ -58,6 +58,7 @@ __all__ = [
     "END_PRIORITY",
     "START_PRIORITY",
     "DISPATCH_PRIORITY",
+    "DORMANT_AFTER",
 ]
 
 #: SimPy runs the events of one instant by priority, then in scheduling order; its own are
@@ -65,6 +66,10 @@ __all__ = [
 END_PRIORITY = -3  # a calibration window or an outage ends
 START_PRIORITY = -2  # a calibration window is due; a device or a link fails
 DISPATCH_PRIORITY = 2  # a pool's deferred dispatch, after everything else at the instant
+
+#: Consecutive idle cycles (outages) or periods (calibration windows) after which a fault or
+#: calibration process of an idle resource stops generating events (see hybridsim.sim.faults).
+DORMANT_AFTER = 64
 
 
 class _Timed(simpy.events.Event):
@@ -234,6 +239,7 @@ class Device:
         "active",
         "config",
         "calibration_length",
+        "faults",
     )
 
     def __init__(self, name: str, pool: Pool, index: int, capacity: int, config: Any):
@@ -249,6 +255,7 @@ class Device:
         self.own = JobQueue(pool.queue.discipline)
         self.active: list[Flight] = []  # flights dispatched here and not yet finished
         self.calibration_length = 0
+        self.faults: Any = None  # its OutageProcess, when the group has failures
 
     @property
     def available(self) -> bool:
@@ -322,6 +329,8 @@ class Pool:
             self.free.extend(self.devices)
         self.waiting = 0  # shared + pinned queues
         self.running = 0
+        self.touched_at = -1  # last instant a job was offered or the scheduler looked
+        self.sleepers: dict = {}  # dormant fault/calibration processes of its devices (ordered)
 
     def load(self) -> float:
         """Jobs waiting or running per slot: how the engine picks among groups (least first)."""
@@ -334,12 +343,22 @@ class Pool:
             self.recorder.queues.append(QueueRecord(self.env.now, self.name, self.waiting))
 
     # -- arrivals ------------------------------------------------------------------------------
+    def observe(self) -> None:
+        """The engine needs its devices' state now: wake their dormant processes."""
+        self.touched_at = self.env.now
+        if self.sleepers:
+            for sleeper in list(self.sleepers):
+                sleeper.observe()
+
     def offer(self, flight: Flight) -> None:
         """A job arrives at this pool: start it on a free slot or queue it.
 
         It starts at once only where the tie rule allows (a ``fifo`` pool outside steps 1-2 and
         with no dispatch pending at this instant); otherwise it waits for the dispatch step.
         """
+        self.touched_at = self.env.now
+        if self.sleepers:
+            self.observe()
         flight.pool = self
         pinned = flight.decision.device
         # dispatch now only where the tie rule allows it (inlined: this runs once per job)
@@ -443,10 +462,12 @@ class Pool:
         self, dev: Device, length: int, offset: int, period: int | None, times: tuple[int, ...]
     ) -> None:
         """Open calibration windows on ``dev``: at ``offset + k·period`` (k >= 0) when a period
-        is given, and at each instant of ``times``."""
+        is given, and at each instant of ``times`` (scheduled one at a time)."""
         dev.calibration_length = length
 
         def due(_ev=None) -> None:
+            if dev.faults is not None:
+                dev.faults.observe()  # whether it is down decides
             # A window due while one is pending or running merges into it; a down device skips it.
             if dev.up and not (dev.calibrating or dev.draining):
                 dev.draining = True
@@ -454,14 +475,19 @@ class Pool:
                 if dev.running == 0:
                     self._begin_calibration(dev)
 
-        def periodic(_ev=None) -> None:
-            due()
-            self.clock.call_in(period, START_PRIORITY, periodic)
-
         if period is not None:
-            self._at(offset, periodic)
-        for t in sorted(times):
-            self._at(t, due)
+            _PeriodicWindows(self, dev, offset, period, due).start()
+        pending = iter(sorted(times))
+
+        def explicit(_ev=None) -> None:
+            due()
+            nxt = next(pending, None)
+            if nxt is not None:
+                self.clock.call_in(max(0, nxt - self.env.now), START_PRIORITY, explicit)
+
+        first = next(pending, None)
+        if first is not None:
+            self._at(first, explicit)
 
     def _at(self, instant: int, fn: Callable[..., None]) -> None:
         delay = instant - self.env.now
@@ -470,10 +496,13 @@ class Pool:
         else:
             self.clock.call_in(delay, START_PRIORITY, fn)
 
-    def _begin_calibration(self, dev: Device) -> None:
+    def _begin_calibration(self, dev: Device, start: int | None = None) -> None:
+        """Calibrate ``dev`` for its window length from ``start`` (default: now; a window a
+        dormant clock finds already open began in the past)."""
         dev.draining = False
         dev.calibrating = True
-        start = self.env.now
+        now = self.env.now
+        start = now if start is None else start
 
         def end(_ev) -> None:
             dev.calibrating = False
@@ -482,7 +511,7 @@ class Pool:
             )
             self._refresh(dev)
 
-        self.clock.call_in(dev.calibration_length, END_PRIORITY, end)
+        self.clock.call_in(start + dev.calibration_length - now, END_PRIORITY, end)
 
     # -- outages -------------------------------------------------------------------------------
     def fail(self, dev: Device, reason: str) -> None:
@@ -509,3 +538,60 @@ class Pool:
         """``dev`` is back up: free slots go to waiting jobs."""
         dev.up = True
         self._refresh(dev)
+
+
+class _PeriodicWindows:
+    """The periodic calibration clock of one QPU, lazy like the outage processes.
+
+    After :data:`DORMANT_AFTER` windows in a row on an idle, unobserved QPU it stops generating
+    events; when its pool is next observed it resumes on the same grid ``offset + k·period``:
+    if a window that opened meanwhile is still running, the QPU calibrates until that window's
+    end (recorded from its start); the windows in between are not recorded.
+    """
+
+    __slots__ = ("pool", "dev", "offset", "period", "due", "idle_windows", "last", "since")
+
+    def __init__(self, pool: Pool, dev: Device, offset: int, period: int, due):
+        self.pool, self.dev, self.due = pool, dev, due
+        self.offset, self.period = offset, period
+        self.idle_windows = 0
+        self.last = 0  # the previous window's instant
+        self.since = -1  # >= 0 while dormant: the instant of the last window it opened
+
+    def start(self) -> None:
+        self.pool._at(self.offset, self.fire)
+
+    def fire(self, _ev=None) -> None:
+        pool, dev = self.pool, self.dev
+        now = pool.env.now
+        self.due()
+        idle = dev.running == 0 and not len(dev.own) and not len(pool.queue)
+        if idle and pool.touched_at < self.last:
+            self.idle_windows += 1
+        else:
+            self.idle_windows = 0
+        self.last = now
+        if self.idle_windows >= DORMANT_AFTER:
+            self.since = now
+            pool.sleepers[self] = None
+            return
+        pool.clock.call_in(self.period, START_PRIORITY, self.fire)
+
+    def observe(self) -> None:
+        if self.since < 0:
+            return
+        pool, dev = self.pool, self.dev
+        pool.sleepers.pop(self, None)
+        since, self.since = self.since, -1
+        self.idle_windows = 0
+        now = pool.env.now
+        self.last = now
+        opened = self.offset + (now - self.offset) // self.period * self.period
+        if opened > since and now < opened + dev.calibration_length:
+            if dev.faults is not None:
+                dev.faults.observe()
+            if dev.up and not (dev.calibrating or dev.draining) and dev.running == 0:
+                dev.draining = True
+                pool._refresh(dev)  # its slots leave the free deque
+                pool._begin_calibration(dev, start=opened)
+        pool.clock.call_in(opened + self.period - now, START_PRIORITY, self.fire)

@@ -41,7 +41,8 @@ from hybridsim.scenario import (
     load_scenario,
 )
 from hybridsim.scheduling.base import Decision, DeviceView, GroupView, SolveJob, make_scheduler
-from hybridsim.sim.devices import END_PRIORITY, START_PRIORITY, Clock, Device, Flight, Pool
+from hybridsim.sim.devices import Clock, Device, Flight, Pool
+from hybridsim.sim.faults import OutageProcess
 from hybridsim.sim.network import Network, build_graph
 from hybridsim.timebase import TICKS_PER_SECOND, to_ticks
 
@@ -67,6 +68,7 @@ class _View:
         for pool in self._sim.pools.values():
             if kind is not None and pool.kind != kind:
                 continue
+            pool.observe()  # the scheduler reads availability: wake dormant fault processes
             devices = tuple(
                 [
                     DeviceView(
@@ -181,17 +183,11 @@ class Simulation:
                     )
             if cfg.failures is not None:
                 for dev in pool.devices:
-                    self._outages(dev.name, cfg.failures, pool.fail, pool.repair, dev)
+                    self._device_outages(pool, dev, cfg.failures)
         if scenario.network.link_failures is not None:
             self.network.fast_path = False  # zero-byte messages must see outages too
             for link in self.network.undirected_links():
-                self._outages(
-                    f"link:{link[0].src}<->{link[0].dst}",
-                    scenario.network.link_failures,
-                    self._link_down,
-                    self._link_up,
-                    link,
-                )
+                self._link_outages(link, scenario.network.link_failures)
 
     # -- construction helpers ------------------------------------------------------------------
     def _check_connected(self, graph: nx.Graph) -> None:
@@ -208,56 +204,51 @@ class Simulation:
                     )
 
     # -- faults --------------------------------------------------------------------------------
-    def _outages(self, name: str, model, down, up, target) -> None:
-        """Take ``target`` down and back up, forever (``mtbf``) or at explicit instants (``at``).
+    def _device_outages(self, pool: Pool, dev: Device, model) -> None:
+        """``dev`` fails and is repaired (see :mod:`hybridsim.sim.faults`); the jobs it holds
+        when it fails are aborted."""
 
-        Times to failure are exponential with mean ``mtbf``; repairs last ``mttr``
-        (deterministic) or an exponential time of that mean. Draws come from the stream
-        ``faults/<name>``, so outages never depend on the workload or the scheduler. An explicit
-        instant that falls inside an outage is absorbed by it. Each outage is recorded as an
-        ``outage`` interval.
-        """
-        rng = self.streams[f"faults/{name}"]
-        resource = target.name if isinstance(target, Device) else name
-        state = {"down": False}
+        def idle() -> bool:
+            return dev.running == 0 and not len(dev.own) and not len(pool.queue)
 
-        def repair_ticks() -> int:
-            if model.repair == "deterministic":
-                return model.mttr
-            return max(1, to_ticks(float(rng.exponential(model.mttr / TICKS_PER_SECOND))))
+        proc = OutageProcess(
+            self.clock,
+            self.streams[f"faults/{dev.name}"],
+            model,
+            dev.name,
+            self.recorder,
+            down=lambda: pool.fail(dev, "outage"),
+            up=lambda: pool.repair(dev),
+            idle=idle,
+            touched=lambda: pool.touched_at,
+            sleepers=pool.sleepers,
+        )
+        dev.faults = proc
+        proc.start()
 
-        def fail(_ev=None) -> None:
-            if state["down"]:
-                return
-            state["down"] = True
-            start = self.env.now
-            if isinstance(target, Device):
-                down(target, "outage")
-            else:
-                down(target)
+    def _link_outages(self, link: tuple, model) -> None:
+        """Both directions of ``link`` fail and are repaired together; transfers reaching a
+        down link wait for the repair."""
+        env = self.env
+        name = f"link:{link[0].src}<->{link[0].dst}"
 
-            def repair(_ev) -> None:
-                state["down"] = False
-                self.recorder.intervals.append(
-                    IntervalRecord(resource, "outage", start, self.env.now, -1, "down")
-                )
-                up(target)
-                if model.mtbf is not None:
-                    next_random_failure()
+        def idle() -> bool:
+            return all(not d.blocked and d.free_at <= env.now for d in link)
 
-            self.clock.call_in(repair_ticks(), END_PRIORITY, repair)
-
-        def next_random_failure() -> None:
-            ttf = max(1, to_ticks(float(rng.exponential(model.mtbf / TICKS_PER_SECOND))))
-            self.clock.call_in(ttf, START_PRIORITY, fail)
-
-        if model.mtbf is not None:
-            next_random_failure()
-        for instant in sorted(model.at):
-            if instant == 0:
-                fail()
-            else:
-                self.clock.call_in(instant, START_PRIORITY, fail)
+        proc = OutageProcess(
+            self.clock,
+            self.streams[f"faults/{name}"],
+            model,
+            name,
+            self.recorder,
+            down=lambda: self._link_down(link),
+            up=lambda: self._link_up(link),
+            idle=idle,
+            touched=lambda: max(d.touched_at for d in link),
+        )
+        for direction in link:
+            direction.faults = proc
+        proc.start()
 
     def _link_down(self, link) -> None:
         for direction in link:
