@@ -186,3 +186,36 @@ def test_periodic_calibration_of_an_idle_qpu_goes_dormant_and_resumes_on_its_gri
     assert len(windows) < 3 * K
     assert (T("1000000 s"), T("1000000.5 s")) in [(w.start_at, w.end_at) for w in windows]
     check_run_invariants(r)
+
+
+def test_periodic_windows_do_not_tick_while_a_qpu_drains_for_one():
+    """A window due while a 10^5 s job runs waits for it (the QPU drains) and every window due
+    meanwhile merges into it. The clock used to tick through all of them (5·10^4 idle events
+    here, 5·10^8 for a 10^9 s job); now it resumes on its grid when the window ends."""
+    data = synthetic(
+        jobs=2,
+        gpu=[],
+        qpu=[
+            {
+                "name": "q",
+                "link_latency": 0,
+                "calibration_period": "2 s",
+                "calibration_duration": "1 s",
+                "calibration_offset": "1 s",
+            }
+        ],
+        pool="q",
+        arrival={"dist": "trace", "values_s": [0.5, 0.5]},
+        service={"dist": "trace", "values_s": [1e5, 0.1]},
+    )
+    sc = load_scenario(data)
+    sim = Simulation(sc, sc.seed)
+    sim.run()
+    jobs = {j.job_id: j for j in sim.recorder.jobs}
+    end = T("0.5 s") + T("1e5 s")
+    assert jobs[0].finished_at == end
+    windows = [(iv.start_at, iv.end_at) for iv in sim.recorder.intervals]
+    assert windows[0] == (end, end + T("1 s"))  # the 1 s window, delayed by the drain
+    # the clock resumed on its grid (1 s + 2k s): the next window is due at end + 1 s
+    assert jobs[1].dispatched_at == end + T("1 s")
+    assert next(sim.env._eid) < 100  # events scheduled in the whole run

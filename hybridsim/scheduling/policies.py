@@ -225,7 +225,13 @@ class EarliestFinish(_Policy):
             if best is None or (finish, order) < best:
                 best, choice = (finish, order), (g, d.name)
         if choice is None:
-            raise ModelDomainError(f"job {job.job_id}: no device has a finite predicted time")
+            # No finite prediction anywhere (κ̂ infinite or missing, with CG and QLSA costs
+            # that need it): the block is still a fact to solve. Send it to the least loaded GPU
+            # group (its solve has a real cost there), or a QPU group when there is no GPU.
+            gpus = [g for g in groups if g.kind == "gpu"]
+            g = least_loaded(gpus or groups)
+            route = "classical" if g.kind == "gpu" else "quantum"
+            return self._decision(route, g, None, None, "no finite prediction")
         g, dev = choice
         route = "quantum" if g.kind == "qpu" else "classical"
         return self._decision(

@@ -240,6 +240,7 @@ class Device:
         "config",
         "calibration_length",
         "faults",
+        "windows",
     )
 
     def __init__(self, name: str, pool: Pool, index: int, capacity: int, config: Any):
@@ -256,6 +257,7 @@ class Device:
         self.active: list[Flight] = []  # flights dispatched here and not yet finished
         self.calibration_length = 0
         self.faults: Any = None  # its OutageProcess, when the group has failures
+        self.windows: Any = None  # its periodic calibration clock, when it has one
 
     @property
     def available(self) -> bool:
@@ -476,7 +478,8 @@ class Pool:
                     self._begin_calibration(dev)
 
         if period is not None:
-            _PeriodicWindows(self, dev, offset, period, due).start()
+            dev.windows = _PeriodicWindows(self, dev, offset, period, due)
+            dev.windows.start()
         pending = iter(sorted(times))
 
         def explicit(_ev=None) -> None:
@@ -510,6 +513,8 @@ class Pool:
                 IntervalRecord(dev.name, "calibration", start, self.env.now)
             )
             self._refresh(dev)
+            if dev.windows is not None:
+                dev.windows.resume()
 
         self.clock.call_in(start + dev.calibration_length - now, END_PRIORITY, end)
 
@@ -538,18 +543,34 @@ class Pool:
         """``dev`` is back up: free slots go to waiting jobs."""
         dev.up = True
         self._refresh(dev)
+        if dev.windows is not None:
+            dev.windows.resume()
 
 
 class _PeriodicWindows:
     """The periodic calibration clock of one QPU, lazy like the outage processes.
 
-    After :data:`DORMANT_AFTER` windows in a row on an idle, unobserved QPU it stops generating
-    events; when its pool is next observed it resumes on the same grid ``offset + k·period``:
-    if a window that opened meanwhile is still running, the QPU calibrates until that window's
-    end (recorded from its start); the windows in between are not recorded.
+    * While the QPU cannot open a window (it drains for one, calibrates, or is down), the windows
+      due merge into the pending one or are skipped; the clock therefore stops ticking and
+      resumes at the first grid instant ``offset + k·period`` at or after the QPU is available
+      again (a 10⁹ s job under a 2 s period used to cost 5·10⁸ idle events).
+    * After :data:`DORMANT_AFTER` windows in a row on an idle, unobserved QPU it stops too; when
+      its pool is next observed it resumes on the same grid: if a window that opened meanwhile is
+      still running, the QPU calibrates until that window's end (recorded from its start); the
+      windows in between are not recorded.
     """
 
-    __slots__ = ("pool", "dev", "offset", "period", "due", "idle_windows", "last", "since")
+    __slots__ = (
+        "pool",
+        "dev",
+        "offset",
+        "period",
+        "due",
+        "idle_windows",
+        "last",
+        "since",
+        "suspended",
+    )
 
     def __init__(self, pool: Pool, dev: Device, offset: int, period: int, due):
         self.pool, self.dev, self.due = pool, dev, due
@@ -557,9 +578,17 @@ class _PeriodicWindows:
         self.idle_windows = 0
         self.last = 0  # the previous window's instant
         self.since = -1  # >= 0 while dormant: the instant of the last window it opened
+        self.suspended = False  # waiting for the QPU to be available again
 
     def start(self) -> None:
         self.pool._at(self.offset, self.fire)
+
+    def _next_at(self, now: int) -> int:
+        """The first grid instant at or after ``now``."""
+        if now <= self.offset:
+            return self.offset
+        k = -((self.offset - now) // self.period)  # ceil((now - offset) / period)
+        return self.offset + k * self.period
 
     def fire(self, _ev=None) -> None:
         pool, dev = self.pool, self.dev
@@ -575,7 +604,21 @@ class _PeriodicWindows:
             self.since = now
             pool.sleepers[self] = None
             return
+        if not dev.available:
+            # draining for this window, calibrating, or down: the next windows merge or are
+            # skipped until it is available again (resume)
+            self.suspended = True
+            return
         pool.clock.call_in(self.period, START_PRIORITY, self.fire)
+
+    def resume(self) -> None:
+        """The QPU may be available again (a window ended, a repair): restart the clock."""
+        if not self.suspended or not self.dev.available:
+            return
+        self.suspended = False
+        now = self.pool.env.now
+        # a window due at this very instant opens now: it is a start, after this end
+        self.pool.clock.call_in(self._next_at(now) - now, START_PRIORITY, self.fire)
 
     def observe(self) -> None:
         if self.since < 0:
@@ -594,4 +637,6 @@ class _PeriodicWindows:
                 dev.draining = True
                 pool._refresh(dev)  # its slots leave the free deque
                 pool._begin_calibration(dev, start=opened)
+                self.suspended = True  # resumes when that window ends
+                return
         pool.clock.call_in(opened + self.period - now, START_PRIORITY, self.fire)
