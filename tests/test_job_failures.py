@@ -307,3 +307,25 @@ def test_infinite_kappa_estimate_is_charged_with_the_true_kappa(over):
     assert big and all(j.kappa_est == float("inf") for j in big)
     assert all(j.status == "completed" and j.finished_at > j.started_at for j in big)
     assert r.summary["jobs_completed"] == len(r.jobs)
+
+
+def test_sweep_over_prune_ratio_eps_norm_and_shots_completes_every_point(tmp_path):
+    """Issue 16, "Done means": a sweep over prune ratios, ε_norm and shot counts that includes
+    the aborting cases (prune 0.2 at seed 4, ε_norm = 1e-3 with the exact estimator, 2000 shots)
+    completes every point."""
+    import hybridsim
+
+    spec = {
+        "name": "edge-sweep",
+        "base": str(QUICKSTART),
+        "seeds": [4],
+        "set": {
+            "workload.steps": 1,
+            "workload.baselines": [],
+            "scheduler.estimator": "exact",
+            "quantum.shots": 2000,
+        },
+        "factors": {"workload.prune_ratio": [0.2, 1.0], "workload.eps_norm": [0.1, 0.001]},
+    }
+    result = hybridsim.sweep(spec, out=tmp_path / "out", serial=True, progress=False)
+    assert result.failed == 0 and result.ok == 4

@@ -10,8 +10,19 @@ Life of a job (every instant an integer tick):
 ``finished_at``   service ends; the slot is released; the result starts moving back;
 ``completed_at``  the result has arrived at the origin; the job's record is appended.
 
-Events at the same instant run in the order they were scheduled (SimPy's FIFO tie-breaking), which
-makes every run deterministic for a given seed.
+Ties at one instant follow one rule, never the order events happened to be scheduled in
+(docs/background/simulation.md, "Ties"; implemented in :mod:`hybridsim.sim.devices`):
+
+1. calibration windows and outages that end at the instant end;
+2. windows that are due begin (the QPU drains) and devices and links that fail go down (a job
+   whose service ends at that instant has ended and completes);
+3. services that end release their slots, jobs arrive (new, retried, rerouted), transfers move,
+   in scheduling order;
+4. free slots go to waiting jobs in discipline order, the slot free longest first.
+
+A zero-length service finishes within its instant and frees its slot again: the starts it
+dispatches are run by a loop (:meth:`Simulation._start`), not by recursion, so a backlog of any
+length drains. Every run is deterministic for a given seed.
 """
 
 from __future__ import annotations

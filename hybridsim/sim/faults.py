@@ -28,7 +28,6 @@ file) are unchanged by the laziness.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from typing import Any
 
@@ -249,9 +248,3 @@ class OutageProcess:
         self._down_fn()
         self.clock.call_in(remaining, END_PRIORITY, self._repair)
 
-
-def mean_cycle_s(model: Any) -> float:
-    """Mean up + down time of one cycle, in seconds (for documentation and tests)."""
-    if model.mtbf is None:
-        return math.inf
-    return (model.mtbf + model.mttr) / TICKS_PER_SECOND
