@@ -247,4 +247,3 @@ class OutageProcess:
         self._gen += 1
         self._down_fn()
         self.clock.call_in(remaining, END_PRIORITY, self._repair)
-
