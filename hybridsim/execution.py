@@ -109,7 +109,11 @@ def _fidelity(x: np.ndarray, ref: np.ndarray) -> float:
     nx, nr = float(np.linalg.norm(x)), float(np.linalg.norm(ref))
     if nx == 0.0 or nr == 0.0:
         return 0.0
-    return float(abs(np.vdot(x, ref)) ** 2 / (nx * nx * nr * nr))
+    with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+        f = float(abs(np.vdot(x, ref)) ** 2 / (nx * nx * nr * nr))
+    if not np.isfinite(f):  # huge or tiny magnitudes: the same ratio of unit vectors
+        f = float(abs(np.vdot(x / nx, ref / nr)) ** 2)
+    return f
 
 
 def _rel_error(x: np.ndarray, ref: np.ndarray) -> float:

@@ -329,3 +329,21 @@ def test_sweep_over_prune_ratio_eps_norm_and_shots_completes_every_point(tmp_pat
     }
     result = hybridsim.sweep(spec, out=tmp_path / "out", serial=True, progress=False)
     assert result.failed == 0 and result.ok == 4
+
+
+@pytest.mark.parametrize("scale", [1e-150, 1e150])
+def test_fidelity_of_huge_and_tiny_answers_is_finite(sc, scale):
+    """A block scaled by 1e±150 gives answers whose squared norms over- or underflow; the
+    recorded fidelity used to be NaN (0/0 or inf/inf), now it is the unit vectors' overlap."""
+    import dataclasses
+
+    quantum = dataclasses.replace(sc.quantum, execute_max_n=0)
+    A = np.diag([2.0, 1.0]) * scale
+    out = execute(
+        _job(A, [1.0, 1.0], kappa_est=2.0),
+        _groups(sc)["qpu"],
+        CostModel(sc.costs),
+        quantum,
+        np.random.default_rng(0),
+    )
+    assert not out.failure and np.isfinite(out.fidelity) and 0.99 < out.fidelity <= 1.0 + 1e-12
