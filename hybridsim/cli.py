@@ -6,7 +6,7 @@
 ``hybridsim sweep SWEEP.toml --out DIR [--workers N | --cluster tcp://HOST:PORT | --dask-local N]``
 
 Bad input exits with code 2 and one line ``error: FILE: key.path: problem (expected ...)``;
-never a traceback.
+never a traceback. Anything else raised is a bug: exit 1, the traceback, and a request to report it.
 """
 
 from __future__ import annotations
@@ -261,6 +261,16 @@ def _dispatch(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
+    except Exception:  # noqa: BLE001 - anything else is a bug: show it, ask for a report
+        import traceback
+
+        traceback.print_exc()
+        print(
+            f"hybridsim {__version__}: this is a bug in hybridsim, not a problem with your input;"
+            " please report it with the traceback above, the command line and the scenario file",
+            file=sys.stderr,
+        )
+        return 1
     raise AssertionError(args.command)  # pragma: no cover - argparse rejects unknown commands
 
 

@@ -9,12 +9,25 @@ turns the returned seconds into ticks. Three kinds of execution:
               time from that method's cost model (deterministic, not wall-clock).
 ``hhl``       QPU job with a matrix and n <= ``quantum.execute_max_n``: a QuTiP-simulated HHL
               circuit (:func:`hybridsim.quantum.hhl_solve`) tuned to the *estimator's* eigenvalue
-              bounds; its output is the answer, its QPU time comes from its own gate counts.
+              bounds; its output is the answer, its QPU time comes from its own gate counts
+              (``hhl_signed``: the same in HHL's sign-qubit mode, for an indefinite block).
 ``trivial``   QPU job whose right-hand side is zero: the answer is 0 at no cost.
 ``modelled``  everything else: time from the cost model with the true κ when known; a QPU answer is
               the classical solution perturbed by the accounting's output error ε (a random
               direction of norm ε·‖x‖), so larger blocks still feed honest-looking errors into
               training.
+
+Failed attempts. A block's structure is a fact of the workload, so an executor never raises on
+it; it returns an Outcome whose ``failure`` names why the attempt gave no answer, and the engine
+records a failed attempt that the ``[faults]`` policy retries, reroutes or sends to a GPU:
+
+``singular``       the matrix is exactly singular (LU meets a zero pivot), on any route;
+``non-finite``     the matrix, right-hand side or answer holds NaN or infinity;
+``postselection``  an executed circuit's finite shots found no postselected outcome.
+
+A failed attempt still takes its full service time (the device ran). An *indefinite* block is
+not a failure: the QPU controller's classical pre-check (a Cholesky attempt, not charged) picks
+HHL's sign-qubit mode for it, as the GPU's LU solves it too.
 
 Executed-circuit time (see docs/background/hhl.md): one run costs
 ``n_1q·t_1q + n_2q·t_2q + u_applications·g·t_2q`` with the gates counted in a CX basis
@@ -31,8 +44,10 @@ unless the readout is ``none`` and no shots are taken.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,6 +61,7 @@ from hybridsim.costs.quantum import (
     readout_runs,
     reflection_gates,
 )
+from hybridsim.errors import ModelDomainError
 from hybridsim.linalg import solvers
 from hybridsim.scheduling.base import SolveJob
 
@@ -76,6 +92,7 @@ class Outcome:
     wall_s: float = 0.0  # wall-clock time spent computing the answer (not simulated time)
     p_fail: float = 0.0  # probability that the attempt is corrupted by gate or readout errors
     aa_rounds: int | None = None  # amplitude-amplification rounds per execution (executed HHL)
+    failure: str = ""  # why the attempt gave no answer ("" when it did), see the module docstring
 
 
 def failure_probability(qpu: Any, n_1q: float, n_2q: float, n_measured: float) -> float:
@@ -111,7 +128,11 @@ def _fidelity(x: np.ndarray, ref: np.ndarray) -> float:
     nx, nr = float(np.linalg.norm(x)), float(np.linalg.norm(ref))
     if nx == 0.0 or nr == 0.0:
         return 0.0
-    return float(abs(np.vdot(x, ref)) ** 2 / (nx * nx * nr * nr))
+    with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+        f = float(abs(np.vdot(x, ref)) ** 2 / (nx * nx * nr * nr))
+    if not np.isfinite(f):  # huge or tiny magnitudes: the same ratio of unit vectors
+        f = float(abs(np.vdot(x / nx, ref / nr)) ** 2)
+    return f
 
 
 def _rel_error(x: np.ndarray, ref: np.ndarray) -> float:
@@ -121,6 +142,31 @@ def _rel_error(x: np.ndarray, ref: np.ndarray) -> float:
 
 def _kappa_for_charge(job: SolveJob) -> float | None:
     return job.kappa_true if job.kappa_true is not None else job.kappa_est
+
+
+def _charged(job: SolveJob, estimate: Callable[[float | None], Any]) -> Any:
+    """``estimate(κ)`` with the κ a solve's time depends on: the true one when known, else the
+    estimate. Where that κ gives the model no answer (CG or a QLSA with κ̂ = inf or none, e.g.
+    the paper's bound overflowed and true κ is not recorded) and the job has its matrix, the
+    true κ is computed and used (wall time only: the solver meets the matrix, not the
+    estimate)."""
+    try:
+        with np.errstate(over="ignore", invalid="ignore"):
+            return estimate(_kappa_for_charge(job))
+    except ModelDomainError:
+        if job.matrix is None or job.kappa_true is not None:
+            raise
+        with np.errstate(over="ignore", invalid="ignore"):
+            return estimate(_matrix_kappa(job.matrix))
+
+
+def _matrix_kappa(a: np.ndarray) -> float:
+    from hybridsim.linalg.conditioning import kappa_lanczos
+
+    try:
+        return float(kappa_lanczos(a).kappa)
+    except (ModelDomainError, np.linalg.LinAlgError, ArithmeticError, ValueError):
+        return math.inf
 
 
 def execute(
@@ -142,6 +188,41 @@ def execute(
     rng : numpy.random.Generator
         The device's stream (shot sampling, modelled output error).
     """
+    outcome = _execute(job, group, costs, quantum, rng)
+    if outcome.solution is not None and not np.all(np.isfinite(outcome.solution)):
+        return dataclasses.replace(outcome, solution=None, failure="non-finite")
+    return outcome
+
+
+def _finite(*arrays: np.ndarray | None) -> bool:
+    return all(a is None or bool(np.all(np.isfinite(a))) for a in arrays)
+
+
+def _reference(job: SolveJob) -> tuple[np.ndarray | None, str]:
+    """The exact solution of ``job``'s system, or None and the failure reason."""
+    if not _finite(job.matrix, job.rhs):
+        return None, "non-finite"
+    try:
+        x = np.linalg.solve(job.matrix, job.rhs)
+    except np.linalg.LinAlgError:
+        return None, "singular"
+    if not _finite(x):
+        return None, "non-finite"
+    return x, ""
+
+
+def _positive_definite(a: np.ndarray) -> bool:
+    """A Cholesky attempt: what the QPU controller checks to pick HHL's mode."""
+    try:
+        np.linalg.cholesky(a)
+    except np.linalg.LinAlgError:
+        return False
+    return True
+
+
+def _execute(
+    job: SolveJob, group: Any, costs: CostModel, quantum: Any, rng: np.random.Generator
+) -> Outcome:
     if group.kind == "gpu":
         return _classical(job, group, costs)
     if job.rhs is not None and not float(np.linalg.norm(job.rhs)) > 0.0:
@@ -162,24 +243,48 @@ def execute(
 def _classical(job: SolveJob, group: Any, costs: CostModel) -> Outcome:
     if job.structure is not None:
         return _structured_classical(job, group, costs)
-    est = costs.classical(job.n, job.d, _kappa_for_charge(job), group)
+
+    def estimate(kappa):
+        return costs.classical(job.n, job.d, kappa, group)
+
     if job.matrix is None:
+        est = estimate(_kappa_for_charge(job))
         return Outcome(est.total_s, "modelled", method=est.method, compute_s=est.compute_s)
     t0 = time.perf_counter()
+    # A block that cannot be solved at all (non-finite entries, exactly singular) is a structural
+    # fact of the workload: reported as a failed attempt, never raised.
+    failure = "" if _finite(job.matrix, job.rhs) else "non-finite"
+    try:
+        est = _charged(job, estimate)
+    except ModelDomainError:
+        _, failure = _reference(job)
+        if not failure:
+            raise
+        # a failed solve whose time depends on an infinite κ (CG on a singular block): no finite
+        # schedule exists, the attempt ends at once
+        return Outcome(0.0, "numpy", failure=failure, wall_s=time.perf_counter() - t0)
     method = est.method
-    if method == "lu":
-        x = np.linalg.solve(job.matrix, job.rhs)
-    elif method == "cholesky":
+    x = None
+    if not failure:
         try:
-            x = solvers.solve_cholesky(job.matrix, job.rhs)
+            if method == "lu":
+                x = np.linalg.solve(job.matrix, job.rhs)
+            elif method == "cholesky":
+                try:
+                    x = solvers.solve_cholesky(job.matrix, job.rhs)
+                except np.linalg.LinAlgError:
+                    # Not positive definite after all: a real code falls back to LU, and so does
+                    # the charge (a form not known to be SPD prices a fixed cholesky as lu).
+                    form = ClassicalForm(job.n, job.d)
+                    est = costs.classical(job.n, job.d, None, group, form=form)
+                    method = est.method
+                    x = np.linalg.solve(job.matrix, job.rhs)
+            else:  # cg: an exactly singular block is one on every route (LU meets a zero pivot)
+                _, failure = _reference(job)
+                if not failure:
+                    x = solvers.solve_cg(job.matrix, job.rhs, rtol=costs.config.epsilon)
         except np.linalg.LinAlgError:
-            # Not positive definite after all: a real code falls back to LU, and so does the
-            # charge (a form not known to be SPD prices a fixed cholesky as lu).
-            est = costs.classical(job.n, job.d, None, group, form=ClassicalForm(job.n, job.d))
-            method = est.method
-            x = np.linalg.solve(job.matrix, job.rhs)
-    else:  # cg
-        x = solvers.solve_cg(job.matrix, job.rhs, rtol=costs.config.epsilon)
+            failure = "singular"
     return Outcome(
         est.total_s,
         "numpy",
@@ -187,6 +292,7 @@ def _classical(job: SolveJob, group: Any, costs: CostModel) -> Outcome:
         compute_s=est.compute_s,
         solution=x,
         wall_s=time.perf_counter() - t0,
+        failure=failure,
     )
 
 
@@ -249,16 +355,28 @@ def _quantum_tags(job: SolveJob, method: str | None) -> dict[str, Any]:
 def _modelled_quantum(
     job: SolveJob, group: Any, costs: CostModel, rng: np.random.Generator
 ) -> Outcome:
-    kappa = _kappa_for_charge(job)
-    est = costs.quantum(job.n, job.d, kappa, group, job_alpha=None)
-    solution = fidelity = error = None
+    solution = fidelity = error = ref = None
     wall = 0.0
+    failure = ""
     if job.matrix is not None:
         t0 = time.perf_counter()
-        ref = np.linalg.solve(job.matrix, job.rhs)
+        ref, failure = _reference(job)
+        wall = time.perf_counter() - t0
+    try:
+        est = _charged(job, lambda k: costs.quantum(job.n, job.d, k, group, job_alpha=None))
+    except ModelDomainError:
+        if not failure:
+            raise
+        # a failed solve of an infinite-κ block: a QLSA has no finite schedule for it
+        return Outcome(
+            0.0, "modelled", **_quantum_tags(job, costs.config.algorithm), failure=failure,
+            wall_s=wall,
+        )  # fmt: skip
+    if ref is not None:
+        t0 = time.perf_counter()
         solution = perturb(ref, costs.config.epsilon, rng)
         fidelity, error = _fidelity(solution, ref), _rel_error(solution, ref)
-        wall = time.perf_counter() - t0
+        wall += time.perf_counter() - t0
     # Two-qubit gates of one run: every query's gates plus, when charged, state preparation
     # (2·N_pad CNOTs per U_b query, see costs.quantum.state_prep_gates).
     spec = costs.qpu_spec(group)
@@ -282,11 +400,12 @@ def _modelled_quantum(
         solution_error=error,
         solution=solution,
         wall_s=wall,
+        failure=failure,
     )
 
 
 def hhl_tuning(
-    job: SolveJob, eps: float, quantum: Any
+    job: SolveJob, eps: float, quantum: Any, *, signed: bool = False
 ) -> tuple[float, float | None, float | None, int]:
     """The κ, eigenvalue window and clock size an HHL circuit is built for, from the *estimate*.
 
@@ -302,6 +421,11 @@ def hhl_tuning(
     largest clock and the widest window it can resolve, which is what an experimenter with no
     knowledge of the spectrum would build.
 
+    With ``signed`` (an indefinite block, run in HHL's sign-qubit mode) the top clock bit holds
+    the eigenvalue's sign: the rule gains one bit, the largest register still bounds it, so one
+    bit fewer resolves |λ|, and at least 2 clock qubits are used. The estimators' bounds are
+    eigenvalue magnitudes, which is what that mode is tuned to.
+
     Returns
     -------
     kappa, lambda_min, lambda_max, clock_qubits
@@ -311,7 +435,9 @@ def hhl_tuning(
     from hybridsim.quantum.hhl import default_clock_qubits
 
     max_clock = quantum.clock_qubits or quantum.max_clock_qubits
-    resolvable = 2.0 * eps * 2.0**max_clock
+    if signed:
+        max_clock = max(2, max_clock)
+    resolvable = 2.0 * eps * 2.0 ** (max_clock - (1 if signed else 0))
     lam_min, lam_max = job.eigen_bounds if job.eigen_bounds is not None else (None, None)
     kappa = job.kappa_est
     if lam_min is not None and lam_max is not None and lam_min > 0:
@@ -323,33 +449,54 @@ def hhl_tuning(
     kappa = max(float(kappa), 1.0)
     if lam_min is not None and lam_max is not None and lam_min <= 0:
         lam_min = lam_max / kappa
-    clock = quantum.clock_qubits or min(default_clock_qubits(kappa, eps), max_clock)
+    if quantum.clock_qubits:
+        clock = max_clock
+    else:
+        clock = min(default_clock_qubits(kappa, eps, signed=signed), max_clock)
     return kappa, lam_min, lam_max, clock
 
 
 def _hhl(
     job: SolveJob, group: Any, costs: CostModel, quantum: Any, rng: np.random.Generator
 ) -> Outcome:
-    from hybridsim.quantum.hhl import hhl_solve
+    from hybridsim.quantum.hhl import hhl_resources, hhl_solve
+    from hybridsim.quantum.readout import PostselectionError
 
     eps = costs.config.epsilon
-    kappa, lam_min, lam_max, clock = hhl_tuning(job, eps, quantum)
     t0 = time.perf_counter()
-    res = hhl_solve(
-        job.matrix,
-        job.rhs,
-        clock_qubits=clock,
-        shots=quantum.shots,
-        rng=rng if quantum.shots else None,
-        postselected_shots=True,
-        kappa=kappa,
-        lambda_min=lam_min,
-        lambda_max=lam_max,
-        eps=eps,
-    )
-    ref = np.linalg.solve(job.matrix, job.rhs)
+    ref, failure = _reference(job)
+    # The controller's pre-check: HHL inverts an indefinite block in its sign-qubit mode.
+    signed = ref is not None and not _positive_definite(job.matrix)
+    kappa, lam_min, lam_max, clock = hhl_tuning(job, eps, quantum, signed=signed)
+    res = None
+    if not failure:
+        try:
+            res = hhl_solve(
+                job.matrix,
+                job.rhs,
+                clock_qubits=clock,
+                shots=quantum.shots,
+                rng=rng if quantum.shots else None,
+                postselected_shots=True,
+                kappa=kappa,
+                lambda_min=lam_min,
+                lambda_max=lam_max,
+                eps=eps,
+                indefinite="sign_qubit" if signed else "refuse",
+            )
+        except PostselectionError:
+            failure = "postselection"
     wall = time.perf_counter() - t0
 
+    if res is not None:
+        gc, n_qubits, clock = res.gate_counts, int(res.n_qubits), int(res.clock_qubits)
+        p_success = float(res.extra["p_success_exact"])
+    else:
+        # The attempt ran (or would have run) the same circuit: time it from its exact counts.
+        # Without an answer its postselection probability is unknown: charged as if every run
+        # succeeded (p = 1), a lower bound on what the failed attempt cost.
+        info = hhl_resources(job.n, clock)
+        gc, n_qubits, p_success = info["gate_counts"], int(info["n_qubits"]), 1.0
     acc = costs.accounting
     spec = costs.qpu_spec(group)
     if quantum.shots:
@@ -357,12 +504,12 @@ def _hhl(
     else:
         usable = float(readout_runs(acc.readout, job.n, costs.config.epsilon))
     charge = postselection_charge(
-        res.gate_counts,
-        float(res.extra["p_success_exact"]),
+        gc,
+        p_success,
         usable,
         gates_per_query=float(gates_per_query(acc.oracle, job.n, job.d)),
-        n_qubits=int(res.n_qubits),
-        flag_qubits=1 + int(res.clock_qubits),
+        n_qubits=n_qubits,
+        flag_qubits=1 + clock,
         amplify=bool(quantum.amplitude_amplification),
     )
     runs = charge.executions
@@ -377,26 +524,38 @@ def _hhl(
         if acc.charge_job_overhead
         else 0.0
     )
+    solver = "hhl_signed" if signed else "hhl"
+    timing = {
+        "compute_s": compute_s,
+        "state_prep_s": 0.0,  # inside the circuit's gate counts
+        "readout_s": readout_s,
+        "overhead_s": overhead_s,
+        "queries": float(gc["u_applications"]) * charge.passes,
+        "shots": math.ceil(runs - 1e-9),
+        "n_qubits": n_qubits,
+        "wall_s": wall,
+        "aa_rounds": charge.rounds,
+    }
+    if res is None:
+        return Outcome(
+            compute_s + readout_s + overhead_s,
+            solver,
+            **_quantum_tags(job, "hhl"),
+            failure=failure,
+            **timing,
+        )
     x = np.real_if_close(res.x)
-    p_fail = failure_probability(group, charge.n_1q, charge.n_2q, res.n_qubits)
+    p_fail = failure_probability(group, charge.n_1q, charge.n_2q, n_qubits)
     return Outcome(
         compute_s + readout_s + overhead_s,
-        "hhl",
+        solver,
         **_quantum_tags(job, "hhl"),
         p_fail=p_fail,
-        compute_s=compute_s,
-        state_prep_s=0.0,  # inside the circuit's gate counts
-        readout_s=readout_s,
-        overhead_s=overhead_s,
-        queries=float(res.gate_counts["u_applications"]) * charge.passes,
-        shots=math.ceil(runs - 1e-9),
-        n_qubits=int(res.n_qubits),
         success_probability=float(res.success_probability),
         fidelity=_fidelity(x, ref),
         solution_error=_rel_error(x, ref),
         solution=np.asarray(x, dtype=float),
-        wall_s=wall,
-        aa_rounds=charge.rounds,
+        **timing,
     )
 
 

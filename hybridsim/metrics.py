@@ -70,11 +70,16 @@ def makespan_ticks(jobs: Iterable[JobRecord], intervals: Iterable[IntervalRecord
 
 
 def job_intervals(jobs: Iterable[JobRecord]) -> list[IntervalRecord]:
-    """Device busy intervals of job service (kind ``"job"``), derived from job rows."""
+    """Device busy intervals of job service (kind ``"job"``), derived from job rows.
+
+    Only completed jobs have one: the last attempt of a job that failed for good is already
+    recorded as a ``failed`` interval by the engine, like its earlier attempts (one record per
+    attempt).
+    """
     return [
         IntervalRecord(j.device, "job", j.started_at, j.finished_at, j.job_id, j.route)
         for j in jobs
-        if j.finished_at > j.started_at
+        if j.finished_at > j.started_at and j.status == "completed"
     ]
 
 

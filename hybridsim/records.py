@@ -55,7 +55,7 @@ class JobRecord(NamedTuple):
     predicted_s: float | None = None  # predicted service time on the chosen route
     predicted_classical_s: float | None = None
     predicted_quantum_s: float | None = None
-    solver: str | None = None  # "explicit", "numpy", "hhl", "modelled", "trivial"
+    solver: str | None = None  # "explicit", "numpy", "hhl", "hhl_signed", "modelled", "trivial"
     method: str | None = None  # classical method (lu, woodbury, ...) or QLSA that solved it
     matrix: str | None = None  # "pruned" or "unpruned": which form of the block was solved
     assembly_s: float | None = None  # forming (and pruning) the block for this route
@@ -120,7 +120,7 @@ class StepRecord(NamedTuple):
     kappa_est_max: float | None
     d_median: float | None
     solution_error_max: float | None
-    failed_blocks: int = 0  # solves that failed for good: the step applied no update
+    failed_blocks: int = 0  # solves that failed for good: those blocks were not updated
     kappa_clipped: int = 0  # shape blocks whose κ trajectory exceeded 1 + N/eps_norm (clipped)
 
 

@@ -158,6 +158,33 @@ def test_fail_policy_records_the_reason():
         assert j.status == "failed" and j.fail_reason == "gate or readout error" and j.attempts == 3
 
 
+def test_fail_policy_writes_one_interval_per_attempt(tmp_path):
+    """Issue 18.9: with ``fallback = "fail"`` the last failed attempt was written twice to
+    intervals.csv (as ``failed`` and as ``job``), so a capacity check over the file found two
+    jobs on a one-slot QPU."""
+    import csv
+    from collections import Counter
+
+    data, over = noisy_qpu("fail")
+    data["workload"]["arrival"] = {"dist": "deterministic", "interval_s": 0}  # all at once
+    r = run(data, overrides=over)
+    r.write(tmp_path)
+    with open(tmp_path / "intervals.csv", newline="") as fh:
+        rows = [row for row in csv.DictReader(fh) if row["resource"].startswith("q-")]
+    per_job = Counter(int(row["job_id"]) for row in rows)
+    assert per_job == {j.job_id: j.attempts for j in r.jobs} == dict.fromkeys(range(4), 3)
+    assert {row["kind"] for row in rows} == {"failed"}
+    # never more than one job at a time on the one-slot QPU, by the file alone
+    edges = sorted(
+        [(int(row["start_at"]), 1) for row in rows] + [(int(row["end_at"]), -1) for row in rows]
+    )
+    level = 0
+    for _, delta in edges:
+        level += delta
+        assert level <= 1
+    check_run_invariants(r)
+
+
 def test_noiseless_qpu_never_fails():
     data, over = noisy_qpu("fail", error=0.0)
     r = run(data, overrides=over)

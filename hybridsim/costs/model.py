@@ -435,10 +435,12 @@ class CostModel:
                 ck = list(classical_kappa) if classical_kappa is not None else k_l
                 self._prime_forms(forms, ck, grp)
             elif grp.kind == "gpu":
+                # CG's iteration count needs a finite κ: other entries are left to scalar calls
                 idx = [
                     i
                     for i, k in enumerate(k_l)
-                    if k is not None or self.config.classical_method not in CG_METHODS
+                    if (k is not None and np.isfinite(k))
+                    or self.config.classical_method not in CG_METHODS
                 ]
                 if not idx:
                     continue

@@ -711,6 +711,8 @@ def hhl_solve(
     SolverError
         Refused input: not Hermitian, not positive definite (with ``indefinite="refuse"``),
         ``N > 64``, more than ``MAX_QUBITS`` qubits, ``shots`` without ``rng``, inconsistent bounds…
+    PostselectionError
+        (a SolverError) No postselected outcome: probability 0, or no success among the shots.
 
     Notes
     -----
@@ -807,9 +809,12 @@ def _hhl_solve(
     post = psi.reshape(2, d, npad)[1, 0, :]
     p_exact = float(np.vdot(post, post).real)
     if p_exact <= 1e-300:
-        raise SolverError(
+        from hybridsim.quantum.readout import PostselectionError
+
+        raise PostselectionError(
             "postselection probability is 0: no eigenvalue reached the inversion "
-            "(check the eigenvalue bounds)"
+            "(check the eigenvalue bounds)",
+            success_probability=p_exact,
         )
     coherent = post / math.sqrt(p_exact)
     exact_state = coherent
@@ -848,7 +853,12 @@ def _hhl_solve(
     state = state_pad[:n]
     norm_state = np.linalg.norm(state)
     if norm_state == 0:
-        raise SolverError("the estimated output has no weight on the unpadded system")
+        from hybridsim.quantum.readout import PostselectionError
+
+        # every success landed on the padding: no sample of the system's output
+        raise PostselectionError(
+            "the estimated output has no weight on the unpadded system", success_probability=p_succ
+        )
     state = state / norm_state
     if not is_complex:
         state = np.real(state)

@@ -42,9 +42,30 @@ import numpy as np
 
 from hybridsim.errors import SolverError
 
-__all__ = ["ShotEstimate", "estimate_from_shots", "SIGN_MODES"]
+__all__ = ["ShotEstimate", "estimate_from_shots", "SIGN_MODES", "PostselectionError"]
 
 SIGN_MODES = ("interference", "exact_state")
+
+
+class PostselectionError(SolverError):
+    """No execution passed postselection, so the shots say nothing about the output.
+
+    Not bad input: with a success probability p and n executions it happens with probability
+    (1 − p)^n, and the simulator's executor records it as a failed attempt (reason
+    ``postselection``) that the ``[faults]`` policy retries or sends to a GPU.
+
+    Attributes
+    ----------
+    executions : int
+        Executions in the round that found no success.
+    success_probability : float
+        The exact probability those executions had.
+    """
+
+    def __init__(self, message: str, *, executions: int = 0, success_probability: float = 0.0):
+        super().__init__(message)
+        self.executions = executions
+        self.success_probability = success_probability
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +141,13 @@ def estimate_from_shots(
     -------
     ShotEstimate
 
+    Raises
+    ------
+    PostselectionError
+        No execution of the magnitude round passed postselection.
+    SolverError
+        Refused input (shots, signs, probabilities summing above 1, no Generator).
+
     Examples
     --------
     >>> import numpy as np
@@ -163,9 +191,11 @@ def estimate_from_shots(
         hits = counts[:-1]
     successes = int(hits.sum())
     if successes == 0:
-        raise SolverError(
+        raise PostselectionError(
             f"none of the {mag_shots} executions passed postselection (success probability "
-            f"≈ {p_total:.3g}); use more shots"
+            f"≈ {p_total:.3g}); use more shots",
+            executions=mag_shots,
+            success_probability=p_total,
         )
     mags = np.sqrt(hits / successes)
 

@@ -72,9 +72,16 @@ class _Policy(BaseScheduler):
     _true_kappa = False
 
     def _classical(self, job: SolveJob, group: GroupView, kappa: float | None) -> float:
-        if job.structure is not None:
-            return self.costs.classical_for(job, group.config, true_kappa=self._true_kappa).total_s
-        return self.costs.classical(job.n, job.d, kappa, group.config).total_s
+        """Predicted GPU time; infinite where the model has no finite answer (CG with an
+        infinite or missing κ̂)."""
+        try:
+            if job.structure is not None:
+                return self.costs.classical_for(
+                    job, group.config, true_kappa=self._true_kappa
+                ).total_s
+            return self.costs.classical(job.n, job.d, kappa, group.config).total_s
+        except ModelDomainError:
+            return math.inf
 
     def _quantum(self, job: SolveJob, group: GroupView, kappa: float | None) -> float:
         """Predicted QPU time; infinite where the model has no finite answer (κ̂ = inf)."""
@@ -231,7 +238,13 @@ class EarliestFinish(_Policy):
             if best is None or (finish, order) < best:
                 best, choice = (finish, order), (g, d.name)
         if choice is None:
-            raise ModelDomainError(f"job {job.job_id}: no device has a finite predicted time")
+            # No finite prediction anywhere (κ̂ infinite or missing, with CG and QLSA costs
+            # that need it): the block is still a fact to solve. Send it to the least loaded GPU
+            # group (its solve has a real cost there), or a QPU group when there is no GPU.
+            gpus = [g for g in groups if g.kind == "gpu"]
+            g = least_loaded(gpus or groups)
+            route = "classical" if g.kind == "gpu" else "quantum"
+            return self._decision(route, g, None, None, "no finite prediction")
         g, dev = choice
         route = "quantum" if g.kind == "qpu" else "classical"
         return self._decision(

@@ -17,7 +17,24 @@ Dispatch rules (see docs/background/simulation.md):
   reroutes or fails them) and it takes no work until repaired. A calibration window due while a
   device is down is skipped (repair includes recalibration); a window already running continues.
 * Availability changes go through one place, :meth:`Pool._refresh`, which removes the device's
-  slot tokens and, if it is available, hands its free slots to waiting jobs.
+  slot tokens and, if it is available, gives them back (free slots go to waiting jobs in the
+  instant's dispatch step).
+
+Ties: what happens at one instant (see docs/background/simulation.md, "Ties"):
+
+1. calibration windows and outages that end at the instant end (:data:`END_PRIORITY`);
+2. calibration windows that are due begin (the device stops taking work and drains) and devices
+   and links that fail go down (:data:`START_PRIORITY`); a failure aborts only the jobs whose
+   service has not ended by then (busy spans are half-open);
+3. everything else, in the order it was scheduled: services that end release their slots, jobs
+   arrive (new, retried, rerouted), transfers move;
+4. dispatch: free slots go to waiting jobs in discipline order, each slot (the one free longest
+   first) to the best-ranked job it can take (:data:`DISPATCH_PRIORITY`).
+
+In a ``fifo`` pool, step 4 is carried out at once when a slot frees or a job arrives in step 3:
+a job arriving later in the same instant has a later submission number, so it can never outrank
+the one served, and steps 1-2 are over. Otherwise (another discipline, or slots freed in steps
+1-2, or a job arriving during them) the pool defers its dispatch to the end of the instant.
 """
 
 from __future__ import annotations
@@ -27,10 +44,78 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+import simpy
+
 from hybridsim.records import IntervalRecord, QueueRecord, Recorder
 from hybridsim.scheduling.base import Decision, SolveJob
 
-__all__ = ["Flight", "JobQueue", "Device", "Pool"]
+__all__ = [
+    "Flight",
+    "JobQueue",
+    "Device",
+    "Pool",
+    "Clock",
+    "END_PRIORITY",
+    "START_PRIORITY",
+    "DISPATCH_PRIORITY",
+    "DORMANT_AFTER",
+]
+
+#: SimPy runs the events of one instant by priority, then in scheduling order; its own are
+#: URGENT = 0 (process starts, interrupts) and NORMAL = 1 (timeouts, triggered events).
+END_PRIORITY = -3  # a calibration window or an outage ends
+START_PRIORITY = -2  # a calibration window is due; a device or a link fails
+DISPATCH_PRIORITY = 2  # a pool's deferred dispatch, after everything else at the instant
+
+#: Consecutive idle cycles (outages) or periods (calibration windows) after which a fault or
+#: calibration process of an idle resource stops generating events (see hybridsim.sim.faults).
+DORMANT_AFTER = 64
+
+
+class _Timed(simpy.events.Event):
+    """A timeout with a priority (SimPy's Timeout always uses NORMAL; this inlines the same
+    initialization with another priority)."""
+
+    __slots__ = ()
+
+    def __init__(self, env: simpy.Environment, delay: int, priority: int):
+        self.env = env
+        self.callbacks = []
+        self._value = None
+        self._ok = True
+        env.schedule(self, priority, delay)
+
+
+class Clock:
+    """Schedules the engine's fault and calibration callbacks at their tie-rule priority.
+
+    ``device_phase`` is true while one of them runs (steps 1-2 of the tie rule in the module
+    docstring): a pool dispatches nothing then, since a device may still change state at this
+    instant.
+    """
+
+    __slots__ = ("env", "device_phase")
+
+    def __init__(self, env: simpy.Environment):
+        self.env = env
+        self.device_phase = False
+
+    def call_in(self, delay: int, priority: int, fn: Callable[[Any], None]) -> None:
+        """Call ``fn(event)`` ``delay`` ticks from now, at ``priority`` among that instant's
+        events."""
+        ev = _Timed(self.env, delay, priority)
+        if priority < 0:
+
+            def run(event) -> None:
+                self.device_phase = True
+                try:
+                    fn(event)
+                finally:
+                    self.device_phase = False
+
+            ev.callbacks.append(run)
+        else:
+            ev.callbacks.append(fn)
 
 
 class Flight:
@@ -44,6 +129,7 @@ class Flight:
         "dispatched_at",
         "started_at",
         "finished_at",
+        "end_at",
         "device",
         "pool",
         "predicted_ticks",
@@ -81,6 +167,7 @@ class Flight:
         self.dispatched_at = -1
         self.started_at = -1
         self.finished_at = -1
+        self.end_at = -1  # instant the current attempt's service ends (-1: not in service)
         self.device: Device | None = None
         self.pool: Pool | None = None
         self.predicted_ticks = predicted_ticks
@@ -152,6 +239,8 @@ class Device:
         "active",
         "config",
         "calibration_length",
+        "faults",
+        "windows",
     )
 
     def __init__(self, name: str, pool: Pool, index: int, capacity: int, config: Any):
@@ -167,6 +256,8 @@ class Device:
         self.own = JobQueue(pool.queue.discipline)
         self.active: list[Flight] = []  # flights dispatched here and not yet finished
         self.calibration_length = 0
+        self.faults: Any = None  # its OutageProcess, when the group has failures
+        self.windows: Any = None  # its periodic calibration clock, when it has one
 
     @property
     def available(self) -> bool:
@@ -204,6 +295,8 @@ class Pool:
         ``abort(flight, device, reason)``: the engine's hook for a flight whose device failed.
     record_queue : bool
         Record a :class:`QueueRecord` at every change of the waiting count.
+    clock : Clock, optional
+        The run's clock for prioritized callbacks (one is made when omitted).
     """
 
     def __init__(
@@ -217,8 +310,10 @@ class Pool:
         start: Callable[[Flight, Device], None],
         abort: Callable[[Flight, Device, str], None] | None = None,
         record_queue: bool = True,
+        clock: Clock | None = None,
     ):
         self.env = env
+        self.clock = clock if clock is not None else Clock(env)
         self.name = name
         self.kind = kind
         self.config = config
@@ -227,6 +322,8 @@ class Pool:
         self._abort = abort
         self._record_queue = record_queue
         self.queue = JobQueue(config.discipline)
+        self._fifo = config.discipline == "fifo"
+        self._phase_at = -1  # instant of a pending deferred dispatch (-1: none)
         self.devices = [Device(n, self, i, config.capacity, config) for i, n in enumerate(devices)]
         self.by_name = {d.name: d for d in self.devices}
         self.free: deque[Device] = deque()
@@ -234,6 +331,8 @@ class Pool:
             self.free.extend(self.devices)
         self.waiting = 0  # shared + pinned queues
         self.running = 0
+        self.touched_at = -1  # last instant a job was offered or the scheduler looked
+        self.sleepers: dict = {}  # dormant fault/calibration processes of its devices (ordered)
 
     def load(self) -> float:
         """Jobs waiting or running per slot: how the engine picks among groups (least first)."""
@@ -246,22 +345,40 @@ class Pool:
             self.recorder.queues.append(QueueRecord(self.env.now, self.name, self.waiting))
 
     # -- arrivals ------------------------------------------------------------------------------
+    def observe(self) -> None:
+        """The engine needs its devices' state now: wake their dormant processes."""
+        self.touched_at = self.env.now
+        if self.sleepers:
+            for sleeper in list(self.sleepers):
+                sleeper.observe()
+
     def offer(self, flight: Flight) -> None:
-        """A job arrives at this pool: start it on a free slot or queue it."""
+        """A job arrives at this pool: start it on a free slot or queue it.
+
+        It starts at once only where the tie rule allows (a ``fifo`` pool outside steps 1-2 and
+        with no dispatch pending at this instant); otherwise it waits for the dispatch step.
+        """
+        self.touched_at = self.env.now
+        if self.sleepers:
+            self.observe()
         flight.pool = self
         pinned = flight.decision.device
+        # dispatch now only where the tie rule allows it (inlined: this runs once per job)
+        now = self._fifo and self._phase_at != self.env.now and not self.clock.device_phase
         if pinned is None:
-            if self.free:
+            if now and self.free:
                 self._dispatch(flight, self.free.popleft())
                 return
             self.queue.push(flight)
         else:
             dev = self.by_name[pinned]
-            if dev.available and dev.running < dev.capacity and self._take_token(dev):
+            if now and dev.available and dev.running < dev.capacity and self._take_token(dev):
                 self._dispatch(flight, dev)
                 return
             dev.own.push(flight)
         self._queue_changed(+1)
+        if not now and self.free:
+            self._request_dispatch()
 
     def _take_token(self, dev: Device) -> bool:
         try:
@@ -284,42 +401,75 @@ class Pool:
         dev.active.remove(flight)
         dev.running -= 1
         self.running -= 1
+        flight.end_at = -1
         if dev.draining:
             if dev.running == 0:
                 self._begin_calibration(dev)
             return
         if dev.available:
-            self._fill_slot(dev)
+            if self._fifo and self._phase_at != self.env.now and not self.clock.device_phase:
+                self._fill_slot(dev)
+            else:
+                self.free.append(dev)
+                if self.waiting:
+                    self._request_dispatch()
 
-    def _fill_slot(self, dev: Device) -> None:
+    def _take_next(self, dev: Device) -> bool:
+        """Dispatch the best-ranked job ``dev`` can take (pinned or shared); False if none."""
         own_key, shared_key = dev.own.peek_key(), self.queue.peek_key()
         if own_key is None and shared_key is None:
-            self.free.append(dev)
-            return
+            return False
         if shared_key is None or (own_key is not None and own_key < shared_key):
             flight = dev.own.pop()
         else:
             flight = self.queue.pop()
         self._queue_changed(-1)
         self._dispatch(flight, dev)
+        return True
+
+    def _fill_slot(self, dev: Device) -> None:
+        if not self._take_next(dev):
+            self.free.append(dev)
+
+    def _request_dispatch(self) -> None:
+        """Hand out free slots at the end of this instant (step 4 of the tie rule), once."""
+        now = self.env.now
+        if self._phase_at != now:
+            self._phase_at = now
+            self.clock.call_in(0, DISPATCH_PRIORITY, self._dispatch_step)
+
+    def _dispatch_step(self, _ev) -> None:
+        """Every free slot, the one free longest first, takes the best job it can take."""
+        self._phase_at = -1
+        for _ in range(len(self.free)):
+            if not self.free:
+                break
+            dev = self.free.popleft()
+            if not self._take_next(dev):
+                self.free.append(dev)
 
     def _refresh(self, dev: Device) -> None:
-        """Re-derive ``dev``'s slot tokens from its state; hand free slots to waiting jobs."""
+        """Re-derive ``dev``'s slot tokens from its state; free slots of an available device go
+        back to the deque, for waiting jobs at the end of the instant."""
         while self._take_token(dev):
             pass
         if dev.available:
             for _ in range(dev.capacity - dev.running):
-                self._fill_slot(dev)
+                self.free.append(dev)
+            if self.waiting:
+                self._request_dispatch()
 
     # -- calibration ---------------------------------------------------------------------------
     def start_calibration_clock(
         self, dev: Device, length: int, offset: int, period: int | None, times: tuple[int, ...]
     ) -> None:
         """Open calibration windows on ``dev``: at ``offset + k·period`` (k >= 0) when a period
-        is given, and at each instant of ``times``."""
+        is given, and at each instant of ``times`` (scheduled one at a time)."""
         dev.calibration_length = length
 
         def due(_ev=None) -> None:
+            if dev.faults is not None:
+                dev.faults.observe()  # whether it is down decides
             # A window due while one is pending or running merges into it; a down device skips it.
             if dev.up and not (dev.calibrating or dev.draining):
                 dev.draining = True
@@ -327,26 +477,35 @@ class Pool:
                 if dev.running == 0:
                     self._begin_calibration(dev)
 
-        def periodic(_ev=None) -> None:
-            due()
-            self.env.timeout(period).callbacks.append(periodic)
-
         if period is not None:
-            self._at(offset, periodic)
-        for t in sorted(times):
-            self._at(t, due)
+            dev.windows = _PeriodicWindows(self, dev, offset, period, due)
+            dev.windows.start()
+        pending = iter(sorted(times))
+
+        def explicit(_ev=None) -> None:
+            due()
+            nxt = next(pending, None)
+            if nxt is not None:
+                self.clock.call_in(max(0, nxt - self.env.now), START_PRIORITY, explicit)
+
+        first = next(pending, None)
+        if first is not None:
+            self._at(first, explicit)
 
     def _at(self, instant: int, fn: Callable[..., None]) -> None:
         delay = instant - self.env.now
         if delay <= 0:
             fn()
         else:
-            self.env.timeout(delay).callbacks.append(fn)
+            self.clock.call_in(delay, START_PRIORITY, fn)
 
-    def _begin_calibration(self, dev: Device) -> None:
+    def _begin_calibration(self, dev: Device, start: int | None = None) -> None:
+        """Calibrate ``dev`` for its window length from ``start`` (default: now; a window a
+        dormant clock finds already open began in the past)."""
         dev.draining = False
         dev.calibrating = True
-        start = self.env.now
+        now = self.env.now
+        start = now if start is None else start
 
         def end(_ev) -> None:
             dev.calibrating = False
@@ -354,22 +513,130 @@ class Pool:
                 IntervalRecord(dev.name, "calibration", start, self.env.now)
             )
             self._refresh(dev)
+            if dev.windows is not None:
+                dev.windows.resume()
 
-        self.env.timeout(dev.calibration_length).callbacks.append(end)
+        self.clock.call_in(start + dev.calibration_length - now, END_PRIORITY, end)
 
     # -- outages -------------------------------------------------------------------------------
     def fail(self, dev: Device, reason: str) -> None:
-        """``dev`` goes down now: abort what it holds, take no work until :meth:`repair`."""
+        """``dev`` goes down now: abort what it holds, take no work until :meth:`repair`.
+
+        A job whose service ends at this very instant is not aborted: busy spans are half-open,
+        so it has ended, and its completion (later in the instant) releases the slot as usual.
+        """
         dev.up = False
         dev.draining = False  # a pending calibration is absorbed by the outage
         self._refresh(dev)
-        aborted, dev.active = dev.active, []
-        self.running -= dev.running
-        dev.running = 0
+        now = self.env.now
+        aborted = [f for f in dev.active if f.end_at != now]
+        if not aborted:
+            return
+        dev.active = [f for f in dev.active if f.end_at == now]
+        self.running -= len(aborted)
+        dev.running -= len(aborted)
         for flight in aborted:
+            flight.end_at = -1
             self._abort(flight, dev, reason)
 
     def repair(self, dev: Device) -> None:
         """``dev`` is back up: free slots go to waiting jobs."""
         dev.up = True
         self._refresh(dev)
+        if dev.windows is not None:
+            dev.windows.resume()
+
+
+class _PeriodicWindows:
+    """The periodic calibration clock of one QPU, lazy like the outage processes.
+
+    * While the QPU cannot open a window (it drains for one, calibrates, or is down), the windows
+      due merge into the pending one or are skipped; the clock therefore stops ticking and
+      resumes at the first grid instant ``offset + k·period`` at or after the QPU is available
+      again (a 10⁹ s job under a 2 s period used to cost 5·10⁸ idle events).
+    * After :data:`DORMANT_AFTER` windows in a row on an idle, unobserved QPU it stops too; when
+      its pool is next observed it resumes on the same grid: if a window that opened meanwhile is
+      still running, the QPU calibrates until that window's end (recorded from its start); the
+      windows in between are not recorded.
+    """
+
+    __slots__ = (
+        "pool",
+        "dev",
+        "offset",
+        "period",
+        "due",
+        "idle_windows",
+        "last",
+        "since",
+        "suspended",
+    )
+
+    def __init__(self, pool: Pool, dev: Device, offset: int, period: int, due):
+        self.pool, self.dev, self.due = pool, dev, due
+        self.offset, self.period = offset, period
+        self.idle_windows = 0
+        self.last = 0  # the previous window's instant
+        self.since = -1  # >= 0 while dormant: the instant of the last window it opened
+        self.suspended = False  # waiting for the QPU to be available again
+
+    def start(self) -> None:
+        self.pool._at(self.offset, self.fire)
+
+    def _next_at(self, now: int) -> int:
+        """The first grid instant at or after ``now``."""
+        if now <= self.offset:
+            return self.offset
+        k = -((self.offset - now) // self.period)  # ceil((now - offset) / period)
+        return self.offset + k * self.period
+
+    def fire(self, _ev=None) -> None:
+        pool, dev = self.pool, self.dev
+        now = pool.env.now
+        self.due()
+        idle = dev.running == 0 and not len(dev.own) and not len(pool.queue)
+        if idle and pool.touched_at < self.last:
+            self.idle_windows += 1
+        else:
+            self.idle_windows = 0
+        self.last = now
+        if self.idle_windows >= DORMANT_AFTER:
+            self.since = now
+            pool.sleepers[self] = None
+            return
+        if not dev.available:
+            # draining for this window, calibrating, or down: the next windows merge or are
+            # skipped until it is available again (resume)
+            self.suspended = True
+            return
+        pool.clock.call_in(self.period, START_PRIORITY, self.fire)
+
+    def resume(self) -> None:
+        """The QPU may be available again (a window ended, a repair): restart the clock."""
+        if not self.suspended or not self.dev.available:
+            return
+        self.suspended = False
+        now = self.pool.env.now
+        # a window due at this very instant opens now: it is a start, after this end
+        self.pool.clock.call_in(self._next_at(now) - now, START_PRIORITY, self.fire)
+
+    def observe(self) -> None:
+        if self.since < 0:
+            return
+        pool, dev = self.pool, self.dev
+        pool.sleepers.pop(self, None)
+        since, self.since = self.since, -1
+        self.idle_windows = 0
+        now = pool.env.now
+        self.last = now
+        opened = self.offset + (now - self.offset) // self.period * self.period
+        if opened > since and now < opened + dev.calibration_length:
+            if dev.faults is not None:
+                dev.faults.observe()
+            if dev.up and not (dev.calibrating or dev.draining) and dev.running == 0:
+                dev.draining = True
+                pool._refresh(dev)  # its slots leave the free deque
+                pool._begin_calibration(dev, start=opened)
+                self.suspended = True  # resumes when that window ends
+                return
+        pool.clock.call_in(opened + self.period - now, START_PRIORITY, self.fire)

@@ -10,8 +10,19 @@ Life of a job (every instant an integer tick):
 ``finished_at``   service ends; the slot is released; the result starts moving back;
 ``completed_at``  the result has arrived at the origin; the job's record is appended.
 
-Events at the same instant run in the order they were scheduled (SimPy's FIFO tie-breaking), which
-makes every run deterministic for a given seed.
+Ties at one instant follow one rule, never the order events happened to be scheduled in
+(docs/background/simulation.md, "Ties"; implemented in :mod:`hybridsim.sim.devices`):
+
+1. calibration windows and outages that end at the instant end;
+2. windows that are due begin (the QPU drains) and devices and links that fail go down (a job
+   whose service ends at that instant has ended and completes);
+3. services that end release their slots, jobs arrive (new, retried, rerouted), transfers move,
+   in scheduling order;
+4. free slots go to waiting jobs in discipline order, the slot free longest first.
+
+A zero-length service finishes within its instant and frees its slot again: the starts it
+dispatches are run by a loop (:meth:`Simulation._start`), not by recursion, so a backlog of any
+length drains. Every run is deterministic for a given seed.
 """
 
 from __future__ import annotations
@@ -19,6 +30,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -41,7 +53,8 @@ from hybridsim.scenario import (
 )
 from hybridsim.scheduling.base import Decision, DeviceView, GroupView, SolveJob
 from hybridsim.scheduling.registry import make_scheduler
-from hybridsim.sim.devices import Device, Flight, Pool
+from hybridsim.sim.devices import Clock, Device, Flight, Pool
+from hybridsim.sim.faults import OutageProcess
 from hybridsim.sim.network import Network, build_graph
 from hybridsim.timebase import TICKS_PER_SECOND, to_ticks
 
@@ -77,6 +90,7 @@ class _View:
         for pool in self._sim.pools.values():
             if kind is not None and pool.kind != kind:
                 continue
+            pool.observe()  # the scheduler reads availability: wake dormant fault processes
             devices = tuple(
                 [
                     DeviceView(
@@ -139,6 +153,7 @@ class Simulation:
         graph = build_graph(scenario)
         self._check_connected(graph)
         self.network = Network(self.env, graph, self.recorder)
+        self.clock = Clock(self.env)  # fault and calibration callbacks at their tie-rule priority
         self.pools: dict[str, Pool] = {}
         for grp in scenario.cluster.groups:
             self.pools[grp.name] = Pool(
@@ -151,6 +166,7 @@ class Simulation:
                 self._start,
                 self._abort,
                 record_queue=scenario.output.queue_levels,
+                clock=self.clock,
             )
         self.view = _View(self)
         self.costs = CostModel(scenario.costs)
@@ -169,6 +185,8 @@ class Simulation:
         }
         self._pool_candidates: dict[str, list[Pool]] = {}
         self.executor: Executor = self._execute
+        self._in_region = False  # a start or a finish is on the stack (see _start)
+        self._pending_starts: deque[tuple[Flight, Device, int]] = deque()
         self._seq = 0
         self._outstanding = 0
         self._workload_done = False
@@ -187,17 +205,11 @@ class Simulation:
                     )
             if cfg.failures is not None:
                 for dev in pool.devices:
-                    self._outages(dev.name, cfg.failures, pool.fail, pool.repair, dev)
+                    self._device_outages(pool, dev, cfg.failures)
         if scenario.network.link_failures is not None:
             self.network.fast_path = False  # zero-byte messages must see outages too
             for link in self.network.undirected_links():
-                self._outages(
-                    f"link:{link[0].src}<->{link[0].dst}",
-                    scenario.network.link_failures,
-                    self._link_down,
-                    self._link_up,
-                    link,
-                )
+                self._link_outages(link, scenario.network.link_failures)
 
     # -- construction helpers ------------------------------------------------------------------
     def _check_connected(self, graph: nx.Graph) -> None:
@@ -214,56 +226,51 @@ class Simulation:
                     )
 
     # -- faults --------------------------------------------------------------------------------
-    def _outages(self, name: str, model, down, up, target) -> None:
-        """Take ``target`` down and back up, forever (``mtbf``) or at explicit instants (``at``).
+    def _device_outages(self, pool: Pool, dev: Device, model) -> None:
+        """``dev`` fails and is repaired (see :mod:`hybridsim.sim.faults`); the jobs it holds
+        when it fails are aborted."""
 
-        Times to failure are exponential with mean ``mtbf``; repairs last ``mttr``
-        (deterministic) or an exponential time of that mean. Draws come from the stream
-        ``faults/<name>``, so outages never depend on the workload or the scheduler. An explicit
-        instant that falls inside an outage is absorbed by it. Each outage is recorded as an
-        ``outage`` interval.
-        """
-        rng = self.streams[f"faults/{name}"]
-        resource = target.name if isinstance(target, Device) else name
-        state = {"down": False}
+        def idle() -> bool:
+            return dev.running == 0 and not len(dev.own) and not len(pool.queue)
 
-        def repair_ticks() -> int:
-            if model.repair == "deterministic":
-                return model.mttr
-            return max(1, to_ticks(float(rng.exponential(model.mttr / TICKS_PER_SECOND))))
+        proc = OutageProcess(
+            self.clock,
+            self.streams[f"faults/{dev.name}"],
+            model,
+            dev.name,
+            self.recorder,
+            down=lambda: pool.fail(dev, "outage"),
+            up=lambda: pool.repair(dev),
+            idle=idle,
+            touched=lambda: pool.touched_at,
+            sleepers=pool.sleepers,
+        )
+        dev.faults = proc
+        proc.start()
 
-        def fail(_ev=None) -> None:
-            if state["down"]:
-                return
-            state["down"] = True
-            start = self.env.now
-            if isinstance(target, Device):
-                down(target, "outage")
-            else:
-                down(target)
+    def _link_outages(self, link: tuple, model) -> None:
+        """Both directions of ``link`` fail and are repaired together; transfers reaching a
+        down link wait for the repair."""
+        env = self.env
+        name = f"link:{link[0].src}<->{link[0].dst}"
 
-            def repair(_ev) -> None:
-                state["down"] = False
-                self.recorder.intervals.append(
-                    IntervalRecord(resource, "outage", start, self.env.now, -1, "down")
-                )
-                up(target)
-                if model.mtbf is not None:
-                    next_random_failure()
+        def idle() -> bool:
+            return all(not d.blocked and d.free_at <= env.now for d in link)
 
-            self.env.timeout(repair_ticks()).callbacks.append(repair)
-
-        def next_random_failure() -> None:
-            ttf = max(1, to_ticks(float(rng.exponential(model.mtbf / TICKS_PER_SECOND))))
-            self.env.timeout(ttf).callbacks.append(fail)
-
-        if model.mtbf is not None:
-            next_random_failure()
-        for instant in sorted(model.at):
-            if instant == 0:
-                fail()
-            else:
-                self.env.timeout(instant).callbacks.append(fail)
+        proc = OutageProcess(
+            self.clock,
+            self.streams[f"faults/{name}"],
+            model,
+            name,
+            self.recorder,
+            down=lambda: self._link_down(link),
+            up=lambda: self._link_up(link),
+            idle=idle,
+            touched=lambda: max(d.touched_at for d in link),
+        )
+        for direction in link:
+            direction.faults = proc
+        proc.start()
 
     def _link_down(self, link) -> None:
         for direction in link:
@@ -423,11 +430,52 @@ class Simulation:
         outcome = execute(
             job, dev.config, self.costs, self.scenario.quantum, self.streams[f"exec/{dev.name}"]
         )
-        key = "circuit_s" if outcome.solver == "hhl" else "solve_s"
+        key = "circuit_s" if outcome.solver.startswith("hhl") else "solve_s"
         self.wall[key] += outcome.wall_s
         return to_ticks(outcome.service_s), outcome
 
+    # -- the dispatch loop ---------------------------------------------------------------------
+    # A zero-length service finishes at once, and the slot it releases takes the next waiting job
+    # within the same call. Done by recursion, every queued zero-length job added about eight
+    # stack frames, and a backlog of 124 exceeded Python's limit. So a start dispatched while a
+    # start or a finish is already on the stack ("in the region") is queued, and the outermost
+    # call runs the queue in dispatch order, after the job that freed the slot has completed.
+    # Every instant is unchanged: the loop runs inside the same simulated instant.
     def _start(self, flight: Flight, dev: Device) -> None:
+        """The pools' hook for a dispatched flight: move it to its device."""
+        if self._in_region:
+            self._pending_starts.append((flight, dev, flight.token))
+            return
+        self._in_region = True
+        try:
+            self._begin(flight, dev)
+            if self._pending_starts:
+                self._drain_starts()
+        finally:
+            self._in_region = False
+
+    def _region(self, fn: Callable[..., None], *args: Any) -> None:
+        """Run ``fn(*args)`` from an event callback, then the starts it dispatched."""
+        self._in_region = True
+        try:
+            fn(*args)
+            if self._pending_starts:
+                self._drain_starts()
+        finally:
+            self._in_region = False
+
+    def _drain_starts(self) -> None:
+        pending = self._pending_starts
+        try:
+            while pending:
+                flight, dev, token = pending.popleft()
+                if flight.token == token:  # not aborted in the meantime
+                    self._begin(flight, dev)
+        except BaseException:
+            pending.clear()
+            raise
+
+    def _begin(self, flight: Flight, dev: Device) -> None:
         job = flight.job
         if not self._charge_network:
             self._serve(flight, dev)
@@ -436,7 +484,10 @@ class Simulation:
 
         def arrived() -> None:
             if flight.token == token:  # else the attempt was aborted in transit
-                self._serve(flight, dev)
+                if self._in_region:
+                    self._serve(flight, dev)
+                else:
+                    self._region(self._serve, flight, dev)
 
         nbytes = job.payload_for(flight.decision.route)
         self.network.transfer(job.origin, dev.name, nbytes, arrived, job.job_id)
@@ -448,11 +499,12 @@ class Simulation:
         if service == 0:
             self._finish(flight, dev)
         else:
+            flight.end_at = flight.started_at + service
             token = flight.token
 
             def done(_ev) -> None:
                 if flight.token == token:
-                    self._finish(flight, dev)
+                    self._region(self._finish, flight, dev)
 
             self.env.timeout(service).callbacks.append(done)
 
@@ -460,10 +512,14 @@ class Simulation:
         flight.finished_at = self.env.now
         dev.pool.release(dev, flight)
         outcome = flight.outcome
-        if outcome is not None and outcome.p_fail > 0.0:
-            if self.streams[f"faults/jobs/{dev.name}"].random() < outcome.p_fail:
-                self._attempt_failed(flight, dev, "gate or readout error")
+        if outcome is not None:
+            if outcome.failure:  # the block gave no answer (see hybridsim.execution)
+                self._attempt_failed(flight, dev, outcome.failure)
                 return
+            if outcome.p_fail > 0.0:
+                if self.streams[f"faults/jobs/{dev.name}"].random() < outcome.p_fail:
+                    self._attempt_failed(flight, dev, "gate or readout error")
+                    return
         job = flight.job
         if not self._charge_network:
             self._complete(flight)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import networkx as nx
 
@@ -37,6 +38,8 @@ class LinkState:
     up: bool = True
     name: str = field(init=False)
     blocked: list = field(default_factory=list)  # hops waiting for the link to come back
+    faults: Any = None  # the link's OutageProcess, when links can fail
+    touched_at: int = -1  # last instant a transfer reached this direction
 
     def __post_init__(self) -> None:
         self.name = f"link:{self.src}->{self.dst}"
@@ -182,6 +185,9 @@ class Network:
         job_id: int,
     ) -> None:
         link = hops[i]
+        if link.faults is not None:
+            link.touched_at = self.env.now
+            link.faults.observe()  # wake a dormant outage process: its state matters now
         if not link.up:
             # Down: wait, in arrival order, for the repair (see link_repaired).
             link.blocked.append(lambda: self._hop(hops, i, nbytes, done, job_id))

@@ -16,8 +16,9 @@ One SimPy process per tenant. A Newton step of the real MLP workload:
    origin GPU to form and prune it (``quantum_prep_s``, an ``assemble`` interval). The blocks run
    concurrently wherever they were routed, and the step waits for all of them;
 5. the Newton update applied with whatever came back (the GPU method's solve, HHL circuit output,
-   or a modelled QLSA output with its error), then the model is evaluated (monitoring only: it
-   costs no simulated time).
+   or a modelled QLSA output with its error); a block whose solve failed for good is skipped (its
+   parameters are unchanged this step); then the model is evaluated (monitoring only: it costs
+   no simulated time).
 
 First-order baselines (SGD, Adam) run steps 1 and 5 only; K-FAC runs step 1, then its factors
 (every ``kfac_update_interval`` steps) and preconditioned gradient on the home GPU, then step 5.
@@ -79,7 +80,9 @@ def step_stats(flights: list[Any]) -> dict[str, Any]:
     return {
         "blocks": len(flights),
         "routed_quantum": sum(1 for f in flights if f.decision.route == "quantum"),
-        "hhl_jobs": sum(1 for f in flights if f.outcome is not None and f.outcome.solver == "hhl"),
+        "hhl_jobs": sum(
+            1 for f in flights if f.outcome is not None and f.outcome.solver.startswith("hhl")
+        ),
         "kappa_true_median": med(k_true),
         "kappa_est_median": med(k_est),
         "kappa_true_max": max(k_true) if k_true else None,
@@ -211,13 +214,22 @@ def mlp_trainer(sim: Simulation, tenant: int, run_name: str) -> Generator:
         done = _submit_all(sim, jobs, home, prep.quantum_work)
         yield sim.env.all_of(done)
         flights = [ev.value for ev in done]
-        if any(f.status == "failed" for f in flights):
-            # A block's solve failed for good: never apply an update with a missing block.
+        # A block whose solve failed for good (all attempts, fallback = "fail") has no answer:
+        # its parameters keep their values this step (a zero Newton direction for that block,
+        # the others are independent blocks of the block-diagonal step). The step records how
+        # many were skipped (failed_blocks); the summary's jobs_failed counts them.
+        solved = [
+            (b, f.outcome.solution)
+            for b, f in zip(blocks, flights, strict=True)
+            if f.status != "failed"
+        ]
+        if not solved:
             record(step, flights)
             continue
-        solutions = [f.outcome.solution for f in flights]
         with sim.timed("update_s"):
-            params = newton_update(params, blocks, solutions, lr=wl.lr, clip=wl.clip)
+            params = newton_update(
+                params, [b for b, _ in solved], [x for _, x in solved], lr=wl.lr, clip=wl.clip
+            )
         yield sim.compute(home, flops=update_flops(spec, clip=wl.clip is not None), label="update")
         record(step, flights)
 

@@ -1,0 +1,86 @@
+"""The CLI's contract (issue 16, last bullet of "What to build"): bad input exits 2 with one
+line, job failures are results (exit 0), anything else is a bug (exit 1, traceback, a request to
+report it)."""
+
+from pathlib import Path
+
+from hybridsim import cli
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_a_bug_exits_1_with_the_traceback_and_a_request_to_report_it(tmp_path, monkeypatch, capsys):
+    """A failure inside a run that is not a HybridSimError used to escape main (a bare
+    traceback); now main prints it and asks for a report."""
+    import hybridsim.sim.engine as engine
+
+    def broken(*_a, **_k):
+        raise RuntimeError("simulated internal failure")
+
+    monkeypatch.setattr(engine, "run", broken)
+    rc = cli.main(["run", str(ROOT / "scenarios" / "mmc.toml"), "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err
+    assert rc == 1
+    assert "Traceback" in err and "RuntimeError: simulated internal failure" in err
+    assert (
+        err.rstrip()
+        .splitlines()[-1]
+        .endswith(
+            "please report it with the traceback above, the command line and the scenario file"
+        )
+    )
+    assert "this is a bug" in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_job_failures_are_results_not_errors(tmp_path, capsys):
+    """A run whose jobs fail for good (gate errors, fallback = "fail") exits 0."""
+    data = tmp_path / "s.toml"
+    data.write_text(
+        """
+[[cluster.gpu]]
+name = "g"
+link_latency = 0
+[[cluster.qpu]]
+name = "q"
+link_latency = 0
+gate_time_1q = "1 as"
+gate_time_2q = "1 as"
+error_2q = 0.5
+[workload]
+kind = "synthetic"
+jobs = 3
+kappa = 10.0
+n = 64
+d = 4
+arrival = { dist = "deterministic", interval_s = 1 }
+service = { dist = "model" }
+[scheduler]
+policy = "quantum_only"
+[costs]
+accounting = "paper"
+[faults]
+fallback = "fail"
+"""
+    )
+    rc = cli.main(["run", str(data), "--out", str(tmp_path / "o"), "--no-report"])
+    assert rc == 0
+    out = capsys.readouterr().out
+    assert "jobs_failed" in out and "3" in out
+    assert (tmp_path / "o" / "summary.json").exists()
+
+
+def test_bad_input_exits_2_with_one_line(tmp_path, capsys):
+    rc = cli.main(
+        [
+            "run",
+            str(ROOT / "scenarios" / "mmc.toml"),
+            "--set",
+            "workload.jobs=0",
+            "--out",
+            str(tmp_path / "o"),
+        ]
+    )
+    err = capsys.readouterr().err
+    assert rc == 2 and len(err.strip().splitlines()) == 1 and err.startswith("error: ")
+    assert not (tmp_path / "o").exists()
