@@ -66,6 +66,8 @@ __all__ = [
     "TFactory",
     "FtEstimate",
     "check_counts",
+    "Layout",
+    "logical_layout",
     "qubit_model",
     "qec_scheme",
     "estimate",
@@ -619,23 +621,24 @@ def _min_units(need: np.ndarray, q: np.ndarray, r: float) -> np.ndarray:
 def _min_units_unique(need: np.ndarray, q: np.ndarray, r: float) -> np.ndarray:
     from scipy.special import bdtrc
 
+    need = need.astype(np.int64)
     hi = need.copy()
-    lo = need - 1.0  # fewer units than outputs needed always fail
+    lo = need - 1  # fewer units than outputs needed always fail
     # doubling until every entry succeeds (only the failing entries are recomputed)
     act = np.nonzero(~(bdtrc(hi - need, hi, q) < r))[0]
     while act.size:
         lo[act] = hi[act]
-        hi[act] *= 2.0
+        hi[act] *= 2
         done = (bdtrc(hi[act] - need[act], hi[act], q[act]) < r) | (hi[act] >= _UNREASONABLE_UNITS)
         act = act[~done]
     # bisection on the entries with a gap: lo fails, hi succeeds
-    act = np.nonzero(hi - lo > 1.0)[0]
+    act = np.nonzero(hi - lo > 1)[0]
     while act.size:
-        mid = np.floor((lo[act] + hi[act]) / 2.0)
+        mid = (lo[act] + hi[act]) // 2
         good = bdtrc(mid - need[act], mid, q[act]) < r
         hi[act[good]] = mid[good]
         lo[act[~good]] = mid[~good]
-        act = act[hi[act] - lo[act] > 1.0]
+        act = act[hi[act] - lo[act] > 1]
     return hi
 
 
@@ -1109,15 +1112,49 @@ def _t_per_rotation(rotations: int, budget_rotations: float) -> int:
     return math.ceil(_ROTATION_A * math.log2(rotations / budget_rotations) + _ROTATION_B)
 
 
-@lru_cache(maxsize=65536)
-def _estimate(
-    key: tuple[int, ...], qubit: QubitModel, scheme: QecScheme, budget: float
-) -> FtEstimate:
+@dataclass(frozen=True, slots=True)
+class Layout:
+    """What the counts and the budget fix before any code distance is chosen (§3–§5).
+
+    Attributes
+    ----------
+    logical_qubits : int
+        ``2·Q + ⌈√(8·Q)⌉ + 1``.
+    depth : int
+        Algorithmic logical depth in logical cycles.
+    t_states : int
+        T states consumed.
+    t_per_rotation : int
+    budget_logical, budget_t_states, budget_rotations : float
+    """
+
+    logical_qubits: int
+    depth: int
+    t_states: int
+    t_per_rotation: int
+    budget_logical: float
+    budget_t_states: float
+    budget_rotations: float
+
+
+def logical_layout(counts: Mapping[str, Any], error_budget: float) -> Layout:
+    """The :class:`Layout` of validated counts under a total error budget.
+
+    Examples
+    --------
+    >>> lay = logical_layout({"numQubits": 100, "tCount": 10**8}, 1e-3)
+    >>> lay.logical_qubits, lay.depth, lay.budget_logical   # 200 + ⌈√800⌉ + 1 = 230
+    (230, 100000000, 0.0005)
+    """
+    c = check_counts(counts)
+    return _layout(tuple(c[k] for k in COUNT_KEYS), _check_budget(error_budget))
+
+
+def _layout(key: tuple[int, ...], budget: float) -> Layout:
     n_q, t, rot, rot_depth, ccz, ccix, meas = key
-    has_t = bool(t or ccz or ccix or rot)
     if rot:
         b_log = b_t = b_rot = budget / 3.0
-    elif has_t:
+    elif t or ccz or ccix:
         b_log, b_t, b_rot = budget / 2.0, budget / 2.0, 0.0
     else:
         b_log, b_t, b_rot = budget, 0.0, 0.0
@@ -1129,6 +1166,16 @@ def _estimate(
         + t_rot * rot_depth * _MEASUREMENTS_PER_ROTATION
     )
     m_states = _T_PER_CCZ * (ccz + ccix) + t + t_rot * rot
+    return Layout(q_alg, depth, m_states, t_rot, b_log, b_t, b_rot)
+
+
+@lru_cache(maxsize=65536)
+def _estimate(
+    key: tuple[int, ...], qubit: QubitModel, scheme: QecScheme, budget: float
+) -> FtEstimate:
+    lay = _layout(key, budget)
+    q_alg, depth, m_states, t_rot = lay.logical_qubits, lay.depth, lay.t_states, lay.t_per_rotation
+    b_log, b_t, b_rot = lay.budget_logical, lay.budget_t_states, lay.budget_rotations
     if depth == 0:
         raise ModelDomainError(
             "the logical counts have no operations (all of tCount, rotationCount, cczCount, "
@@ -1191,24 +1238,27 @@ def _choose_factory(qubit, scheme, target, d, min_cycles, max_cycles, cycle):
     """(factory, cycles) or None when no design fits (Beverland App. C)."""
     if target > qubit.t_gate_error_rate:
         f = _trivial_factory(qubit, scheme, d)
-        tables = []
-    else:
-        f = None
-        tables = [_main_table(qubit, scheme)]
-    if f is not None:
         if f.duration_ticks <= min_cycles * cycle:
             return f, min_cycles
         own = -(-f.duration_ticks // cycle)
         return (f, own) if own <= max_cycles else None
     k = (d - 1) // 2
-    main = tables[0]
-    if not ((main.error <= target) & (main.max_d <= k)).any():
-        tables = [_extra_table(qubit, scheme)]  # no design of <= 3 rounds is good enough
-    picked = _pick_factory(tables[0], target, k, min_cycles, max_cycles, cycle)
+    extra = False
+    table = _main_table(qubit, scheme)
+    if not ((table.error <= target) & (table.max_d <= k)).any():
+        extra = True  # no design of <= 3 rounds is good enough: try a fourth round
+        table = _extra_table(qubit, scheme)
+    picked = _pick_factory(table, target, k, min_cycles, max_cycles, cycle)
     if picked is None:
         return None
     i, cycles = picked
-    return _design(tables[0], i, qubit, scheme), cycles
+    return _design_of(qubit, scheme, extra, i), cycles
+
+
+@lru_cache(maxsize=4096)
+def _design_of(qubit: QubitModel, scheme: QecScheme, extra: bool, i: int) -> TFactory:
+    table = _extra_table(qubit, scheme) if extra else _main_table(qubit, scheme)
+    return _design(table, i, qubit, scheme)
 
 
 # -- the reference estimator as a backend ------------------------------------------------------
