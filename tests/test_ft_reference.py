@@ -78,9 +78,7 @@ def reference(i: int, qubit: str, qec: str, budget: float) -> dict:
 
 def overflows(e: ft.FtEstimate) -> bool:
     """Would the reference's unsigned 64-bit arithmetic wrap on this estimate?"""
-    return (
-        e.logical_qubits * e.logical_depth >= 2**64 or e.runtime_ticks // NS >= 2**64
-    )
+    return e.logical_qubits * e.logical_depth >= 2**64 or e.runtime_ticks // NS >= 2**64
 
 
 def category(e, r: dict, i: int, budget: float) -> str:
@@ -126,7 +124,9 @@ def test_the_grid_spans_what_the_brief_asks():
     assert len(CASES) >= 30
     assert min(c["numQubits"] for c in counts) == 10 and max(c["numQubits"] for c in counts) == 1e4
     assert min(c["tCount"] for c in counts) == 1e3 and max(c["tCount"] for c in counts) == 1e18
-    assert any("rotationCount" in c for c in counts) and any("rotationCount" not in c for c in counts)
+    assert any("rotationCount" in c for c in counts) and any(
+        "rotationCount" not in c for c in counts
+    )
     assert any("cczCount" in c for c in counts) and any("cczCount" not in c for c in counts)
     assert {q for _, q, _, _ in CASES} == set(ft.QUBIT_MODELS)
     assert {b for *_, b in CASES} == set(BUDGETS)
@@ -231,8 +231,11 @@ def test_the_qdk_backend_takes_custom_models_and_schemes():
         b.runtime_ticks,
     )
     maj = ft.QubitModel(
-        "maj", "majorana", one_qubit_measurement_time="50 ns",
-        one_qubit_measurement_error_rate=1e-5, t_gate_error_rate=0.02,
+        "maj",
+        "majorana",
+        one_qubit_measurement_time="50 ns",
+        one_qubit_measurement_error_rate=1e-5,
+        t_gate_error_rate=0.02,
     )
     a = ft.estimate(c, qubit=maj, qec="floquet_code", error_budget=1e-3)
     b = ft.estimate(c, qubit=maj, qec="floquet_code", error_budget=1e-3, backend="qdk")

@@ -44,7 +44,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, fields
 from fractions import Fraction
 from functools import lru_cache
 from types import MappingProxyType
@@ -610,7 +610,6 @@ def _min_units(need: np.ndarray, q: np.ndarray, r: float) -> np.ndarray:
     "At least ``need`` succeed with probability >= 1 − r" is the reference's "the r-quantile of
     the binomial number of successes is >= need", i.e. P(failures >= n − need + 1) < r.
     """
-    from scipy.special import bdtrc
 
     # Designs share few distinct (need, q) pairs (q depends on one or two rounds' distances):
     # solve each pair once.
@@ -976,7 +975,6 @@ class FtEstimate:
     physical_qubits: int
     runtime_ticks: int
     rqops: int
-    extra: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
 
     @property
     def logical_cycle_s(self) -> float:
@@ -1268,7 +1266,8 @@ def _ns(ticks: int) -> str:
     ns = Fraction(ticks, TICKS_PER_SECOND // 10**9)
     if ns.denominator != 1:
         raise ModelDomainError(
-            f"the qdk backend takes whole nanoseconds; {float(ns)} ns is not (use backend='builtin')"
+            f"the qdk backend takes whole nanoseconds; {float(ns)} ns is not "
+            "(use backend='builtin')"
         )
     return f"{ns.numerator} ns"
 
@@ -1411,7 +1410,3 @@ def _from_qdk(data: dict, c, model: QubitModel, scheme: QecScheme, budget: float
         runtime_ticks=int(pc["runtime"]) * ns,
         rqops=int(pc["rqops"]),
     )
-
-
-def _replace(e: FtEstimate, **kw: Any) -> FtEstimate:  # pragma: no cover - helper for callers
-    return replace(e, **kw)
