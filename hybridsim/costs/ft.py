@@ -829,22 +829,17 @@ def _prune(t: _FactoryTable) -> _FactoryTable:
 
 def _pick_factory(
     table: _FactoryTable,
-    target: float,
-    d_index: int,
+    cand: np.ndarray,
     min_cycles: int,
     max_cycles: int,
     cycle: int,
 ) -> tuple[int, int] | None:
     """Row of the chosen design and the cycle count it implies (Beverland App. C selection).
 
-    First the smallest-volume design that finishes within the algorithm's ``min_cycles``; else the
+    ``cand`` marks the designs good enough (error and last distance); the table is sorted by
+    volume. First the smallest-volume design that finishes within the algorithm's ``min_cycles``; else the
     smallest-volume design (then fewest cycles) whose own duration fits ``max_cycles``.
     """
-    if table.size == 0:
-        return None
-    cand = (table.error <= target) & (table.max_d <= d_index)
-    if not cand.any():
-        return None
     cycle //= table.tick_unit  # a logical cycle is a whole number of the table's time units
     limit = min_cycles * cycle
     inside = cand & (table.duration <= limit) if limit < 2**62 else cand
@@ -1011,15 +1006,17 @@ def check_counts(counts: Mapping[str, Any]) -> dict[str, int]:
     out = {}
     for k in COUNT_KEYS:
         v = counts.get(k, 0)
-        if isinstance(v, bool) or not isinstance(v, int | float | np.integer | np.floating):
-            raise ModelDomainError(f"logical count {k} must be an integer, got {v!r}")
-        if isinstance(v, float | np.floating):
-            if not math.isfinite(v) or v != math.floor(v):
+        if type(v) is not int:  # the common case, a plain int, skips the checks below
+            if isinstance(v, bool) or not isinstance(v, int | float | np.integer | np.floating):
                 raise ModelDomainError(f"logical count {k} must be an integer, got {v!r}")
-        iv = int(v)
-        if iv < 0:
-            raise ModelDomainError(f"logical count {k} must be >= 0, got {v!r}")
-        out[k] = iv
+            if isinstance(v, float | np.floating) and (
+                not math.isfinite(v) or v != math.floor(v)
+            ):
+                raise ModelDomainError(f"logical count {k} must be an integer, got {v!r}")
+            v = int(v)
+        if v < 0:
+            raise ModelDomainError(f"logical count {k} must be >= 0, got {counts.get(k)!r}")
+        out[k] = v
     if out["rotationDepth"] > out["rotationCount"]:
         raise ModelDomainError(
             f"rotationDepth {out['rotationDepth']} exceeds rotationCount {out['rotationCount']}"
@@ -1243,10 +1240,14 @@ def _choose_factory(qubit, scheme, target, d, min_cycles, max_cycles, cycle):
     k = (d - 1) // 2
     extra = False
     table = _main_table(qubit, scheme)
-    if not ((table.error <= target) & (table.max_d <= k)).any():
+    cand = (table.error <= target) & (table.max_d <= k)
+    if not cand.any():
         extra = True  # no design of <= 3 rounds is good enough: try a fourth round
         table = _extra_table(qubit, scheme)
-    picked = _pick_factory(table, target, k, min_cycles, max_cycles, cycle)
+        cand = (table.error <= target) & (table.max_d <= k)
+        if not cand.any():
+            return None
+    picked = _pick_factory(table, cand, min_cycles, max_cycles, cycle)
     if picked is None:
         return None
     i, cycles = picked
