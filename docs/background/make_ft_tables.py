@@ -58,7 +58,9 @@ def dalzell_rows() -> list[tuple[str, float, float, int]]:
     ):
         t = []
         for readout in ("none", "tomography"):
-            c = logical.qlsa_logical_counts("jennings", oracle, N, N, KAPPA, EPS, readout, alpha=alpha)
+            c = logical.qlsa_logical_counts(
+                "jennings", oracle, N, N, KAPPA, EPS, readout, alpha=alpha
+            )
             t.append(ft.logical_layout(c.per_solve(), BUDGET).t_states)
         rows.append((label, float(t[0]), float(t[1]), c.num_qubits))
     return rows
@@ -68,7 +70,8 @@ def litinski_rows() -> list[tuple[str, int, float, int]]:
     """(budget label, physical qubits, runtime s, code distance) of hybridsim's estimate."""
     rows = []
     for budget in (1e-2, 1e-3):
-        e = ft.estimate({"numQubits": 100, "tCount": 10**8}, qubit=LITINSKI_QUBIT, error_budget=budget)
+        counts = {"numQubits": 100, "tCount": 10**8}
+        e = ft.estimate(counts, qubit=LITINSKI_QUBIT, error_budget=budget)
         rows.append((f"{budget:g}", e.physical_qubits, e.runtime_s, e.code_distance))
     return rows
 

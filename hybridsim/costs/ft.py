@@ -837,8 +837,9 @@ def _pick_factory(
     """Row of the chosen design and the cycle count it implies (Beverland App. C selection).
 
     ``cand`` marks the designs good enough (error and last distance); the table is sorted by
-    volume. First the smallest-volume design that finishes within the algorithm's ``min_cycles``; else the
-    smallest-volume design (then fewest cycles) whose own duration fits ``max_cycles``.
+    volume. First the smallest-volume design that finishes within the algorithm's
+    ``min_cycles``; else the smallest-volume design (then fewest cycles) whose own duration fits
+    ``max_cycles``.
     """
     cycle //= table.tick_unit  # a logical cycle is a whole number of the table's time units
     limit = min_cycles * cycle
@@ -1009,9 +1010,7 @@ def check_counts(counts: Mapping[str, Any]) -> dict[str, int]:
         if type(v) is not int:  # the common case, a plain int, skips the checks below
             if isinstance(v, bool) or not isinstance(v, int | float | np.integer | np.floating):
                 raise ModelDomainError(f"logical count {k} must be an integer, got {v!r}")
-            if isinstance(v, float | np.floating) and (
-                not math.isfinite(v) or v != math.floor(v)
-            ):
+            if isinstance(v, float | np.floating) and (not math.isfinite(v) or v != math.floor(v)):
                 raise ModelDomainError(f"logical count {k} must be an integer, got {v!r}")
             v = int(v)
         if v < 0:
