@@ -360,3 +360,20 @@ def test_the_module_imports_no_simulation_or_reference():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_records_pickle_and_hash():
+    import pickle
+
+    e = ft.estimate({**EXAMPLE, "rotationCount": 10, "rotationDepth": 2})
+    assert pickle.loads(pickle.dumps(e)) == e and hash(e) == hash(pickle.loads(pickle.dumps(e)))
+    assert e.counts_dict == {
+        **dict.fromkeys(ft.COUNT_KEYS, 0),
+        **EXAMPLE,
+        "rotationCount": 10,
+        "rotationDepth": 2,
+    }
+    c = __import__("hybridsim.costs.logical", fromlist=["x"]).qlsa_logical_counts(
+        "jennings", "unit", 8, 2, 10.0, 0.1
+    )
+    assert pickle.loads(pickle.dumps(c)) == c

@@ -910,8 +910,9 @@ class FtEstimate:
         Names of the qubit model and the QEC scheme.
     error_budget : float
         Total error budget.
-    counts : mapping
-        The logical counts estimated (every key of :data:`COUNT_KEYS`).
+    counts : tuple of int
+        The logical counts estimated, in the order of :data:`COUNT_KEYS` (a tuple, so the record
+        pickles and hashes; :attr:`counts_dict` gives the dictionary).
     logical_qubits : int
         Logical qubits after layout, ``2·Q + ⌈√(8Q)⌉ + 1``.
     algorithmic_logical_depth : int
@@ -948,7 +949,7 @@ class FtEstimate:
     qubit: str
     qec: str
     error_budget: float
-    counts: Mapping[str, int]
+    counts: tuple[int, ...]
     logical_qubits: int
     algorithmic_logical_depth: int
     logical_depth: int
@@ -971,6 +972,11 @@ class FtEstimate:
     physical_qubits: int
     runtime_ticks: int
     rqops: int
+
+    @property
+    def counts_dict(self) -> dict[str, int]:
+        """The counts as the reference's ``LogicalCounts`` dictionary."""
+        return dict(zip(COUNT_KEYS, self.counts, strict=True))
 
     @property
     def logical_cycle_s(self) -> float:
@@ -1202,7 +1208,7 @@ def _estimate(
         qubit=qubit.name,
         qec=scheme.name,
         error_budget=budget,
-        counts=MappingProxyType(dict(zip(COUNT_KEYS, key, strict=True))),
+        counts=key,
         logical_qubits=q_alg,
         algorithmic_logical_depth=depth,
         logical_depth=cycles,
@@ -1386,7 +1392,7 @@ def _from_qdk(data: dict, c, model: QubitModel, scheme: QecScheme, budget: float
         qubit=model.name,
         qec=scheme.name,
         error_budget=budget,
-        counts=MappingProxyType(dict(c)),
+        counts=tuple(c[k] for k in COUNT_KEYS),
         logical_qubits=int(br["algorithmicLogicalQubits"]),
         algorithmic_logical_depth=int(br["algorithmicLogicalDepth"]),
         logical_depth=int(br["logicalDepth"]),
