@@ -1059,7 +1059,8 @@ class CostsConfig:
 
 SCHEDULER_DOC = (
     "Routing policy: classical_only, quantum_only, qnewton (the paper's rule), "
-    "kappa_threshold, earliest_finish, oracle, or a registered name."
+    "kappa_threshold, earliest_finish, oracle, qnewton_free_kappa (the paper's rule on the true "
+    "kappa, estimation not charged), or a registered name."
 )
 
 

@@ -3,6 +3,11 @@
 One rule each, for run, comparison and sweep pages alike. Durations are written by
 :func:`hybridsim.timebase.format_duration` (the one duration formatter), percentages by
 :func:`hybridsim.report.style.percent`.
+
+Prose pages (the study, written in Markdown) round every number to the digits that are stable
+and say so: :func:`number_text`, :func:`percent_text`, :func:`change_text`, :func:`duration_text`
+and :func:`spread_text` take the significant digits to print, write huge and tiny magnitudes as
+``3.2×10⁻⁹`` and missing values as ``—``.
 """
 
 from __future__ import annotations
@@ -11,7 +16,16 @@ import math
 import re
 from typing import Any
 
-__all__ = ["MISSING", "value_text", "slug"]
+__all__ = [
+    "MISSING",
+    "value_text",
+    "slug",
+    "number_text",
+    "percent_text",
+    "change_text",
+    "duration_text",
+    "spread_text",
+]
 
 #: How a missing value (None, or a float that is not finite: a mean over no runs) is shown.
 MISSING = "—"
@@ -66,3 +80,133 @@ def slug(text: str, sep: str = "-", fallback: str = "x") -> str:
     'javascript-alert-1'
     """
     return _NOT_SLUG.sub(sep, text).strip(sep) or fallback
+
+
+_SUPERSCRIPT = str.maketrans("0123456789-+", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺")
+_EXPONENT = re.compile(r"(-?\d+(?:\.\d+)?)e([+-]\d+)")
+
+
+def _is_number(x: Any) -> bool:
+    return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
+
+
+def _pow10(text: str) -> str:
+    """``'3.2e-09'`` → ``'3.2×10⁻⁹'`` (a mantissa of 1 is dropped: ``'10⁶'``)."""
+
+    def sub(m: re.Match) -> str:
+        mantissa, exp = m.group(1), int(m.group(2))
+        power = "10" + str(exp).translate(_SUPERSCRIPT)
+        return power if mantissa == "1" else f"{mantissa}×{power}"
+
+    return _EXPONENT.sub(sub, text)
+
+
+def number_text(x: Any, digits: int = 3) -> str:
+    """A number to ``digits`` significant digits, for prose.
+
+    Integers and numbers from 0.001 to below 10⁶ are written plainly (thousands separated by a
+    narrow no-break space: ``'1 024'``), others as ``'3.2×10⁻⁹'``. Missing values are ``'—'``.
+
+    Examples
+    --------
+    >>> print(number_text(1024), number_text(0.123456), number_text(3.2e-9, 2), number_text(5e6))
+    1 024 0.123 3.2×10⁻⁹ 5×10⁶
+    >>> number_text(None), number_text(float("inf")), number_text(-0.5)
+    ('—', '—', '-0.5')
+    """
+    if not _is_number(x):
+        return MISSING
+    if isinstance(x, int) and abs(x) < 10**15:
+        return f"{x:,}".replace(",", "\u202f")
+    v = float(x)
+    if v == 0:
+        return "0"
+    if 1e-3 <= abs(v) < 1e6:
+        text = f"{v:.{digits}g}"
+        if "e" in text:  # 123456 at 3 digits: write it out, rounded
+            text = f"{float(text):.0f}"
+        whole, dot, frac = text.partition(".")
+        sign = "-" if whole.startswith("-") else ""
+        whole = f"{int(whole.lstrip('-')):,}".replace(",", "\u202f")
+        return sign + whole + dot + frac
+    mantissa, _, exp = f"{v:.{digits - 1}e}".partition("e")
+    if "." in mantissa:
+        mantissa = mantissa.rstrip("0").rstrip(".")
+    return _pow10(f"{mantissa}e{int(exp):+d}")
+
+
+def percent_text(fraction: Any, digits: int = 2) -> str:
+    """A fraction as a percentage to ``digits`` significant digits (``'19 %'``, ``'0.12 %'``).
+
+    Examples
+    --------
+    >>> percent_text(0.1893), percent_text(0.0012), percent_text(1.0), percent_text(None)
+    ('19 %', '0.12 %', '100 %', '—')
+    """
+    if not _is_number(fraction):
+        return MISSING
+    pct = float(fraction) * 100
+    if pct == 0:
+        return "0 %"
+    if abs(pct) >= 10 ** digits:
+        return f"{pct:.0f} %"
+    return f"{number_text(pct, digits)} %"
+
+
+def change_text(ratio: Any, digits: int = 2) -> str:
+    """A ratio against a baseline as a signed change: 1.43 → ``'+43 %'``, 0.01 → ``'−99 %'``.
+
+    Examples
+    --------
+    >>> change_text(1.43), change_text(0.01), change_text(1.0), change_text(250.0)
+    ('+43 %', '−99 %', '±0 %', '×250')
+    """
+    if not _is_number(ratio):
+        return MISSING
+    if ratio >= 10:  # "+24 900 %" reads worse than a factor
+        return "×" + number_text(float(ratio), digits)
+    pct = (float(ratio) - 1.0) * 100
+    text = number_text(abs(pct), digits) if abs(pct) >= 0.5 else "0"
+    if text == "0":
+        return "±0 %"
+    return ("+" if pct > 0 else "−") + text + " %"
+
+
+def duration_text(seconds: Any, digits: int = 3) -> str:
+    """Float seconds as a duration (:func:`hybridsim.timebase.format_duration`), huge values
+    in days as ``'4.2×10⁹ d'``.
+
+    Examples
+    --------
+    >>> duration_text(1.56e-6), duration_text(0.0), duration_text(3.6e17, 2), duration_text(None)
+    ('1.56 us', '0 s', '4.2×10¹² d', '—')
+    """
+    from hybridsim.timebase import format_duration, to_ticks
+
+    if not _is_number(seconds):
+        return MISSING
+    s = float(seconds)
+    if s != 0 and abs(s) < 1e-21:
+        return _pow10(f"{s:.{digits - 1}e}") + " s"
+    return _pow10(format_duration(to_ticks(s), digits=digits))
+
+
+def spread_text(spread: Any, fmt: Any = number_text, **kwargs: Any) -> str:
+    """A median with its range: ``'5.8 (3 … 9)'`` (the median alone when the range is one value).
+
+    ``spread`` is a mapping with ``median``, ``low`` and ``high`` (as
+    :meth:`hybridsim.analysis.stats.Spread.as_dict` writes it); ``fmt`` formats each value.
+
+    Examples
+    --------
+    >>> spread_text({"median": 5.8, "low": 3, "high": 9})
+    '5.8 (3 … 9)'
+    >>> spread_text({"median": 0.5, "low": 0.5, "high": 0.5}, percent_text)
+    '50 %'
+    """
+    if spread is None or not _is_number(spread.get("median")):
+        return MISSING
+    mid, lo, hi = (fmt(spread[k], **kwargs) for k in ("median", "low", "high"))
+    if lo == hi == mid:
+        return mid
+    return f"{mid} ({lo} … {hi})"

@@ -12,6 +12,12 @@ than empty strings. Self-contained: the style sheet is inline and images are ``d
 page can be mailed or attached to a paper's supplement; links made with
 :func:`hybridsim.report.files.local_href` point only to sibling files.
 
+Markdown pages (the study's ``docs/study/index.md``) come from templates kept beside the script
+that renders them: :func:`render_markdown` uses an environment without HTML autoescaping (the
+output is Markdown, and its values are a study's own numbers) but with the same
+``StrictUndefined`` and block rules, and with the prose formatters of
+:mod:`hybridsim.report.formats` as filters.
+
 Deterministic: a page is a pure function of its context (no timestamps, no absolute paths), so
 ``hybridsim report DIR`` rebuilds the very bytes ``hybridsim run`` wrote. Jinja2 is imported on
 first use.
@@ -22,12 +28,21 @@ from __future__ import annotations
 import base64
 from functools import cache
 from importlib import resources
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
     import jinja2
 
-__all__ = ["TEMPLATES", "template_text", "environment", "render", "data_uri"]
+__all__ = [
+    "TEMPLATES",
+    "template_text",
+    "environment",
+    "render",
+    "data_uri",
+    "markdown_environment",
+    "render_markdown",
+]
 
 #: The template files of the report, in ``hybridsim/report/templates/`` (package data).
 TEMPLATES = (
@@ -83,3 +98,49 @@ def environment() -> jinja2.Environment:
 def render(template: str, /, **context: Any) -> str:
     """Render the page ``template`` (one of :data:`TEMPLATES`) with ``context``."""
     return environment().get_template(template).render(**context)
+
+
+def markdown_environment(directory: str | Path) -> jinja2.Environment:
+    """A Jinja2 environment for Markdown templates in ``directory``.
+
+    No autoescaping (Markdown, not HTML); ``StrictUndefined``; ``trim_blocks`` and
+    ``lstrip_blocks``. Filters: ``num`` (:func:`~hybridsim.report.formats.number_text`),
+    ``pct`` (``percent_text``), ``chg`` (``change_text``), ``dur`` (``duration_text``),
+    ``spread`` (``spread_text``) and ``md_table`` (:func:`~hybridsim.report.tables.markdown`).
+    """
+    import jinja2
+
+    from hybridsim.report import formats, tables
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(directory)),
+        autoescape=False,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(
+        num=formats.number_text,
+        pct=formats.percent_text,
+        chg=formats.change_text,
+        dur=formats.duration_text,
+        spread=formats.spread_text,
+        md_table=tables.markdown,
+    )
+    return env
+
+
+def render_markdown(path: str | Path, /, **context: Any) -> str:
+    """Render the Markdown template file ``path`` with ``context`` (:func:`markdown_environment`).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (d / "t.md.j2").write_text("{{ x | num(2) }} took {{ t | dur }}\\n")
+    >>> render_markdown(d / "t.md.j2", x=0.12345, t=2e-6)
+    '0.12 took 2 us\\n'
+    """
+    path = Path(path)
+    return markdown_environment(path.parent).get_template(path.name).render(**context)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
-__all__ = ["Table", "table", "paired"]
+__all__ = ["Table", "table", "paired", "markdown"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,3 +80,26 @@ def paired(header: tuple[str, str], items: Sequence[tuple[str, str]], per_row: i
         chunk += [("", "")] * (per_row - len(chunk))
         rows.append([c for kv in chunk for c in kv])
     return table(header * per_row, rows, numeric=range(1, 2 * per_row, 2))
+
+
+def markdown(t: Table) -> str:
+    """A :class:`Table` as a Markdown (GitHub) pipe table, numeric columns aligned right.
+
+    A ``|`` inside a cell is escaped, and a line break becomes a space, so a cell cannot end its
+    row early.
+
+    Examples
+    --------
+    >>> print(markdown(table(["run", "time"], [["a|b", "1 s"]])))
+    | run | time |
+    |---|---:|
+    | a\\|b | 1 s |
+    """
+
+    def cell(text: str) -> str:
+        return " ".join(text.replace("|", "\\|").split())
+
+    head = "| " + " | ".join(cell(h) for h in t.header) + " |"
+    rule = "|" + "|".join("---:" if i in t.numeric else "---" for i in range(len(t.header))) + "|"
+    rows = ["| " + " | ".join(cell(c) for c in row) + " |" for row in t.rows]
+    return "\n".join([head, rule, *rows])

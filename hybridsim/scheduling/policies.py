@@ -18,6 +18,14 @@ job's row shows predicted against actual time whichever policy ran.
 ``oracle``
     ``earliest_finish`` with the true κ instead of the estimate, and no estimation charged: an
     upper bound on what better (and free) κ estimation could give.
+``qnewton_free_kappa``
+    ``qnewton`` deciding on the true κ, with no estimation charged: the paper's rule as the paper
+    counts it (κ known, for free).
+
+:func:`qnewton_route` is the paper's rule itself, a pure function of κ and the two routes'
+predicted times; ``qnewton`` and ``qnewton_free_kappa`` decide with it, and
+:mod:`hybridsim.analysis.decisions` applies it to job records (the reference decision at the
+true κ).
 """
 
 from __future__ import annotations
@@ -37,7 +45,9 @@ __all__ = [
     "KappaThreshold",
     "EarliestFinish",
     "Oracle",
+    "QNewtonFreeKappa",
     "least_loaded",
+    "qnewton_route",
 ]
 
 
@@ -162,22 +172,79 @@ class QuantumOnly(_Policy):
         return self._decision("quantum", g, None, pq, "policy", job_prep=job.quantum_prep_s)
 
 
+def qnewton_route(
+    kappa: float | None, classical_s: float, quantum_s: float, threshold: float
+) -> tuple[str, str]:
+    """The Q-Newton paper's routing rule (arXiv:2405.00252): a pure function.
+
+    A block whose κ is unknown or above ``threshold`` stays classical; otherwise it goes to the
+    QPU when the QPU's predicted time beats the GPU's (a tie stays classical).
+
+    Parameters
+    ----------
+    kappa : float or None
+        The κ the rule reads (an estimate in a run; the true κ for a reference decision).
+    classical_s, quantum_s : float
+        Predicted times of the two routes (``inf`` where a route has no finite prediction).
+    threshold : float
+        ``scheduler.kappa_threshold``.
+
+    Returns
+    -------
+    (route, reason) : tuple of str
+        ``route`` is ``"classical"`` or ``"quantum"``; ``reason`` the rule's clause.
+
+    Examples
+    --------
+    >>> qnewton_route(50.0, 2e-5, 1e-9, 1e4)
+    ('quantum', 'quantum predicted faster')
+    >>> qnewton_route(1e6, 2e-5, 1e-9, 1e4)
+    ('classical', 'kappa above threshold')
+    >>> qnewton_route(50.0, 2e-5, 3e-5, 1e4)
+    ('classical', 'classical predicted faster')
+    """
+    if kappa is None or not kappa <= threshold:
+        return "classical", "kappa above threshold"
+    if quantum_s < classical_s:
+        return "quantum", "quantum predicted faster"
+    return "classical", "classical predicted faster"
+
+
 class QNewton(_Policy):
-    """The paper's rule: κ̂ above the threshold stays classical, else the predicted-faster route."""
+    """The paper's rule (:func:`qnewton_route`) on the estimate κ̂."""
 
     name = "qnewton"
     needs = frozenset({"gpu", "qpu"})
 
+    def _rule_kappa(self, job: SolveJob) -> float | None:
+        return job.kappa_est
+
     def decide(self, job: SolveJob, view: ClusterView) -> Decision:
-        kappa = job.kappa_est
+        kappa = self._rule_kappa(job)
         gc, pc, gq, pq = self._both(job, view, kappa)
-        if kappa is None or not kappa <= self.config.kappa_threshold:
-            return self._decision("classical", gc, pc, pq, "kappa above threshold")
-        if pq < pc:
-            return self._decision(
-                "quantum", gq, pc, pq, "quantum predicted faster", job_prep=job.quantum_prep_s
-            )
-        return self._decision("classical", gc, pc, pq, "classical predicted faster")
+        route, reason = qnewton_route(kappa, pc, pq, self.config.kappa_threshold)
+        if route == "quantum":
+            return self._decision("quantum", gq, pc, pq, reason, job_prep=job.quantum_prep_s)
+        return self._decision("classical", gc, pc, pq, reason)
+
+
+class QNewtonFreeKappa(QNewton):
+    """``qnewton`` deciding on the true κ, with no estimation charged.
+
+    The paper counts no time for estimating κ; hybridsim charges an estimator's work on the
+    trainer's GPU. This policy routes as ``qnewton`` would with a perfect and free estimate: it
+    declares ``uses_estimate = False`` (the workload then neither runs nor charges an estimator)
+    and reads the true κ that training workloads compute (``workload.kappa_true``, on by
+    default) and shape workloads know by construction, for both routes' predictions. A job
+    without a true κ falls back to its estimate.
+    """
+
+    name = "qnewton_free_kappa"
+    uses_estimate = False
+    _true_kappa = True
+
+    def _rule_kappa(self, job: SolveJob) -> float | None:
+        return job.kappa_true if job.kappa_true is not None else job.kappa_est
 
 
 class KappaThreshold(_Policy):

@@ -48,6 +48,7 @@ BUILTIN: Mapping[str, SchedulerFactory] = MappingProxyType(
         "kappa_threshold": policies.KappaThreshold,
         "earliest_finish": policies.EarliestFinish,
         "oracle": policies.Oracle,
+        "qnewton_free_kappa": policies.QNewtonFreeKappa,
     }
 )
 
