@@ -409,7 +409,8 @@ def wall_time_texts():
         yield f"scenarios/{name}", header(ROOT / "scenarios" / name)
     import ast
 
-    for p in [ROOT / "scenarios/study.py", *sorted((ROOT / "docs").rglob("*.py"))]:
+    scripts = sorted((ROOT / "studies").rglob("*.py"))
+    for p in [*scripts, *sorted((ROOT / "docs").rglob("*.py"))]:
         doc = ast.get_docstring(ast.parse(p.read_text())) or ""
         yield p.relative_to(ROOT).as_posix(), doc
     for p in sorted((ROOT / "docs/tutorial").glob("*.md")):

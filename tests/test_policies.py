@@ -78,6 +78,7 @@ DECLARED = {
     "kappa_threshold": ({"gpu", "qpu"}, True),
     "earliest_finish": (set(), True),
     "oracle": (set(), False),
+    "qnewton_free_kappa": ({"gpu", "qpu"}, False),
 }
 
 
@@ -223,6 +224,29 @@ def test_oracle_uses_true_kappa():
     job = SolveJob(0, n=256, d=4, kappa_est=math.inf, kappa_true=10.0)
     assert policy("earliest_finish", sc).decide(job, view).route == "classical"
     assert policy("oracle", sc).decide(job, view).route == "quantum"
+
+
+def test_qnewton_free_kappa_is_qnewton_on_the_true_kappa():
+    sc, view = cluster(gate="1 as", accounting="paper")
+    for k_true in (10.0, 1e6):
+        job = SolveJob(0, n=256, d=4, kappa_est=math.inf, kappa_true=k_true)
+        free = policy("qnewton_free_kappa", sc).decide(job, view)
+        paid = policy("qnewton", sc).decide(dataclasses.replace(job, kappa_est=k_true), view)
+        assert (free.route, free.reason) == (paid.route, paid.reason)
+        assert free.predicted_quantum_s == paid.predicted_quantum_s
+    assert policy("qnewton_free_kappa", sc).decide(job, view).reason == "kappa above threshold"
+
+
+def test_qnewton_decides_with_the_pure_rule(monkeypatch):
+    """QNewton.decide delegates to qnewton_route (the analysis reuses the same function)."""
+    from hybridsim.scheduling import policies
+
+    sc, view = cluster(gate="1 as", accounting="paper")
+    job = SolveJob(0, n=256, d=4, kappa_est=10.0, kappa_true=10.0)
+    assert policy("qnewton", sc).decide(job, view).route == "quantum"
+    monkeypatch.setattr(policies, "qnewton_route", lambda *a: ("classical", "patched"))
+    d = policy("qnewton", sc).decide(job, view)
+    assert (d.route, d.reason) == ("classical", "patched")
 
 
 def test_unknown_policy_is_a_scenario_error_with_suggestion():

@@ -34,7 +34,7 @@ from typing import Any
 
 from hybridsim.errors import HybridSimError
 
-__all__ = ["Grid", "GridRun", "run_grids"]
+__all__ = ["Grid", "GridRun", "run_grids", "select"]
 
 
 def _frozen(mapping: Mapping[str, Any] | None) -> Mapping[str, Any]:
@@ -56,7 +56,9 @@ class Grid:
         Scenario key path → value, applied to every run (TOML values: ``[]``, ``"lu"``, 30).
     factors : mapping
         Scenario key path → list of distinct values; points are their grid, the first factor
-        varying slowest (the sweep's ``grid`` mode).
+        varying slowest (the sweep's ``grid`` mode), or with ``mode="zip"`` the i-th values of
+        every factor together (factors of equal length).
+    mode : {"grid", "zip"}
     """
 
     name: str
@@ -64,6 +66,7 @@ class Grid:
     seeds: tuple[int, ...] = (1,)
     set: Mapping[str, Any] = field(default_factory=dict)
     factors: Mapping[str, Sequence[Any]] = field(default_factory=dict)
+    mode: str = "grid"
 
     def __post_init__(self) -> None:
         if not self.name or not all(c.isalnum() or c in "-_" for c in self.name):
@@ -73,14 +76,17 @@ class Grid:
         object.__setattr__(
             self, "factors", _frozen({k: tuple(v) for k, v in (self.factors or {}).items()})
         )
+        if self.mode not in ("grid", "zip"):
+            raise ValueError(f"grid {self.name!r}: mode must be 'grid' or 'zip', got {self.mode!r}")
+        if self.mode == "zip" and len({len(v) for v in self.factors.values()}) > 1:
+            raise ValueError(f"grid {self.name!r}: zip needs factors of equal length")
 
     def points(self) -> list[dict[str, Any]]:
         """Factor values of every point, in the sweep's point order."""
         keys = list(self.factors)
-        return [
-            dict(zip(keys, combo, strict=True))
-            for combo in itertools.product(*(self.factors[k] for k in keys))
-        ]
+        columns = [self.factors[k] for k in keys]
+        combos = zip(*columns, strict=True) if self.mode == "zip" else itertools.product(*columns)
+        return [dict(zip(keys, combo, strict=True)) for combo in combos]
 
     @property
     def runs(self) -> int:
@@ -100,6 +106,7 @@ class Grid:
         }
         if self.factors:
             spec["factors"] = {k: list(v) for k, v in self.factors.items()}
+            spec["options"] = {"mode": self.mode}
         return spec
 
 
@@ -124,6 +131,17 @@ class GridRun:
     path: Path
 
 
+def _warm() -> None:
+    import importlib
+
+    for name in ("hybridsim.sim.engine", "hybridsim.sim.training", "hybridsim.execution",
+                 "hybridsim.quantum.hhl", "hybridsim.quantum.gates", "qutip_qip.circuit"):
+        try:
+            importlib.import_module(name)
+        except ImportError:  # pragma: no cover - the circuit simulator is a dependency
+            pass
+
+
 def run_grids(
     grids: Sequence[Grid],
     out: str | Path,
@@ -134,6 +152,7 @@ def run_grids(
     dask_local: int | None = None,
     serial: bool = False,
     progress: bool = True,
+    warm: bool = True,
 ) -> dict[str, list[GridRun]]:
     """Run (or resume) every grid as a sweep into ``out/<name>`` and list its runs.
 
@@ -148,6 +167,10 @@ def run_grids(
     workers, cluster, dask_local, serial, progress
         The executor, as :func:`hybridsim.sweep` takes it (default: a local pool of the usable
         cores).
+    warm : bool
+        Import the simulator and the circuit simulator in this process first. A local pool forks
+        its workers from this process for every grid, so they start with those modules loaded;
+        a cold worker pays their import (about 5 s, most of it QuTiP) in every grid.
 
     Returns
     -------
@@ -167,6 +190,8 @@ def run_grids(
     names = [g.name for g in grids]
     if len(set(names)) != len(names):
         raise ValueError(f"grid names repeat: {names}")
+    if warm:
+        _warm()
     out = Path(out)
     result: dict[str, list[GridRun]] = {}
     for g in grids:
@@ -198,3 +223,21 @@ def run_grids(
             for seed in g.seeds
         ]
     return result
+
+
+def select(grid_runs: Sequence[GridRun], values: Mapping[str, Any] | None = None, *,
+           seed: int | None = None) -> list[GridRun]:  # fmt: skip
+    """The runs of a grid whose factor values include ``values`` (and of ``seed``, if given).
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> rs = [GridRun("g", 0, 1, {"m": "lu"}, Path("a")), GridRun("g", 1, 1, {"m": "auto"}, Path("b"))]
+    >>> [r.path.name for r in select(rs, {"m": "auto"})]
+    ['b']
+    """
+    want = dict(values or {})
+    return [
+        r for r in grid_runs
+        if (seed is None or r.seed == seed) and all(r.values.get(k) == v for k, v in want.items())
+    ]  # fmt: skip

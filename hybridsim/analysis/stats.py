@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Spread", "spread", "paired", "ratio", "change", "finite"]
+__all__ = ["Spread", "spread", "paired", "ratio", "change", "finite", "json_ready"]
 
 
 def finite(x: Any) -> bool:
@@ -125,3 +125,32 @@ def paired(values: Sequence[Any], baseline: Sequence[Any], op: Any = ratio) -> S
     if len(values) != len(baseline):
         raise ValueError(f"{len(values)} values against {len(baseline)} baseline values")
     return spread(op(v, b) for v, b in zip(values, baseline, strict=True))
+
+
+def json_ready(x: Any, digits: int = 12) -> Any:
+    """A copy of ``x`` that :func:`json.dumps` writes the same way on every machine.
+
+    Mappings (keys as strings), lists and tuples are copied recursively; numpy scalars become
+    Python numbers; floats are rounded to ``digits`` significant digits (some LAPACK paths differ
+    in the last bit between processes, and a results file must not); NaN becomes None and the
+    infinities the strings ``"inf"`` and ``"-inf"`` (JSON has neither).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> json_ready({"a": (np.float64(1 / 3), float("nan")), 2: [float("-inf")]})
+    {'a': [0.333333333333, None], '2': ['-inf']}
+    """
+    if isinstance(x, Mapping):
+        return {str(k): json_ready(v, digits) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [json_ready(v, digits) for v in x]
+    if hasattr(x, "item") and not isinstance(x, str | bytes):
+        x = x.item()
+    if isinstance(x, float):
+        if math.isnan(x):
+            return None
+        if math.isinf(x):
+            return "inf" if x > 0 else "-inf"
+        return float(f"{x:.{digits}g}")
+    return x

@@ -104,8 +104,9 @@ def _pow10(text: str) -> str:
 def number_text(x: Any, digits: int = 3) -> str:
     """A number to ``digits`` significant digits, for prose.
 
-    Integers and numbers from 0.001 to below 10⁶ are written plainly (thousands separated by a
-    narrow no-break space: ``'1 024'``), others as ``'3.2×10⁻⁹'``. Missing values are ``'—'``.
+    Integers below 10⁶ are written exactly, other numbers from 0.001 to below 10⁶ rounded
+    (thousands separated by a narrow no-break space: ``'1 024'``), the rest as ``'3.2×10⁻⁹'``.
+    Missing values are ``'—'``.
 
     Examples
     --------
@@ -116,7 +117,7 @@ def number_text(x: Any, digits: int = 3) -> str:
     """
     if not _is_number(x):
         return MISSING
-    if isinstance(x, int) and abs(x) < 10**15:
+    if isinstance(x, int) and abs(x) < 10**6:
         return f"{x:,}".replace(",", "\u202f")
     v = float(x)
     if v == 0:
@@ -173,22 +174,30 @@ def change_text(ratio: Any, digits: int = 2) -> str:
 
 
 def duration_text(seconds: Any, digits: int = 3) -> str:
-    """Float seconds as a duration (:func:`hybridsim.timebase.format_duration`), huge values
-    in days as ``'4.2×10⁹ d'``.
+    """Float seconds as a duration in the unit :func:`hybridsim.timebase.duration_unit` picks,
+    the number written by :func:`number_text` (``'180 µs'``, days beyond 10⁶ as ``'4.2×10¹² d'``).
 
     Examples
     --------
-    >>> duration_text(1.56e-6), duration_text(0.0), duration_text(3.6e17, 2), duration_text(None)
-    ('1.56 us', '0 s', '4.2×10¹² d', '—')
+    >>> duration_text(1.56e-6), duration_text(0.0), duration_text(1.8e-4, 2)
+    ('1.56 µs', '0 s', '180 µs')
+    >>> duration_text(3.6e17, 2), duration_text(None)
+    ('4.2×10¹² d', '—')
     """
-    from hybridsim.timebase import format_duration, to_ticks
+    from hybridsim.timebase import TICKS_PER_SECOND, duration_unit, to_ticks
 
     if not _is_number(seconds):
         return MISSING
     s = float(seconds)
-    if s != 0 and abs(s) < 1e-21:
-        return _pow10(f"{s:.{digits - 1}e}") + " s"
-    return _pow10(format_duration(to_ticks(s), digits=digits))
+    if s == 0:
+        return "0 s"
+    if abs(s) < 1e-18:  # below the attosecond: no unit prefix reads better than a power of ten
+        return f"{number_text(s, digits)} s"
+    # The unit from the exact clock's rule; the number from the float itself (no tick rounding).
+    unit, size = duration_unit(to_ticks(abs(s)))
+    sign = "-" if s < 0 else ""
+    value = abs(s) / (size / TICKS_PER_SECOND)
+    return f"{sign}{number_text(value, digits)} {'µs' if unit == 'us' else unit}"
 
 
 def spread_text(spread: Any, fmt: Any = number_text, **kwargs: Any) -> str:

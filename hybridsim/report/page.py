@@ -106,7 +106,9 @@ def markdown_environment(directory: str | Path) -> jinja2.Environment:
     No autoescaping (Markdown, not HTML); ``StrictUndefined``; ``trim_blocks`` and
     ``lstrip_blocks``. Filters: ``num`` (:func:`~hybridsim.report.formats.number_text`),
     ``pct`` (``percent_text``), ``chg`` (``change_text``), ``dur`` (``duration_text``),
-    ``spread`` (``spread_text``) and ``md_table`` (:func:`~hybridsim.report.tables.markdown`).
+    ``spread`` (``spread_text``) and ``md_table`` (:func:`~hybridsim.report.tables.markdown`);
+    ``num``, ``pct``, ``chg`` and ``dur`` are also globals, to pass to ``spread``
+    (``{{ s | spread(dur, digits=2) }}``).
     """
     import jinja2
 
@@ -120,14 +122,14 @@ def markdown_environment(directory: str | Path) -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters.update(
+    functions = dict(
         num=formats.number_text,
         pct=formats.percent_text,
         chg=formats.change_text,
         dur=formats.duration_text,
-        spread=formats.spread_text,
-        md_table=tables.markdown,
     )
+    env.filters.update(functions, spread=formats.spread_text, md_table=tables.markdown)
+    env.globals.update(functions)  # so a template can hand one to ``spread``: x | spread(dur)
     return env
 
 
