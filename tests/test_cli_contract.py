@@ -125,6 +125,9 @@ def test_every_command_shares_the_one_error_path(
     import importlib
 
     module, name = FIRST_CALL[command]
+    # Imported before the patch: a module imported meanwhile would keep the failing function.
+    for loaded in ("hybridsim.sweep.runner", "hybridsim.outdir", "hybridsim.report.data"):
+        importlib.import_module(loaded)
 
     def fail(*_a, **_k):
         raise raised

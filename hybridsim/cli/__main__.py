@@ -2,4 +2,5 @@
 
 from hybridsim.cli import main
 
-raise SystemExit(main())
+if __name__ == "__main__":  # a tool that imports every module (doctest collection) runs nothing
+    raise SystemExit(main())
