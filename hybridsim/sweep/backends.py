@@ -65,7 +65,7 @@ class BackendLost(HybridSimError):
     """The backend can run nothing more: e.g. its Dask scheduler died or has no workers.
 
     Raised by :meth:`RunBackend.run`; rows already recorded stay valid, and running the sweep
-    again (with any executor) resumes.
+    again (with any backend) resumes.
     """
 
 
