@@ -159,6 +159,10 @@ def _progress_bar(spec: SweepSpec, done: int, enabled: bool, backend: RunBackend
     )
 
 
+#: The keywords that choose a backend, as :func:`run_sweep` names them.
+_CHOICES = ("serial", "workers", "cluster", "dask_local")
+
+
 def run_sweep(
     sweep: str | Path | Mapping[str, Any] | SweepSpec,
     out: str | Path,
@@ -241,8 +245,8 @@ def run_sweep(
             serial=serial, workers=workers, cluster=cluster, dask_local=dask_local
         )
     else:
-        choices = {"serial": serial or None, "workers": workers, "cluster": cluster}
-        given = [k for k, v in {**choices, "dask_local": dask_local}.items() if v is not None]
+        choices = (serial or None, workers, cluster, dask_local)
+        given = [k for k, v in zip(_CHOICES, choices, strict=True) if v is not None]
         if given:
             raise HybridSimError(
                 f"choose one executor: a backend and {' and '.join(given)} given together"
