@@ -508,7 +508,7 @@ def test_a_lock_file_removed_by_its_holder_meanwhile_is_not_trusted(tmp_path, mo
 
 
 def test_report_temp_files_are_unpredictable_and_never_follow_symlinks(tmp_path, monkeypatch):
-    from hybridsim.report import files
+    from hybridsim import fileio as files
 
     victim = tmp_path / "victim.txt"
     names = iter(["0" * 16, "0" * 16, "1" * 16])
@@ -536,6 +536,24 @@ def test_report_temp_files_are_unpredictable_and_never_follow_symlinks(tmp_path,
     files.write_text(tmp_path / "a", "1")
     files.write_text(tmp_path / "a", "2")
     assert len(seen) == 2 and f".a.{os.getpid()}.tmp" not in seen
+
+
+def test_sweep_results_csv_export_never_follows_a_planted_temp_name(tmp_path):
+    """results.csv went through the predictable ``.results.csv.<pid>.tmp`` (issue 18.6): a
+    symlink planted there had the export write through it, outside --out."""
+    from hybridsim.sweep.store import export_csv
+
+    sweep = tmp_path / "sweep.toml"
+    sweep.write_text(dumps({"base": MMC, "seeds": [1], "factors": {"workload.jobs": [5]}}))
+    out = tmp_path / "s"
+    assert hybridsim.sweep(sweep, out, serial=True, progress=False).ok == 1
+    victim = tmp_path / "victim.csv"
+    planted = out / f".results.csv.{os.getpid()}.tmp"
+    planted.symlink_to(victim)
+    path = export_csv(out)
+    assert not victim.exists()
+    assert path.read_text().startswith("point,seed,")
+    assert not planted.exists() and not planted.is_symlink()  # an old leftover is removed
 
 
 def test_report_removes_temp_files_of_killed_reports(tmp_path):

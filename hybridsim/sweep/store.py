@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from hybridsim.errors import HybridSimError
+from hybridsim.fileio import remove_temp_files, write_text
 from hybridsim.outdir import LOCK_NAME as LOCK_NAME  # the directory lock, shared with runs
 from hybridsim.outdir import DirLock
 from hybridsim.sweep.spec import SweepSpec
@@ -564,7 +565,5 @@ def export_csv(directory: str | Path) -> Path:
     w.writerow(csv_columns(stored))
     w.writerows(csv_rows(stored))
     path = Path(directory) / CSV_NAME
-    tmp = path.with_name(f".{CSV_NAME}.{os.getpid()}.tmp")
-    tmp.write_text(buf.getvalue(), encoding="utf-8")
-    os.replace(tmp, path)
-    return path
+    remove_temp_files(path.parent, [CSV_NAME])  # left by a killed export
+    return write_text(path, buf.getvalue())
