@@ -546,7 +546,7 @@ def test_sweep_results_csv_export_never_follows_a_planted_temp_name(tmp_path):
     sweep = tmp_path / "sweep.toml"
     sweep.write_text(dumps({"base": MMC, "seeds": [1], "factors": {"workload.jobs": [5]}}))
     out = tmp_path / "s"
-    assert hybridsim.sweep(sweep, out, serial=True, progress=False).ok == 1
+    assert hybridsim.run_sweep(sweep, out, serial=True, progress=False).ok == 1
     victim = tmp_path / "victim.csv"
     planted = out / f".results.csv.{os.getpid()}.tmp"
     planted.symlink_to(victim)
