@@ -174,8 +174,8 @@ def _check_store(conn: sqlite3.Connection, directory: Path, spec: SweepSpec) -> 
 def check_out_dir(directory: str | Path, spec: SweepSpec) -> set[tuple[int, int]]:
     """Check, writing nothing, that a sweep can use ``directory``; its finished runs if any.
 
-    Run before an executor starts (a cluster takes seconds to reach or to start), so that a bad
-    ``--out`` is reported first, and an executor that cannot start leaves nothing behind.
+    Run before a backend starts (a cluster takes seconds to reach or to start), so that a bad
+    ``--out`` is reported first, and a backend that cannot start leaves nothing behind.
 
     Returns
     -------
@@ -500,7 +500,7 @@ def csv_columns(stored: StoredSweep) -> list[str]:
 
     Metrics keep the summaries' order: walking the rows by point then seed, a metric not seen
     before is placed right after the metric that precedes it in its row (``utilization_q-2``
-    after ``utilization_q-1``). The same rows give the same header, whichever executor ran them.
+    after ``utilization_q-1``). The same rows give the same header, whichever backend ran them.
     """
     definition = stored.definition
     reserved = _reserved(definition)
