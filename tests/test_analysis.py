@@ -100,9 +100,7 @@ def test_step_breakdown_of_a_real_run_sums_to_the_step_and_names_its_phases():
 
 
 def test_accuracy_stats_of_a_run_that_never_reaches_its_target():
-    rows = [
-        StepRecord("main", 0, k, k * S, 1.0, None, 0.5, 1, 0, 0, *[None] * 6) for k in range(3)
-    ]
+    rows = [StepRecord("main", 0, k, k * S, 1.0, None, 0.5, 1, 0, 0, *[None] * 6) for k in range(3)]
     a = records.accuracy_stats(rows, 0.9)
     assert a.steps_to_target is None and a.time_to_target_s is None and a.diverged_at is None
     assert records.accuracy_stats(rows, 0.9, run="sgd").final is None

@@ -116,7 +116,9 @@ def checks(R):
                 if x["scale"] is not None:
                     assert math.isclose(x["scale"] * x["runtime_s"], b["classical_s"], rel_tol=1e-9)
     cheap = R["change"]["cheapest"]
-    assert all(not r["blocks"] for r in R["change"]["rows"] if len(r["names"]) < len(cheap[0]["names"]))
+    assert all(
+        not r["blocks"] for r in R["change"]["rows"] if len(r["names"]) < len(cheap[0]["names"])
+    )
     # Under paper_unit the QPU's gate count does not depend on d.
     assert R["pruning"]["unit_flat"]
 
@@ -141,4 +143,6 @@ def test_the_small_plan_regenerates_the_same_page_on_other_blas_kernels(tmp_path
         assert script("--render-only", "--out", str(again)).returncode == 0
         assert (again / "index.md").read_text() == page
         pages.append(page.split(FOOTER)[0])
-    assert pages[0] == pages[1], "a printed number depends on the BLAS kernels: round it or spread it"
+    assert pages[0] == pages[1], (
+        "a printed number depends on the BLAS kernels: round it or spread it"
+    )

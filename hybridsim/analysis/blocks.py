@@ -31,6 +31,7 @@ from typing import Any
 from hybridsim.records import JobRecord
 
 __all__ = [
+    "break_even_table",
     "Block",
     "shape_blocks",
     "run_blocks",
@@ -237,3 +238,29 @@ def break_even_rows(
             )
         )
     return rows
+
+
+def break_even_table(
+    blocks: Sequence[Block], scenario: Any, accounting: Any, **kwargs: Any
+) -> list[dict[str, Any]]:
+    """:func:`break_even_rows` on a scenario's devices and ε, as plain dicts (a results file's
+    rows: ``block``, ``gate_time_s``, ``classical_s``, ``best_method``, ``quantum_fixed_s``).
+
+    ``kwargs`` go to :func:`break_even_rows` (``clamp``, ``assembled``...).
+    """
+    from dataclasses import asdict
+
+    gpu, qpu = device_specs(scenario)
+    rows = break_even_rows(
+        blocks, scenario.costs.epsilon, accounting=accounting, gpu=gpu, qpu=qpu, **kwargs
+    )
+    return [
+        {
+            "block": asdict(r.block),
+            "gate_time_s": dict(r.gate_time_s),
+            "classical_s": dict(r.classical_s),
+            "best_method": r.best_method,
+            "quantum_fixed_s": r.quantum_fixed_s,
+        }
+        for r in rows
+    ]

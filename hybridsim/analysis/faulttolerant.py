@@ -29,9 +29,9 @@ Examples
 
 from __future__ import annotations
 
-import math
+import math  # noqa: F401 (the doctests' namespace)
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from hybridsim.analysis.blocks import Block
@@ -44,6 +44,7 @@ __all__ = [
     "FtBreakEven",
     "ft_break_even",
     "scaled_qubit",
+    "block_table",
 ]
 
 
@@ -272,6 +273,78 @@ def ft_break_even(
         rounds = e.logical_cycle_s / e.code_distance
         gate = q.two_qubit_gate_time / TICKS_PER_SECOND
         out.append(
-            FtBreakEven(block, p, classical_s, e.runtime_s, e.code_distance, f, f * rounds, f * gate)
+            FtBreakEven(
+                block, p, classical_s, e.runtime_s, e.code_distance, f, f * rounds, f * gate
+            )
         )
+    return out
+
+
+def block_table(
+    blocks: Sequence[Block],
+    classical: dict[str, tuple[str, float]],
+    *,
+    eps: float,
+    algorithm: str = "jennings",
+    error_rates: Sequence[float] = (1e-3, 1e-4, 1e-5, 1e-6, 1e-8),
+    **kwargs: Any,
+) -> list[dict[str, Any]]:
+    """Per block: :func:`ft_rows` on every named qubit model and :func:`ft_break_even` against the
+    best classical method, as one plain dict (a results file's row).
+
+    Parameters
+    ----------
+    blocks : sequence of Block
+    classical : dict
+        Block name → (best classical method, its time in seconds).
+    eps, algorithm, error_rates
+        As :func:`ft_rows` and :func:`ft_break_even` take them.
+    **kwargs
+        More keywords of both (``clamp``...).
+
+    Returns
+    -------
+    list of dict
+        ``name``, ``n``, ``d``, ``kappa``, ``logical_qubits`` (the algorithm's), ``runs`` (per
+        solve), ``t_states`` (the most over the models that have an estimate), ``models`` (qubit
+        model → ``code_distance``, ``physical_qubits``, ``runtime_s``, ``error``),
+        ``classical_method``, ``classical_s``, ``break_even`` (:class:`FtBreakEven` as dicts,
+        without the block) and ``fastest`` (the qubit model with the shortest runtime, or None).
+
+    Examples
+    --------
+    >>> t = block_table([Block("b", 10, 10, 15.0)], {"b": ("cholesky", 4e-5)}, eps=0.05,
+    ...                 error_rates=(1e-4,))
+    >>> row = t[0]
+    >>> row["fastest"], row["models"]["qubit_maj_ns_e6"]["code_distance"] is not None
+    ('qubit_maj_ns_e6', True)
+    >>> math.isclose(row["break_even"][0]["scale"] * row["break_even"][0]["runtime_s"], 4e-5)
+    True
+    """
+    rows = ft_rows(blocks, eps=eps, algorithm=algorithm, **kwargs)
+    out = []
+    for b in blocks:
+        mine = [r for r in rows if r.block == b]
+        method, cls = classical[b.name]
+        be = ft_break_even(b, cls, eps=eps, algorithm=algorithm, error_rates=error_rates, **kwargs)
+        ok = [r for r in mine if r.runtime_s is not None]
+        models = {
+            r.qubit: {
+                "code_distance": r.code_distance,
+                "physical_qubits": r.physical_qubits,
+                "runtime_s": r.runtime_s,
+                "error": r.error,
+            }
+            for r in mine
+        }
+        out.append(
+            {
+                "name": b.name, "n": b.n, "d": b.d, "kappa": b.kappa,
+                "logical_qubits": mine[0].algorithm_qubits, "runs": mine[0].runs,
+                "t_states": max((r.t_states for r in ok), default=None), "models": models,
+                "classical_method": method, "classical_s": cls,
+                "break_even": [asdict(x) | {"block": None} for x in be],
+                "fastest": min(ok, key=lambda r: r.runtime_s).qubit if ok else None,
+            }
+        )  # fmt: skip
     return out

@@ -36,7 +36,7 @@ from typing import Any
 
 from hybridsim.analysis.blocks import Block, break_even_rows
 
-__all__ = ["Setting", "Improvement", "Outcome", "search", "cheapest"]
+__all__ = ["Setting", "Improvement", "Outcome", "search", "cheapest", "STANDARD"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,9 +62,7 @@ class Setting:
 
         acc = _accounting(self.accounting)
         name = acc.name if acc.name.endswith("+") else acc.name + "+"
-        return dataclasses.replace(
-            self, accounting=dataclasses.replace(acc, name=name, **changes)
-        )
+        return dataclasses.replace(self, accounting=dataclasses.replace(acc, name=name, **changes))
 
     def with_qpu(self, **changes: Any) -> Setting:
         """This setting with fields of its QPU spec replaced."""
@@ -88,6 +86,41 @@ class Improvement:
     name: str
     description: str
     apply: Callable[[Setting], Setting]
+
+
+#: The improvements the Q-Newton study searches over: hardware (co-location, faster measurement
+#: and reset), algorithm (a looser target, an ideal QRAM) and the one that needs an algorithm
+#: that does not exist (an answer used without reading it out).
+STANDARD = (
+    Improvement(
+        "co-located",
+        "the QPU next to the GPU: no transfers, no link latency",
+        lambda s: s.with_accounting(charge_transfer=False, charge_link_latency=False),
+    ),
+    Improvement(
+        "fast readout",
+        "measurement and reset 1000× faster",
+        lambda s: s.with_qpu(
+            measure_time_s=s.qpu.measure_time_s / 1e3, reset_time_s=s.qpu.reset_time_s / 1e3
+        ),
+    ),
+    Improvement(
+        "looser ε",
+        "a 10× looser target error ε (fewer readout runs and queries)",
+        lambda s: dataclasses.replace(s, eps=min(0.24, 10 * s.eps)),
+    ),
+    Improvement(
+        "cheap loading",
+        "one gate per matrix query instead of a QROM (an ideal QRAM)",
+        lambda s: s.with_accounting(oracle="unit"),
+    ),
+    Improvement(
+        "no readout",
+        "the answer used as a quantum state, never read out (the Newton update needs the whole "
+        "vector: an algorithm that does not exist yet)",
+        lambda s: s.with_accounting(readout="none"),
+    ),
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,6 +30,8 @@ __all__ = [
     "largest_drop",
     "block_histories",
     "bound_ratio",
+    "estimate_errors",
+    "trajectory",
 ]
 
 
@@ -108,7 +110,64 @@ def bound_ratio(jobs: Iterable[JobRecord], eps_norm: float) -> float | None:
     >>> bound_ratio([j], 0.2)
     0.5
     """
-    ratios = [
-        j.kappa_true / kappa_bound(j.n, eps_norm) for j in jobs if _ok(j.kappa_true)
-    ]
+    ratios = [j.kappa_true / kappa_bound(j.n, eps_norm) for j in jobs if _ok(j.kappa_true)]
     return max(ratios) if ratios else None
+
+
+def estimate_errors(jobs: Iterable[JobRecord]) -> tuple[list[float], int]:
+    """log₁₀(κ̂/κ) of every job with both an estimate and a true κ, and how many κ̂ were ∞.
+
+    Examples
+    --------
+    >>> from hybridsim.records import JobRecord
+    >>> js = [JobRecord(i, 0, 1, "W", 10, 10, 0, "classical", "g", "g-0", "completed",
+    ...                 0, 0, 0, 0, 0, kappa_true=10.0, kappa_est=est)
+    ...       for i, est in enumerate([100.0, math.inf, None])]
+    >>> estimate_errors(js)
+    ([1.0], 1)
+    """
+    errors, infinite = [], 0
+    for j in jobs:
+        if j.kappa_est is None or not _ok(j.kappa_true):
+            continue
+        if math.isfinite(j.kappa_est):
+            errors.append(math.log10(j.kappa_est / j.kappa_true))
+        else:
+            infinite += 1
+    return errors, infinite
+
+
+def trajectory(run: Any, eps_norm: float, window: int) -> dict[str, Any]:
+    """How κ moved over one training run, up to the step before the loss diverged (if it did).
+
+    Parameters
+    ----------
+    run : run
+        Anything with ``steps`` and ``jobs`` whose jobs carry ``kappa_true``.
+    eps_norm : float
+        The run's ε_norm, for :func:`bound_ratio`.
+    window : int
+        Steps averaged at each end for :func:`drop_factor`.
+
+    Returns
+    -------
+    dict
+        ``diverged_at`` (first step whose loss exceeds the initial loss, or None), ``analysed``
+        (steps analysed), ``drop`` and ``largest_drop`` of the per-step median κ, its ``low`` and
+        ``high``, and ``bound_ratio`` over the analysed jobs.
+    """
+    from hybridsim.analysis.records import accuracy_stats, main_steps
+
+    diverged = accuracy_stats(run.steps, 1.0).diverged_at
+    last = diverged - 1 if diverged else math.inf
+    med = [s.kappa_true_median for s in main_steps(run.steps) if 0 < s.step <= last]
+    med = [x for x in med if _ok(x)]
+    return {
+        "diverged_at": diverged,
+        "analysed": len(med),
+        "drop": drop_factor(med, window),
+        "largest_drop": largest_drop(med),
+        "low": min(med, default=None),
+        "high": max(med, default=None),
+        "bound_ratio": bound_ratio((j for j in run.jobs if j.step <= last), eps_norm),
+    }

@@ -42,8 +42,11 @@ __all__ = [
     "step_series",
     "AccuracyStats",
     "accuracy_stats",
+    "accuracy_summary",
     "job_rows",
     "by_block",
+    "quantum_share",
+    "quantum_blocks",
 ]
 
 #: Phases of a training step, in the order the trainer runs them (compute interval labels, then
@@ -226,9 +229,7 @@ def accuracy_stats(steps: Iterable[StepRecord], target: float, run: str = "main"
     loss0 = rows[0].loss if rows and rows[0].step == 0 else None
     diverged = None
     if loss0 is not None:
-        diverged = next(
-            (s.step for s in trained if s.loss is not None and s.loss > loss0), None
-        )
+        diverged = next((s.step for s in trained if s.loss is not None and s.loss > loss0), None)
     return AccuracyStats(
         final=trained[-1].test_accuracy if trained else None,
         best=max(acc) if acc else None,
@@ -236,6 +237,61 @@ def accuracy_stats(steps: Iterable[StepRecord], target: float, run: str = "main"
         time_to_target_s=M.seconds(hit.at) if hit else None,
         diverged_at=diverged,
     )
+
+
+def accuracy_summary(
+    runs: Sequence[Any], target: float, baseline: Sequence[Any] | None = None
+) -> dict[str, Any]:
+    """Accuracy and time to ``target`` over the seeds of one configuration, as median and range.
+
+    Parameters
+    ----------
+    runs : sequence of runs
+        One run per seed (anything with ``steps`` and ``summary``).
+    target : float
+        Test accuracy to reach.
+    baseline : sequence of runs, optional
+        The same seeds of a reference configuration: adds ``ttt_ratio``, the time to target
+        over the baseline's, seed for seed (:func:`hybridsim.analysis.stats.paired`).
+
+    Returns
+    -------
+    dict
+        ``time_to_target_s``, ``steps_to_target``, ``final``, ``best``, ``training_time_s``
+        (each :meth:`~hybridsim.analysis.stats.Spread.as_dict`), ``reached`` and ``diverged``
+        (how many seeds), ``seeds``, ``curve`` (the first run's :func:`step_series`) and, with a
+        baseline, ``ttt_ratio``.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> from hybridsim.records import StepRecord
+    >>> def fake(acc):
+    ...     rows = [StepRecord("main", 0, k, 10**21 * k, 1.0, None, a, 1, 0, 0,
+    ...                        None, None, None, None, None, None) for k, a in enumerate(acc)]
+    ...     return SimpleNamespace(steps=rows, summary={"training_time_s": len(acc) - 1.0})
+    >>> s = accuracy_summary([fake([0.1, 0.95]), fake([0.1, 0.5, 0.92])], 0.9)
+    >>> s["time_to_target_s"]["median"], s["reached"], s["seeds"]
+    (1.5, 2, 2)
+    """
+    from hybridsim.analysis.stats import paired, spread
+
+    st = [accuracy_stats(r.steps, target) for r in runs]
+    row: dict[str, Any] = {
+        "time_to_target_s": spread(a.time_to_target_s for a in st).as_dict(),
+        "steps_to_target": spread(a.steps_to_target for a in st).as_dict(),
+        "final": spread(a.final for a in st).as_dict(),
+        "best": spread(a.best for a in st).as_dict(),
+        "training_time_s": spread(float(r.summary["training_time_s"]) for r in runs).as_dict(),
+        "reached": sum(a.steps_to_target is not None for a in st),
+        "seeds": len(runs),
+        "diverged": sum(a.diverged_at is not None for a in st),
+        "curve": step_series(runs[0].steps) if runs else {},
+    }
+    if baseline is not None:
+        base = [accuracy_stats(r.steps, target).time_to_target_s for r in baseline]
+        row["ttt_ratio"] = paired([a.time_to_target_s for a in st], base).as_dict()
+    return row
 
 
 def job_rows(jobs: Iterable[JobRecord]) -> list[dict[str, Any]]:
@@ -258,3 +314,14 @@ def by_block(jobs: Iterable[JobRecord]) -> dict[str, list[JobRecord]]:
     for js in groups.values():
         js.sort(key=lambda j: (j.step, j.job_id))
     return dict(sorted(groups.items(), key=lambda kv: (-kv[1][0].n, kv[0])))
+
+
+def quantum_share(summary: Mapping[str, Any]) -> float:
+    """The share of a run's routed solves that went to a QPU (0 when nothing was routed)."""
+    q, c = summary["routed_quantum"], summary["routed_classical"]
+    return q / max(1, q + c)
+
+
+def quantum_blocks(jobs: Iterable[JobRecord]) -> list[str]:
+    """Names of the blocks that some job solved on a QPU, sorted."""
+    return sorted({j.block for j in jobs if j.route == "quantum"})

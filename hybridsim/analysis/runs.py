@@ -2,7 +2,7 @@
 
 A study is a few *grids*: a base scenario, overrides for every run (``set``), factors whose
 values combine into points (a grid, the first factor varying slowest), and seeds. Each grid is
-one sweep (``hybridsim.sweep``) in its own directory ``OUT/<name>`` with ``keep_runs``, so
+one sweep (:func:`hybridsim.run_sweep`) in its own directory ``OUT/<name>`` with ``keep_runs``, so
 
 * the runs go to a local process pool, a Dask cluster or this process, with identical results;
 * running the same grids into the same ``OUT`` again resumes: finished runs are kept;
@@ -25,6 +25,7 @@ Examples
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -34,7 +35,7 @@ from typing import Any
 
 from hybridsim.errors import HybridSimError
 
-__all__ = ["Grid", "GridRun", "run_grids", "select"]
+__all__ = ["Grid", "GridRun", "run_grids", "select", "load", "pick", "one"]
 
 
 def _frozen(mapping: Mapping[str, Any] | None) -> Mapping[str, Any]:
@@ -134,8 +135,14 @@ class GridRun:
 def _warm() -> None:
     import importlib
 
-    for name in ("hybridsim.sim.engine", "hybridsim.sim.training", "hybridsim.execution",
-                 "hybridsim.quantum.hhl", "hybridsim.quantum.gates", "qutip_qip.circuit"):
+    for name in (
+        "hybridsim.sim.engine",
+        "hybridsim.sim.training",
+        "hybridsim.execution",
+        "hybridsim.quantum.hhl",
+        "hybridsim.quantum.gates",
+        "qutip_qip.circuit",
+    ):
         try:
             importlib.import_module(name)
         except ImportError:  # pragma: no cover - the circuit simulator is a dependency
@@ -165,8 +172,8 @@ def run_grids(
     root : path
         Directory that relative ``base`` paths are taken from.
     workers, cluster, dask_local, serial, progress
-        The executor, as :func:`hybridsim.sweep` takes it (default: a local pool of the usable
-        cores).
+        The run backend, as :func:`hybridsim.run_sweep` takes it (default: a local pool of the
+        usable cores).
     warm : bool
         Import the simulator and the circuit simulator in this process first. A local pool forks
         its workers from this process for every grid, so they start with those modules loaded;
@@ -183,8 +190,7 @@ def run_grids(
         When a run failed (its one-line error is quoted; running again retries failed runs).
     """
     # The one entry point into the sweep machinery (a rename there is a one-line change here).
-    from hybridsim.sweep import sweep as run_sweep_file
-    from hybridsim.sweep.runner import run_dir_name
+    from hybridsim.sweep.runner import run_dir_name, run_sweep
     from hybridsim.sweep.spec import load_sweep
 
     names = [g.name for g in grids]
@@ -196,7 +202,7 @@ def run_grids(
     result: dict[str, list[GridRun]] = {}
     for g in grids:
         definition = g.sweep_definition(root)
-        res = run_sweep_file(
+        res = run_sweep(
             definition,
             out / g.name,
             workers=workers,
@@ -216,7 +222,10 @@ def run_grids(
         spec = load_sweep(definition)
         result[g.name] = [
             GridRun(
-                g.name, i, seed, MappingProxyType(values),
+                g.name,
+                i,
+                seed,
+                MappingProxyType(values),
                 out / g.name / "runs" / run_dir_name(spec, i, seed),
             )  # fmt: skip
             for i, values in enumerate(g.points())
@@ -232,7 +241,8 @@ def select(grid_runs: Sequence[GridRun], values: Mapping[str, Any] | None = None
     Examples
     --------
     >>> from pathlib import Path
-    >>> rs = [GridRun("g", 0, 1, {"m": "lu"}, Path("a")), GridRun("g", 1, 1, {"m": "auto"}, Path("b"))]
+    >>> rs = [GridRun("g", 0, 1, {"m": "lu"}, Path("a")),
+    ...       GridRun("g", 1, 1, {"m": "auto"}, Path("b"))]
     >>> [r.path.name for r in select(rs, {"m": "auto"})]
     ['b']
     """
@@ -241,3 +251,49 @@ def select(grid_runs: Sequence[GridRun], values: Mapping[str, Any] | None = None
         r for r in grid_runs
         if (seed is None or r.seed == seed) and all(r.values.get(k) == v for k, v in want.items())
     ]  # fmt: skip
+
+
+@functools.cache
+def _load(path: Path) -> Any:
+    from hybridsim.report.data import load_run
+
+    return load_run(path)
+
+
+def load(grid_run: GridRun) -> Any:
+    """A finished run's records (``summary``, ``jobs``, ``intervals``, ``steps``, ``source``), read
+    once per process from its directory (:func:`hybridsim.report.data.load_run`)."""
+    return _load(Path(grid_run.path))
+
+
+def pick(grid_runs: Sequence[GridRun], seed: int | None = None, **values: Any) -> list[Any]:
+    """The loaded runs whose factor values match, in seed order; a factor key's dots are written
+    as ``__`` (``costs__classical_method="lu"`` for ``costs.classical_method``).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> g = Grid("m", "scenarios/quickstart.toml", seeds=(1,),
+    ...          set={"workload.steps": 1, "workload.baselines": [],
+    ...               "scheduler.policy": "classical_only"},
+    ...          factors={"costs.classical_method": ["lu", "cholesky"]})
+    >>> runs = run_grids([g], tempfile.mkdtemp(), serial=True, progress=False)["m"]
+    >>> [r.summary["routed_quantum"] for r in pick(runs, costs__classical_method="lu")]
+    [0]
+    """
+    want = {k.replace("__", "."): v for k, v in values.items()}
+    return [load(r) for r in select(grid_runs, want, seed=seed)]
+
+
+def one(grid_runs: Sequence[GridRun], **values: Any) -> Any:
+    """The one loaded run of the lowest seed whose factor values match (see :func:`pick`).
+
+    Raises
+    ------
+    ValueError
+        When no run, or more than one, matches.
+    """
+    found = pick(grid_runs, seed=min(r.seed for r in grid_runs), **values)
+    if len(found) != 1:
+        raise ValueError(f"{len(found)} runs match {values}, expected one")
+    return found[0]

@@ -149,7 +149,7 @@ def percent_text(fraction: Any, digits: int = 2) -> str:
     pct = float(fraction) * 100
     if pct == 0:
         return "0 %"
-    if abs(pct) >= 10 ** digits:
+    if abs(pct) >= 10**digits:
         return f"{pct:.0f} %"
     return f"{number_text(pct, digits)} %"
 

@@ -61,7 +61,8 @@ def pruning(R, img: Path) -> str:
     for c in curves:
         ls = "-" if c["accounting"] == "paper" else ":"
         label = f"N = {c['n']} ({c['accounting']})"
-        left.loglog(c["prune_ratio"], [f(x) for x in c["lu"]], ls, color=colors[c["n"]], label=label)
+        ys = [f(x) for x in c["lu"]]
+        left.loglog(c["prune_ratio"], ys, ls, color=colors[c["n"]], label=label)
     for g in R["plan"]["gates"]:
         s = {"1 as": 1e-18, "1 ps": 1e-12, "1 ns": 1e-9}[g]
         left.axhline(s, color="grey", lw=0.8)

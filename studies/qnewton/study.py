@@ -23,7 +23,7 @@ import math
 import os
 import sys
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -34,8 +34,8 @@ if str(ROOT) not in sys.path:  # run as a script from anywhere: import the check
     sys.path.insert(0, str(ROOT))
 
 from hybridsim.analysis import blocks as B  # noqa: E402
-from hybridsim.analysis import decisions, faulttolerant, improvements, kappa, records
-from hybridsim.analysis.runs import Grid, run_grids, select  # noqa: E402
+from hybridsim.analysis import decisions, faulttolerant, improvements, kappa, records  # noqa: E402
+from hybridsim.analysis.runs import Grid, one, pick, run_grids  # noqa: E402
 from hybridsim.analysis.stats import json_ready, paired, ratio, spread  # noqa: E402
 
 QUICKSTART = "scenarios/quickstart.toml"
@@ -73,7 +73,8 @@ class Plan:
 
 
 PLANS = {
-    "full": Plan("full", (1, 2, 3, 4, 5), (1, 2, 3), 30, 256, 16, 100, (1, 2, 3), 30, (1, 2, 3), 10),
+    "full": Plan("full", (1, 2, 3, 4, 5), (1, 2, 3), 30, 256, 16, 100, (1, 2, 3), 30, (1, 2, 3),
+                 10),
     "small": Plan("small", (1, 2), (1,), 3, 8, 2, 8, (1,), 3, (1,), 2,
                   ("lu", "woodbury", "auto"), (1.0, 0.1, 0.003), ("1 as", "1 ns")),
 }
@@ -89,7 +90,7 @@ def grids(p: Plan) -> list[Grid]:
            "quantum.execute_max_n": 0}  # fmt: skip
     no_true = {**dig, "workload.kappa_true": False}  # classical runs need no exact κ
     g = [
-        Grid("digits-newton", QUICKSTART, p.seeds, {**no_true, "scheduler.policy": "classical_only"},
+        Grid("digits-newton", QUICKSTART, p.seeds, no_true | {"scheduler.policy": "classical_only"},
              {"costs.classical_method": p.methods}),
         Grid("digits-first-order", QUICKSTART, p.seeds, no_true,
              {"workload.optimizer": ["kfac", "adam", "sgd"]}),
@@ -97,14 +98,16 @@ def grids(p: Plan) -> list[Grid]:
              {"scheduler.estimator": ["norm_det", "floor"]}),
         Grid("digits-free", QUICKSTART, p.seeds, dig,
              {"scheduler.policy": ["qnewton_free_kappa", "oracle"]}),
-        Grid("digits-estimators", QUICKSTART, p.estimator_seeds, {**dig, "scheduler.policy": "qnewton"},
+        Grid("digits-estimators", QUICKSTART, p.estimator_seeds,
+             dig | {"scheduler.policy": "qnewton"},
              {"scheduler.estimator": ["hager_higham", "lanczos", "exact"]}),
         Grid("digits-methods", QUICKSTART, (1,), dig,
              {"scheduler.policy": ["qnewton", "qnewton_free_kappa"],
               "costs.classical_method": p.methods[:-1]}),
         Grid("digits-full", QUICKSTART, (1,), {**dig, "costs.accounting": "full",
              "workload.steps": p.full_steps},
-             {"scheduler.policy": ["classical_only", "qnewton", "qnewton_free_kappa", "quantum_only"]}),
+             {"scheduler.policy": ["classical_only", "qnewton", "qnewton_free_kappa",
+                                   "quantum_only"]}),
         # κ over a long run: the paper's MLP default ε_norm = 5e-3 (a small L2 term and a smaller
         # step keep it stable), and the quickstart's 0.1; every block's exact κ recorded.
         Grid("kappa", QUICKSTART, p.kappa_seeds,
@@ -136,8 +139,9 @@ def grids(p: Plan) -> list[Grid]:
                   "costs.classical_method": p.methods}),
             Grid(f"shapes-{m}-flat", path, (1,), {**steps, **FLAT,
                  "scheduler.policy": "qnewton_free_kappa"}, {"costs.classical_method": p.methods}),
-            Grid(f"full-{m}", path, (1,), {"workload.steps": p.full_steps, "costs.accounting": "full"},
-                 {"scheduler.policy": ["classical_only", "qnewton", "quantum_only"]}),
+            Grid(f"full-{m}", path, (1,), {"workload.steps": p.full_steps,
+                 "costs.accounting": "full"}, {"scheduler.policy": ["classical_only", "qnewton",
+                                                                   "quantum_only"]}),
         ]  # fmt: skip
     return g
 
@@ -154,42 +158,14 @@ SHOTS = 25_600
 
 
 @cache
-def run(path: Path) -> Any:
-    """A kept run directory as records (becomes ``RunResult.load`` when that lands)."""
-    from hybridsim.report.data import load_run
-
-    return load_run(path)
-
-
-@cache
 def scenario(path: Path) -> Any:
     from hybridsim.scenario import load_scenario
 
     return load_scenario(path / "scenario.toml")
 
 
-def pick(runs, grid: str, seed: int | None = None, **values) -> list[Any]:
-    """Kept runs of a grid whose factor values match (keys with '.' as '__'), in seed order."""
-    want = {k.replace("__", "."): v for k, v in values.items()}
-    return [run(r.path) for r in select(runs[grid], want, seed=seed)]
-
-
-def one(runs, grid: str, **values) -> Any:
-    (r,) = pick(runs, grid, seed=min(x.seed for x in runs[grid]), **values)
-    return r
-
-
 def time_s(r: Any) -> float:
     return float(r.summary["training_time_s"])
-
-
-def share_quantum(r: Any) -> float:
-    s = r.summary
-    return s["routed_quantum"] / max(1, s["routed_quantum"] + s["routed_classical"])
-
-
-def quantum_blocks(r: Any) -> list[str]:
-    return sorted({j.block for j in r.jobs if j.route == "quantum"})
 
 
 # -- 1. paper accounting against every classical method -----------------------------------------
@@ -198,22 +174,22 @@ def quantum_blocks(r: Any) -> list[str]:
 def variants(p: Plan, runs, w: str) -> dict[str, dict[str, Any]]:
     """Classical Newton and the Q-Newton variants of workload ``w``, per classical method."""
     if w == "digits":
-        cl = {m: one(runs, "digits-newton", costs__classical_method=m) for m in p.methods}
+        cl = {m: one(runs["digits-newton"], costs__classical_method=m) for m in p.methods}
         out = {"classical": cl, "qnewton": {}, "free": {}}
         for m in p.methods[:-1]:
-            out["qnewton"][m] = one(runs, "digits-methods", scheduler__policy="qnewton",
+            out["qnewton"][m] = one(runs["digits-methods"], scheduler__policy="qnewton",
                                     costs__classical_method=m)  # fmt: skip
-            out["free"][m] = one(runs, "digits-methods", scheduler__policy="qnewton_free_kappa",
+            out["free"][m] = one(runs["digits-methods"], scheduler__policy="qnewton_free_kappa",
                                  costs__classical_method=m)  # fmt: skip
-        out["qnewton"]["auto"] = one(runs, "digits-qnewton", scheduler__estimator="norm_det")
-        out["free"]["auto"] = one(runs, "digits-free", scheduler__policy="qnewton_free_kappa")
+        out["qnewton"]["auto"] = one(runs["digits-qnewton"], scheduler__estimator="norm_det")
+        out["free"]["auto"] = one(runs["digits-free"], scheduler__policy="qnewton_free_kappa")
         return out
     grid = f"shapes-{w}"
-    out = {v: {m: one(runs, grid, scheduler__policy=pol, costs__classical_method=m)
+    out = {v: {m: one(runs[grid], scheduler__policy=pol, costs__classical_method=m)
                for m in p.methods}
            for v, pol in (("classical", "classical_only"), ("qnewton", "qnewton"),
                           ("free", "qnewton_free_kappa"))}  # fmt: skip
-    out["flat"] = {m: one(runs, f"{grid}-flat", costs__classical_method=m) for m in p.methods}
+    out["flat"] = {m: one(runs[f"{grid}-flat"], costs__classical_method=m) for m in p.methods}
     return out
 
 
@@ -227,11 +203,12 @@ def section_methods(p: Plan, runs) -> dict[str, Any]:
         for name, per in v.items():
             rows[name] = {m: {"time_s": time_s(r), "ratio": ratio(time_s(r), cl[m]),
                               "ratio_vs_best": ratio(time_s(r), cl[best_m]),
-                              "share": share_quantum(r), "blocks": quantum_blocks(r),
+                              "share": records.quantum_share(r.summary),
+                              "blocks": records.quantum_blocks(r.jobs),
                               "breakdown": asdict(records.step_breakdown(r))}
                           for m, r in per.items()}  # fmt: skip
-        out[w] = {"best_method": best_m, "steps": records.step_breakdown(v["classical"]["lu"]).steps,
-                  "rows": rows}  # fmt: skip
+        out[w] = {"best_method": best_m, "rows": rows,
+                  "steps": records.step_breakdown(v["classical"]["lu"]).steps}  # fmt: skip
     cells = [(w, name, m, c["ratio"], c["ratio_vs_best"]) for w, s in out.items()
              for name, row in s["rows"].items() if name != "classical" for m, c in row.items()]
     hits = [c for c in cells if c[3] is not None and c[3] <= 1 - CLAIMS["reduction"]]
@@ -247,23 +224,18 @@ def section_methods(p: Plan, runs) -> dict[str, Any]:
 
 def workload_blocks(runs) -> dict[str, tuple[list[B.Block], Any]]:
     """Each workload's blocks (closed-form inputs) and its scenario."""
-    r = one(runs, "digits-qnewton", scheduler__estimator="norm_det")
+    r = one(runs["digits-qnewton"], scheduler__estimator="norm_det")
     sc = scenario(r.source)
     out = {"digits": (B.run_blocks(r.jobs, rank=sc.workload.batch_size), sc)}
     for m in SHAPES:
-        sc = scenario(one(runs, f"shapes-{m}", scheduler__policy="qnewton",
+        sc = scenario(one(runs[f"shapes-{m}"], scheduler__policy="qnewton",
                           costs__classical_method="auto").source)  # fmt: skip
         out[m] = (B.shape_blocks(sc), sc)
     return out
 
 
-def break_even_table(blocks, sc, accounting: Any, **kw) -> list[dict[str, Any]]:
-    gpu, qpu = B.device_specs(sc)
-    rows = B.break_even_rows(blocks, sc.costs.epsilon, accounting=accounting, gpu=gpu, qpu=qpu,
-                             clamp=True, **kw)  # fmt: skip
-    return [{"block": asdict(r.block), "gate_time_s": dict(r.gate_time_s),
-             "classical_s": dict(r.classical_s), "best_method": r.best_method,
-             "quantum_fixed_s": r.quantum_fixed_s} for r in rows]  # fmt: skip
+def break_even_table(blocks, sc, accounting: Any) -> list[dict[str, Any]]:
+    return B.break_even_table(blocks, sc, accounting, clamp=True)
 
 
 # -- 2. the paper's d·log N accounting and pruning ----------------------------------------------
@@ -277,18 +249,19 @@ def section_pruning(p: Plan, runs, wb) -> dict[str, Any]:
         for b in blocks:
             pts = [B.Block(b.name, b.n, max(1, math.floor(r * b.n)), 1e3, b.rank) for r in ratios]
             rows = break_even_table(pts, sc, acc)
-            curves[f"{acc}/{b.n}"] = {"accounting": acc, "n": b.n, "name": b.name, "prune_ratio": ratios,
+            curves[f"{acc}/{b.n}"] = {"accounting": acc, "n": b.n, "name": b.name,
+                                      "prune_ratio": ratios,
                                       "lu": [r["gate_time_s"]["lu"] for r in rows],
                                       "best": [r["gate_time_s"]["best"] for r in rows]}  # fmt: skip
-    base = {m: time_s(one(runs, "pruning-classical", costs__classical_method=m))
+    base = {m: time_s(one(runs["pruning-classical"], costs__classical_method=m))
             for m in ("lu", "auto")}  # fmt: skip
     sim = {}
     for gate in p.gates:
-        t = {acc: [time_s(one(runs, "pruning", cluster__qpu__atto__gate_time_2q=gate,
+        t = {acc: [time_s(one(runs["pruning"], cluster__qpu__atto__gate_time_2q=gate,
                               costs__accounting=acc, workload__prune_ratio=r)) for r in p.prune]
              for acc in ("paper", "paper_unit")}  # fmt: skip
-        shares = [share_quantum(one(runs, "pruning", cluster__qpu__atto__gate_time_2q=gate,
-                                    costs__accounting="paper", workload__prune_ratio=r))
+        shares = [records.quantum_share(one(runs["pruning"], costs__accounting="paper",
+                  cluster__qpu__atto__gate_time_2q=gate, workload__prune_ratio=r).summary)
                   for r in p.prune]  # fmt: skip
         # The d·log N term's share of the training time: paper minus paper_unit (which charges
         # the pruning work but not d), over paper.
@@ -310,32 +283,18 @@ def section_pruning(p: Plan, runs, wb) -> dict[str, Any]:
 # -- 3. time to target accuracy; 4. finite-shot readout -------------------------------------------
 
 
-def accuracy_row(rs: list[Any], target: float, baseline: list[Any] | None = None) -> dict:
-    st = [records.accuracy_stats(r.steps, target) for r in rs]
-    row = {"time_to_target_s": spread(a.time_to_target_s for a in st).as_dict(),
-           "steps_to_target": spread(a.steps_to_target for a in st).as_dict(),
-           "final": spread(a.final for a in st).as_dict(),
-           "best": spread(a.best for a in st).as_dict(),
-           "training_time_s": spread(time_s(r) for r in rs).as_dict(),
-           "reached": sum(a.steps_to_target is not None for a in st), "seeds": len(rs),
-           "diverged": sum(a.diverged_at is not None for a in st),
-           "curve": records.step_series(rs[0].steps)}  # fmt: skip
-    if baseline is not None:
-        ttt = [a.time_to_target_s for a in st]
-        base = [records.accuracy_stats(r.steps, target).time_to_target_s for r in baseline]
-        row["ttt_ratio"] = paired(ttt, base).as_dict()
-    return row
-
-
 def section_accuracy(p: Plan, runs) -> dict[str, Any]:
     target = scenario(runs["digits-newton"][0].path).workload.target_accuracy
-    best = pick(runs, "digits-newton", costs__classical_method="auto")
-    rows = {f"newton-{m}": pick(runs, "digits-newton", costs__classical_method=m) for m in p.methods}
-    rows |= {f"qnewton-{e}": pick(runs, "digits-qnewton", scheduler__estimator=e)
+    best = pick(runs["digits-newton"], costs__classical_method="auto")
+    rows = {f"newton-{m}": pick(runs["digits-newton"], costs__classical_method=m)
+            for m in p.methods}  # fmt: skip
+    rows |= {f"qnewton-{e}": pick(runs["digits-qnewton"], scheduler__estimator=e)
              for e in ("norm_det", "floor")}  # fmt: skip
-    rows |= {k: pick(runs, "digits-free", scheduler__policy=k) for k in ("qnewton_free_kappa", "oracle")}
-    rows |= {k: pick(runs, "digits-first-order", workload__optimizer=k) for k in ("kfac", "adam", "sgd")}
-    out = {k: accuracy_row(v, target, best) for k, v in rows.items()}
+    rows |= {k: pick(runs["digits-free"], scheduler__policy=k)
+             for k in ("qnewton_free_kappa", "oracle")}  # fmt: skip
+    rows |= {k: pick(runs["digits-first-order"], workload__optimizer=k)
+             for k in ("kfac", "adam", "sgd")}  # fmt: skip
+    out = {k: records.accuracy_summary(v, target, best) for k, v in rows.items()}
     med = {k: r["time_to_target_s"]["median"] for k, r in out.items()}
     ranking = sorted(((k, t) for k, t in med.items() if t is not None), key=lambda kt: kt[1])
     qn = [t for k, t in med.items() if k.startswith(("qnewton", "oracle")) and t is not None]
@@ -346,15 +305,15 @@ def section_accuracy(p: Plan, runs) -> dict[str, Any]:
 def section_shots(p: Plan, runs) -> dict[str, Any]:
     from hybridsim.costs.quantum import readout_runs
 
-    r0 = pick(runs, "iris", scheduler__policy="classical_only")
+    r0 = pick(runs["iris"], scheduler__policy="classical_only")
     sc = scenario(runs["iris"][0].path)
     target, eps = sc.workload.target_accuracy, sc.costs.epsilon
-    sets = {"classical": r0, "exact": pick(runs, "iris", scheduler__policy="qnewton_free_kappa")}
-    sets |= {f"shots-{s}": pick(runs, "iris-shots", quantum__shots=s)
+    sets = {"classical": r0, "exact": pick(runs["iris"], scheduler__policy="qnewton_free_kappa")}
+    sets |= {f"shots-{s}": pick(runs["iris-shots"], quantum__shots=s)
              for s in (SHOTS // 100, SHOTS // 10, SHOTS)}  # fmt: skip
     rows = {}
     for k, rs in sets.items():
-        row = accuracy_row(rs, target)
+        row = records.accuracy_summary(rs, target)
         q = [j for r in rs for j in r.jobs if j.route == "quantum"]
         row["solution_error"] = spread(j.solution_error for j in q).as_dict()
         row["executions"] = spread(j.shots for j in q).as_dict()
@@ -382,19 +341,8 @@ def _iris_test(sc) -> Any:
 def section_kappa(p: Plan, runs, wb) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for eps in (0.005, 0.1):
-        rs = pick(runs, "kappa", workload__eps_norm=eps)
-        per = []
-        for r in rs:
-            acc = records.accuracy_stats(r.steps, 0.9)
-            last = (acc.diverged_at - 1) if acc.diverged_at else None
-            jobs = [j for j in r.jobs if last is None or j.step <= last]
-            med = [s.kappa_true_median for s in records.main_steps(r.steps)
-                   if s.step > 0 and (last is None or s.step <= last)]  # fmt: skip
-            per.append({"diverged_at": acc.diverged_at, "analysed": len(med),
-                        "drop": kappa.drop_factor(med, p.window),
-                        "largest_drop": kappa.largest_drop(med),
-                        "low": min(med), "high": max(med),
-                        "bound_ratio": kappa.bound_ratio(jobs, eps)})  # fmt: skip
+        rs = pick(runs["kappa"], workload__eps_norm=eps)
+        per = [kappa.trajectory(r, eps, p.window) for r in rs]
         sc = scenario(runs["kappa"][0].path if eps == 0.005 else runs["kappa"][-1].path)
         hist = kappa.block_histories(rs[0].jobs)
         out[str(eps)] = {
@@ -403,11 +351,12 @@ def section_kappa(p: Plan, runs, wb) -> dict[str, Any]:
             **{k: spread(x[k] for x in per).as_dict()
                for k in ("drop", "largest_drop", "low", "high", "bound_ratio")},
             "diverged": sum(x["diverged_at"] is not None for x in per),
-            "blocks": {b: {**h, "bound": kappa.kappa_bound(h["n"][0], eps)} for b, h in hist.items()},
+            "blocks": {b: {**h, "bound": kappa.kappa_bound(h["n"][0], eps)}
+                       for b, h in hist.items()},
         }  # fmt: skip
     # The paper's claimed trajectory against the bound at the language models' ε_norm.
     blocks, sc = wb["bert-tiny"]
-    r = one(runs, "shapes-bert-tiny", scheduler__policy="qnewton", costs__classical_method="auto")
+    r = one(runs["shapes-bert-tiny"], scheduler__policy="qnewton", costs__classical_method="auto")
     from hybridsim.workload.shapes import paper_model
 
     model = paper_model("bert-tiny")
@@ -416,7 +365,8 @@ def section_kappa(p: Plan, runs, wb) -> dict[str, Any]:
     out["bert-tiny"] = {"eps_norm": eps_lm, "kappa_start": start, "blocks": len(model.blocks),
                         "below_start": sum(kappa.kappa_bound(b.n, eps_lm) < start
                                            for b in model.blocks),
-                        "clipped_share": r.summary["kappa_clipped_block_steps"] / len(r.jobs)}  # fmt: skip
+                        "clipped_share": r.summary["kappa_clipped_block_steps"]
+                        / len(r.jobs)}  # fmt: skip
     return out
 
 
@@ -430,18 +380,11 @@ def section_estimators(p: Plan, runs) -> dict[str, Any]:
     sets |= {k: ("digits-free", {"scheduler__policy": k}) for k in ("qnewton_free_kappa", "oracle")}
     out = {}
     for name, (grid, values) in sets.items():
-        rs = [r for s in seeds for r in pick(runs, grid, seed=s, **values)]
-        base = [one_seed(runs, s) for s in seeds]
-        refs, errs, inf = [], [], 0
-        for r in rs:
-            refs += decisions.reference_decisions(r.jobs, scenario(r.source))
-            for j in r.jobs:
-                if j.kappa_est is None or j.kappa_true is None:
-                    continue
-                if not math.isfinite(j.kappa_est):
-                    inf += 1
-                else:
-                    errs.append(math.log10(j.kappa_est / j.kappa_true))
+        rs = [r for s in seeds for r in pick(runs[grid], seed=s, **values)]
+        base = [r for s in seeds for r in pick(runs["digits-newton"], seed=s,
+                                                 costs__classical_method="auto")]  # fmt: skip
+        refs = [d for r in rs for d in decisions.reference_decisions(r.jobs, scenario(r.source))]
+        errs, inf = kappa.estimate_errors(j for r in rs for j in r.jobs)
         q = decisions.routing_quality(refs)
         br = [records.step_breakdown(r) for r in rs]
         out[name] = {"jobs": sum(len(r.jobs) for r in rs), "agreement": q.agreement,
@@ -450,14 +393,10 @@ def section_estimators(p: Plan, runs) -> dict[str, Any]:
                      "log10_error": spread(errs).as_dict(), "infinite": inf,
                      "estimate_s": spread(b.phases.get("estimate", 0.0) for b in br).as_dict(),
                      "estimate_share": spread(b.share("estimate") for b in br).as_dict(),
-                     "share": spread(share_quantum(r) for r in rs).as_dict(),
-                     "ratio": paired([time_s(r) for r in rs], [time_s(b) for b in base]).as_dict()}  # fmt: skip
+                     "share": spread(records.quantum_share(r.summary) for r in rs).as_dict(),
+                     "ratio": paired([time_s(r) for r in rs],
+                                     [time_s(b) for b in base]).as_dict()}  # fmt: skip
     return {"seeds": list(seeds), "rows": out}
-
-
-def one_seed(runs, seed: int) -> Any:
-    (r,) = pick(runs, "digits-newton", seed=seed, costs__classical_method="auto")
-    return r
 
 
 # -- 7. full accounting ---------------------------------------------------------------------------
@@ -467,19 +406,21 @@ def section_full(runs, wb) -> dict[str, Any]:
     sim = {}
     for w in ("digits", *SHAPES):
         grid = "digits-full" if w == "digits" else f"full-{w}"
-        c, q = (one(runs, grid, scheduler__policy=x) for x in ("classical_only", "qnewton"))
-        forced = one(runs, grid, scheduler__policy="quantum_only")
+        c, q = (one(runs[grid], scheduler__policy=x) for x in ("classical_only", "qnewton"))
+        forced = one(runs[grid], scheduler__policy="quantum_only")
         tot = records.route_totals(forced.jobs).get("quantum")
-        sim[w] = {"classical_s": time_s(c), "qnewton_s": time_s(q), "ratio": ratio(time_s(q), time_s(c)),
+        sim[w] = {"classical_s": time_s(c), "qnewton_s": time_s(q),
+                  "ratio": ratio(time_s(q), time_s(c)),
                   "routed_quantum": q.summary["routed_quantum"], "jobs": len(q.jobs),
                   "forced_s": time_s(forced), "forced_ratio": ratio(time_s(forced), time_s(c)),
                   "forced_parts": asdict(tot) if tot else None}  # fmt: skip
-    free = one(runs, "digits-full", scheduler__policy="qnewton_free_kappa")
+    free = one(runs["digits-full"], scheduler__policy="qnewton_free_kappa")
     sim["digits"]["free_routed_quantum"] = free.summary["routed_quantum"]
     # Where one forced QPU solve's time goes, per digits block (first step).
-    forced = one(runs, "digits-full", scheduler__policy="quantum_only")
+    forced = one(runs["digits-full"], scheduler__policy="quantum_only")
     blocks, sc = wb["digits"]
-    best = {b["block"]["name"]: b["classical_s"]["best"] for b in break_even_table(blocks, sc, "full")}
+    best = {b["block"]["name"]: b["classical_s"]["best"]
+            for b in break_even_table(blocks, sc, "full")}  # fmt: skip
     per = {}
     first = sorted((j for j in forced.jobs if j.step == 1), key=lambda j: -j.n)
     for row in records.job_rows(first):
@@ -499,63 +440,29 @@ def section_ft(wb) -> dict[str, Any]:
     out, flat = {}, []
     for w, (blocks, sc) in wb.items():
         c = sc.costs
-        full = {b["block"]["name"]: b for b in break_even_table(blocks, sc, "full")}
-        rows = faulttolerant.ft_rows(blocks, eps=c.epsilon, algorithm=c.algorithm, clamp=True)
-        per = []
-        for b in blocks:
-            mine = [r for r in rows if r.block == b]
-            cls = full[b.name]["classical_s"]["best"]
-            be = faulttolerant.ft_break_even(b, cls, eps=c.epsilon, clamp=True,
-                                             error_rates=ERROR_RATES)  # fmt: skip
-            ok = [r for r in mine if r.runtime_s is not None]
-            per.append({"name": b.name, "n": b.n, "d": b.d, "kappa": b.kappa,
-                        "logical_qubits": mine[0].algorithm_qubits, "runs": mine[0].runs,
-                        "t_states": max((r.t_states for r in ok), default=None),
-                        "models": {r.qubit: {"code_distance": r.code_distance,
-                                             "physical_qubits": r.physical_qubits,
-                                             "runtime_s": r.runtime_s, "error": r.error}
-                                   for r in mine},
-                        "classical_method": full[b.name]["best_method"], "classical_s": cls,
-                        "break_even": [asdict(x) | {"block": None} for x in be]})  # fmt: skip
-            best = min(ok, key=lambda r: r.runtime_s, default=None)
-            flat += [(w, b, best, x) for x in be if x.scale is not None]
+        cls = {r["block"]["name"]: (r["best_method"], r["classical_s"]["best"])
+               for r in break_even_table(blocks, sc, "full")}  # fmt: skip
+        per = faulttolerant.block_table(blocks, cls, eps=c.epsilon, algorithm=c.algorithm,
+                                        error_rates=ERROR_RATES, clamp=True)  # fmt: skip
+        for b, row in zip(blocks, per, strict=True):
+            fast = row["fastest"] and {"qubit": row["fastest"], **row["models"][row["fastest"]]}
+            flat += [(w, b, fast, x) for x in row["break_even"] if x["scale"] is not None]
         out[w] = {"eps": c.epsilon, "blocks": per}
-    fastest = [(w, b, e) for w, b, e, _ in flat if e is not None]
-    small = min(fastest, key=lambda t: (t[1].n, t[2].runtime_s))
-    large = max(fastest, key=lambda t: (t[1].n, -t[2].runtime_s))
-    w, b, _, x = max(flat, key=lambda t: t[3].scale)
+    fastest = [(w, b, e) for w, b, e, _ in flat if e]
+    small = min(fastest, key=lambda t: (t[1].n, t[2]["runtime_s"]))
+    large = max(fastest, key=lambda t: (t[1].n, -t[2]["runtime_s"]))
+    w, b, _, x = max(flat, key=lambda t: t[3]["scale"])
 
     def sel(t):
-        return {"workload": t[0], "block": t[1].name, "qubit": t[2].qubit,
-                "physical_qubits": t[2].physical_qubits, "runtime_s": t[2].runtime_s}
+        return {"workload": t[0], "block": t[1].name, **t[2]}
 
     from hybridsim.costs.ft import QUBIT_MODELS
 
     return {"workloads": out, "models": list(QUBIT_MODELS),
             "error_rates": list(ERROR_RATES), "smallest": sel(small), "largest": sel(large),
-            "closest": {"workload": w, "block": b.name, "error_rate": x.error_rate,
-                        "gate_time_needed_s": x.gate_time_needed_s, "factor": 1 / x.scale}}  # fmt: skip
-
-
-IMPROVEMENTS = (
-    improvements.Improvement(
-        "co-located", "the QPU next to the GPU: no transfers, no link latency",
-        lambda s: s.with_accounting(charge_transfer=False, charge_link_latency=False)),
-    improvements.Improvement(
-        "fast readout", "measurement and reset 1000× faster",
-        lambda s: s.with_qpu(measure_time_s=s.qpu.measure_time_s / 1e3,
-                             reset_time_s=s.qpu.reset_time_s / 1e3)),
-    improvements.Improvement(
-        "looser ε", "a 10× looser target error ε (fewer readout runs and queries)",
-        lambda s: replace(s, eps=min(0.24, 10 * s.eps))),
-    improvements.Improvement(
-        "cheap loading", "one gate per matrix query instead of a QROM (an ideal QRAM)",
-        lambda s: s.with_accounting(oracle="unit")),
-    improvements.Improvement(
-        "no readout", "the answer used as a quantum state, never read out (the Newton update "
-        "needs the whole vector: an algorithm that does not exist yet)",
-        lambda s: s.with_accounting(readout="none")),
-)  # fmt: skip
+            "closest": {"workload": w, "block": b.name, "error_rate": x["error_rate"],
+                        "gate_time_needed_s": x["gate_time_needed_s"],
+                        "factor": 1 / x["scale"]}}  # fmt: skip
 
 
 def section_change(wb) -> dict[str, Any]:
@@ -563,18 +470,19 @@ def section_change(wb) -> dict[str, Any]:
     for w, (blocks, sc) in wb.items():
         gpu, qpu = B.device_specs(sc)
         base = improvements.Setting("full", qpu, sc.costs.epsilon)
-        for o in improvements.search(blocks, base, IMPROVEMENTS, gpu=gpu, clamp=True):
+        for o in improvements.search(blocks, base, improvements.STANDARD, gpu=gpu, clamp=True):
             f = found.setdefault(o.names, {"names": list(o.names), "blocks": [], "margin": 0.0})
             f["blocks"] += [f"{w}: {b}" for b in o.blocks]
             f["margin"] = max(f["margin"], o.margin)
     rows = sorted(found.values(), key=lambda f: (len(f["names"]), -f["margin"]))
     wins = [f for f in rows if f["blocks"]]
     k = min((len(f["names"]) for f in wins), default=None)
-    n = len(IMPROVEMENTS)
+    n = len(improvements.STANDARD)
     cheap = [f for f in wins if len(f["names"]) == k]
     shown = [f for f in rows if len(f["names"]) <= 1 or f in cheap or len(f["names"]) >= n - 1]
     every_but = next(f for f in rows if len(f["names"]) == n - 1 and "no readout" not in f["names"])
-    return {"improvements": [{"name": i.name, "description": i.description} for i in IMPROVEMENTS],
+    return {"improvements": [{"name": i.name, "description": i.description}
+                             for i in improvements.STANDARD],
             "rows": rows, "cheapest": cheap, "shown": shown,
             "without_readout": len(every_but["blocks"])}  # fmt: skip
 
@@ -583,28 +491,27 @@ def section_change(wb) -> dict[str, Any]:
 
 
 def section_setup(p: Plan, runs, wb) -> dict[str, Any]:
-    sc = scenario(one(runs, "digits-qnewton", scheduler__estimator="norm_det").source)
-    gpu, qpu = (asdict(x) for x in B.device_specs(sc))
-    wl = sc.workload
-    shapes = {}
-    for m, (blocks, ss) in wb.items():
-        if m == "digits":
-            continue
-        from hybridsim.workload.shapes import paper_model
+    from hybridsim.workload.shapes import paper_model
 
-        model = paper_model(m)
+    sc = scenario(one(runs["digits-qnewton"], scheduler__estimator="norm_det").source)
+    wl, shapes = sc.workload, {}
+    for m, (blocks, ss) in list(wb.items())[1:]:
+        model, k = paper_model(m), ss.workload.kappa
         g, q = (asdict(x) for x in B.device_specs(ss))
-        shapes[m] = {"steps": len(records.main_steps(one(runs, f"shapes-{m}",
-                     scheduler__policy="classical_only", costs__classical_method="lu").steps)),
-                     "steps_per_epoch": model.steps_per_epoch, "blocks": len(model.blocks),
-                     "shapes": len(blocks), "batch": model.batch_size, "eps_norm": model.eps_norm,
-                     "kappa_start": ss.workload.kappa.start, "kappa_drop": ss.workload.kappa.total_drop,
-                     "kappa_sigma": ss.workload.kappa.scatter_sigma, "prune": ss.workload.prune_ratio,
-                     "epsilon": ss.costs.epsilon, "gpu": g, "qpu": q}  # fmt: skip
-    return {"digits": {"dataset": wl.dataset, "hidden": list(wl.hidden), "activation": wl.activation,
-                       "blocks": {b.name: b.n for b in wb["digits"][0]}, "eps_norm": wl.eps_norm,
-                       "lr": wl.lr, "batch": wl.batch_size, "target": wl.target_accuracy,
-                       "epsilon": sc.costs.epsilon, "steps": p.digits_steps, "gpu": gpu, "qpu": qpu,
+        r = one(runs[f"shapes-{m}"], scheduler__policy="classical_only",
+                costs__classical_method="lu")
+        shapes[m] = {"steps": len(records.main_steps(r.steps)), "blocks": len(model.blocks),
+                     "steps_per_epoch": model.steps_per_epoch, "shapes": len(blocks),
+                     "batch": model.batch_size, "eps_norm": model.eps_norm, "kappa_start": k.start,
+                     "kappa_drop": k.total_drop, "kappa_sigma": k.scatter_sigma,
+                     "prune": ss.workload.prune_ratio, "epsilon": ss.costs.epsilon,
+                     "gpu": g, "qpu": q}  # fmt: skip
+    gpu, qpu = (asdict(x) for x in B.device_specs(sc))
+    return {"digits": {"dataset": wl.dataset, "hidden": list(wl.hidden), "lr": wl.lr,
+                       "activation": wl.activation, "eps_norm": wl.eps_norm,
+                       "blocks": {b.name: b.n for b in wb["digits"][0]}, "batch": wl.batch_size,
+                       "target": wl.target_accuracy, "epsilon": sc.costs.epsilon, "gpu": gpu,
+                       "steps": p.digits_steps, "qpu": qpu,
                        "gpus": next(g.count for g in sc.cluster.groups if g.kind == "gpu"),
                        "threshold": sc.scheduler.kappa_threshold},
             "shapes": shapes, "flat_kappa": FLAT["workload.kappa.start"]}  # fmt: skip
@@ -623,7 +530,8 @@ def build(p: Plan, gs: list[Grid], runs) -> dict[str, Any]:
          "pruning": section_pruning(p, runs, wb),
          "accuracy": section_accuracy(p, runs), "shots": section_shots(p, runs),
          "kappa": section_kappa(p, runs, wb), "estimators": section_estimators(p, runs),
-         "full": section_full(runs, wb), "ft": section_ft(wb), "change": section_change(wb)}  # fmt: skip
+         "full": section_full(runs, wb), "ft": section_ft(wb),
+         "change": section_change(wb)}  # fmt: skip
     return json_ready(R)
 
 
@@ -642,7 +550,8 @@ def render(out: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--small", action="store_true", help="the reduced plan (what the tests run)")
     ap.add_argument("--render-only", action="store_true", help="redraw from OUT/results.json")
     ap.add_argument("--out", type=Path, default=ROOT / "docs" / "study", help="page directory")
