@@ -106,6 +106,31 @@ def test_accuracy_stats_of_a_run_that_never_reaches_its_target():
     assert records.accuracy_stats(rows, 0.9, run="sgd").final is None
 
 
+def test_accuracy_summary_pairs_time_to_target_with_the_baseline_seed_for_seed():
+    from types import SimpleNamespace
+
+    def fake(acc, total):
+        rows = [StepRecord("main", 0, k, k * S, 1.0, None, a, 1, 0, 0, *[None] * 6)
+                for k, a in enumerate(acc)]  # fmt: skip
+        return SimpleNamespace(steps=rows, summary={"training_time_s": total})
+
+    runs_ = [fake([0.1, 0.95], 1.0), fake([0.1, 0.2, 0.5], 2.0)]
+    base = [fake([0.1, 0.5, 0.91], 2.0), fake([0.1, 0.95], 1.0)]
+    s = records.accuracy_summary(runs_, 0.9, base)
+    assert s["reached"] == 1 and s["seeds"] == 2 and s["diverged"] == 0
+    assert s["time_to_target_s"]["median"] == 1.0 and s["time_to_target_s"]["missing"] == 1
+    assert s["ttt_ratio"]["values"] == [0.5, None]  # seed 2 never reached the target
+    assert s["training_time_s"]["high"] == 2.0 and s["curve"]["step"] == [0, 1]
+    assert "ttt_ratio" not in records.accuracy_summary(runs_, 0.9)
+
+
+def test_quantum_share_and_blocks():
+    assert records.quantum_share({"routed_quantum": 1, "routed_classical": 3}) == 0.25
+    assert records.quantum_share({"routed_quantum": 0, "routed_classical": 0}) == 0.0
+    js = [job(0, 1, "b", 2, route="quantum"), job(1, 1, "W", 4), job(2, 2, "b", 2, route="quantum")]
+    assert records.quantum_blocks(js) == ["b"]
+
+
 # -- reference decisions --------------------------------------------------------------------------
 
 
@@ -168,6 +193,28 @@ def test_bound_holds_for_real_blocks(free_run):
     hist = kappa.block_histories(free_run.jobs)
     assert list(hist) == ["W1", "W2", "b1", "b2"]
     assert all(len(h["step"]) == 2 for h in hist.values())
+
+
+def test_estimate_errors_count_overflowed_estimates_apart():
+    js = [job(0, 1, "W", 4, kappa_true=10.0, kappa_est=1000.0),
+          job(1, 1, "b", 2, kappa_true=10.0, kappa_est=math.inf),
+          job(2, 2, "W", 4, kappa_true=None, kappa_est=5.0),
+          job(3, 2, "b", 2, kappa_true=10.0)]  # fmt: skip
+    assert kappa.estimate_errors(js) == ([2.0], 1)
+
+
+def test_trajectory_stops_before_the_loss_diverges():
+    losses, kappas = [1.0, 0.5, 0.4, 3.0], [None, 100.0, 10.0, 1.0]
+    pairs = enumerate(zip(losses, kappas, strict=True))
+    rows = [StepRecord("main", 0, k, k * S, loss, None, 0.5, 1, 0, 0, kap, None, None, None,
+                       None, None) for k, (loss, kap) in pairs]  # fmt: skip
+    js = [job(k, k, "W", 4, kappa_true=kap) for k, kap in enumerate(kappas) if kap]
+    from types import SimpleNamespace
+
+    t = kappa.trajectory(SimpleNamespace(steps=rows, jobs=js), eps_norm=1.0, window=1)
+    assert t["diverged_at"] == 3 and t["analysed"] == 2
+    assert (t["drop"], t["low"], t["high"]) == (10.0, 10.0, 100.0)
+    assert t["bound_ratio"] == pytest.approx(100.0 / 5.0)  # step 3's κ = 1 is left out
 
 
 # -- blocks and break-even ------------------------------------------------------------------------
@@ -240,6 +287,40 @@ def test_ft_break_even_improves_with_the_error_rate():
 # -- improvements ---------------------------------------------------------------------------------
 
 
+def test_block_table_rows_agree_with_ft_rows_and_break_even(free_run):
+    bs = blocks.run_blocks(free_run.jobs, rank=free_run.scenario.workload.batch_size)[-2:]
+    be = blocks.break_even_table(bs, free_run.scenario, "full", clamp=True)
+    assert [r["block"]["name"] for r in be] == [b.name for b in bs]
+    assert all(r["classical_s"]["best"] == r["classical_s"][r["best_method"]] for r in be)
+    cls = {r["block"]["name"]: (r["best_method"], r["classical_s"]["best"]) for r in be}
+    t = faulttolerant.block_table(bs, cls, eps=0.05, error_rates=(1e-4,), clamp=True)
+    rows = faulttolerant.ft_rows(bs, eps=0.05, clamp=True)
+    for b, row in zip(bs, t, strict=True):
+        mine = {r.qubit: r for r in rows if r.block == b}
+        assert set(row["models"]) == set(mine)
+        for q, m in row["models"].items():
+            assert m["physical_qubits"] == mine[q].physical_qubits
+        ok = {q: m["runtime_s"] for q, m in row["models"].items() if m["runtime_s"] is not None}
+        assert row["fastest"] == min(ok, key=ok.get)
+        (x,) = row["break_even"]
+        assert x["classical_s"] == cls[b.name][1] and x["block"] is None
+
+
+def test_the_standard_improvements_change_what_they_say():
+    from hybridsim.costs.specs import QpuSpec
+
+    qpu = QpuSpec(gate_time_1q_s=1e-18, gate_time_2q_s=1e-18, measure_time_s=1e-6,
+                  reset_time_s=1e-4, max_shots_per_job=10**5, link_latency_s=1e-3)  # fmt: skip
+    base = improvements.Setting("full", qpu, 0.05)
+    by = {i.name: i.apply(base) for i in improvements.STANDARD}
+    assert by["fast readout"].qpu.measure_time_s == pytest.approx(1e-9)
+    assert by["looser ε"].eps == 0.24  # 10× capped below the QLSA's limit
+    assert by["cheap loading"].accounting.oracle == "unit"
+    assert by["no readout"].accounting.readout == "none"
+    near = by["co-located"].accounting
+    assert not near.charge_transfer and not near.charge_link_latency
+
+
 def test_search_tries_every_subset_smallest_first():
     from hybridsim.costs.specs import GpuSpec, QpuSpec
 
@@ -289,6 +370,20 @@ def test_run_grids_resumes_and_reports_failed_runs(tmp_path):
     first = (r.path / "summary.json").stat().st_mtime_ns
     (r2,) = runs.run_grids([g], tmp_path, serial=True, progress=False)["one"]
     assert r2.path == r.path and (r.path / "summary.json").stat().st_mtime_ns == first
+
+
+def test_pick_and_one_load_the_matching_runs(tmp_path):
+    g = runs.Grid("m", "scenarios/quickstart.toml", seeds=(1, 2), set={"workload.steps": 1,
+                  "workload.baselines": [], "scheduler.policy": "classical_only",
+                  "workload.kappa_true": False},
+                  factors={"costs.classical_method": ["lu", "cholesky"]})  # fmt: skip
+    rs = runs.run_grids([g], tmp_path, serial=True, progress=False)["m"]
+    lu = runs.pick(rs, costs__classical_method="lu")
+    assert [r.summary["seed"] for r in lu] == [1, 2]
+    assert runs.pick(rs, seed=2, costs__classical_method="cholesky")[0].summary["seed"] == 2
+    assert runs.one(rs, costs__classical_method="lu") is lu[0]  # loaded once
+    with pytest.raises(ValueError, match="2 runs match"):
+        runs.one(rs)
 
 
 def test_run_grids_stops_on_a_failed_run(tmp_path, monkeypatch):

@@ -1,11 +1,15 @@
 """The Q-Newton study: does routing Hessian solves to a QPU pay off against the best classical
 opponent, and what hardware would it take?
 
-Plans (each writes results.json, img/*.png and index.md into --out, default docs/study):
+Plans (each writes results.json, img/*.png and index.md into --out):
 
-  full           the page: 5 seeds for the chaotic quantities, 256-step shape runs
-  --small        the same questions at reduced size (2 seeds, a few steps): what the tests run
+  full           docs/study, the page: 5 seeds for the chaotic quantities, 256-step shape runs
+  --small        runs/study-small/page: the same questions at reduced size (2 seeds, a few
+                 steps), what the tests run
   --render-only  redraw the figures and index.md from OUT/results.json (runs nothing)
+
+The page's footer shows OUT/timings.json, where a plan records the wall and CPU time of its last
+fresh run (--timings FILE records it elsewhere, e.g. the small plan's in docs/study).
 
 Runs go through hybridsim.sweep into --runs (default runs/study-<plan>): a local process pool by
 default (--workers N), or --serial, --dask-local N, --cluster tcp://HOST:PORT. Running again
@@ -21,6 +25,7 @@ import argparse
 import json
 import math
 import os
+import resource
 import sys
 import time
 from dataclasses import asdict, dataclass
@@ -33,10 +38,13 @@ HERE = Path(__file__).resolve().parent
 if str(ROOT) not in sys.path:  # run as a script from anywhere: import the checkout's package
     sys.path.insert(0, str(ROOT))
 
+import numpy as np  # noqa: E402
+
 from hybridsim.analysis import blocks as B  # noqa: E402
 from hybridsim.analysis import decisions, faulttolerant, improvements, kappa, records  # noqa: E402
 from hybridsim.analysis.runs import Grid, one, pick, run_grids  # noqa: E402
 from hybridsim.analysis.stats import json_ready, paired, ratio, spread  # noqa: E402
+from hybridsim.workload.datasets import load_dataset  # noqa: E402
 
 QUICKSTART = "scenarios/quickstart.toml"
 SHAPES = {m: f"scenarios/paper-{m}.toml" for m in ("mlp", "bert-tiny", "mistral-tiny")}
@@ -322,17 +330,8 @@ def section_shots(p: Plan, runs) -> dict[str, Any]:
     need = {b: float(readout_runs("signed_tomography", n, eps)) for b, n in blocks.items()}
     return {"target": target, "eps": eps, "shots": [SHOTS // 100, SHOTS // 10, SHOTS],
             "blocks": blocks, "needed": need, "rows": rows, "seeds": list(p.iris_seeds),
-            "test_examples": len(_iris_test(sc))}  # fmt: skip
-
-
-def _iris_test(sc) -> Any:
-    import numpy as np
-
-    from hybridsim.workload.datasets import load_dataset
-
-    wl = sc.workload
-    return load_dataset(wl.dataset, test_fraction=wl.test_fraction,
-                        rng=np.random.default_rng(0)).y_test  # fmt: skip
+            "test_examples": len(load_dataset(sc.workload.dataset, rng=np.random.default_rng(0),
+                                 test_fraction=sc.workload.test_fraction).y_test)}  # fmt: skip
 
 
 # -- 5. κ over training ---------------------------------------------------------------------------
@@ -554,8 +553,9 @@ def main(argv: list[str] | None = None) -> int:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--small", action="store_true", help="the reduced plan (what the tests run)")
     ap.add_argument("--render-only", action="store_true", help="redraw from OUT/results.json")
-    ap.add_argument("--out", type=Path, default=ROOT / "docs" / "study", help="page directory")
+    ap.add_argument("--out", type=Path, help="page directory (default: see above)")
     ap.add_argument("--runs", type=Path, help="sweep directories (default runs/study-<plan>)")
+    ap.add_argument("--timings", type=Path, help="where the run time goes (OUT/timings.json)")
     ex = ap.add_mutually_exclusive_group()
     ex.add_argument("--workers", type=int, help="local worker processes (default: usable cores)")
     ex.add_argument("--serial", action="store_true", help="run in this process")
@@ -564,10 +564,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quiet", action="store_true", help="no progress bars")
     a = ap.parse_args(argv)
     sys.path.insert(0, str(HERE))
+    plan = PLANS["small" if a.small else "full"]
+    a.out = a.out or (ROOT / "runs/study-small/page" if a.small else ROOT / "docs/study")
     if a.render_only:
         render(a.out)
         return 0
-    plan = PLANS["small" if a.small else "full"]
     runs_dir = a.runs or ROOT / "runs" / f"study-{plan.name}"
     fresh, load0, t0 = not runs_dir.exists(), os.getloadavg(), time.perf_counter()
     gs = grids(plan)
@@ -577,13 +578,16 @@ def main(argv: list[str] | None = None) -> int:
     a.out.mkdir(parents=True, exist_ok=True)
     (a.out / "results.json").write_text(json.dumps(R, indent=1) + "\n")
     wall = time.perf_counter() - t0
-    tpath = a.out / "timings.json"
+    tpath = a.timings or a.out / "timings.json"
     timings = json.loads(tpath.read_text()) if tpath.is_file() else {}
-    timings[plan.name] = {"wall_s": round(wall, 1), "runs": sum(g.runs for g in gs),
-                          "fresh": fresh, "cores": os.cpu_count(),
-                          "load_before": [round(x, 2) for x in load0],
-                          "load_after": [round(x, 2) for x in os.getloadavg()]}  # fmt: skip
-    tpath.write_text(json.dumps(timings, indent=1, sort_keys=True) + "\n")
+    if fresh or not timings.get(plan.name, {}).get("fresh"):  # a resume keeps a fresh timing
+        use = [resource.getrusage(w) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
+        timings[plan.name] = {"wall_s": round(wall, 1), "runs": sum(g.runs for g in gs),
+                              "cpu_s": round(sum(u.ru_utime + u.ru_stime for u in use), 1),
+                              "fresh": fresh, "cores": os.cpu_count(),
+                              "load_before": [round(x, 2) for x in load0],
+                              "load_after": [round(x, 2) for x in os.getloadavg()]}  # fmt: skip
+        tpath.write_text(json.dumps(timings, indent=1, sort_keys=True) + "\n")
     render(a.out)
     if not a.quiet:
         print(f"study ({plan.name}): {sum(g.runs for g in gs)} runs, {wall:.0f} s -> {a.out}",
