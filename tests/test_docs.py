@@ -25,7 +25,9 @@ FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.S | re.M)
 DOCS = sorted(
     p.relative_to(ROOT).as_posix()
     for p in [ROOT / "README.md", *ROOT.joinpath("docs").rglob("*.md")]
-    if "study" not in p.parts  # the study page's numbers come from its own script, tested there
+    # the study page's numbers come from its own script, tested there (relative parts: a
+    # checkout may itself live in a directory named "study")
+    if "study" not in p.relative_to(ROOT).parts
 )
 
 
