@@ -73,6 +73,12 @@ JOB_COLUMNS = [
     "queries",
     "shots",
     "n_qubits",
+    # -- issue 13: the job's size on a QPU (fault tolerance) --
+    "logical_qubits",
+    "t_count",
+    "code_distance",
+    "physical_qubits",
+    # --
     "success_probability",
     "fidelity",
     "solution_error",
@@ -267,6 +273,8 @@ def summarize(
         )
     for dev, u in util.items():
         out[f"utilization_{dev}"] = u
+    qpus = [g.name for g in scenario.cluster.qpu]
+    out.update({f"peak_physical_qubits_{g}": q for g, q in M.peak_physical_qubits(jobs, qpus).items()})
     pools = [g.name for g in scenario.cluster.groups]
     for pool, q in M.mean_queue_length(rec.queues, pools, horizon).items():
         out[f"mean_queue_{pool}"] = q if scenario.output.queue_levels else None
