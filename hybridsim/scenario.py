@@ -494,8 +494,10 @@ def _validate_fault_tolerance(g: QpuGroup, ctx: Ctx) -> None:
     need = qpu.qec.physical_qubits(d)
     share = g.qubits // g.capacity
     if share < need:
-        per = f"{share} per job ({g.qubits} over capacity {g.capacity})" if g.capacity > 1 else (
-            f"{g.qubits}"
+        per = (
+            f"{share} per job ({g.qubits} over capacity {g.capacity})"
+            if g.capacity > 1
+            else (f"{g.qubits}")
         )
         raise ctx.child("qubits").error(
             f"{per} physical qubits cannot hold one logical qubit: {spec.qec} at code distance "

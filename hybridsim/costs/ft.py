@@ -688,9 +688,7 @@ def _check_span(qubit: QubitModel, scheme: QecScheme) -> None:
         )
 
 
-def check_model(
-    qubit: str | QubitModel, qec: str | QecScheme
-) -> tuple[QubitModel, QecScheme]:
+def check_model(qubit: str | QubitModel, qec: str | QecScheme) -> tuple[QubitModel, QecScheme]:
     """The resolved (qubit model, QEC scheme) pair, refused as :func:`estimate` would refuse it.
 
     For validation before any estimate: an unknown name, a Floquet code on a gate-based model,

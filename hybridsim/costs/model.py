@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from hybridsim.costs import ft, logical
 from hybridsim.costs.classical import (
     CG_METHODS,
     DENSE_METHODS,
@@ -38,7 +39,6 @@ from hybridsim.costs.classical import (
     method_costs,
     solve_payload_bytes,
 )
-from hybridsim.costs import ft, logical
 from hybridsim.costs.quantum import ACCOUNTING, Accounting, qlsa_cost
 from hybridsim.costs.specs import GpuSpec, QpuSpec
 from hybridsim.errors import ModelDomainError
@@ -659,7 +659,7 @@ class CostModel:
                 continue  # left to the scalar call, which raises it to its caller
             todo[(n, d, k, alpha)] = (c, c.per_solve())
         fresh: dict[tuple, dict] = {}
-        for c, counts in todo.values():
+        for _c, counts in todo.values():
             key = tuple(counts[k] for k in ft.COUNT_KEYS)
             if ("ft", grp.name, key) not in self._memo:
                 fresh[key] = counts

@@ -238,9 +238,7 @@ def _fault_tolerance(group: Any) -> dict[str, Any]:
             one_qubit_measurement_error_rate=float(group.readout_error),
             one_qubit_gate_error_rate=float(group.error_1q),
             two_qubit_gate_error_rate=float(group.error_2q),
-            t_gate_error_rate=float(
-                group.error_1q if spec.t_error is None else spec.t_error
-            ),
+            t_gate_error_rate=float(group.error_1q if spec.t_error is None else spec.t_error),
         )
     else:
         model = ft.qubit_model(spec.qubit_model)
