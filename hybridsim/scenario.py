@@ -444,6 +444,17 @@ def _validate_fault_tolerance(g: QpuGroup, ctx: Ctx) -> None:
 
     spec = g.fault_tolerance
     fctx = ctx.child("fault_tolerance")
+    model = ft.QUBIT_MODELS.get(spec.qubit_model)
+    if spec.qec == "floquet_code" and model is not None and model.instruction_set != "majorana":
+        raise fctx.child("qec").error(
+            f"floquet_code needs a Majorana qubit model; {spec.qubit_model!r} is gate-based",
+            "surface_code, or a qubit_maj_* model",
+        )
+    if spec.qec == "floquet_code" and model is None:
+        raise fctx.child("qec").error(
+            "floquet_code needs a Majorana qubit model; a custom model is gate-based",
+            "surface_code",
+        )
     if spec.qubit_model == "custom":
         for k in ("error_1q", "error_2q", "readout_error"):
             if not getattr(g, k) > 0:
@@ -460,17 +471,6 @@ def _validate_fault_tolerance(g: QpuGroup, ctx: Ctx) -> None:
                     f"differs from qubit model {spec.qubit_model!r} ({text[k]})",
                     f"{text[k]!r}, or fault_tolerance.qubit_model = 'custom'",
                 )
-    model = ft.QUBIT_MODELS.get(spec.qubit_model)
-    if spec.qec == "floquet_code" and model is not None and model.instruction_set != "majorana":
-        raise fctx.child("qec").error(
-            f"floquet_code needs a Majorana qubit model; {spec.qubit_model!r} is gate-based",
-            "surface_code, or a qubit_maj_* model",
-        )
-    if spec.qec == "floquet_code" and model is None:
-        raise fctx.child("qec").error(
-            "floquet_code needs a Majorana qubit model; a custom model is gate-based",
-            "surface_code",
-        )
     try:
         qpu = QpuSpec.from_group(g)
     except ModelDomainError as exc:
