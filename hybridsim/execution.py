@@ -509,9 +509,11 @@ def hhl_tuning(
     if lam_min is not None and lam_max is not None and lam_min > 0:
         kappa = lam_max / lam_min  # the circuit's κ must agree with its eigenvalue window
     if kappa is None or not math.isfinite(kappa) or kappa > resolvable:
-        kappa = resolvable
+        # A clock that resolves less than κ = 1 (a tiny ε) is tuned to κ = 1: the window must
+        # stay a window (λ_min <= λ_max; it once became λ_max / 2e-9 at ε = 1e-12).
+        kappa = max(resolvable, 1.0)
         if lam_max is not None:
-            lam_min = lam_max / resolvable
+            lam_min = lam_max / kappa
     kappa = max(float(kappa), 1.0)
     if lam_min is not None and lam_max is not None and lam_min <= 0:
         lam_min = lam_max / kappa

@@ -596,3 +596,23 @@ def test_qdk_backend_runs_the_reference_estimator_inside_a_run():
     assert ref.code_distance == builtin.code_distance
     assert ref.physical_qubits == builtin.physical_qubits
     assert math.isclose(ref.finished_at - ref.started_at, builtin.finished_at - builtin.started_at)
+
+
+# -- found on the way ---------------------------------------------------------------------------
+
+
+def test_a_clock_resolving_less_than_kappa_one_keeps_a_window():
+    """At ε = 1e-12 the largest clock resolves κ up to 2ε·2^10 ≈ 2e-9; the window became
+    λ_min = λ_max / 2e-9 > λ_max and the HHL executor raised (found by the magnitude test of
+    scenarios/fault-tolerant.toml, costs.epsilon = 1e-12; on main with any executed job)."""
+    from hybridsim.execution import hhl_tuning
+
+    sc = load_scenario(
+        modelled([ft_group()], pool="qpu", costs={"accounting": "paper", "epsilon": 1e-12})
+    )
+    a = np.diag([1.0, 3.0])
+    job = SolveJob(0, 2, 2, matrix=a, rhs=np.ones(2), kappa_est=3.0, eigen_bounds=(1.0, 3.0))
+    kappa, lo, hi, clock = hhl_tuning(job, 1e-12, sc.quantum)
+    assert kappa == 1.0 and lo == hi == 3.0 and clock == sc.quantum.max_clock_qubits
+    out = execute(job, sc.cluster.qpu[0], CostModel(sc.costs), sc.quantum, np.random.default_rng(0))
+    assert out.solver == "hhl" and out.failure == ""
