@@ -179,6 +179,7 @@ FT_QUBIT_MODELS = (
 FT_QEC_SCHEMES = ("surface_code", "floquet_code")
 #: Smallest code distance a fault-tolerant group must hold one logical qubit at.
 FT_MIN_DISTANCE = 3
+_TIME_KEYS = ("gate_time_1q", "gate_time_2q", "measure_time")
 
 
 @dataclass(frozen=True, slots=True)
@@ -441,6 +442,7 @@ def _validate_fault_tolerance(g: QpuGroup, ctx: Ctx) -> None:
     from hybridsim.costs import ft
     from hybridsim.costs.specs import QpuSpec, model_group_keys
     from hybridsim.errors import ModelDomainError
+    from hybridsim.timebase import format_duration
 
     spec = g.fault_tolerance
     fctx = ctx.child("fault_tolerance")
@@ -466,9 +468,11 @@ def _validate_fault_tolerance(g: QpuGroup, ctx: Ctx) -> None:
         own = model_group_keys(spec.qubit_model, ticks=True)
         text = model_group_keys(spec.qubit_model)
         for k, v in own.items():
-            if getattr(g, k) != v:
+            have = getattr(g, k)
+            if have != v:
+                given = format_duration(have, exact=True) if k in _TIME_KEYS else repr(have)
                 raise ctx.child(k).error(
-                    f"differs from qubit model {spec.qubit_model!r} ({text[k]})",
+                    f"{given} differs from qubit model {spec.qubit_model!r} ({text[k]})",
                     f"{text[k]!r}, or fault_tolerance.qubit_model = 'custom'",
                 )
     try:
