@@ -353,7 +353,7 @@ def test_sweep_over_prune_ratio_eps_norm_and_shots_completes_every_point(tmp_pat
         },
         "factors": {"workload.prune_ratio": [0.2, 1.0], "workload.eps_norm": [0.1, 0.001]},
     }
-    result = hybridsim.sweep(spec, out=tmp_path / "out", serial=True, progress=False)
+    result = hybridsim.run_sweep(spec, out=tmp_path / "out", serial=True, progress=False)
     assert result.failed == 0 and result.ok == 4
 
 
