@@ -372,18 +372,18 @@ def test_run_grids_resumes_and_reports_failed_runs(tmp_path):
     assert r2.path == r.path and (r.path / "summary.json").stat().st_mtime_ns == first
 
 
-def test_pick_and_one_load_the_matching_runs(tmp_path):
-    g = runs.Grid("m", "scenarios/quickstart.toml", seeds=(1, 2), set={"workload.steps": 1,
-                  "workload.baselines": [], "scheduler.policy": "classical_only",
-                  "workload.kappa_true": False},
-                  factors={"costs.classical_method": ["lu", "cholesky"]})  # fmt: skip
-    rs = runs.run_grids([g], tmp_path, serial=True, progress=False)["m"]
-    lu = runs.pick(rs, costs__classical_method="lu")
-    assert [r.summary["seed"] for r in lu] == [1, 2]
-    assert runs.pick(rs, seed=2, costs__classical_method="cholesky")[0].summary["seed"] == 2
-    assert runs.one(rs, costs__classical_method="lu") is lu[0]  # loaded once
+def test_pick_and_one_select_by_keyword_values(tmp_path):
+    from pathlib import Path
+
+    rs = [runs.GridRun("m", i, s, {"costs.classical_method": m}, Path(f"{m}{s}"))
+          for i, m in enumerate(("lu", "cholesky")) for s in (2, 1)]  # fmt: skip
+    assert [r.seed for r in runs.pick(rs, costs__classical_method="lu")] == [2, 1]
+    assert [r.path.name for r in runs.pick(rs, seed=1)] == ["lu1", "cholesky1"]
+    assert runs.one(rs, costs__classical_method="cholesky").path.name == "cholesky1"
     with pytest.raises(ValueError, match="2 runs match"):
         runs.one(rs)
+    with pytest.raises(ValueError, match="0 runs match"):
+        runs.one(rs, costs__classical_method="auto")
 
 
 def test_run_grids_stops_on_a_failed_run(tmp_path, monkeypatch):

@@ -25,7 +25,6 @@ Examples
 
 from __future__ import annotations
 
-import functools
 import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -35,7 +34,7 @@ from typing import Any
 
 from hybridsim.errors import HybridSimError
 
-__all__ = ["Grid", "GridRun", "run_grids", "select", "load", "pick", "one"]
+__all__ = ["Grid", "GridRun", "run_grids", "select", "pick", "one"]
 
 
 def _frozen(mapping: Mapping[str, Any] | None) -> Mapping[str, Any]:
@@ -253,45 +252,39 @@ def select(grid_runs: Sequence[GridRun], values: Mapping[str, Any] | None = None
     ]  # fmt: skip
 
 
-@functools.cache
-def _load(path: Path) -> Any:
-    from hybridsim.report.data import load_run
+def pick(grid_runs: Sequence[GridRun], seed: int | None = None, **values: Any) -> list[GridRun]:
+    """:func:`select` with the factor values as keywords, a key's dots written as ``__``
+    (``costs__classical_method="lu"`` for ``costs.classical_method``).
 
-    return load_run(path)
-
-
-def load(grid_run: GridRun) -> Any:
-    """A finished run's records (``summary``, ``jobs``, ``intervals``, ``steps``, ``source``), read
-    once per process from its directory (:func:`hybridsim.report.data.load_run`)."""
-    return _load(Path(grid_run.path))
-
-
-def pick(grid_runs: Sequence[GridRun], seed: int | None = None, **values: Any) -> list[Any]:
-    """The loaded runs whose factor values match, in seed order; a factor key's dots are written
-    as ``__`` (``costs__classical_method="lu"`` for ``costs.classical_method``).
+    Read a run's records back from its ``path`` with ``load_run`` (the report package's
+    ``data`` module, which reads any saved run directory).
 
     Examples
     --------
-    >>> import tempfile
-    >>> g = Grid("m", "scenarios/quickstart.toml", seeds=(1,),
-    ...          set={"workload.steps": 1, "workload.baselines": [],
-    ...               "scheduler.policy": "classical_only"},
-    ...          factors={"costs.classical_method": ["lu", "cholesky"]})
-    >>> runs = run_grids([g], tempfile.mkdtemp(), serial=True, progress=False)["m"]
-    >>> [r.summary["routed_quantum"] for r in pick(runs, costs__classical_method="lu")]
-    [0]
+    >>> from pathlib import Path
+    >>> rs = [GridRun("g", 0, s, {"costs.classical_method": m}, Path(f"{m}{s}"))
+    ...       for m in ("lu", "auto") for s in (1, 2)]
+    >>> [r.path.name for r in pick(rs, costs__classical_method="auto")]
+    ['auto1', 'auto2']
     """
     want = {k.replace("__", "."): v for k, v in values.items()}
-    return [load(r) for r in select(grid_runs, want, seed=seed)]
+    return select(grid_runs, want, seed=seed)
 
 
-def one(grid_runs: Sequence[GridRun], **values: Any) -> Any:
-    """The one loaded run of the lowest seed whose factor values match (see :func:`pick`).
+def one(grid_runs: Sequence[GridRun], **values: Any) -> GridRun:
+    """The one run of the lowest seed whose factor values match (see :func:`pick`).
 
     Raises
     ------
     ValueError
         When no run, or more than one, matches.
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> rs = [GridRun("g", 0, s, {"m": "lu"}, Path(f"lu{s}")) for s in (2, 1)]
+    >>> one(rs, m="lu").path.name
+    'lu1'
     """
     found = pick(grid_runs, seed=min(r.seed for r in grid_runs), **values)
     if len(found) != 1:

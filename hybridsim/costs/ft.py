@@ -66,6 +66,7 @@ __all__ = [
     "TFactory",
     "FtEstimate",
     "check_counts",
+    "check_model",
     "Layout",
     "logical_layout",
     "qubit_model",
@@ -648,12 +649,7 @@ def _build_family(qubit: QubitModel, scheme: QecScheme, rounds: int) -> _Factory
     unit = _tick_unit(qubit)
     patch_q = np.array([scheme.physical_qubits(int(d)) for d in ds], dtype=np.int64)
     cycles = [scheme.cycle_ticks(qubit, int(d)) // unit for d in ds]
-    if max(cycles) * 100 * max(u.logical_cycles for u in _UNITS) >= 2**62:
-        raise ModelDomainError(
-            f"qubit model {qubit.name!r}: its durations span too many orders of magnitude "
-            "for the factory table (the slowest logical cycle over the greatest common "
-            "divisor of its operation times exceeds 2^55)"
-        )
+    _check_span(qubit, scheme)
     cycle = np.array(cycles, dtype=np.int64)
     lerr = np.array([_logical_error_rate(qubit, scheme, int(d)) for d in ds])
     t_err = qubit.t_gate_error_rate
@@ -677,6 +673,35 @@ def _build_family(qubit: QubitModel, scheme: QecScheme, rounds: int) -> _Factory
         rows.append(_evaluate(dist, units, patch_q, cycle, lerr, qubit, rounds, unit))
     cat = [np.concatenate(a) for a in zip(*rows, strict=True)]
     return _FactoryTable(*cat, tick_unit=unit)
+
+
+def _check_span(qubit: QubitModel, scheme: QecScheme) -> None:
+    """Refuse a model whose factory table would not fit in 64-bit integers."""
+    unit = _tick_unit(qubit)
+    largest = 2 * ((scheme.max_code_distance + 1) // 2) - 1  # the table's largest odd distance
+    slowest = scheme.cycle_ticks(qubit, largest) // unit
+    if slowest * 100 * max(u.logical_cycles for u in _UNITS) >= 2**62:
+        raise ModelDomainError(
+            f"qubit model {qubit.name!r}: its durations span too many orders of magnitude "
+            "for the factory table (the slowest logical cycle over the greatest common "
+            "divisor of its operation times exceeds 2^55)"
+        )
+
+
+def check_model(qubit: str | QubitModel, qec: str | QecScheme) -> tuple[QubitModel, QecScheme]:
+    """The resolved (qubit model, QEC scheme) pair, refused as :func:`estimate` would refuse it.
+
+    For validation before any estimate: an unknown name, a Floquet code on a gate-based model,
+    a physical error rate not below the threshold, durations no factory table can hold.
+
+    Raises
+    ------
+    ModelDomainError
+    """
+    model = qubit_model(qubit)
+    scheme = qec_scheme(qec, model)
+    _check_span(model, scheme)
+    return model, scheme
 
 
 def _tick_unit(qubit: QubitModel) -> int:
@@ -992,6 +1017,30 @@ class FtEstimate:
     def clock_frequency_hz(self) -> float:
         """Logical cycles per second."""
         return TICKS_PER_SECOND / self.logical_cycle_ticks
+
+    @property
+    def failure_probability(self) -> float:
+        """Union bound on the probability that the computation fails, at most the budget.
+
+        Logical errors of the Q_alg qubits over the cycles run (Q_alg · cycles · P_L(d)), faulty
+        T states (T states × the factory's output error) and rotation synthesis (its share of
+        the budget, which the synthesis meets by construction): the three parts of the budget
+        split, each at the value the chosen design reaches (docs/background/fault-tolerance.md
+        §5). A union bound, so it overstates a little; capped at the budget, which the estimate
+        guarantees.
+
+        Examples
+        --------
+        >>> e = estimate({"numQubits": 100, "tCount": 10**8}, qubit="qubit_gate_ns_e3",
+        ...              error_budget=1e-3)
+        >>> 0 < e.failure_probability <= 1e-3
+        True
+        """
+        p = self.logical_qubits * self.logical_depth * self.logical_error_rate
+        if self.t_factory is not None:
+            p += self.t_states * self.t_factory.output_error_rate
+        p += self.budget_rotations
+        return min(p, self.error_budget)
 
 
 def check_counts(counts: Mapping[str, Any]) -> dict[str, int]:

@@ -42,9 +42,12 @@ __all__ = [
     "oracle_cost",
     "LogicalCounts",
     "qlsa_logical_counts",
+    "qlsa_logical_qubits",
     "CircuitCounts",
     "circuit_counts",
+    "executed_counts",
     "classify_angle",
+    "scale_counts",
 ]
 
 #: Oracle models (the same names as :data:`hybridsim.costs.quantum.ORACLES`).
@@ -101,6 +104,11 @@ def oracle_cost(oracle: str, n: int, d: int, *, bits: int = DEFAULT_BITS) -> Ora
 
     ``"unit"``
         One T gate: a query counts as one non-Clifford gate (the Q-Newton paper's accounting).
+    ``"sparse_access"``
+        ⌈log₂N⌉ T gates: the sparse-access oracles of the ``paper`` accounting, O(log N)
+        non-Clifford gates per query on the block encoding's own index register (no extra
+        qubits), the count :func:`~hybridsim.costs.quantum.gates_per_query` charges in time
+        (inferred, as there).
     ``"structured"``
         ⌈log₂N⌉² Toffolis and ⌈log₂N⌉ work qubits: entries computed from their indices by
         reversible arithmetic, polylog(N) per query (inferred, as
@@ -129,6 +137,8 @@ def oracle_cost(oracle: str, n: int, d: int, *, bits: int = DEFAULT_BITS) -> Ora
     if oracle == "unit":
         return OracleCost(1, 0, 0, 0)
     s = max(1, _clog2(n))
+    if oracle == "sparse_access":
+        return OracleCost(s, 0, 0, 0)
     if oracle == "structured":
         return OracleCost(0, s * s, 0, s)
     entries = n * d
@@ -216,6 +226,18 @@ class LogicalCounts:
         return _scale(self.per_run(), self.runs)
 
 
+def scale_counts(counts: Mapping[str, int], runs: float) -> dict[str, int]:
+    """Counts of ``runs`` executions back to back on the same qubits: every count but
+    ``numQubits`` times ``runs``, rounded up (exact for integral ``runs``).
+
+    Examples
+    --------
+    >>> scale_counts({"numQubits": 5, "tCount": 3, "measurementCount": 5}, 2.5)
+    {'numQubits': 5, 'tCount': 8, 'measurementCount': 13}
+    """
+    return _scale(counts, runs)
+
+
 def _scale(counts: Mapping[str, int], runs: float) -> dict[str, int]:
     """Every count but ``numQubits`` times ``runs``, rounded up (exact for integral ``runs``)."""
     frac = _fraction(runs)
@@ -229,6 +251,49 @@ def _fraction(x: float):
     from fractions import Fraction
 
     return Fraction(x)
+
+
+def _hhl_clock(kappa: float, eps: float) -> int:
+    """HHL's clock register: ⌈log₂κ⌉ + ⌈log₂(1/ε)⌉ (κ floored at 2), as in costs.quantum."""
+    return math.ceil(math.log2(max(kappa, 2.0))) + math.ceil(math.log2(1.0 / eps))
+
+
+def qlsa_logical_qubits(
+    algorithm: str,
+    oracle: str,
+    n: int,
+    d: int,
+    kappa: float | None = None,
+    eps: float = 0.01,
+    *,
+    bits: int = DEFAULT_BITS,
+) -> int:
+    """Logical qubits of a QLSA job, ``numQubits`` of :func:`qlsa_logical_counts`, alone.
+
+    System ⌈log₂N⌉, block-encoding ancillas ⌈log₂N⌉ + 3, the algorithm's ancillas (6 for
+    Jennings and Costa; clock + 1 for HHL, which needs ``kappa``) and the oracle's registers
+    (:func:`oracle_cost`). Cheap: no query count is computed.
+
+    Examples
+    --------
+    >>> qlsa_logical_qubits("jennings", "qrom", 32, 4)  # 5 + 8 + 6 + 39
+    58
+    """
+    if algorithm not in q.ALGORITHMS:
+        raise ModelDomainError(
+            f"unknown algorithm {algorithm!r} (expected one of {', '.join(q.ALGORITHMS)})"
+        )
+    cost = oracle_cost(oracle, n, d, bits=bits)
+    s = max(1, _clog2(int(n)))
+    if algorithm == "hhl":
+        if kappa is None or not math.isfinite(float(kappa)) or float(kappa) < 1.0:
+            raise ModelDomainError(f"kappa must be finite and >= 1, got {kappa!r}")
+        if not 0.0 < float(eps) < 1.0:
+            raise ModelDomainError(f"eps must be in (0, 1), got {eps!r}")
+        ancillas = _hhl_clock(float(kappa), float(eps)) + 1
+    else:
+        ancillas = 6
+    return s + (s + 3) + ancillas + cost.qubits
 
 
 @lru_cache(maxsize=4096)
@@ -269,7 +334,7 @@ def qlsa_logical_counts(
     Parameters
     ----------
     algorithm : {"jennings", "costa", "hhl"}
-    oracle : {"unit", "structured", "qrom", "select_swap"}
+    oracle : {"unit", "sparse_access", "structured", "qrom", "select_swap"}
     n, d : int
         Matrix size and row sparsity (1 <= d <= n).
     kappa, eps : float
@@ -337,7 +402,7 @@ def qlsa_logical_counts(
     else:
         queries = math.ceil(q.hhl_queries(n, d, kappa, eps))
         p = 1.0
-        clock = math.ceil(math.log2(max(kappa, 2.0))) + math.ceil(math.log2(1.0 / eps))
+        clock = _hhl_clock(kappa, eps)
         rounds = math.ceil(kappa)
         prep = rounds
         ancillas = clock + 1
@@ -573,3 +638,41 @@ def circuit_counts(
         u_applications=apps,
         success_probability=float(success_probability),
     )
+
+
+def executed_counts(
+    circuit: CircuitCounts,
+    oracle: OracleCost,
+    executions: float,
+    *,
+    passes: int = 1,
+    reflection_toffolis: int = 0,
+) -> dict[str, int]:
+    """``LogicalCounts`` of an executed circuit's whole solve: ``executions`` back to back.
+
+    One execution is ``passes`` passes of the circuit (1, or 2k + 1 with k rounds of amplitude
+    amplification), each with every application of U = e^{iAt} charged one query of ``oracle``
+    (its T gates, Toffolis and measurements, and its registers added to the qubits), plus
+    ``reflection_toffolis`` Toffolis of the amplification's reflections, and one measurement of
+    every qubit at its end.
+
+    Examples
+    --------
+    >>> cc = CircuitCounts(4, 10, 3, 2, 0, 4, 2, 6)
+    >>> c = executed_counts(cc, OracleCost(1, 0, 0, 0), 2.5)  # (10 + 6 T) × 2.5, up
+    >>> c["numQubits"], c["tCount"], c["rotationCount"], c["measurementCount"]
+    (4, 40, 8, 10)
+    """
+    if not (executions > 0 and math.isfinite(executions)):
+        raise ModelDomainError(f"executions must be finite and > 0, got {executions!r}")
+    apps = circuit.u_applications
+    one = {
+        "numQubits": circuit.num_qubits + oracle.qubits,
+        "tCount": passes * (circuit.t_count + apps * oracle.t_count),
+        "rotationCount": passes * circuit.rotation_count,
+        "rotationDepth": passes * circuit.rotation_depth,
+        "cczCount": passes * apps * oracle.ccz_count + reflection_toffolis,
+        "ccixCount": 0,
+        "measurementCount": passes * apps * oracle.measurement_count + circuit.measurement_count,
+    }
+    return _scale(one, executions)

@@ -11,12 +11,11 @@ Plans (each writes results.json, img/*.png and index.md into --out):
 The page's footer shows OUT/timings.json, where a plan records the wall and CPU time of its last
 fresh run (--timings FILE records it elsewhere, e.g. the small plan's in docs/study).
 
-Runs go through hybridsim.sweep into --runs (default runs/study-<plan>): a local process pool by
-default (--workers N), or --serial, --dask-local N, --cluster tcp://HOST:PORT. Running again
-with the same --runs resumes: finished runs are kept. Sections (docs/study/index.md): 1 paper
-accounting against every classical method; 2 the d·log N accounting and pruning; 3 time to
-target accuracy; 4 finite-shot readout; 5 κ over training; 6 κ estimators; 7 full accounting;
-8 fault-tolerant resources; 9 what would change the conclusion.
+Runs go through hybridsim.run_sweep into --runs (default runs/study-<plan>): a local process
+pool (--workers N), or --serial, --dask-local N, --cluster tcp://HOST:PORT; running again with the
+same --runs resumes. Sections: 1 paper accounting against every classical method; 2 d·log N and
+pruning; 3 time to target accuracy; 4 finite-shot readout; 5 κ over training; 6 κ estimators;
+7 full accounting; 8 fault-tolerant resources; 9 what would change the conclusion.
 """
 
 from __future__ import annotations
@@ -42,9 +41,17 @@ import numpy as np  # noqa: E402
 
 from hybridsim.analysis import blocks as B  # noqa: E402
 from hybridsim.analysis import decisions, faulttolerant, improvements, kappa, records  # noqa: E402
-from hybridsim.analysis.runs import Grid, one, pick, run_grids  # noqa: E402
+from hybridsim.analysis import runs as grid_runs  # noqa: E402
+from hybridsim.analysis.runs import Grid, run_grids  # noqa: E402
 from hybridsim.analysis.stats import json_ready, paired, ratio, spread  # noqa: E402
+from hybridsim.costs.ft import QUBIT_MODELS  # noqa: E402
+from hybridsim.costs.quantum import readout_runs  # noqa: E402
+from hybridsim.report.data import load_run  # noqa: E402
+from hybridsim.report.page import render_markdown  # noqa: E402
+from hybridsim.results import package_versions  # noqa: E402
+from hybridsim.scenario import load_scenario  # noqa: E402
 from hybridsim.workload.datasets import load_dataset  # noqa: E402
+from hybridsim.workload.shapes import paper_model  # noqa: E402
 
 QUICKSTART = "scenarios/quickstart.toml"
 SHAPES = {m: f"scenarios/paper-{m}.toml" for m in ("mlp", "bert-tiny", "mistral-tiny")}
@@ -166,9 +173,20 @@ SHOTS = 25_600
 
 
 @cache
-def scenario(path: Path) -> Any:
-    from hybridsim.scenario import load_scenario
+def run(path: Path) -> Any:  # a kept run's records
+    return load_run(path)
 
+
+def pick(grs, seed: int | None = None, **values) -> list[Any]:
+    return [run(r.path) for r in grid_runs.pick(grs, seed, **values)]
+
+
+def one(grs, **values) -> Any:
+    return run(grid_runs.one(grs, **values).path)
+
+
+@cache
+def scenario(path: Path) -> Any:
     return load_scenario(path / "scenario.toml")
 
 
@@ -183,12 +201,10 @@ def variants(p: Plan, runs, w: str) -> dict[str, dict[str, Any]]:
     """Classical Newton and the Q-Newton variants of workload ``w``, per classical method."""
     if w == "digits":
         cl = {m: one(runs["digits-newton"], costs__classical_method=m) for m in p.methods}
-        out = {"classical": cl, "qnewton": {}, "free": {}}
-        for m in p.methods[:-1]:
-            out["qnewton"][m] = one(runs["digits-methods"], scheduler__policy="qnewton",
-                                    costs__classical_method=m)  # fmt: skip
-            out["free"][m] = one(runs["digits-methods"], scheduler__policy="qnewton_free_kappa",
-                                 costs__classical_method=m)  # fmt: skip
+        out = {"classical": cl}
+        for v, pol in (("qnewton", "qnewton"), ("free", "qnewton_free_kappa")):
+            out[v] = {m: one(runs["digits-methods"], scheduler__policy=pol,
+                             costs__classical_method=m) for m in p.methods[:-1]}  # fmt: skip
         out["qnewton"]["auto"] = one(runs["digits-qnewton"], scheduler__estimator="norm_det")
         out["free"]["auto"] = one(runs["digits-free"], scheduler__policy="qnewton_free_kappa")
         return out
@@ -242,10 +258,6 @@ def workload_blocks(runs) -> dict[str, tuple[list[B.Block], Any]]:
     return out
 
 
-def break_even_table(blocks, sc, accounting: Any) -> list[dict[str, Any]]:
-    return B.break_even_table(blocks, sc, accounting, clamp=True)
-
-
 # -- 2. the paper's d·log N accounting and pruning ----------------------------------------------
 
 
@@ -256,7 +268,7 @@ def section_pruning(p: Plan, runs, wb) -> dict[str, Any]:
     for acc in ("paper", "paper_unit"):
         for b in blocks:
             pts = [B.Block(b.name, b.n, max(1, math.floor(r * b.n)), 1e3, b.rank) for r in ratios]
-            rows = break_even_table(pts, sc, acc)
+            rows = B.break_even_table(pts, sc, acc, clamp=True)
             curves[f"{acc}/{b.n}"] = {"accounting": acc, "n": b.n, "name": b.name,
                                       "prune_ratio": ratios,
                                       "lu": [r["gate_time_s"]["lu"] for r in rows],
@@ -311,8 +323,6 @@ def section_accuracy(p: Plan, runs) -> dict[str, Any]:
 
 
 def section_shots(p: Plan, runs) -> dict[str, Any]:
-    from hybridsim.costs.quantum import readout_runs
-
     r0 = pick(runs["iris"], scheduler__policy="classical_only")
     sc = scenario(runs["iris"][0].path)
     target, eps = sc.workload.target_accuracy, sc.costs.epsilon
@@ -356,8 +366,6 @@ def section_kappa(p: Plan, runs, wb) -> dict[str, Any]:
     # The paper's claimed trajectory against the bound at the language models' ε_norm.
     blocks, sc = wb["bert-tiny"]
     r = one(runs["shapes-bert-tiny"], scheduler__policy="qnewton", costs__classical_method="auto")
-    from hybridsim.workload.shapes import paper_model
-
     model = paper_model("bert-tiny")
     start = sc.workload.kappa.start
     eps_lm = model.eps_norm
@@ -419,7 +427,7 @@ def section_full(runs, wb) -> dict[str, Any]:
     forced = one(runs["digits-full"], scheduler__policy="quantum_only")
     blocks, sc = wb["digits"]
     best = {b["block"]["name"]: b["classical_s"]["best"]
-            for b in break_even_table(blocks, sc, "full")}  # fmt: skip
+            for b in B.break_even_table(blocks, sc, "full", clamp=True)}  # fmt: skip
     per = {}
     first = sorted((j for j in forced.jobs if j.step == 1), key=lambda j: -j.n)
     for row in records.job_rows(first):
@@ -440,7 +448,7 @@ def section_ft(wb) -> dict[str, Any]:
     for w, (blocks, sc) in wb.items():
         c = sc.costs
         cls = {r["block"]["name"]: (r["best_method"], r["classical_s"]["best"])
-               for r in break_even_table(blocks, sc, "full")}  # fmt: skip
+               for r in B.break_even_table(blocks, sc, "full", clamp=True)}  # fmt: skip
         per = faulttolerant.block_table(blocks, cls, eps=c.epsilon, algorithm=c.algorithm,
                                         error_rates=ERROR_RATES, clamp=True)  # fmt: skip
         for b, row in zip(blocks, per, strict=True):
@@ -452,13 +460,9 @@ def section_ft(wb) -> dict[str, Any]:
     large = max(fastest, key=lambda t: (t[1].n, -t[2]["runtime_s"]))
     w, b, _, x = max(flat, key=lambda t: t[3]["scale"])
 
-    def sel(t):
-        return {"workload": t[0], "block": t[1].name, **t[2]}
-
-    from hybridsim.costs.ft import QUBIT_MODELS
-
+    small, large = ({"workload": t[0], "block": t[1].name, **t[2]} for t in (small, large))
     return {"workloads": out, "models": list(QUBIT_MODELS),
-            "error_rates": list(ERROR_RATES), "smallest": sel(small), "largest": sel(large),
+            "error_rates": list(ERROR_RATES), "smallest": small, "largest": large,
             "closest": {"workload": w, "block": b.name, "error_rate": x["error_rate"],
                         "gate_time_needed_s": x["gate_time_needed_s"],
                         "factor": 1 / x["scale"]}}  # fmt: skip
@@ -490,8 +494,6 @@ def section_change(wb) -> dict[str, Any]:
 
 
 def section_setup(p: Plan, runs, wb) -> dict[str, Any]:
-    from hybridsim.workload.shapes import paper_model
-
     sc = scenario(one(runs["digits-qnewton"], scheduler__estimator="norm_det").source)
     wl, shapes = sc.workload, {}
     for m, (blocks, ss) in list(wb.items())[1:]:
@@ -517,15 +519,14 @@ def section_setup(p: Plan, runs, wb) -> dict[str, Any]:
 
 
 def build(p: Plan, gs: list[Grid], runs) -> dict[str, Any]:
-    from hybridsim.results import package_versions
-
     wb = workload_blocks(runs)
     R = {"plan": asdict(p), "claims": CLAIMS, "versions": package_versions(),
          "grids": {g.name: {**g.sweep_definition(ROOT), "base": str(g.base), "runs": g.runs}
                    for g in gs},
          "setup": section_setup(p, runs, wb),
          "methods": section_methods(p, runs),
-         "break_even_paper": {w: break_even_table(b, sc, "paper") for w, (b, sc) in wb.items()},
+         "break_even_paper": {w: B.break_even_table(b, sc, "paper", clamp=True)
+                              for w, (b, sc) in wb.items()},
          "pruning": section_pruning(p, runs, wb),
          "accuracy": section_accuracy(p, runs), "shots": section_shots(p, runs),
          "kappa": section_kappa(p, runs, wb), "estimators": section_estimators(p, runs),
@@ -537,8 +538,6 @@ def build(p: Plan, gs: list[Grid], runs) -> dict[str, Any]:
 def render(out: Path) -> None:
     """Figures and index.md from OUT/results.json (and OUT/timings.json, the footer's)."""
     from figures import draw  # studies/qnewton/figures.py, beside this script
-
-    from hybridsim.report.page import render_markdown
 
     R = json.loads((out / "results.json").read_text())
     tpath = out / "timings.json"
