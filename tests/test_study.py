@@ -89,6 +89,44 @@ def test_the_committed_page_is_the_rendering_of_the_committed_results(tmp_path):
     assert R["plan"]["name"] == "full"
 
 
+def page_sections(page):
+    """Heading anchor (GitHub's slug rule) → that section's text, of a Markdown page."""
+    out, anchor = {}, None
+    for line in page.splitlines():
+        if line.startswith("## "):
+            title = line[3:].strip().lower()
+            anchor = re.sub(r"[^\w\- ]", "", title).replace(" ", "-")
+            out[anchor] = ""
+        elif anchor:
+            out[anchor] += line + "\n"
+    return out
+
+
+NUMBER = re.compile(r"[−+-]?\d[\d  ,.]*(?:×10[⁰¹²³⁴⁵⁶⁷⁸⁹⁻]+)?\s?(?:%|×|µs|ms|ns|as|s|d|h)?")
+STUDY_LINK = re.compile(r"\[([^\]]+)\]\(docs/study/index\.md#([^)]+)\)")
+
+
+def test_every_number_in_the_readme_findings_links_to_the_section_that_prints_it():
+    readme = (ROOT / "README.md").read_text()
+    found = readme.split("**What we found**", 1)[1].split("\n## ", 1)[0]
+    sections = page_sections((PAGE / "index.md").read_text().split(FOOTER)[0])
+    links = STUDY_LINK.findall(found)
+    assert len(links) >= 8, "the findings should link their numbers to the study's sections"
+    for text, anchor in links:
+        assert anchor in sections, f"README links to a missing study section: #{anchor}"
+        body = " ".join(sections[anchor].split())
+        for num in NUMBER.findall(text):
+            num = num.strip()
+            if num:
+                assert num in body, f"README's {num!r} ({text!r}) is not in section #{anchor}"
+    # Numbers outside links are not allowed (other than section numbers and list markers).
+    rest = STUDY_LINK.sub("", found)
+    rest = re.sub(r"\]\([^)]*\)", "]", rest)  # other links' targets
+    rest = re.sub(r"`[^`]*`", "", rest)  # code: names, commands and formulas
+    stray = [n.strip() for n in NUMBER.findall(rest) if re.search(r"\d", n)]
+    assert not stray, f"README findings: numbers not linked to a study section: {stray}"
+
+
 def checks(R):
     """Consistency checks of a results.json that a wrong model or analysis would fail."""
     M = R["methods"]["workloads"]
