@@ -15,9 +15,9 @@ import textwrap
 import simpy
 
 from benchmarks.harness import Row, interleaved_medians
+from hybridsim.api import run as hs_run
 from hybridsim.rng import Streams
 from hybridsim.scenario import load_scenario
-from hybridsim.sim.engine import run as hs_run
 from hybridsim.timebase import TICKS_PER_SECOND
 from hybridsim.workload.synthetic import sample_ticks
 

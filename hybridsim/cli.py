@@ -181,9 +181,9 @@ class _ProgressBar:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    from hybridsim.api import run
     from hybridsim.outdir import replacing, safe_name
     from hybridsim.scenario import load_scenario
-    from hybridsim.sim.engine import run
 
     if args.seed is not None and args.seed < 0:
         raise HybridSimError(f"--seed: must be non-negative, got {args.seed}")

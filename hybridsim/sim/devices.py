@@ -289,10 +289,12 @@ class Pool:
     devices : list of str
         Device names.
     recorder : Recorder
-    start : callable
-        ``start(flight, device)``: the engine's hook that moves a dispatched flight to its device.
-    abort : callable
-        ``abort(flight, device, reason)``: the engine's hook for a flight whose device failed.
+    on_dispatch : callable
+        ``on_dispatch(flight, device)``: called when a flight is given a slot of ``device``
+        (the run's :meth:`JobPath.dispatched <hybridsim.sim.lifecycle.JobPath.dispatched>`).
+    on_abort : callable
+        ``on_abort(flight, device, reason)``: called for a flight whose device failed under it
+        (the run's :meth:`Recovery.aborted <hybridsim.sim.faults.Recovery.aborted>`).
     record_queue : bool
         Record a :class:`QueueRecord` at every change of the waiting count.
     clock : Clock, optional
@@ -307,8 +309,8 @@ class Pool:
         config: Any,
         devices: list[str],
         recorder: Recorder,
-        start: Callable[[Flight, Device], None],
-        abort: Callable[[Flight, Device, str], None] | None = None,
+        on_dispatch: Callable[[Flight, Device], None],
+        on_abort: Callable[[Flight, Device, str], None] | None = None,
         record_queue: bool = True,
         clock: Clock | None = None,
     ):
@@ -318,8 +320,8 @@ class Pool:
         self.kind = kind
         self.config = config
         self.recorder = recorder
-        self._start = start
-        self._abort = abort
+        self._on_dispatch = on_dispatch
+        self._on_abort = on_abort
         self._record_queue = record_queue
         self.queue = JobQueue(config.discipline)
         self._fifo = config.discipline == "fifo"
@@ -393,7 +395,7 @@ class Pool:
         self.running += 1
         flight.device = dev
         flight.dispatched_at = self.env.now
-        self._start(flight, dev)
+        self._on_dispatch(flight, dev)
 
     # -- departures ----------------------------------------------------------------------------
     def release(self, dev: Device, flight: Flight) -> None:
@@ -460,6 +462,20 @@ class Pool:
                 self._request_dispatch()
 
     # -- calibration ---------------------------------------------------------------------------
+    def start_calibration_clocks(self) -> None:
+        """Open the group's calibration windows on each of its devices (when it has any)."""
+        cfg = self.config
+        if self.kind != "qpu" or cfg.calibration_duration is None:  # GPUs never calibrate
+            return
+        for dev in self.devices:
+            self.start_calibration_clock(
+                dev,
+                cfg.calibration_duration,
+                cfg.calibration_offset,
+                cfg.calibration_period,
+                cfg.calibration_times,
+            )
+
     def start_calibration_clock(
         self, dev: Device, length: int, offset: int, period: int | None, times: tuple[int, ...]
     ) -> None:
@@ -537,7 +553,7 @@ class Pool:
         dev.running -= len(aborted)
         for flight in aborted:
             flight.end_at = -1
-            self._abort(flight, dev, reason)
+            self._on_abort(flight, dev, reason)
 
     def repair(self, dev: Device) -> None:
         """``dev`` is back up: free slots go to waiting jobs."""
