@@ -95,8 +95,8 @@ class Simulation:
         self.recorder = Recorder()
         graph = build_graph(scenario)
         _check_connected(scenario, graph)
-        self.network = Network(env, graph, self.recorder)
-        self.clock = Clock(env)  # fault and calibration callbacks at their tie-rule priority
+        self.clock = clock = Clock(env)  # every callback, at its tie-rule priority
+        self.network = Network(clock, graph, self.recorder)
         self.costs = CostModel(scenario.costs)
         self.scheduler = make_scheduler(
             scenario.scheduler.policy, config=scenario.scheduler, costs=self.costs
@@ -106,7 +106,7 @@ class Simulation:
         self.pools: dict[str, Pool] = {}  # filled below; the parts hold the live dict
         service = device_service(self.costs, scenario.quantum, self.streams, self.wall)
         self.path = JobPath(
-            env, self.pools, self.network, self.recorder, self.costs.charges_transfer, service
+            clock, self.pools, self.network, self.recorder, self.costs.charges_transfer, service
         )
         self.view = ClusterView(lambda: env.now, self.pools, self.network.uncontended_ticks)
         self.routes = FixedRoutes(self.pools)
@@ -250,7 +250,7 @@ class Simulation:
             if jobs is None:
                 STARTERS[self.scenario.workload.kind](self, done)
             else:
-                arrivals(self.env, self.submit, jobs, done)
+                arrivals(self.clock, self.submit, jobs, done)
             stop = self.path.finished
             if self.scenario.until is not None:
                 deadline = self.env.timeout(self.scenario.until)

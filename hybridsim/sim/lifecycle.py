@@ -30,12 +30,11 @@ from hybridsim.sim.devices import Device, Flight
 from hybridsim.timebase import to_ticks
 
 if TYPE_CHECKING:  # pragma: no cover
-    import simpy
-
     from hybridsim.costs.model import CostModel
     from hybridsim.rng import Streams
     from hybridsim.scenario import QuantumConfig
     from hybridsim.scheduling.base import Decision, SolveJob
+    from hybridsim.sim.clock import Clock
     from hybridsim.sim.devices import Pool
     from hybridsim.sim.faults import Recovery
     from hybridsim.sim.network import Network
@@ -148,7 +147,8 @@ class JobPath:
 
     Parameters
     ----------
-    env : simpy.Environment
+    clock : Clock
+        The run's clock.
     pools : dict of str to Pool
         The pools by group name.
     network : Network
@@ -166,16 +166,34 @@ class JobPath:
         Succeeds when the workload is done (:meth:`workload_done`) and no flight is left.
     """
 
+    __slots__ = (
+        "env",
+        "clock",
+        "pools",
+        "network",
+        "recorder",
+        "charge_network",
+        "service",
+        "recovery",
+        "finished",
+        "_seq",
+        "_outstanding",
+        "_workload_done",
+        "_in_region",
+        "_pending",
+    )
+
     def __init__(
         self,
-        env: simpy.Environment,
+        clock: Clock,
         pools: dict[str, Pool],
         network: Network,
         recorder: Recorder,
         charge_network: bool,
         service: ServiceFn,
     ):
-        self.env = env
+        self.env = env = clock.env
+        self.clock = clock
         self.pools = pools
         self.network = network
         self.recorder = recorder
@@ -199,9 +217,10 @@ class JobPath:
         label: str | None = None,
     ) -> None:
         """Offer a new flight of ``job`` to its decision's pool at the current instant."""
-        flight = Flight(job, decision, self._seq, self.env.now, predicted_ticks, on_done, label)
-        self._seq += 1
+        seq = self._seq
+        self._seq = seq + 1
         self._outstanding += 1
+        flight = Flight(job, decision, seq, self.env.now, predicted_ticks, on_done, label)
         self.pools[decision.group].offer(flight)
 
     def workload_done(self) -> None:
@@ -233,11 +252,15 @@ class JobPath:
         finally:
             self._in_region = False
 
-    def _region(self, fn: Callable[..., None], *args: Any) -> None:
-        """Run ``fn(*args)`` from an event callback, then the starts it dispatched."""
+    def _region(self, fn: Callable[[Flight, Device], None], flight: Flight, dev: Device) -> None:
+        """Run ``fn(flight, dev)`` (from an event callback, or within the region), then the
+        starts it dispatched."""
+        if self._in_region:
+            fn(flight, dev)
+            return
         self._in_region = True
         try:
-            fn(*args)
+            fn(flight, dev)
             if self._pending:
                 self._drain()
         finally:
@@ -256,37 +279,34 @@ class JobPath:
 
     # -- transfer, service, release, record ------------------------------------------------------
     def _move_payload(self, flight: Flight, dev: Device) -> None:
-        job = flight.job
         if not self.charge_network:
             self._serve(flight, dev)
             return
         token = flight.token
 
-        def arrived() -> None:
+        def arrived(_ev) -> None:
             if flight.token == token:  # else the attempt was aborted in transit
-                if self._in_region:
-                    self._serve(flight, dev)
-                else:
-                    self._region(self._serve, flight, dev)
+                self._region(self._serve, flight, dev)
 
+        job = flight.job
         nbytes = job.payload_for(flight.decision.route)
         self.network.transfer(job.origin, dev.name, nbytes, arrived, job.job_id)
 
     def _serve(self, flight: Flight, dev: Device) -> None:
-        flight.started_at = self.env.now
+        now = flight.started_at = self.env.now
         service, outcome = self.service(flight, dev)
         flight.outcome = outcome
         if service == 0:
             self._finish(flight, dev)
-        else:
-            flight.end_at = flight.started_at + service
-            token = flight.token
+            return
+        flight.end_at = now + service
+        token = flight.token
 
-            def done(_ev) -> None:
-                if flight.token == token:
-                    self._region(self._finish, flight, dev)
+        def done(_ev) -> None:
+            if flight.token == token:
+                self._region(self._finish, flight, dev)
 
-            self.env.timeout(service).callbacks.append(done)
+        self.clock.after(service, done)
 
     def _finish(self, flight: Flight, dev: Device) -> None:
         flight.finished_at = self.env.now
@@ -295,18 +315,20 @@ class JobPath:
         if outcome is not None and (outcome.failure or outcome.p_fail > 0.0):
             if self.recovery.outcome_failed(flight, dev, outcome):  # type: ignore[union-attr]
                 return
-        job = flight.job
         if not self.charge_network:
             self.complete(flight)
             return
+        job = flight.job
         self.network.transfer(
-            dev.name, job.origin, job.result_bytes, lambda: self.complete(flight), job.job_id
+            dev.name, job.origin, job.result_bytes, lambda _ev: self.complete(flight), job.job_id
         )
 
     def complete(self, flight: Flight, status: str = "completed") -> None:
         """``flight`` has ended (its result is back, or it failed for good): record it."""
         flight.status = status
-        if flight.label is not None:
+        if flight.label is None:
+            self.recorder.jobs.append(job_record(flight, status, self.env.now))
+        else:
             # A device-local compute task: an interval, not a solve job.
             self.recorder.intervals.append(
                 IntervalRecord(
@@ -318,9 +340,8 @@ class JobPath:
                     flight.label,
                 )
             )
-        else:
-            self.recorder.jobs.append(job_record(flight, status, self.env.now))
         if flight.on_done is not None:
             flight.on_done(flight)
         self._outstanding -= 1
-        self._check_done()
+        if self._workload_done and self._outstanding == 0:
+            self._check_done()

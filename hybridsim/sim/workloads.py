@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from hybridsim.scheduling.base import SolveJob
 
 if TYPE_CHECKING:  # pragma: no cover
+    from hybridsim.sim.clock import Clock
     from hybridsim.sim.engine import Simulation
 
 __all__ = ["Starter", "STARTERS", "arrivals", "start_synthetic", "start_training"]
@@ -24,21 +25,27 @@ Starter = Callable[["Simulation", Callable[[], None]], None]
 
 
 def arrivals(
-    env, submit: Callable[[SolveJob], None], jobs: Iterable[tuple[int, SolveJob]], done
+    clock: Clock,
+    submit: Callable[[SolveJob], None],
+    jobs: Iterable[tuple[int, SolveJob]],
+    done: Callable[[], None],
 ) -> None:
     """Submit ``(gap, job)`` pairs, each ``gap`` ticks after the previous one, then ``done()``.
 
-    A callback chain rather than a generator process: one Timeout per arrival and no process
-    resumption, which is a measurable share of the per-job cost.
+    A callback chain rather than a generator process: one queue entry per arrival
+    (:meth:`Clock.after`) and no process resumption, which is a measurable share of the per-job
+    cost. Arrivals are sequential, so the job due next waits in one variable.
     """
     pairs = iter(jobs)
+    due: list[SolveJob] = []  # the job of the pending arrival
 
-    def step(_ev=None, job: SolveJob | None = None) -> None:
-        if job is not None:
-            submit(job)
+    def step(_ev=None) -> None:
+        if due:
+            submit(due.pop())
         for gap, nxt in pairs:
             if gap:
-                env.timeout(gap).callbacks.append(lambda ev, j=nxt: step(ev, j))
+                due.append(nxt)
+                clock.after(gap, step)
                 return
             submit(nxt)
         done()
@@ -51,7 +58,7 @@ def start_synthetic(sim: Simulation, done: Callable[[], None]) -> None:
     from hybridsim.workload.synthetic import synthetic_jobs
 
     jobs = synthetic_jobs(sim.scenario.workload, sim.streams, sim.scenario.cluster.host)
-    arrivals(sim.env, sim.submit, jobs, done)
+    arrivals(sim.clock, sim.submit, jobs, done)
 
 
 def start_training(sim: Simulation, done: Callable[[], None]) -> None:
