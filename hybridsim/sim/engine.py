@@ -25,6 +25,7 @@ import contextlib
 import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator
+from heapq import heappop
 from typing import Any, NamedTuple
 
 import networkx as nx
@@ -255,48 +256,55 @@ class Simulation:
             if self.scenario.until is not None:
                 deadline = self.env.timeout(self.scenario.until)
                 stop = self.env.any_of([stop, deadline])
-            if progress is None:
-                self.env.run(until=stop)
-            else:
-                self._run_reporting(stop, progress)
+            self._loop(stop, progress)
         self.wall["simulate_s"] = time.perf_counter() - t0
         return self.recorder
 
     PROGRESS_INTERVAL_S = 0.2
     _PROGRESS_EVERY = 64  # events between looks at the wall clock
 
-    def _run_reporting(self, stop: simpy.Event, progress: Callable[[Progress], None]) -> None:
-        """``env.run(until=stop)``, stepping in batches and calling ``progress`` between them.
+    def _loop(self, stop: simpy.Event, progress: Callable[[Progress], None] | None) -> None:
+        """Process events until ``stop`` has been processed: ``env.run(until=stop)``, inlined.
 
-        The same loop as SimPy's ``Environment.run`` (stop through ``StopSimulation`` raised by
-        ``stop``'s callback, so no event past ``stop`` is processed): the simulation cannot
-        tell the difference, and the path without progress stays ``env.run`` itself.
+        The loop body is SimPy's ``Environment.step`` (pop the next event, run its callbacks,
+        crash on a failed event nobody defused) without a method call per event, which is a
+        tenth of an event's cost; events are processed in the same order, and no event after
+        ``stop`` is. With ``progress``, it is called about every ``PROGRESS_INTERVAL_S`` of wall
+        time (looking at the clock every ``_PROGRESS_EVERY`` events) and once at the end; it
+        only reads counters, so the run is the same with or without it.
         """
-        from simpy.core import EmptySchedule, StopSimulation
-
         env, rec = self.env, self.recorder
-
-        def report() -> None:
-            progress(Progress(self.run_name, env.now, len(rec.jobs), len(rec.steps)))
-
+        queue = env._queue
         if stop.callbacks is not None:  # not processed yet
-            stop.callbacks.append(StopSimulation.callback)
-            step, clock, every = env.step, time.monotonic, self._PROGRESS_EVERY
+            stopped: list = []
+            stop.callbacks.append(stopped.append)
+            clock = time.monotonic
             due = clock() + self.PROGRESS_INTERVAL_S
-            try:
-                while True:
-                    for _ in range(every):
-                        step()
+            every = self._PROGRESS_EVERY if progress is not None else -1
+            count = 0
+            while not stopped:
+                try:
+                    env._now, _, _, event = heappop(queue)
+                except IndexError:
+                    raise RuntimeError(  # pragma: no cover - the workload always ends
+                        f'No scheduled events left but "until" event was not triggered: {stop}'
+                    ) from None
+                callbacks, event.callbacks = event.callbacks, None
+                for callback in callbacks:
+                    callback(event)
+                if not event._ok and not hasattr(event, "_defused"):
+                    # as Environment.step: a failed event nobody handled crashes the run
+                    exc = type(event._value)(*event._value.args)
+                    exc.__cause__ = event._value
+                    raise exc
+                count += 1
+                if count == every:
+                    count = 0
                     if clock() >= due:
-                        report()
+                        progress(Progress(self.run_name, env.now, len(rec.jobs), len(rec.steps)))
                         due = clock() + self.PROGRESS_INTERVAL_S
-            except StopSimulation:
-                pass
-            except EmptySchedule:
-                raise RuntimeError(  # pragma: no cover - as env.run: the workload always ends
-                    f'No scheduled events left but "until" event was not triggered: {stop}'
-                ) from None
-        report()
+        if progress is not None:
+            progress(Progress(self.run_name, env.now, len(rec.jobs), len(rec.steps)))
 
 
 def _check_connected(scenario: Scenario, graph: nx.Graph) -> None:

@@ -252,20 +252,6 @@ class JobPath:
         finally:
             self._in_region = False
 
-    def _region(self, fn: Callable[[Flight, Device], None], flight: Flight, dev: Device) -> None:
-        """Run ``fn(flight, dev)`` (from an event callback, or within the region), then the
-        starts it dispatched."""
-        if self._in_region:
-            fn(flight, dev)
-            return
-        self._in_region = True
-        try:
-            fn(flight, dev)
-            if self._pending:
-                self._drain()
-        finally:
-            self._in_region = False
-
     def _drain(self) -> None:
         pending = self._pending
         try:
@@ -285,8 +271,18 @@ class JobPath:
         token = flight.token
 
         def arrived(_ev) -> None:
-            if flight.token == token:  # else the attempt was aborted in transit
-                self._region(self._serve, flight, dev)
+            if flight.token != token:  # the attempt was aborted in transit
+                return
+            if self._in_region:  # the payload took no time: still in the dispatching call
+                self._serve(flight, dev)
+                return
+            self._in_region = True  # (as in dispatched, inlined: once per job)
+            try:
+                self._serve(flight, dev)
+                if self._pending:
+                    self._drain()
+            finally:
+                self._in_region = False
 
         job = flight.job
         nbytes = job.payload_for(flight.decision.route)
@@ -303,8 +299,15 @@ class JobPath:
         token = flight.token
 
         def done(_ev) -> None:
-            if flight.token == token:
-                self._region(self._finish, flight, dev)
+            if flight.token != token:  # the attempt was aborted
+                return
+            self._in_region = True  # (as in dispatched, inlined: once per job)
+            try:
+                self._finish(flight, dev)
+                if self._pending:
+                    self._drain()
+            finally:
+                self._in_region = False
 
         self.clock.after(service, done)
 

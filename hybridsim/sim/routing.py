@@ -111,12 +111,13 @@ class FixedRoutes:
         The live pools by group name, in file order.
     """
 
-    __slots__ = ("_pools", "_decisions", "_candidates")
+    __slots__ = ("_pools", "_decisions", "_candidates", "_only")
 
     def __init__(self, pools: Mapping[str, Pool]):
         self._pools = pools
         self._decisions: dict[str, Decision] = {}
         self._candidates: dict[str, list[Pool]] = {}
+        self._only: dict[str, Decision] = {}  # names that match one group: its decision
 
     def to_group(self, group: str) -> Decision:
         """The fixed decision that sends a job to ``group``."""
@@ -131,13 +132,18 @@ class FixedRoutes:
     def decide(self, job: SolveJob) -> Decision:
         """The least loaded group of those ``job.pool`` names (ties go to file order)."""
         name: str = job.pool  # type: ignore[assignment]
+        only = self._only.get(name)
+        if only is not None:
+            return only
         candidates = self._candidates.get(name)
         if candidates is None:
             candidates = self._candidates[name] = [
                 p for p in self._pools.values() if name in (p.kind, p.name)
             ]
-        best = candidates[0] if len(candidates) == 1 else min(candidates, key=_load)
-        return self.to_group(best.name)
+            if len(candidates) == 1:
+                only = self._only[name] = self.to_group(candidates[0].name)
+                return only
+        return self.to_group(min(candidates, key=_load).name)
 
     def least_loaded(self, kind: str) -> Decision | None:
         """The fixed decision for the least loaded group of ``kind`` (None if there is none)."""
