@@ -343,8 +343,10 @@ class JobPath:
                     flight.label,
                 )
             )
-        if flight.on_done is not None:
-            flight.on_done(flight)
+        on_done = flight.on_done
+        if on_done is not None:
+            flight.on_done = None  # it holds the event that holds the flight: free both now
+            on_done(flight)
         self._outstanding -= 1
         if self._workload_done and self._outstanding == 0:
             self._check_done()
