@@ -18,7 +18,7 @@ and return the figure: :func:`timeline`, :func:`queue_lengths`, :func:`utilizati
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from hybridsim._lazy import lazy_attributes
 
@@ -35,7 +35,6 @@ __all__ = [
     "write_report",
     "write_comparison",
     "write_trace",
-    "report_command",
     "load_run",
     "from_result",
     "RunData",
@@ -43,7 +42,6 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:  # pragma: no cover
-    from hybridsim.report.command import report_command
     from hybridsim.report.data import ReportError, RunData, from_result, load_run
     from hybridsim.report.figures import (
         accuracy_curves,
@@ -72,7 +70,6 @@ _LAZY = {
     "write_report": "hybridsim.report.html",
     "write_comparison": "hybridsim.report.html",
     "write_trace": "hybridsim.report.trace",
-    "report_command": "hybridsim.report.command",
     "load_run": "hybridsim.report.data",
     "from_result": "hybridsim.report.data",
     "RunData": "hybridsim.report.data",
@@ -81,4 +78,19 @@ _LAZY = {
 
 
 # PEP 562: submodules (and through them matplotlib, at draw time) load on first use.
-__getattr__, __dir__ = lazy_attributes(__name__, _LAZY, globals())
+_lazy_getattr, __dir__ = lazy_attributes(__name__, _LAZY, globals())
+
+
+def __getattr__(name: str) -> Any:
+    if name == "report_command":
+        # Deprecated (one release): the command's logic is CLI code, in the cli package.
+        import importlib
+        import warnings
+
+        warnings.warn(
+            "hybridsim.report.report_command is deprecated; use hybridsim.cli.report.report_dirs",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return importlib.import_module("hybridsim.cli.report").report_dirs
+    return _lazy_getattr(name)
