@@ -62,10 +62,12 @@ def run(
         sc = sc.with_seed(seed)
     sim = Simulation(sc, sc.seed)
     records = sim.run(progress)
+    sim.close()  # the records are ours now: they go with the RunResult (see Simulation.close)
     baselines = {}
     for name, variant in baseline_scenarios(sc).items():
         bsim = Simulation(variant, sc.seed, run_name=name)
         baselines[name] = bsim.run(progress)
+        bsim.close()
         for k, v in bsim.wall.items():
             sim.wall[f"{name}_{k}"] = v
     return RunResult.from_records(sc, sc.seed, records, sim, baselines=baselines)

@@ -239,3 +239,13 @@ def test_a_kappa_replay_is_not_revalidated_when_the_run_starts(monkeypatch):
     assert again.steps == expected.steps and again.jobs == expected.jobs
     medians = [s.kappa_true_median for s in again.steps]
     assert medians == pytest.approx([100.0, 50.0, 10.0])
+
+
+def test_a_runs_records_belong_to_its_result_alone():
+    """After hybridsim.run nothing of the (cyclic) simulation holds the records, so they are
+    freed with the result rather than in a later full garbage-collector pass."""
+    import sys
+
+    r = api.run({**MMC, "workload": {**MMC["workload"], "jobs": 3}})
+    for rows in (r.jobs, r.intervals, r.queues):
+        assert sys.getrefcount(rows) == 2  # the result's field, and getrefcount's argument

@@ -315,7 +315,7 @@ class Pool:
     def _queue_changed(self, delta: int) -> None:
         self.waiting += delta
         if self._record_queue:
-            self.recorder.queues.append(_queue_record((self.env.now, self.name, self.waiting)))
+            self.recorder.queues.append(_queue_record((self.env._now, self.name, self.waiting)))
 
     # -- arrivals ------------------------------------------------------------------------------
     def observe(self) -> None:
@@ -331,7 +331,7 @@ class Pool:
         It starts at once only where the tie rule allows (a ``fifo`` pool outside steps 1-2 and
         with no dispatch pending at this instant); otherwise it waits for the dispatch step.
         """
-        t = self.touched_at = self.env.now
+        t = self.touched_at = self.env._now  # (the per-job path reads _now: see sim/lifecycle.py)
         if self.sleepers:
             self.observe()
         flight.pool = self
@@ -365,7 +365,7 @@ class Pool:
         dev.active.append(flight)
         self.running += 1
         flight.device = dev
-        flight.dispatched_at = self.env.now
+        flight.dispatched_at = self.env._now
         self._on_dispatch(flight, dev)
 
     # -- departures ----------------------------------------------------------------------------
@@ -380,7 +380,7 @@ class Pool:
                 self._begin_calibration(dev)
             return
         if dev.up and not dev.calibrating:  # available (it is not draining)
-            if self._fifo and self._phase_at != self.env.now and not self.clock.device_phase:
+            if self._fifo and self._phase_at != self.env._now and not self.clock.device_phase:
                 if not self._take_next(dev):
                     self.free.append(dev)
             else:

@@ -260,6 +260,24 @@ class Simulation:
         self.wall["simulate_s"] = time.perf_counter() - t0
         return self.recorder
 
+    def close(self) -> None:
+        """Let go of the records (after :meth:`run`, once they have been taken).
+
+        The run's parts refer to each other (pools and their devices, the job path, the fault
+        processes), so Python frees them only in a full garbage-collector pass, and with them
+        the records they hold: in a process that runs many simulations (a sweep worker) the
+        records of earlier runs stayed in memory until then and made that pass slow. After
+        ``close`` the records belong to whoever kept them and go when they do. The simulation
+        cannot run again.
+        """
+        holders: list[Any] = [self, self.network, self.path, *self.pools.values()]
+        for pool in self.pools.values():
+            holders += [d.faults for d in pool.devices if d.faults is not None]
+        for link in self.network.undirected_links():
+            holders += [d.faults for d in link if d.faults is not None]
+        for holder in holders:
+            holder.recorder = None
+
     PROGRESS_INTERVAL_S = 0.2
     _PROGRESS_EVERY = 64  # events between looks at the wall clock
 
