@@ -62,7 +62,6 @@ from hybridsim.costs.quantum import (
     reflection_gates,
 )
 from hybridsim.errors import ModelDomainError, SolverError
-from hybridsim.linalg import solvers
 from hybridsim.scheduling.base import SolveJob
 
 __all__ = ["Outcome", "PostselectionCharge", "execute", "perturb", "postselection_charge"]
@@ -266,6 +265,9 @@ def _classical(job: SolveJob, group: Any, costs: CostModel) -> Outcome:
     method = est.method
     x = None
     if not failure:
+        # imported here: scipy.linalg stays out of ``import hybridsim; hybridsim.run``
+        from hybridsim.linalg import solvers
+
         try:
             if method == "lu":
                 x = np.linalg.solve(job.matrix, job.rhs)
@@ -321,6 +323,8 @@ def _structured_classical(job: SolveJob, group: Any, costs: CostModel) -> Outcom
             factor_reused=reused,
             compute_s=est.compute_s,
         )
+    from hybridsim.linalg import solvers  # scipy.linalg: only when a solve really runs
+
     t0 = time.perf_counter()
     eps = costs.config.epsilon
     b = job.rhs

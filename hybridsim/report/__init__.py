@@ -12,8 +12,9 @@ cheap::
 
 Figure functions take a run (``RunData``, ``RunResult`` or a directory) and an optional ``ax``
 and return the figure: :func:`timeline`, :func:`queue_lengths`, :func:`utilization_over_time`,
-:func:`loss_curves`, :func:`accuracy_curves`, :func:`kappa_curves`, :func:`routed_fraction`,
-:func:`cost_breakdown`, :func:`predicted_vs_actual` (the last six also accept several runs).
+:func:`loss_curves`, :func:`accuracy_curves`, :func:`time_to_accuracy`, :func:`kappa_curves`,
+:func:`routed_fraction`, :func:`cost_breakdown`, :func:`predicted_vs_actual` (the last seven also
+accept several runs).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ __all__ = [
     "utilization_over_time",
     "loss_curves",
     "accuracy_curves",
+    "time_to_accuracy",
     "kappa_curves",
     "routed_fraction",
     "cost_breakdown",
@@ -51,6 +53,7 @@ if TYPE_CHECKING:  # pragma: no cover
         predicted_vs_actual,
         queue_lengths,
         routed_fraction,
+        time_to_accuracy,
         utilization_over_time,
     )
     from hybridsim.report.gantt import timeline
@@ -63,6 +66,7 @@ _LAZY = {
     "utilization_over_time": "hybridsim.report.figures",
     "loss_curves": "hybridsim.report.figures",
     "accuracy_curves": "hybridsim.report.figures",
+    "time_to_accuracy": "hybridsim.report.figures",
     "kappa_curves": "hybridsim.report.figures",
     "routed_fraction": "hybridsim.report.figures",
     "cost_breakdown": "hybridsim.report.figures",
