@@ -220,6 +220,10 @@ def _by_keywords(f: Flight, status: str, now: int) -> JobRecord:
         solution_error=o.solution_error,
         attempts=f.attempts,
         fail_reason="",
+        logical_qubits=o.logical_qubits,
+        t_count=o.t_count,
+        code_distance=o.code_distance,
+        physical_qubits=o.physical_qubits,
     )
 
 

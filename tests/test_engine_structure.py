@@ -152,6 +152,10 @@ def test_job_records_read_each_field_by_its_name():
         success_probability=0.125,
         fidelity=0.875,
         solution_error=0.0625,
+        logical_qubits=15,
+        t_count=16,
+        code_distance=17,
+        physical_qubits=18,
     )
     flight = Flight(job, decision, seq=0, submitted_at=100, predicted_ticks=0, on_done=None)
     flight.dispatched_at, flight.started_at, flight.finished_at = 200, 300, 400
@@ -197,6 +201,10 @@ def test_job_records_read_each_field_by_its_name():
         "solution_error": 0.0625,
         "attempts": 2,
         "fail_reason": "outage",
+        "logical_qubits": 15,
+        "t_count": 16,
+        "code_distance": 17,
+        "physical_qubits": 18,
     }
     rec = job_record(flight, "failed", 500)
     assert type(rec) is JobRecord and rec._asdict() == expected
@@ -215,6 +223,7 @@ _NO_OUTCOME = {
     f: JobRecord._field_defaults[f]
     for f in _FIELDS[_FIELDS.index("method") : _FIELDS.index("attempts")]
 } | {"fail_reason": ""}
+_NO_OUTCOME |= {f: None for f in _FIELDS[_FIELDS.index("logical_qubits") :]}
 
 
 def test_a_kappa_replay_is_not_revalidated_when_the_run_starts(monkeypatch):

@@ -93,6 +93,8 @@ _OUTCOME = (  # from the Outcome
     "fidelity",
     "solution_error",
 )
+# From the Outcome too: the job's size on a QPU (None for GPU jobs and jobs without an outcome).
+_RESOURCES = ("logical_qubits", "t_count", "code_distance", "physical_qubits")
 _LAYOUT = (
     *_JOB_IDS,
     *_ROUTE,
@@ -105,6 +107,7 @@ _LAYOUT = (
     *_OUTCOME,
     "attempts",
     "fail_reason",
+    *_RESOURCES,
 )
 if _LAYOUT != JobRecord._fields:  # pragma: no cover - fails at import, in every test
     raise ImportError(f"job_record's layout differs from JobRecord's fields: {_LAYOUT}")
@@ -115,6 +118,8 @@ _instants = attrgetter(*_INSTANTS)
 _estimates = attrgetter(*_ESTIMATES)
 _predictions = attrgetter(*_PREDICTIONS)
 _outcome = attrgetter(*_OUTCOME)
+_resources = attrgetter(*_RESOURCES)
+_NO_RESOURCES = tuple(JobRecord._field_defaults[f] for f in _RESOURCES)
 _NO_OUTCOME = tuple(JobRecord._field_defaults[f] for f in _OUTCOME[1:])
 _EXPLICIT = ("explicit", *_NO_OUTCOME)  # a job with explicit service ticks
 _MODEL_LESS = (None, *_NO_OUTCOME)  # a job that ended before any service
@@ -125,9 +130,10 @@ def job_record(flight: Flight, status: str, now: int) -> JobRecord:
     """The record of ``flight``, which ended with ``status`` at ``now``."""
     job, decision, outcome = flight.job, flight.decision, flight.outcome
     if outcome is not None:
-        served = _outcome(outcome)
+        served, size = _outcome(outcome), _resources(outcome)
     else:
         served = _EXPLICIT if job.service_ticks is not None else _MODEL_LESS
+        size = _NO_RESOURCES
     return _make(
         (
             *_job_ids(job),
@@ -141,6 +147,7 @@ def job_record(flight: Flight, status: str, now: int) -> JobRecord:
             *served,
             flight.attempts,  # attempts
             flight.fail_reason if status == "failed" else "",  # fail_reason
+            *size,
         )
     )
 
