@@ -12,10 +12,14 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hybridsim.results import RunResult
 from hybridsim.scenario import MLPWorkload, Scenario, load_scenario
 
+# Imported here, not in run: reaching hybridsim.run loads the simulator (as it did when run lived
+# in sim.engine; benchmarks/bench_imports.py times that, tests/test_lazy.py checks it).
+from hybridsim.sim.engine import Simulation
+
 if TYPE_CHECKING:  # pragma: no cover
-    from hybridsim.results import RunResult
     from hybridsim.sim.engine import Progress
 
 __all__ = ["run", "baseline_scenarios"]
@@ -54,9 +58,6 @@ def run(
     >>> r.summary["jobs_completed"]
     2
     """
-    from hybridsim.results import RunResult
-    from hybridsim.sim.engine import Simulation
-
     sc = load_scenario(scenario, overrides)
     if seed is not None:
         sc = sc.with_seed(seed)
