@@ -387,12 +387,12 @@ def test_pick_and_one_select_by_keyword_values(tmp_path):
 
 
 def test_run_grids_stops_on_a_failed_run(tmp_path, monkeypatch):
-    import hybridsim.sim.engine
+    import hybridsim.api
 
     def broken(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(hybridsim.sim.engine, "run", broken)
+    monkeypatch.setattr(hybridsim.api, "run", broken)  # what the sweep's worker calls
     g = runs.Grid("one", "scenarios/quickstart.toml", set={"workload.steps": 1})
     with pytest.raises(hybridsim.errors.HybridSimError, match="1 run.*failed.*boom"):
         runs.run_grids([g], tmp_path, serial=True, progress=False)
