@@ -8,7 +8,9 @@ The simulation never edits a row after appending it; every metric and output fil
 function of these rows. Instants end in ``_at`` and spans in ``_time``; both are integer ticks
 (:mod:`hybridsim.timebase`). Predicted costs and model outputs are float seconds (``_s``).
 
-Job rows deliberately hold no matrices: a run of 10**6 jobs must fit in memory.
+Job rows deliberately hold no matrices. A run's rows stream to disk as it goes
+(:mod:`hybridsim.outputs.stream`): each list holds at most :data:`SPILL_ROWS` rows before they
+are written out, so a run of 10**7 jobs fits in flat memory.
 """
 
 from __future__ import annotations
@@ -23,7 +25,12 @@ __all__ = [
     "StepRecord",
     "Recorder",
     "column_names",
+    "SPILL_ROWS",
 ]
+
+#: Rows of one kind a streaming recorder holds in memory before it writes them out (about
+#: 30 MB of job rows); a run that never reaches it keeps every record in memory.
+SPILL_ROWS = 65536
 
 
 class JobRecord(NamedTuple):
@@ -126,7 +133,12 @@ class StepRecord(NamedTuple):
 
 @dataclass(slots=True)
 class Recorder:
-    """Append-only lists of rows for one run."""
+    """Append-only lists of rows for one run.
+
+    The simulation only calls ``append`` and ``len`` on them, so a recorder whose lists write
+    their rows to disk as they grow (:class:`hybridsim.outputs.stream.StreamingRecorder`) can
+    stand in for this one.
+    """
 
     jobs: list[JobRecord] = field(default_factory=list)
     intervals: list[IntervalRecord] = field(default_factory=list)

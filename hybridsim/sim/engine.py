@@ -133,6 +133,10 @@ class Simulation:
     scenario : Scenario
     seed : int
         Root seed of every random stream of the run.
+    run_name : str
+        ``main`` or the baseline's name (the ``run`` column of its training steps).
+    recorder : Recorder, optional
+        Where the records go (default: a new in-memory :class:`~hybridsim.records.Recorder`).
 
     Attributes
     ----------
@@ -143,13 +147,20 @@ class Simulation:
     network : Network
     """
 
-    def __init__(self, scenario: Scenario, seed: int, run_name: str = "main"):
+    def __init__(
+        self,
+        scenario: Scenario,
+        seed: int,
+        run_name: str = "main",
+        recorder: Recorder | None = None,
+    ):
         self.scenario = scenario
         self.run_name = run_name
         self.seed = seed
         self.streams = Streams(seed)
         self.env = simpy.Environment(initial_time=0)
-        self.recorder = Recorder()
+        # Any object with the Recorder's four appendable lists (the run's streams to disk).
+        self.recorder = recorder if recorder is not None else Recorder()
         graph = build_graph(scenario)
         self._check_connected(graph)
         self.network = Network(self.env, graph, self.recorder)
@@ -727,6 +738,7 @@ def run(
     seed: int | None = None,
     overrides=(),
     progress: Callable[[Progress], None] | None = None,
+    spill=None,
 ):
     """Run a scenario and return its :class:`~hybridsim.results.RunResult`.
 
@@ -741,6 +753,10 @@ def run(
     progress : callable, optional
         Called with a :class:`Progress` now and then during the main run and each baseline
         run (see :meth:`Simulation.run`); the results do not depend on it.
+    spill : path or hybridsim.outputs.Spill, optional
+        Where records go once a run outgrows memory (:mod:`hybridsim.outputs.stream`): a
+        directory, where the output files are then written as the run goes (``hybridsim run``
+        passes its staging directory). Default: a private temporary directory.
 
     Examples
     --------
@@ -753,16 +769,17 @@ def run(
     >>> r.summary["jobs_completed"]
     2
     """
+    from hybridsim.outputs.stream import recorder_for
     from hybridsim.results import RunResult
 
     sc = load_scenario(scenario, overrides)
     if seed is not None:
         sc = sc.with_seed(seed)
-    sim = Simulation(sc, sc.seed)
+    sim = Simulation(sc, sc.seed, recorder=recorder_for(sc, spill))
     records = sim.run(progress)
     baselines = {}
     for name, variant in baseline_scenarios(sc).items():
-        bsim = Simulation(variant, sc.seed, run_name=name)
+        bsim = Simulation(variant, sc.seed, run_name=name, recorder=recorder_for(variant))
         baselines[name] = bsim.run(progress)
         for k, v in bsim.wall.items():
             sim.wall[f"{name}_{k}"] = v
