@@ -28,9 +28,10 @@ __all__ = [
     "SPILL_ROWS",
 ]
 
-#: Rows of one kind a streaming recorder holds in memory before it writes them out (about
-#: 30 MB of job rows); a run that never reaches it keeps every record in memory.
-SPILL_ROWS = 65536
+#: Job rows a streaming recorder holds in memory before it writes its rows out (about 70 MB;
+#: four times as many of the smaller interval, queue and step rows); a run that never reaches
+#: it keeps every record in memory (an M/M/3 run of 10**5 jobs does).
+SPILL_ROWS = 2**17
 
 
 class JobRecord(NamedTuple):

@@ -46,7 +46,7 @@ from hybridsim.report import (
     write_report,
     write_trace,
 )
-from hybridsim.report.data import read_records
+from hybridsim.outputs.reader import read_records
 from hybridsim.report.figures import COST_COMPONENTS, cost_rows
 from hybridsim.report.html import page_runs, write_comparison
 from hybridsim.report.lanes import lanes_of, plan_timeline
@@ -1052,15 +1052,15 @@ def test_every_page_shares_the_style_sheet_and_tables(small_dir, tmp_path):
 
 def test_outputs_reference_documents_every_column_and_summary_key(small_result, atto_result):
     """docs/reference/outputs.md lists every column the writer emits and every summary key."""
-    from hybridsim import results
+    from hybridsim.outputs import columns
 
     doc = (ROOT / "docs/reference/outputs.md").read_text()
     documented = set(re.findall(r"^\| `([^`]+)` \|", doc, flags=re.M))
     for columns in (
-        results.JOB_COLUMNS,
-        results.INTERVAL_COLUMNS,
-        results.QUEUE_COLUMNS,
-        results.STEP_COLUMNS,
+        columns.JOB_COLUMNS,
+        columns.INTERVAL_COLUMNS,
+        columns.QUEUE_COLUMNS,
+        columns.STEP_COLUMNS,
     ):
         missing = [c for c in columns if c not in documented]
         assert not missing, f"undocumented columns: {missing}"

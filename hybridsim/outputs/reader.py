@@ -26,8 +26,8 @@ from hybridsim.records import SPILL_ROWS
 
 __all__ = ["EAGER_ROWS", "CHUNK_ROWS", "RecordFile", "RunFiles", "read_records", "read_run"]
 
-#: Most rows of one file read into a list; a longer file is read lazily (the number of rows of
-#: one kind a run holds in memory before it spills them, :data:`hybridsim.records.SPILL_ROWS`).
+#: Most rows of one file read into a list; a longer file is read lazily (the job rows a run
+#: holds in memory before it spills them, :data:`hybridsim.records.SPILL_ROWS`).
 EAGER_ROWS = SPILL_ROWS
 #: Rows parsed and converted at a time.
 CHUNK_ROWS = 8192

@@ -58,6 +58,7 @@ __all__ = [
 ]
 
 _MERGE_BLOCK = 512  # intervals per stored block of a sorted run (read back one block at a time)
+_SMALL_ROWS = 4  # interval, queue and step rows are 3-5 times smaller than job rows
 _WRITE_CHUNK = 8192  # rows formatted and written at a time
 
 
@@ -73,7 +74,8 @@ class Spill:
         temporary directory, created at the first spill and removed once the run's files are
         finished (they stay readable through the open :class:`RunResult`).
     rows : int
-        Rows of one kind held in memory before all kinds spill.
+        Job rows held in memory before every kind spills (or four times as many rows of one of
+        the smaller kinds: intervals, queue changes, steps).
     """
 
     directory: str | os.PathLike | None = None
@@ -234,6 +236,7 @@ class StreamingRecorder(Recorder):
         "_sinks",
         "_runs",
         "_kept",
+        "_keep_rows",
         "_private",
         "_finished",
         "_finalizer",
@@ -242,12 +245,12 @@ class StreamingRecorder(Recorder):
 
     def __init__(self, scenario: Any, spill: Spill | None = None, expected_jobs: int = 0):
         spill = spill if spill is not None else Spill()
-        limit = spill.rows
+        small = _SMALL_ROWS * spill.rows
         super().__init__(
-            SpillList(limit, self.spill),  # type: ignore[arg-type]
-            SpillList(limit, self.spill),  # type: ignore[arg-type]
-            SpillList(limit, self.spill),  # type: ignore[arg-type]
-            SpillList(limit, self.spill),  # type: ignore[arg-type]
+            SpillList(spill.rows, self.spill),  # type: ignore[arg-type]
+            SpillList(small, self.spill),  # type: ignore[arg-type]
+            SpillList(small, self.spill),  # type: ignore[arg-type]
+            SpillList(small, self.spill),  # type: ignore[arg-type]
         )
         self.scenario = scenario
         self.compress = bool(getattr(scenario.output, "compress", False))
@@ -259,8 +262,12 @@ class StreamingRecorder(Recorder):
         self._sinks: dict[str, CsvSink] = {}
         self._runs: list[_Runs] = []
         # Rows of each kind also kept in memory while there are few (a short list is cheaper to
-        # hold than to read back): dropped once a kind exceeds the spill size.
+        # hold than to read back): dropped once a kind has more than an eighth of its limit.
         self._kept: dict[str, list[Any] | None] = {k: [] for k in TABLES}
+        self._keep_rows = {
+            "jobs": spill.rows // 8,
+            **{k: small // 8 for k in ("intervals", "queues", "steps")},
+        }
         self._private: list[Path] = []
         self._finished: Finished | None = None
         self._finalizer = weakref.finalize(
@@ -303,7 +310,7 @@ class StreamingRecorder(Recorder):
     def _keep(self, kind: str, rows: list[Any]) -> None:
         kept = self._kept[kind]
         if kept is not None:
-            if len(kept) + len(rows) > self._spill.rows:
+            if len(kept) + len(rows) > self._keep_rows[kind]:
                 self._kept[kind] = None
             else:
                 kept.extend(rows)
