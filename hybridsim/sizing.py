@@ -634,7 +634,7 @@ def _estimate(sc: Any) -> tuple[RunSize, list[_Sim], list[_Term], list[_Term]]:
         + WAIT_BYTES * jobs
         + _merge_bytes(jobs, intervals, queue_rows, steps)
     )
-    output_bytes = (
+    output_bytes = _written_share(sc) * (
         _job_output_bytes(sc) * jobs
         + INTERVAL_OUTPUT_BYTES * intervals
         + QUEUE_OUTPUT_BYTES * queue_rows
@@ -671,9 +671,12 @@ def _merge_bytes(jobs: float, *others: float) -> float:
     return 2 * math.ceil(spills) * MERGE_BLOCK_BYTES
 
 
-def _job_output_bytes(sc: Any) -> float:
-    per_job = SYNTHETIC_JOB_OUTPUT_BYTES if sc.workload.kind == "synthetic" else JOB_OUTPUT_BYTES
-    return per_job * (COMPRESSED_SHARE if sc.output.compress else 1.0)
+def _job_output_bytes(sc: Any) -> int:
+    return SYNTHETIC_JOB_OUTPUT_BYTES if sc.workload.kind == "synthetic" else JOB_OUTPUT_BYTES
+
+
+def _written_share(sc: Any) -> float:
+    return COMPRESSED_SHARE if sc.output.compress else 1.0
 
 
 def _int(x: float) -> int:
@@ -757,6 +760,7 @@ def check_size(sc: Any, file: str) -> RunSize:
     ]
     if queue:
         written.append(_Term(QUEUE_OUTPUT_BYTES * QUEUE_ROWS_PER_JOB * size.jobs, why))
+    # (compression scales every term alike: the largest stays the largest)
     for total, limit, what, terms in (
         (size.output_bytes, MAX_OUTPUT_BYTES, "of output files", written),
         (size.record_bytes, MAX_RECORD_BYTES, "of records in memory", held),

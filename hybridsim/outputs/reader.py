@@ -98,9 +98,13 @@ class RecordFile(Sequence):
     def __getitem__(self, index: int | slice) -> Any:
         if isinstance(index, slice):
             r = range(len(self))[index]
-            if r.step < 0:
-                return list(self[slice(r[-1], r[0] + 1)])[::-1] if r else []
-            return list(itertools.islice(self, r.start, r.stop, r.step))
+            if r.step > 0:
+                return list(itertools.islice(self, r.start, r.stop, r.step))
+            if not r:
+                return []
+            # Backwards: read the span once, forwards, and pick.
+            span = list(itertools.islice(self, r[-1], r[0] + 1))
+            return [span[i - r[-1]] for i in r]
         n = len(self)
         i = index + n if index < 0 else index
         if not 0 <= i < n:

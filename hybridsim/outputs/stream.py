@@ -57,7 +57,10 @@ __all__ = [
     "recorder_for",
 ]
 
-_MERGE_BLOCK = 512  # intervals per stored block of a sorted run (read back one block at a time)
+# Intervals per stored block of a sorted run: the merge holds one block of each run, so a block
+# is a small share of a chunk (512 of the default 131,072 rows: 150 runs, ~15 MB at 10**7 jobs).
+_MERGE_BLOCK = 512
+_MERGE_SHARE = 256
 _SMALL_ROWS = 4  # interval, queue and step rows are 3-5 times smaller than job rows
 _WRITE_CHUNK = 8192  # rows formatted and written at a time
 
@@ -73,17 +76,23 @@ class Spill:
         of ``--out``, so the files are written once, where they end up). Default: a private
         temporary directory, created at the first spill and removed once the run's files are
         finished (they stay readable through the open :class:`RunResult`).
-    rows : int
+    rows : int, optional
         Job rows held in memory before every kind spills (or four times as many rows of one of
-        the smaller kinds: intervals, queue changes, steps).
+        the smaller kinds: intervals, queue changes, steps). Default:
+        :data:`~hybridsim.records.SPILL_ROWS`.
     """
 
     directory: str | os.PathLike | None = None
-    rows: int = SPILL_ROWS
+    rows: int | None = None
 
     def __post_init__(self) -> None:
-        if self.rows < 1:
+        if self.rows is not None and self.rows < 1:
             raise ValueError(f"Spill.rows must be at least 1, got {self.rows}")
+
+    @property
+    def limit(self) -> int:
+        """Job rows held before a spill."""
+        return self.rows if self.rows is not None else SPILL_ROWS
 
 
 class SpillList:
@@ -151,8 +160,9 @@ class Finished:
 class _Runs:
     """Sorted runs of intervals in one temporary file, read back a block at a time."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, block: int):
         self.path = path
+        self.block = block
         self._fh = open(path, "w+b")  # noqa: SIM115 - closed in close()
         self.job_runs: list[list[tuple[int, int]]] = []
         self.recorded_runs: list[list[tuple[int, int]]] = []
@@ -164,10 +174,9 @@ class _Runs:
         records.sort(key=M.INTERVAL_ORDER)
         blocks = []
         fh = self._fh
-        for i in range(0, len(records), _MERGE_BLOCK):
-            data = pickle.dumps(
-                [tuple(r) for r in records[i : i + _MERGE_BLOCK]], pickle.HIGHEST_PROTOCOL
-            )
+        step = self.block
+        for i in range(0, len(records), step):
+            data = pickle.dumps([tuple(r) for r in records[i : i + step]], pickle.HIGHEST_PROTOCOL)
             blocks.append((fh.tell(), len(data)))
             fh.write(data)
         (self.job_runs if jobs else self.recorded_runs).append(blocks)
@@ -245,9 +254,10 @@ class StreamingRecorder(Recorder):
 
     def __init__(self, scenario: Any, spill: Spill | None = None, expected_jobs: int = 0):
         spill = spill if spill is not None else Spill()
-        small = _SMALL_ROWS * spill.rows
+        rows = spill.limit
+        small = _SMALL_ROWS * rows
         super().__init__(
-            SpillList(spill.rows, self.spill),  # type: ignore[arg-type]
+            SpillList(rows, self.spill),  # type: ignore[arg-type]
             SpillList(small, self.spill),  # type: ignore[arg-type]
             SpillList(small, self.spill),  # type: ignore[arg-type]
             SpillList(small, self.spill),  # type: ignore[arg-type]
@@ -265,7 +275,7 @@ class StreamingRecorder(Recorder):
         # hold than to read back): dropped once a kind has more than an eighth of its limit.
         self._kept: dict[str, list[Any] | None] = {k: [] for k in TABLES}
         self._keep_rows = {
-            "jobs": spill.rows // 8,
+            "jobs": rows // 8,
             **{k: small // 8 for k in ("intervals", "queues", "steps")},
         }
         self._private: list[Path] = []
@@ -287,7 +297,8 @@ class StreamingRecorder(Recorder):
             else:
                 d = Path(self._spill.directory)
             self._dir = d
-            self._runs.append(_Runs(d / f".intervals.runs.{secrets.token_hex(8)}.tmp"))
+            block = max(16, min(_MERGE_BLOCK, self.jobs._limit // _MERGE_SHARE))  # type: ignore[attr-defined]
+            self._runs.append(_Runs(d / f".intervals.runs.{secrets.token_hex(8)}.tmp", block))
             for kind in ("jobs", "queues", "steps"):
                 table = TABLES[kind]
                 self._sinks[kind] = CsvSink(
