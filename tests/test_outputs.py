@@ -465,8 +465,9 @@ def test_report_of_a_streamed_run_equals_the_report_of_the_run_in_memory(tmp_pat
     from hybridsim.report import write_report
 
     sc = load_scenario(ROOT / "scenarios/faults.toml")
-    a = write_report(hybridsim.run(sc), tmp_path / "a")
-    b = write_report(hybridsim.run(sc, spill=Spill(rows=11)), tmp_path / "b")
+    # Same directory name: the report is labelled by it.
+    a = write_report(hybridsim.run(sc), tmp_path / "a" / "run")
+    b = write_report(hybridsim.run(sc, spill=Spill(rows=11)), tmp_path / "b" / "run")
     assert [p.name for p in a] == [p.name for p in b] == ["timeline.png", "trace.json",
                                                           "report.html"]  # fmt: skip
     assert {p.name: p.read_bytes() for p in a} == {p.name: p.read_bytes() for p in b}

@@ -102,14 +102,17 @@ def trace_events(run: Any) -> Iterator[dict[str, Any]]:
     pids = {kind: i + 1 for i, (kind, _) in enumerate(_PROCESSES)}
     lanes = lanes_of(data)
     # One track per slot: each lane's intervals in record order, lowest free slot at each start.
+    # One pass over the intervals (a long run's are a lazy sequence over intervals.csv, where
+    # indexing reads the file up to the index).
     by_lane: dict[str, list[int]] = {}
+    span_of: dict[str, list[tuple[int, int]]] = {}
     for k, iv in enumerate(data.intervals):
         by_lane.setdefault(iv.resource, []).append(k)
-    slot_of = [0] * len(data.intervals)
+        span_of.setdefault(iv.resource, []).append((iv.start_at, iv.end_at))
+    slot_of = [0] * sum(map(len, by_lane.values()))
     n_slots: dict[str, int] = {}
     for name, idx in by_lane.items():
-        spans = [(data.intervals[k].start_at, data.intervals[k].end_at) for k in idx]
-        for k, slot in zip(idx, assign_slots(spans), strict=True):
+        for k, slot in zip(idx, assign_slots(span_of.pop(name)), strict=True):
             slot_of[k] = slot
         n_slots[name] = max(slot_of[k] for k in idx) + 1
     tids: dict[tuple[str, int], tuple[int, int]] = {}
