@@ -39,6 +39,9 @@ __all__ = [
     "busy_ticks",
     "utilization",
     "mean_queue_length",
+    "peak_physical_qubits",
+    "qubit_events",
+    "peaks_of_events",
     "wait_stats",
     "span_means",
     "training_metrics",
@@ -156,6 +159,63 @@ def mean_queue_length(
     if horizon <= 0:
         return {p: 0.0 for p in area}
     return {p: (area[p] + last_len[p] * (horizon - last_at[p])) / horizon for p in area}
+
+
+def peak_physical_qubits(jobs: Iterable[JobRecord], groups: Sequence[str]) -> dict[str, int]:
+    """Most physical qubits in use at once in each of ``groups`` (QPU groups), over all its QPUs.
+
+    Each job occupies its ``physical_qubits`` during the service of its recorded attempt, the
+    half-open span [started_at, finished_at): a job ending at an instant frees its qubits before
+    one starting then takes them, and a refused job (zero service) takes none. 0 for a group that
+    served no QPU job. Earlier failed attempts are not in the job rows and are not counted.
+
+    Examples
+    --------
+    >>> from hybridsim.records import JobRecord
+    >>> def job(i, start, end, q):
+    ...     return JobRecord(i, 0, 0, "", 4, 4, 0, "quantum", "ft", "ft-0", "completed",
+    ...                      0, 0, start, end, end, physical_qubits=q)
+    >>> peak_physical_qubits([job(0, 0, 10, 500), job(1, 5, 20, 300), job(2, 20, 30, 900)],
+    ...                      ["ft"])
+    {'ft': 900}
+    """
+    return peaks_of_events(sorted(qubit_events(jobs, groups)), groups)
+
+
+def qubit_events(jobs: Iterable[JobRecord], groups: Iterable[str]) -> list[tuple[str, int, int]]:
+    """The ``(group, at, dq)`` changes of physical qubits in use that :func:`peak_physical_qubits`
+    sweeps: ``+q`` when a job's service starts, ``-q`` when it ends (jobs of other groups, without
+    a qubit count or with zero service take none)."""
+    wanted = set(groups)
+    out = []
+    for j in jobs:
+        q = j.physical_qubits
+        if q is None or j.group not in wanted or j.finished_at <= j.started_at:
+            continue
+        out.append((j.group, j.started_at, q))
+        out.append((j.group, j.finished_at, -q))
+    return out
+
+
+def peaks_of_events(
+    events: Iterable[tuple[str, int, int]], groups: Sequence[str]
+) -> dict[str, int]:
+    """Peak qubits per group from :func:`qubit_events` rows sorted as tuples (by group, then
+    instant, releases first at an instant); 0 for a group without events."""
+    out = dict.fromkeys(groups, 0)
+    group = None
+    in_use = peak = 0
+    for g, _, dq in events:
+        if g != group:
+            if group is not None:
+                out[group] = peak
+            group, in_use, peak = g, 0, 0
+        in_use += dq
+        if in_use > peak:
+            peak = in_use
+    if group is not None:
+        out[group] = peak
+    return out
 
 
 def wait_stats(jobs: Sequence[JobRecord]) -> dict[str, float | None]:
@@ -396,6 +456,16 @@ class RunTotals:
         For :meth:`StepTotals.metrics`.
     expected_jobs : int
         Room reserved for the waits (see :class:`WaitSample`).
+    qpu_groups : iterable of str
+        QPU group names, for :meth:`peak_physical_qubits`.
+
+    Attributes
+    ----------
+    qubit_events : list
+        The :func:`qubit_events` of the jobs fed and not yet taken. A caller that streams a
+        long run takes them (:meth:`take_qubit_events`), keeps them sorted on disk and hands
+        the merged, sorted stream back to :meth:`fold_qubit_events` at the end; the peaks are
+        then those of every event, in bounded memory.
     """
 
     def __init__(
@@ -403,6 +473,7 @@ class RunTotals:
         pools: Iterable[str] = (),
         target_accuracy: float | None = None,
         expected_jobs: int = 0,
+        qpu_groups: Iterable[str] = (),
     ):
         self.jobs = 0
         self.completed = 0
@@ -418,8 +489,13 @@ class RunTotals:
         self.intervals = 0
         self.queues = QueueArea(pools)
         self.steps = StepTotals(target_accuracy)
+        self.qpu_groups = list(qpu_groups)
+        self.qubit_events: list[tuple[str, int, int]] = []
+        self._peaks: dict[str, int] | None = None
 
     def add_jobs(self, jobs: Iterable[JobRecord]) -> None:
+        if not isinstance(jobs, Sequence):  # read twice below
+            jobs = list(jobs)
         horizon, busy, routed = self.horizon, self.busy, self.routed
         waits: list[int] = []
         n = failed = service = response = 0
@@ -445,6 +521,20 @@ class RunTotals:
         self.response_sum += response
         self.wait_sum += sum(waits)
         self.waits.extend([w / TICKS_PER_SECOND for w in waits])
+        if self.qpu_groups:
+            self.qubit_events.extend(qubit_events(jobs, self.qpu_groups))
+
+    def take_qubit_events(self) -> list[tuple[str, int, int]]:
+        """The qubit events fed since the last take, sorted (they leave the aggregates)."""
+        events, self.qubit_events = self.qubit_events, []
+        events.sort()
+        return events
+
+    def fold_qubit_events(self, events: Iterable[tuple[str, int, int]]) -> None:
+        """Set the peaks from every event of the run, sorted (the taken ones merged with those
+        still held); call once, at the end."""
+        self._peaks = peaks_of_events(events, self.qpu_groups)
+        self.qubit_events = []
 
     def add_intervals(self, intervals: Iterable[IntervalRecord]) -> None:
         horizon = self.horizon
@@ -502,6 +592,12 @@ class RunTotals:
             return {dev: 0.0 for dev in capacities}
         busy = self.busy
         return {dev: busy.get(dev, 0) / (cap * horizon) for dev, cap in capacities.items()}
+
+    def peak_physical_qubits(self) -> dict[str, int]:
+        """As :func:`peak_physical_qubits` of the jobs fed (see :meth:`fold_qubit_events`)."""
+        if self._peaks is not None:
+            return dict(self._peaks)
+        return peaks_of_events(sorted(self.qubit_events), self.qpu_groups)
 
     def mean_queue_length(self) -> dict[str, float]:
         """As :func:`mean_queue_length` over the makespan (call once, at the end)."""

@@ -88,7 +88,8 @@ def totals_of(
     pools = [g.name for g in scenario.cluster.groups]
     if target_accuracy is None:
         target_accuracy = getattr(scenario.workload, "target_accuracy", None)
-    totals = M.RunTotals(pools, target_accuracy, len(rec.jobs))
+    qpus = [g.name for g in scenario.cluster.qpu]
+    totals = M.RunTotals(pools, target_accuracy, len(rec.jobs), qpus)
     totals.add_jobs(rec.jobs)
     totals.add_intervals(rec.intervals)
     totals.add_queues(rec.queues)
@@ -153,6 +154,7 @@ def summarize(
         )
     for dev, u in util.items():
         out[f"utilization_{dev}"] = u
+    out.update({f"peak_physical_qubits_{g}": q for g, q in totals.peak_physical_qubits().items()})
     for pool, q in totals.mean_queue_length().items():
         out[f"mean_queue_{pool}"] = q if scenario.output.queue_levels else None
     out["versions"] = package_versions()
@@ -370,6 +372,11 @@ class RunResult:
                 for k in ("time_to_target_s", "final_accuracy")
             ),
             *(f"speedup_vs_{b}" for b in self._baseline_names()),
+            *(
+                f"peak_physical_qubits_{g.name}"
+                for g in self.scenario.cluster.qpu
+                if g.fault_tolerance
+            ),
         ]
         buf = io.StringIO()
         width = max(len(k) for k in keys)

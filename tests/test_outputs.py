@@ -5,6 +5,7 @@ back like plain ones; RunResult.load returns what run returned."""
 from __future__ import annotations
 
 import gzip
+import heapq
 import os
 import pickle
 import signal
@@ -45,6 +46,7 @@ SHORTEN = {
     "paper-bert-tiny.toml": ["workload.steps=12"],
     "paper-mistral-tiny.toml": ["workload.steps=6"],
     "multi-tenant.toml": ["workload.epochs=0.2"],
+    "fault-tolerant.toml": [],  # two steps already
 }
 #: Per workload kind, for the base scenario of a sweep file.
 SHORTEN_KIND = {
@@ -60,7 +62,7 @@ def _small(name: str):
     path = ROOT / "scenarios" / name
     raw = tomllib.loads(path.read_text())
     if "base" not in raw:
-        return load_scenario(path, SHORTEN[name])
+        return load_scenario(path, SHORTEN.get(name, []))
     from hybridsim.sweep.spec import load_sweep
 
     point = load_sweep(path).points[0].scenario
@@ -145,6 +147,8 @@ STREAMED = {
     "faults": ("scenarios/faults.toml", []),
     "quickstart": ("scenarios/quickstart.toml", ["workload.steps=3"]),
     "multi-tenant": ("scenarios/multi-tenant.toml", ["workload.epochs=0.2"]),
+    # QPU jobs with physical qubits: peak_physical_qubits_<group> from the merged event runs
+    "fault-tolerant": ("scenarios/fault-tolerant.toml", ["workload.steps=6"]),
 }
 
 
@@ -160,6 +164,8 @@ def test_streamed_run_writes_the_bytes_and_summary_of_an_in_memory_run(name, row
     streamed = hybridsim.run(sc, spill=Spill(rows=rows))
     assert streamed.saved is not None  # it spilled
     assert _without_wall(streamed.summary) == _without_wall(memory.summary)
+    if name == "fault-tolerant":  # the peak was taken over the merged event runs, and is real
+        assert streamed.summary["peak_physical_qubits_big"] > 0
     _same_records(streamed, memory)
     a, b = memory.write(tmp_path / "memory"), streamed.write(tmp_path / "streamed")
     fa, fb = _files(a), _files(b)
@@ -293,14 +299,16 @@ def _jobs(draw):
     out = []
     for k in range(draw(st.integers(0, 30))):
         t = sorted(draw(st.lists(_ticks, min_size=5, max_size=5)))
+        device = draw(st.sampled_from(["q-0", "q-1", "g-0"]))
         out.append(
             JobRecord(
                 k, 0, -1, "", 0, 0, 0,
                 draw(st.sampled_from(["quantum", "classical"])),
-                "q",
-                draw(st.sampled_from(["q-0", "q-1", "g-0"])),
+                device[0],
+                device,
                 draw(st.sampled_from(["completed", "completed", "failed"])),
                 *t,
+                physical_qubits=draw(st.one_of(st.none(), st.integers(0, 10**6))),
             )
         )  # fmt: skip
     return out
@@ -338,12 +346,15 @@ def _chunks(rows: list, cuts: list[int]) -> list[list]:
 def test_totals_in_any_chunks_equal_the_pure_metrics(jobs, ivs, qs, steps, cuts, target):
     intervals = [IntervalRecord("q-0", k, min(a, b), max(a, b)) for a, b, k in ivs]
     queues = [QueueRecord(at, pool, n) for at, pool, n in sorted(qs)]
-    totals = M.RunTotals(["q", "g"], target)
+    totals = M.RunTotals(["q", "g"], target, qpu_groups=["q", "x"])
+    taken = []
     # chunks of each kind, fed in lockstep (jobs and intervals of a stretch before its queues)
     parts = [_chunks(x, cuts) for x in (jobs, intervals, queues, steps)]
     for k in range(max(map(len, parts))):
         j, i, q, s = (p[k] if k < len(p) else [] for p in parts)
         totals.add_jobs(j), totals.add_intervals(i), totals.add_queues(q), totals.add_steps(s)
+        if k % 2:  # some chunks' qubit events leave as a sorted run, as a streamed run's do
+            taken.append(totals.take_qubit_events())
     completed = [j for j in jobs if j.status == "completed"]
     horizon = M.makespan_ticks(jobs, intervals)
     caps = {"q-0": 1, "q-1": 2, "g-0": 3}
@@ -355,6 +366,11 @@ def test_totals_in_any_chunks_equal_the_pure_metrics(jobs, ivs, qs, steps, cuts,
     assert totals.mean_queue_length() == M.mean_queue_length(queues, ["q", "g"], horizon)
     for run in ("main", "sgd", "adam"):
         assert totals.steps.metrics(run) == M.training_metrics(steps, run, target)
+    peaks = M.peak_physical_qubits(jobs, ["q", "x"])
+    if taken:
+        merged = heapq.merge(*taken, totals.take_qubit_events())
+        totals.fold_qubit_events(merged)
+    assert totals.peak_physical_qubits() == peaks
 
 
 # -- the format: columns, reader, files -------------------------------------------------------

@@ -122,6 +122,11 @@ JOB_COLUMNS = [
     "queries",
     "shots",
     "n_qubits",
+    # the job's size on a QPU (issue 13, fault tolerance)
+    "logical_qubits",
+    "t_count",
+    "code_distance",
+    "physical_qubits",
     "success_probability",
     "fidelity",
     "solution_error",

@@ -158,11 +158,18 @@ class Finished:
 
 
 class _Runs:
-    """Sorted runs of intervals in one temporary file, read back a block at a time."""
+    """Sorted runs of rows in one temporary file, read back a block at a time.
 
-    def __init__(self, path: Path, block: int):
+    Rows are intervals (sorted by :data:`~hybridsim.metrics.INTERVAL_ORDER`, job-interval runs
+    merged before recorded ones) or, with ``make=None``, plain tuples in their natural order
+    (the qubit events of :meth:`hybridsim.metrics.RunTotals.take_qubit_events`).
+    """
+
+    def __init__(self, path: Path, block: int, make: Any = INTERVALS.record._make):
         self.path = path
         self.block = block
+        self._make = make
+        self._key = M.INTERVAL_ORDER if make is not None else None
         self._fh = open(path, "w+b")  # noqa: SIM115 - closed in close()
         self.job_runs: list[list[tuple[int, int]]] = []
         self.recorded_runs: list[list[tuple[int, int]]] = []
@@ -171,7 +178,7 @@ class _Runs:
     def add(self, records: list[Any], *, jobs: bool) -> None:
         if not records:
             return
-        records.sort(key=M.INTERVAL_ORDER)
+        records.sort(key=self._key)
         blocks = []
         fh = self._fh
         step = self.block
@@ -184,17 +191,18 @@ class _Runs:
 
     def _read(self, blocks: list[tuple[int, int]]) -> Iterator[Any]:
         fd = self._fh.fileno()
-        make = INTERVALS.record._make
+        make = self._make
         for offset, length in blocks:
-            yield from map(make, pickle.loads(os.pread(fd, length, offset)))
+            rows = pickle.loads(os.pread(fd, length, offset))
+            yield from (rows if make is None else map(make, rows))
 
     def merged(self) -> Iterator[Any]:
-        """Every interval stored, in intervals.csv order."""
+        """Every row stored, in order (the stable merge: on equal keys the earlier run's row)."""
         self._fh.flush()
         runs = [self._read(b) for b in (*self.job_runs, *self.recorded_runs)]
         if len(runs) == 1:
             return runs[0]
-        return heapq.merge(*runs, key=M.INTERVAL_ORDER)
+        return heapq.merge(*runs, key=self._key)
 
     def close(self) -> None:
         if not self._fh.closed:
@@ -266,7 +274,8 @@ class StreamingRecorder(Recorder):
         self.compress = bool(getattr(scenario.output, "compress", False))
         pools = [g.name for g in scenario.cluster.groups]
         target = getattr(scenario.workload, "target_accuracy", None)
-        self.totals = M.RunTotals(pools, target, expected_jobs)
+        qpus = [g.name for g in scenario.cluster.qpu]
+        self.totals = M.RunTotals(pools, target, expected_jobs, qpus)
         self._spill = spill
         self._dir: Path | None = None
         self._sinks: dict[str, CsvSink] = {}
@@ -299,6 +308,10 @@ class StreamingRecorder(Recorder):
             self._dir = d
             block = max(16, min(_MERGE_BLOCK, self.jobs._limit // _MERGE_SHARE))  # type: ignore[attr-defined]
             self._runs.append(_Runs(d / f".intervals.runs.{secrets.token_hex(8)}.tmp", block))
+            # Qubit events of QPU jobs (peak_physical_qubits_<group>), sorted the same way.
+            self._runs.append(
+                _Runs(d / f".qubits.runs.{secrets.token_hex(8)}.tmp", block, make=None)
+            )
             for kind in ("jobs", "queues", "steps"):
                 table = TABLES[kind]
                 self._sinks[kind] = CsvSink(
@@ -339,6 +352,7 @@ class StreamingRecorder(Recorder):
         runs = self._runs[0]
         runs.add(M.job_intervals(jobs), jobs=True)
         runs.add(list(intervals), jobs=False)
+        self._runs[1].add(totals.take_qubit_events(), jobs=True)
 
     def finish(self, extra_steps: Iterable[Any] = ()) -> Finished:
         """End the recording: aggregate what is left and, if anything spilled, finish the files.
@@ -382,6 +396,11 @@ class StreamingRecorder(Recorder):
         assert d is not None
         for sink in self._sinks.values():
             sink.close()
+        qubits = self._runs[1]
+        try:
+            self.totals.fold_qubit_events(qubits.merged())
+        finally:
+            qubits.close()
         runs = self._runs[0]
         ivs = CsvSink(d / csv_name(INTERVALS.name, self.compress), INTERVALS.columns, self.compress)
         try:
