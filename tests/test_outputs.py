@@ -268,6 +268,10 @@ def test_killed_streaming_run_leaves_the_old_directory_and_no_complete_looking_f
     assert after == before
     stages = [p for p in tmp_path.iterdir() if p.name.startswith(".out.")]
     assert stages and (stages[0] / "jobs.csv").stat().st_size > 0  # it was streaming there
+    # what it left is not a run: summary.json is written last, so nothing reads it as complete
+    assert not (stages[0] / "summary.json").exists()
+    with pytest.raises(OutputError, match=r"not a run directory \(no summary.json\)"):
+        RunResult.load(stages[0])
     hybridsim.run(ROOT / "scenarios/mmc.toml", overrides=["workload.jobs=60"]).write(out)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
 
@@ -413,6 +417,25 @@ def test_reader_names_the_bad_cell_in_plain_and_compressed_files(tmp_path):
     (tmp_path / "bad.csv.gz").write_bytes(b"not gzip")
     with pytest.raises(OutputError, match="bad.csv.gz: cannot read"):
         read_records(tmp_path / "bad.csv.gz", QueueRecord)
+
+
+@pytest.mark.parametrize("value", ["3", '"yes"', "[true]"])
+def test_output_compress_must_be_a_boolean(value, tmp_path, capsys):
+    """A bad ``output.compress`` is bad input: one line naming the key, exit 2, nothing run or
+    written."""
+    from hybridsim.cli import main
+
+    out = tmp_path / "run"
+    args = ["run", str(ROOT / "scenarios/mmc.toml"), "--out", str(out), "--quiet"]
+    assert main([*args, "--set", f"output.compress={value}"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.endswith("(expected true or false)\n"), err
+    assert err.startswith(f"error: {ROOT / 'scenarios/mmc.toml'}: output.compress: wrong type")
+    assert not out.exists()
+    bad = tmp_path / "bad.toml"
+    bad.write_text((ROOT / "scenarios/mmc.toml").read_text() + f"\n[output]\ncompress = {value}\n")
+    assert main(["validate", str(bad)]) == 2
+    assert capsys.readouterr().err.startswith(f"error: {bad}: output.compress: wrong type")
 
 
 def test_gzip_files_are_deterministic(tmp_path):
