@@ -235,8 +235,11 @@ class RunResult:
 
         wall = dict(getattr(sim, "wall", {}) or {})
         done = {name: _finished(b, scenario) for name, b in (baselines or {}).items()}
-        main = _finished(rec, scenario, itertools.chain.from_iterable(f.steps for f in done.values()))
-        summary = summarize(scenario, seed, main.totals, wall, {n: f.totals for n, f in done.items()})
+        extra = itertools.chain.from_iterable(f.steps for f in done.values())
+        main = _finished(rec, scenario, extra)
+        summary = summarize(
+            scenario, seed, main.totals, wall, {n: f.totals for n, f in done.items()}
+        )
         saved = None
         if main.stored:
             saved = Saved(main.stored, main.all_intervals, None, main.directory)
@@ -276,12 +279,12 @@ class RunResult:
 
         Examples
         --------
-        >>> import hybridsim, tempfile                                  # doctest: +SKIP
-        >>> r = hybridsim.run("scenarios/mmc.toml", overrides=["workload.jobs=50"])  # doctest: +SKIP
-        >>> d = r.write(tempfile.mkdtemp() + "/run")                    # doctest: +SKIP
-        >>> back = RunResult.load(d)                                    # doctest: +SKIP
-        >>> back.jobs == r.jobs and back.summary == r.summary           # doctest: +SKIP
-        True
+        >>> import hybridsim, tempfile
+        >>> r = hybridsim.run("scenarios/mmc.toml", overrides=["workload.jobs=50"])
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     back = RunResult.load(r.write(f"{tmp}/run"))
+        ...     print(back.jobs == r.jobs, back.summary == r.summary, len(back.jobs))
+        True True 50
         """
         from hybridsim.outputs.reader import RecordFile, read_run
         from hybridsim.outputs.writer import Saved
@@ -414,5 +417,7 @@ def _saved_scenario(files: Any) -> Scenario:
             return load_scenario(data, source=path)
         data = files.summary.get("scenario")
         if not isinstance(data, dict):
-            raise OutputError(f"{files.directory}: no scenario.toml and no scenario in summary.json")
+            raise OutputError(
+                f"{files.directory}: no scenario.toml and no scenario in summary.json"
+            )
         return load_scenario(data, source=files.directory / "summary.json")

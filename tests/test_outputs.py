@@ -18,7 +18,6 @@ import warnings
 from pathlib import Path
 
 import pytest
-from conftest import synthetic
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -105,6 +104,15 @@ def test_load_round_trips_every_scenario_files_outputs(name, tmp_path):
     assert back.summary_table() == result.summary_table()
     again = back.write(tmp_path / "again")
     assert _files(again) == _files(out)
+
+
+def test_load_docstring_example_runs(monkeypatch):
+    import doctest
+
+    from hybridsim import results
+
+    monkeypatch.chdir(ROOT)  # the example names scenarios/mmc.toml
+    assert doctest.testmod(results).failed == 0
 
 
 def test_load_of_a_compressed_directory(tmp_path):

@@ -24,6 +24,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import hybridsim
+from hybridsim.outputs.reader import read_records
 from hybridsim.records import IntervalRecord, JobRecord, QueueRecord, StepRecord
 from hybridsim.report import (
     ReportError,
@@ -47,7 +48,6 @@ from hybridsim.report import (
     write_report,
     write_trace,
 )
-from hybridsim.outputs.reader import read_records
 from hybridsim.report.figures import COST_COMPONENTS, cost_rows
 from hybridsim.report.html import page_runs, write_comparison
 from hybridsim.report.lanes import lanes_of, plan_timeline
@@ -1213,13 +1213,8 @@ def test_outputs_reference_documents_every_column_and_summary_key(small_result, 
 
     doc = (ROOT / "docs/reference/outputs.md").read_text()
     documented = set(re.findall(r"^\| `([^`]+)` \|", doc, flags=re.M))
-    for columns in (
-        columns.JOB_COLUMNS,
-        columns.INTERVAL_COLUMNS,
-        columns.QUEUE_COLUMNS,
-        columns.STEP_COLUMNS,
-    ):
-        missing = [c for c in columns if c not in documented]
+    for table in columns.TABLES.values():
+        missing = [c for c in table.columns if c not in documented]
         assert not missing, f"undocumented columns: {missing}"
     # `utilization_<device>` documents utilization_g-0, utilization_q-0, ...
     patterns = [re.compile("^" + re.sub(r"<[a-z]+>", ".+", k) + "$") for k in documented]

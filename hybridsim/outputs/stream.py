@@ -289,9 +289,7 @@ class StreamingRecorder(Recorder):
         }
         self._private: list[Path] = []
         self._finished: Finished | None = None
-        self._finalizer = weakref.finalize(
-            self, _cleanup, self._sinks, self._runs, self._private
-        )
+        self._finalizer = weakref.finalize(self, _cleanup, self._sinks, self._runs, self._private)
 
     @property
     def spilled(self) -> bool:
@@ -465,7 +463,9 @@ def _write(sink: CsvSink, table: Table, rows: list[Any]) -> None:
         sink.write(table.rows(rows[i : i + _WRITE_CHUNK]))
 
 
-def recorder_for(scenario: Any, spill: Spill | str | os.PathLike | None = None) -> StreamingRecorder:
+def recorder_for(
+    scenario: Any, spill: Spill | str | os.PathLike | None = None
+) -> StreamingRecorder:
     """The recorder of one simulation of ``scenario``: streaming, spilling to ``spill`` (a
     :class:`Spill` or a directory; default: a private temporary directory), with room for the
     waits of the jobs the scenario's size estimate expects."""
