@@ -108,13 +108,16 @@ class SpillList:
         self.rows: list[Any] = []
         self.spilled = 0
         self._limit = limit
-        self._spill = spill
+        # A weak reference to the owner's bound method: no cycle (owner -> list -> owner), so a
+        # finished recorder and the records it holds go as soon as the last reference does,
+        # not in a later full garbage-collector pass.
+        self._spill = weakref.WeakMethod(spill)
 
     def append(self, row: Any) -> None:
         rows = self.rows
         rows.append(row)
         if len(rows) >= self._limit:
-            self._spill()
+            self._spill()()
 
     def take(self) -> list[Any]:
         """The rows in memory, which leave it."""
