@@ -93,14 +93,17 @@ def step_stats(flights: list[Any]) -> dict[str, Any]:
     }
 
 
-def _true_kappa(S: np.ndarray) -> float:
+def _true_kappa(S: np.ndarray, factor: Any = None) -> float:
     """κ₂ of a shaped (symmetric) block for the records: all eigenvalues below N = 512, Lanczos
     extreme eigenvalues (relative tolerance 1e-3) above, where a dense eigensolver per block and
-    step would dominate the run's wall time. Infinite for a singular block."""
+    step would dominate the run's wall time. Infinite for a singular block.
+
+    ``factor`` is an LU of ``S`` a κ estimator already made (``KappaEstimate.factor``); the
+    Lanczos shift-invert reuses it rather than factoring ``S`` a second time (same bits)."""
     from hybridsim.linalg.conditioning import kappa_lanczos
 
     try:
-        return float(kappa_lanczos(S).kappa)
+        return float(kappa_lanczos(S, factor=factor).kappa)
     except (ModelDomainError, np.linalg.LinAlgError, ArithmeticError):
         return math.inf
 
@@ -210,7 +213,7 @@ def mlp_trainer(sim: Simulation, tenant: int, run_name: str) -> Generator:
         if sim.policy_uses_estimate:
             yield sim.compute(home, flops=prep.est_flops, nbytes=prep.est_bytes, label="estimate")
         jobs = prep.jobs
-        _prime(sim, jobs)
+        _prime(sim, jobs, estimates_primed=True)
         done = _submit_all(sim, jobs, home, prep.quantum_work)
         yield sim.env.all_of(done)
         flights = [ev.value for ev in done]
@@ -245,15 +248,20 @@ class _StepPrep(NamedTuple):
     quantum_work: list[tuple[float, float]]  # (flops, bytes) a QPU route still needs per job
 
 
-def _prime(sim, jobs: list[SolveJob]) -> None:
+def _prime(sim, jobs: list[SolveJob], *, estimates_primed: bool = False) -> None:
     """One vectorized prediction per κ set (estimate, truth) so decisions and charges hit the
-    cost model's memo."""
+    cost model's memo. ``estimates_primed``: the estimate set was primed already (by
+    :func:`_shape_and_estimate`, which needs its classical methods); a truth set identical to
+    the estimate set is not primed twice."""
     groups = sim.scenario.cluster.groups
     forms = [j.structure.form for j in jobs]
     n, d = [j.n for j in jobs], [j.d for j in jobs]
     est = ([j.kappa_est for j in jobs], [j.structure.kappa_est for j in jobs])
     true = ([j.kappa_true for j in jobs], [j.structure.kappa_true for j in jobs])
-    for kappas, classical in (est, true):
+    sets = [true] if true != est else []
+    if not estimates_primed:
+        sets.insert(0, est)
+    for kappas, classical in sets:
         sim.costs.prime(n, d, kappas, groups, forms=forms, classical_kappa=classical)
 
 
@@ -299,8 +307,7 @@ def _shape_and_estimate(sim, wl, blocks, assembly, tenant: int, step: int, home)
 
     uses_estimate = sim.policy_uses_estimate
     estimator = sim.scenario.scheduler.estimator
-    jobs: list[SolveJob] = []
-    quantum_work: list[tuple[float, float]] = []
+    shaped_blocks = []  # (block, shaped, kappa_est, bounds, form, structure, q_flops, q_bytes)
     pre_flops = pre_bytes = est_flops = est_bytes = 0.0
     for block, a_flops in zip(blocks, assembly, strict=True):
         shaped = shape_hessian(
@@ -320,6 +327,7 @@ def _shape_and_estimate(sim, wl, blocks, assembly, tenant: int, step: int, home)
         if block.rank is not None:
             p_bytes += assembly_bytes(n, block.rank)
         kappa_est = bounds = cl_est = lu = None
+        est = None
         formed = False  # the dense block exists before the decision
         if uses_estimate:
             if estimator == "floor" and has_factor and not shaped.pruned:
@@ -351,7 +359,7 @@ def _shape_and_estimate(sim, wl, blocks, assembly, tenant: int, step: int, home)
             pre_bytes += p_bytes
         kappa_true = cl_true = None
         if wl.kappa_true:
-            kappa_true = _true_kappa(S)
+            kappa_true = _true_kappa_reusing(S, est, estimator)
             cl_true = _true_kappa(shaped.regularized) if shaped.pruned else kappa_true
         d_cl = sparsity(shaped.regularized) if shaped.pruned else shaped.d
         form = ClassicalForm(
@@ -374,7 +382,24 @@ def _shape_and_estimate(sim, wl, blocks, assembly, tenant: int, step: int, home)
             kappa_true=cl_true,
         )
         q_flops, q_bytes = (0.0, 0.0) if formed else (a_flops + p_flops, p_bytes)
-        method = sim.costs.classical(n, d_cl, cl_est, home.config, form=form).method
+        shaped_blocks.append(
+            (block, shaped, kappa_est, kappa_true, bounds, structure, q_flops, q_bytes)
+        )
+    # Every block's predictions from its estimate in one vectorized call (the classical method
+    # each job ships its payload for, then the scheduler's predictions, hit this memo).
+    sim.costs.prime(
+        [b.n for b, *_ in shaped_blocks],
+        [sh.d for _, sh, *_ in shaped_blocks],
+        [k for _, _, k, *_ in shaped_blocks],
+        sim.scenario.cluster.groups,
+        forms=[st.form for *_, st, _, _ in shaped_blocks],
+        classical_kappa=[st.kappa_est for *_, st, _, _ in shaped_blocks],
+    )
+    jobs: list[SolveJob] = []
+    quantum_work: list[tuple[float, float]] = []
+    for block, shaped, kappa_est, kappa_true, bounds, structure, q_flops, q_bytes in shaped_blocks:
+        n, form = block.n, structure.form
+        method = sim.costs.classical(n, form.d, structure.kappa_est, home.config, form=form).method
         jobs.append(
             SolveJob(
                 job_id=sim.next_job_id(),
@@ -390,7 +415,7 @@ def _shape_and_estimate(sim, wl, blocks, assembly, tenant: int, step: int, home)
                 kappa_true=kappa_true,
                 estimator=estimator if uses_estimate else None,
                 eigen_bounds=bounds,
-                matrix=S,
+                matrix=shaped.matrix,
                 rhs=np.asarray(block.grad, dtype=float),
                 structure=structure,
                 classical_payload_bytes=sim.costs.classical_payload_bytes(form, method),
@@ -401,6 +426,20 @@ def _shape_and_estimate(sim, wl, blocks, assembly, tenant: int, step: int, home)
         )
         quantum_work.append((q_flops, q_bytes))
     return _StepPrep(jobs, pre_flops, pre_bytes, est_flops, est_bytes, quantum_work)
+
+
+def _true_kappa_reusing(S: np.ndarray, est: Any, estimator: str) -> float:
+    """:func:`_true_kappa` of the block ``S`` whose κ the policy just estimated (``est``, or
+    None): the Lanczos estimator's answer *is* that value (the same call on the same matrix,
+    with the same fixed starting vector), and a factoring estimator's LU of ``S`` serves the
+    shift-invert solves."""
+    if est is None:
+        return _true_kappa(S)
+    if estimator == "lanczos":
+        return float(est.kappa)
+    from hybridsim.linalg.conditioning import FACTORING_ESTIMATORS
+
+    return _true_kappa(S, est.factor if estimator in FACTORING_ESTIMATORS else None)
 
 
 class _ShapeWork(NamedTuple):
