@@ -74,8 +74,7 @@ def step_stats(flights: list[Any]) -> dict[str, Any]:
         if f.outcome is not None and f.outcome.solution_error is not None
     ]
 
-    def med(xs: list[float]) -> float | None:
-        return float(np.median(xs)) if xs else None
+    med = _median
 
     return {
         "blocks": len(flights),
@@ -91,6 +90,22 @@ def step_stats(flights: list[Any]) -> dict[str, Any]:
         "solution_error_max": max(errors) if errors else None,
         "failed_blocks": sum(1 for f in flights if f.status == "failed"),
     }
+
+
+def _median(xs: list[float]) -> float | None:
+    """``float(np.median(xs))`` (None for no values) without numpy's per-call overhead (three
+    medians per step were a tenth of a shape run's trainer time): the middle value, or the two
+    middle values summed as numpy's mean sums them (``lo + (0.0 + hi)``) and halved. Lists
+    with a NaN go to numpy."""
+    if not xs:
+        return None
+    if any(x != x for x in xs):
+        return float(np.median(xs))
+    n = len(xs)
+    s = sorted(xs)
+    if n % 2:
+        return float(s[n // 2])
+    return (float(s[n // 2 - 1]) + (0.0 + float(s[n // 2]))) / 2.0
 
 
 def _true_kappa(S: np.ndarray, factor: Any = None) -> float:
@@ -493,9 +508,8 @@ def shapes_trainer(sim: Simulation, tenant: int, run_name: str) -> Generator:
     """SimPy process: the paper's block shapes for the configured epochs (no matrices)."""
     from hybridsim.workload.shapes import (
         KappaTrajectory,
-        clip_kappas,
         kappa_bound,
-        kappa_step,
+        kappa_steps,
         paper_model,
         sparsity_d,
     )
@@ -546,64 +560,93 @@ def shapes_trainer(sim: Simulation, tenant: int, run_name: str) -> Generator:
     ]
     results = [int(solve_result_bytes(n)) for n in sizes.tolist()]
     c_payload: dict[tuple[int, str], int] = {}
-    for step in range(1, n_steps + 1):
-        yield sim.compute(home, flops=fb_flops, label="forward_backward")
-        if work.pre_flops:
-            yield sim.compute(home, flops=work.pre_flops, nbytes=work.pre_bytes, label="hessian")
-        if uses_estimate:
-            yield sim.compute(home, flops=work.est_flops, nbytes=work.est_bytes, label="estimate")
-        kappas, clipped = clip_kappas(kappa_step(traj, step - 1, n_steps, len(sizes), rng), bounds)
-        # One vectorized prediction for the whole step; the scheduler and executors then hit
-        # the cost model's memo (identical numbers, far fewer numpy calls).
-        k_list = kappas.tolist()
-        sim.costs.prime(
-            sizes.tolist(), ds.tolist(), k_list, sim.scenario.cluster.groups, forms=forms
-        )
-        jobs = []
-        for i, (b, n, d, kappa) in enumerate(
-            zip(model.blocks, sizes.tolist(), ds.tolist(), k_list, strict=True)
-        ):
-            form = forms[i]
-            method = sim.costs.classical(n, n, kappa, home.config, form=form).method
-            c_bytes = c_payload.get((i, method))
-            if c_bytes is None:
-                c_bytes = c_payload[i, method] = sim.costs.classical_payload_bytes(form, method)
-            jobs.append(
-                SolveJob(
-                    job_id=sim.next_job_id(),
-                    n=n,
-                    d=d,
-                    tenant=tenant,
-                    step=step,
-                    block=b.name,
-                    origin=home.name,
-                    payload_bytes=q_payload[i],
-                    result_bytes=results[i],
-                    kappa_est=kappa,  # no matrix to estimate from: estimates are exact here
-                    kappa_true=kappa,
-                    estimator=estimator if uses_estimate else None,
-                    structure=BlockStructure(form, pruned=d < n, kappa_est=kappa, kappa_true=kappa),
-                    classical_payload_bytes=c_bytes,
-                    quantum_prep_s=prep_s[i],
+    # Everything about a block but its κ is the same every step: computed once here.
+    groups = sim.scenario.cluster.groups
+    n_blocks = len(sizes)
+    size_l, d_l = sizes.tolist(), ds.tolist()
+    names = [b.name for b in model.blocks]
+    pruned = [d < n for n, d in zip(size_l, d_l, strict=True)]
+    quantum_work = list(zip(work.quantum_flops.tolist(), work.quantum_bytes.tolist(), strict=True))
+    est_name = estimator if uses_estimate else None
+    origin = home.name
+    step = 0
+    while step < n_steps:
+        # κ of the next steps drawn ahead (the same draws, in the same order, from the tenant's
+        # own stream) and priced in one vectorized call: the per-step numpy overhead of a
+        # 39-block prediction was most of a shape run's wall time.
+        count = min(_PRIME_STEPS, n_steps - step)
+        grid = kappa_steps(traj, step, count, n_steps, n_blocks, rng)
+        over = grid > bounds
+        grid = np.where(over, bounds, grid)  # clip_kappas, row by row
+        clipped_rows = np.count_nonzero(over, axis=1).tolist()
+        k_flat = grid.ravel().tolist()
+        primed = sim.costs.prime(
+            size_l * count, d_l * count, k_flat, groups, forms=forms * count
+        ).get(home.config.name)
+        for row in range(count):
+            step += 1
+            yield sim.compute(home, flops=fb_flops, label="forward_backward")
+            if work.pre_flops:
+                yield sim.compute(
+                    home, flops=work.pre_flops, nbytes=work.pre_bytes, label="hessian"
+                )
+            if uses_estimate:
+                yield sim.compute(
+                    home, flops=work.est_flops, nbytes=work.est_bytes, label="estimate"
+                )
+            base = row * n_blocks
+            k_list = k_flat[base : base + n_blocks]
+            jobs = []
+            for i, kappa in enumerate(k_list):
+                form = forms[i]
+                if primed is not None:
+                    method = primed[base + i].method
+                else:  # the home group was not among the cluster's groups: price it alone
+                    method = sim.costs.classical(
+                        size_l[i], size_l[i], kappa, home.config, form=form
+                    ).method
+                c_bytes = c_payload.get((i, method))
+                if c_bytes is None:
+                    c_bytes = c_payload[i, method] = sim.costs.classical_payload_bytes(form, method)
+                jobs.append(
+                    SolveJob(
+                        job_id=sim.next_job_id(),
+                        n=size_l[i],
+                        d=d_l[i],
+                        tenant=tenant,
+                        step=step,
+                        block=names[i],
+                        origin=origin,
+                        payload_bytes=q_payload[i],
+                        result_bytes=results[i],
+                        kappa_est=kappa,  # no matrix to estimate from: estimates are exact here
+                        kappa_true=kappa,
+                        estimator=est_name,
+                        structure=BlockStructure(
+                            form, pruned=pruned[i], kappa_est=kappa, kappa_true=kappa
+                        ),
+                        classical_payload_bytes=c_bytes,
+                        quantum_prep_s=prep_s[i],
+                    )
+                )
+            done = _submit_all(sim, jobs, home, quantum_work)
+            yield sim.env.all_of(done)
+            flights = [ev.value for ev in done]
+            yield sim.compute(home, flops=2.0 * n_params, label="update")
+            sim.recorder.steps.append(
+                StepRecord(
+                    run_name,
+                    tenant,
+                    step,
+                    sim.env.now,
+                    None,
+                    None,
+                    None,
+                    **step_stats(flights),
+                    kappa_clipped=clipped_rows[row],
                 )
             )
-        quantum_work = list(
-            zip(work.quantum_flops.tolist(), work.quantum_bytes.tolist(), strict=True)
-        )
-        done = _submit_all(sim, jobs, home, quantum_work)
-        yield sim.env.all_of(done)
-        flights = [ev.value for ev in done]
-        yield sim.compute(home, flops=2.0 * n_params, label="update")
-        sim.recorder.steps.append(
-            StepRecord(
-                run_name,
-                tenant,
-                step,
-                sim.env.now,
-                None,
-                None,
-                None,
-                **step_stats(flights),
-                kappa_clipped=clipped,
-            )
-        )
+
+
+#: Steps of a shape run whose κ are drawn and priced together (one vectorized prediction).
+_PRIME_STEPS = 64
