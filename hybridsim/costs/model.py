@@ -560,6 +560,20 @@ class CostModel:
         lq = self.logical_qubits(n, d, kappa)
         return self._remember(key, self._quantum_estimate(c, None, lq, spec.job_qubits))
 
+    def cached_quantum(
+        self,
+        n: int,
+        d: int,
+        kappa: float,
+        qpu: Any,
+        *,
+        job_alpha: float | None = None,
+        queries: float | None = None,
+    ) -> ServiceEstimate | None:
+        """What :meth:`quantum` would return, when it is memoized already; else None (nothing
+        is computed). Lets a hot caller skip the numpy error-state setup a computation needs."""
+        return self._memo.get(("q", qpu.name, n, d, kappa, self.alpha(d, job_alpha), queries))
+
     def _prime_forms(self, forms, kappas, grp) -> list[ServiceEstimate]:
         """The classical half of :meth:`prime` for jobs with structure; returns the estimates
         in job order."""
