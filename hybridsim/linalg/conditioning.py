@@ -148,33 +148,36 @@ def _square(A: np.ndarray) -> np.ndarray:
     return A
 
 
-def _power_of_two_scaled(A: np.ndarray) -> tuple[np.ndarray, int]:
+def _power_of_two_scaled(A: np.ndarray, amax: float | None = None) -> tuple[np.ndarray, int]:
     """``(A·2⁻ᵉ, e)`` with max|A·2⁻ᵉ| in [0.5, 1).
 
     κ is scale-invariant, but LAPACK's and ARPACK's intermediate quantities are not: on a
     subnormal matrix (1e-310·diag(1, 2)) ``gecon``'s reciprocal condition number underflows to 0
     (κ = inf) and ARPACK's shift-invert solves overflow. Scaling by a power of two is exact, so
     for a matrix of ordinary magnitude every factorization, solve and estimate is the same, bit
-    for bit, as without it.
+    for bit, as without it. ``amax`` is max|A| when the caller has it already.
     """
-    amax = float(np.max(np.abs(A)))
+    if amax is None:
+        amax = float(np.max(np.abs(A)))
     if amax == 0.0:
         return A, 0
     e = math.frexp(amax)[1]
     return np.ldexp(A, -e), e
 
 
-def _norm_det_with_lu(A: np.ndarray) -> tuple[float, Any]:
+def _norm_det_with_lu(A: np.ndarray, *, checked: bool = False) -> tuple[float, Any]:
     """Log of the norm/determinant bound and the LU it was computed from (None if singular).
 
     y is invariant under A -> A·s, so the LU is taken of the power-of-two scaled A·2⁻ᵉ
     (:func:`_power_of_two_scaled`; exact), which keeps ‖A‖_F² and det away from overflow and
     lets a solve reuse the factors exactly. log|det| is the sum of log|uᵢᵢ| of ``getrf``'s U in
-    row order, as ``numpy.linalg.slogdet`` accumulates it.
+    row order, as ``numpy.linalg.slogdet`` accumulates it. ``checked``: A passed
+    :func:`_square` already.
     """
     from hybridsim.linalg.solvers import LUFactor
 
-    A = _square(A)
+    if not checked:
+        A = _square(A)
     n = A.shape[0]
     As, e = _power_of_two_scaled(A)
     if e == 0 and not np.any(As):
@@ -291,7 +294,7 @@ def kappa_paper(A: np.ndarray) -> KappaEstimate:
     A = _square(A)
     n = A.shape[0]
     flops, bytes_ = _work_norm_det(n, n)
-    log_bound, factor = _norm_det_with_lu(A)
+    log_bound, factor = _norm_det_with_lu(A, checked=True)
     return KappaEstimate(
         _bound_from_log(log_bound), "norm_det", float(flops), float(bytes_), factor=factor
     )
@@ -359,8 +362,9 @@ def _max_asymmetry(A: np.ndarray) -> float:
     return worst
 
 
-def _check_symmetric(A: np.ndarray) -> None:
-    scale = float(np.max(np.abs(A)))
+def _check_symmetric(A: np.ndarray, scale: float | None = None) -> None:
+    if scale is None:
+        scale = float(np.max(np.abs(A)))
     if _max_asymmetry(A) > 1e-10 * scale:
         raise ModelDomainError("the Lanczos estimator needs a symmetric matrix")
 
@@ -414,7 +418,8 @@ def kappa_lanczos(
         If A is not symmetric.
     """
     A = _square(A)
-    _check_symmetric(A)
+    amax = float(np.max(np.abs(A)))  # one pass serves the symmetry check and the scaling
+    _check_symmetric(A, amax)
     n = A.shape[0]
     if n < dense_below:
         flops, bytes_ = _work_lanczos(n, n)
@@ -422,7 +427,7 @@ def kappa_lanczos(
 
     # ARPACK on A/2ᵉ: its shift-invert solves overflow on a subnormal A (see
     # _power_of_two_scaled); eigenvalues are scaled back exactly.
-    A, e = _power_of_two_scaled(A)
+    A, e = _power_of_two_scaled(A, amax)
     nnz = int(np.count_nonzero(A))
     applied = A if nnz > _CSR_DENSITY * n * n else sp.csr_matrix(A)
     counts = {"matvec": 0, "solve": 0}  # local tallies, read after ARPACK returns
