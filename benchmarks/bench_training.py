@@ -27,8 +27,8 @@ from threadpoolctl import threadpool_limits
 
 from benchmarks.bench_engine import mmc_scenario
 from benchmarks.harness import Row, interleaved_medians
+from hybridsim.api import run as hs_run
 from hybridsim.scenario import load_scenario
-from hybridsim.sim.engine import run as hs_run
 from hybridsim.sizing import run_size
 
 ROOT = Path(__file__).resolve().parent.parent
