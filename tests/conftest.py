@@ -52,11 +52,6 @@ def synthetic(
     }
 
 
-@pytest.fixture
-def tiny():
-    return synthetic
-
-
 def check_run_invariants(r, data=None):
     """Invariants every run must satisfy, faults or not (see docs/background/faults.md).
 
