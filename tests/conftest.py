@@ -1,22 +1,11 @@
-"""Shared helpers for the test suite."""
+"""Shared helpers for the test suite. The configuration shared with the package's doctests (one
+BLAS thread, Hypothesis's storage outside the repository) is in the repository's conftest.py."""
 
 from __future__ import annotations
 
 import copy
 from collections import defaultdict
 from typing import Any
-
-import pytest
-from threadpoolctl import threadpool_limits
-
-
-@pytest.fixture(autouse=True, scope="session")
-def _single_threaded_blas():
-    # Tests solve many small systems: multithreaded BLAS only adds contention on a 2-core machine
-    # (seen: an N=128 solve 370x slower with both cores busy), and one thread keeps results
-    # bitwise reproducible across machines with different core counts.
-    with threadpool_limits(limits=1):
-        yield
 
 
 def synthetic(

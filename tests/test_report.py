@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import csv
-import doctest
 import json
 import math
 import re
@@ -247,13 +246,6 @@ def test_bad_directories_raise_report_errors(tmp_path, small_dir):
     (bad / "summary.json").write_text("{not json")
     with pytest.raises(ReportError, match="summary.json: cannot read"):
         load_run(bad)
-
-
-def test_doctests_of_the_pure_modules():
-    from hybridsim.report import formats, tables
-
-    for mod in (lanes, series, style, formats, tables):
-        assert doctest.testmod(mod).failed == 0, mod.__name__
 
 
 def test_style_duration_helpers_are_deprecated_aliases_of_timebase():
