@@ -11,7 +11,6 @@ import re
 import shutil
 import subprocess
 import sys
-import time
 import urllib.parse
 from html.parser import HTMLParser
 from pathlib import Path
@@ -904,15 +903,14 @@ def test_pngs_are_deterministic_and_carry_no_software_stamp(atto_dir):
 
 
 @pytest.mark.slow
-def test_report_of_1e5_jobs_is_fast_and_small(tmp_path):
-    """Issue 6 performance target: under 15 s and under 10 MB for a run of 10**5 jobs."""
+def test_report_of_1e5_jobs_is_small(tmp_path):
+    """Issue 6 target: report.html under 10 MB for a run of 10**5 jobs, and a whole page. The
+    other target, under 15 s, is a row of benchmarks/bench_report.py (measured against writing
+    the same run's CSVs in the same process), not a wall-clock assertion here."""
     sc = hybridsim.load_scenario(ROOT / "scenarios/mmc.toml", ["workload.jobs=100000"])
     out = hybridsim.run(sc).write(tmp_path / "big")
-    t0 = time.perf_counter()
     write_report(out)
-    elapsed = time.perf_counter() - t0
     size = (out / "report.html").stat().st_size
-    assert elapsed < 15, elapsed
     assert size < 10 * 2**20, size
     check_page(out / "report.html")
 

@@ -332,7 +332,7 @@ def test_a_huge_range_is_refused_before_its_values_are_generated(tmp_path):
     t0 = time.perf_counter()
     with pytest.raises(ScenarioError) as err:
         expand(raw)
-    assert time.perf_counter() - t0 < 1
+    assert time.perf_counter() - t0 < 10  # a hang guard: generating them took minutes
     assert str(err.value).startswith('s.toml: factors."k".num: 10000000 values, more than')
     assert len(expand({"logspace": ["1 s", "1 zs"], "num": MAX_POINTS})) == MAX_POINTS
 
