@@ -4,32 +4,27 @@ in tests/conftest.py."""
 
 from __future__ import annotations
 
-import shutil
-import tempfile
+import hashlib
+import os
+from pathlib import Path
 
 import numpy as np
 import pytest
 from threadpoolctl import threadpool_limits
 
-_HYPOTHESIS_HOME = pytest.StashKey[str]()
-
 
 def pytest_configure(config: pytest.Config) -> None:
-    # Hypothesis keeps its example database and caches in ./.hypothesis, which is the
-    # repository tree when the suite runs from the root; the suite writes nothing there. They
-    # live in a directory of this session instead, removed at its end: a failing example is
-    # printed in full, with the @reproduce_failure line that replays it.
+    # Hypothesis keeps its example database (failing examples, replayed first on the next run)
+    # and caches in ./.hypothesis, which is the repository tree when the suite runs from the
+    # root; the suite writes nothing there. They go to the user's cache directory instead, one
+    # per checkout (HYPOTHESIS_STORAGE_DIRECTORY, when set, wins).
+    if os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY"):
+        return
     from hypothesis.configuration import set_hypothesis_home_dir
 
-    home = tempfile.mkdtemp(prefix="hybridsim-hypothesis-")
-    config.stash[_HYPOTHESIS_HOME] = home
-    set_hypothesis_home_dir(home)
-
-
-def pytest_unconfigure(config: pytest.Config) -> None:
-    home = config.stash.get(_HYPOTHESIS_HOME, None)
-    if home is not None:
-        shutil.rmtree(home, ignore_errors=True)
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    checkout = hashlib.sha256(str(config.rootpath).encode()).hexdigest()[:12]
+    set_hypothesis_home_dir(cache / "hybridsim-hypothesis" / checkout)
 
 
 @pytest.fixture(autouse=True, scope="session")

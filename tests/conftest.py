@@ -54,7 +54,13 @@ def check_run_invariants(r, data=None):
     wl = r.scenario.workload
     # every emitted job ends exactly once, completed or failed with a reason
     ids = sorted(j.job_id for j in jobs)
-    if getattr(wl, "jobs", None) is not None:
+    until = r.scenario.until
+    if until is not None:  # stopped early: the jobs that ended by then, each once
+        assert len(ids) == len(set(ids))
+        assert all(j.completed_at <= until for j in jobs)
+        if getattr(wl, "jobs", None) is not None:
+            assert set(ids) <= set(range(wl.jobs))
+    elif getattr(wl, "jobs", None) is not None:
         assert ids == list(range(wl.jobs))
     else:
         assert ids == list(range(len(ids)))

@@ -1,7 +1,7 @@
 """Tiny scenarios whose every instant is computed by hand."""
 
 import pytest
-from conftest import synthetic
+from conftest import check_run_invariants, synthetic
 
 from hybridsim import run
 from hybridsim.sim.network import LinkState
@@ -187,6 +187,7 @@ def test_until_stops_the_run():
     assert (s["jobs_completed"], s["jobs_failed"], s["makespan_ticks"]) == (6, 0, T("10 s"))
     # jobs 6.. arrived (at 7, 8, 9, 10 s) but did not finish: they leave no record
     assert s["routed_classical"] == 6
+    check_run_invariants(r)
 
 
 def test_unconnected_device_is_a_scenario_error():
