@@ -454,7 +454,8 @@ def test_an_executor_that_cannot_start_leaves_nothing_written(tmp_path):
         with pytest.raises(HybridSimError, match="cannot reach"):
             run_sweep(spec, out, _ExecutorThatCannotStart(), progress=False)
         assert not (tmp_path / "new").exists()
-        assert not out.exists() or list(out.iterdir()) == []
+        if out.name == "existing":
+            assert list(out.iterdir()) == []  # the directory the user made, left empty
 
 
 def test_a_bad_out_is_reported_before_the_executor_starts(tmp_path):
