@@ -65,7 +65,7 @@ def run(quick: bool) -> list[Row]:
     def sweep_with(sweep: dict, **kw) -> None:
         out = Path(tempfile.mkdtemp(prefix="bench-sweep-"))
         try:
-            hybridsim.sweep(sweep, out, progress=False, **kw)
+            hybridsim.run_sweep(sweep, out, progress=False, **kw)
         finally:
             shutil.rmtree(out, ignore_errors=True)
 

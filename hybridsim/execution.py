@@ -61,7 +61,7 @@ from hybridsim.costs.quantum import (
     readout_runs,
     reflection_gates,
 )
-from hybridsim.errors import ModelDomainError
+from hybridsim.errors import ModelDomainError, SolverError
 from hybridsim.linalg import solvers
 from hybridsim.scheduling.base import SolveJob
 
@@ -280,9 +280,17 @@ def _classical(job: SolveJob, group: Any, costs: CostModel) -> Outcome:
                     method = est.method
                     x = np.linalg.solve(job.matrix, job.rhs)
             else:  # cg: an exactly singular block is one on every route (LU meets a zero pivot)
-                _, failure = _reference(job)
+                ref, failure = _reference(job)
                 if not failure:
-                    x = solvers.solve_cg(job.matrix, job.rhs, rtol=costs.config.epsilon)
+                    try:
+                        x = solvers.solve_cg(job.matrix, job.rhs, rtol=costs.config.epsilon)
+                    except SolverError:
+                        # CG broke down: not positive definite after all. As for Cholesky, a
+                        # real code falls back to LU, and so does the charge.
+                        form = ClassicalForm(job.n, job.d)
+                        est = costs.classical(job.n, job.d, None, group, form=form)
+                        method = est.method
+                        x = ref
         except np.linalg.LinAlgError:
             failure = "singular"
     return Outcome(

@@ -4,7 +4,10 @@ report it)."""
 
 from pathlib import Path
 
+import pytest
+
 from hybridsim import cli
+from hybridsim.errors import HybridSimError
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -83,4 +86,58 @@ def test_bad_input_exits_2_with_one_line(tmp_path, capsys):
     )
     err = capsys.readouterr().err
     assert rc == 2 and len(err.strip().splitlines()) == 1 and err.startswith("error: ")
+    assert not (tmp_path / "o").exists()
+
+
+# -- one error-handling path for every command (issue 19: the commands live in hybridsim/cli/) --
+
+# What each command calls first, to make it fail there: (module, attribute).
+FIRST_CALL = {
+    "run": ("hybridsim.scenario", "load_scenario"),
+    "validate": ("hybridsim.scenario", "load_scenario"),
+    "report": ("hybridsim.sweep.store", "is_sweep_dir"),
+    "sweep": ("hybridsim.sweep.spec", "load_sweep"),
+}
+
+
+def _argv(command, tmp_path):
+    return {
+        "run": ["run", "x.toml", "--out", str(tmp_path / "o")],
+        "validate": ["validate", "x.toml"],
+        "report": ["report", str(tmp_path)],
+        "sweep": ["sweep", "x.toml", "--out", str(tmp_path / "o"), "--serial"],
+    }[command]
+
+
+@pytest.mark.parametrize("command", sorted(FIRST_CALL))
+@pytest.mark.parametrize(
+    "raised, code, last_line",
+    [
+        (HybridSimError("x.toml: workload.jobs: bad"), 2, "error: x.toml: workload.jobs: bad"),
+        (KeyboardInterrupt(), 130, "error: interrupted"),
+        (RuntimeError("internal"), 1, "please report it with the traceback above"),
+    ],
+    ids=["bad-input", "interrupted", "bug"],
+)
+def test_every_command_shares_the_one_error_path(
+    command, raised, code, last_line, tmp_path, monkeypatch, capsys
+):
+    import importlib
+
+    module, name = FIRST_CALL[command]
+    # Imported before the patch: a module imported meanwhile would keep the failing function.
+    for loaded in ("hybridsim.sweep.runner", "hybridsim.outdir", "hybridsim.report.data"):
+        importlib.import_module(loaded)
+
+    def fail(*_a, **_k):
+        raise raised
+
+    monkeypatch.setattr(importlib.import_module(module), name, fail)
+    assert cli.main(_argv(command, tmp_path)) == code
+    err = capsys.readouterr().err
+    assert last_line in err.rstrip().splitlines()[-1]
+    if code == 1:
+        assert "Traceback" in err and "RuntimeError: internal" in err
+    else:
+        assert err.count("\n") == 1  # one line, no traceback
     assert not (tmp_path / "o").exists()

@@ -136,7 +136,7 @@ def test_sweep_file_examples_validate_and_run(doc, index, tmp_path):
     raw["base"] = str(ROOT / "scenarios" / raw["base"])
     if tomllib.loads(Path(raw["base"]).read_text())["workload"]["kind"] in ("mlp", "shapes"):
         raw.setdefault("set", {})["workload.steps"] = 2
-    r = hybridsim.sweep(raw, tmp_path / "out", serial=True, progress=False)
+    r = hybridsim.run_sweep(raw, tmp_path / "out", serial=True, progress=False)
     assert (r.ok, r.failed) == (min(2, r.runs), 0)
 
 

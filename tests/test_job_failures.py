@@ -120,6 +120,18 @@ def test_non_finite_block_is_a_failed_attempt(sc, kind):
     assert out.failure == "non-finite" and out.solution is None
 
 
+def test_cg_on_an_indefinite_block_falls_back_to_lu(sc):
+    """A fixed ``classical_method = "cg"`` meeting an indefinite block (CG breaks down) solves it
+    by LU and is charged as LU, as a Cholesky that fails does; it used to raise SolverError and
+    abort the run (found by tests/test_run_properties.py)."""
+    cg = load_scenario(sc, ['costs.classical_method="cg"'])
+    A = np.array([[1.0, 2.0], [2.0, 1.0]])  # eigenvalues 3 and -1
+    out = execute(_job(A, [1.0, 0.0]), _groups(cg)["gpu"], CostModel(cg.costs), cg.quantum,
+                  np.random.default_rng(0))  # fmt: skip
+    assert out.failure == "" and out.method == "lu"
+    np.testing.assert_array_equal(out.solution, np.linalg.solve(A, [1.0, 0.0]))
+
+
 def test_readout_with_no_success_raises_postselection_error():
     """Issue 16.3: zero successes is a PostselectionError (a SolverError subclass) carrying the
     execution count, so the executor can tell it from refused input."""
@@ -346,7 +358,7 @@ def test_sweep_over_prune_ratio_eps_norm_and_shots_completes_every_point(tmp_pat
         },
         "factors": {"workload.prune_ratio": [0.2, 1.0], "workload.eps_norm": [0.1, 0.001]},
     }
-    result = hybridsim.sweep(spec, out=tmp_path / "out", serial=True, progress=False)
+    result = hybridsim.run_sweep(spec, out=tmp_path / "out", serial=True, progress=False)
     assert result.failed == 0 and result.ok == 4
 
 

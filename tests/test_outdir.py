@@ -116,7 +116,7 @@ def test_force_never_replaces_a_directory_with_other_files(tmp_path, capsys):
 def test_a_run_into_a_sweeps_directory_is_refused(tmp_path, capsys):
     sweep = tmp_path / "sweep.toml"
     sweep.write_text(dumps({"base": MMC, "seeds": [1], "factors": {"workload.jobs": [5, 6]}}))
-    assert hybridsim.sweep(sweep, tmp_path / "s", serial=True, progress=False).ok == 2
+    assert hybridsim.run_sweep(sweep, tmp_path / "s", serial=True, progress=False).ok == 2
     before = tree(tmp_path / "s")
     for extra in ((), ("--force",)):
         assert run(tmp_path / "s", *extra) == 2
@@ -193,11 +193,11 @@ def test_bad_out_is_refused_before_the_simulation(tmp_path, capsys, no_simulatio
 
 @pytest.mark.parametrize("case", [0, 1, 2])
 def test_bad_report_out_is_refused_before_reading_the_runs(tmp_path, capsys, monkeypatch, case):
-    import hybridsim.report.command as command
+    import hybridsim.report.data as data
 
     assert run(tmp_path / "r") == 0
     out, message = list(_bad_outs(tmp_path).items())[case]
-    monkeypatch.setattr(command, "load_run", lambda p: pytest.fail("runs read before --out check"))
+    monkeypatch.setattr(data, "load_run", lambda p: pytest.fail("runs read before --out check"))
     before = tree(tmp_path)
     assert main(["report", str(tmp_path / "r"), "--out", out]) == 2
     assert message in one_error_line(capsys)
@@ -208,11 +208,11 @@ def test_bad_report_out_is_refused_before_reading_the_runs(tmp_path, capsys, mon
 def test_an_unwritable_place_is_refused_before_the_simulation(tmp_path, capsys, monkeypatch):
     # sysfs refuses mkdir even to root
     assert run(tmp_path / "r") == 0
-    import hybridsim.report.command as command
+    import hybridsim.report.data as data
     import hybridsim.sim.engine as engine
 
     monkeypatch.setattr(engine, "run", lambda *a, **k: pytest.fail("simulated"))
-    monkeypatch.setattr(command, "load_run", lambda p: pytest.fail("runs read before --out check"))
+    monkeypatch.setattr(data, "load_run", lambda p: pytest.fail("runs read before --out check"))
     assert main(["run", MMC, "--out", "/sys/hybridsim-test/out"]) == 2
     assert "/sys/hybridsim-test/out: cannot write" in one_error_line(capsys)
     assert main(["report", str(tmp_path / "r"), "--out", "/sys/hybridsim-test/out"]) == 2
@@ -441,11 +441,11 @@ def test_sweep_lock_symlink_is_not_followed_and_no_lock_is_left(tmp_path, capsys
     target = tmp_path / "victim"
     (out / outdir.LOCK_NAME).symlink_to(target)
     with pytest.raises(HybridSimError, match="symbolic link"):
-        hybridsim.sweep(sweep, out, serial=True, progress=False)
+        hybridsim.run_sweep(sweep, out, serial=True, progress=False)
     assert not target.exists()
     (out / outdir.LOCK_NAME).unlink()
     (out / ".sweep.lock").symlink_to(target)  # the lock's old name: no longer even opened
-    assert hybridsim.sweep(sweep, out, serial=True, progress=False).ok == 1
+    assert hybridsim.run_sweep(sweep, out, serial=True, progress=False).ok == 1
     assert not target.exists()
     assert not (out / outdir.LOCK_NAME).exists()  # removed after a successful sweep
 
@@ -506,7 +506,7 @@ def test_a_lock_file_removed_by_its_holder_meanwhile_is_not_trusted(tmp_path, mo
 
 
 def test_report_temp_files_are_unpredictable_and_never_follow_symlinks(tmp_path, monkeypatch):
-    from hybridsim.report import files
+    from hybridsim import fileio as files
 
     victim = tmp_path / "victim.txt"
     names = iter(["0" * 16, "0" * 16, "1" * 16])
@@ -534,6 +534,24 @@ def test_report_temp_files_are_unpredictable_and_never_follow_symlinks(tmp_path,
     files.write_text(tmp_path / "a", "1")
     files.write_text(tmp_path / "a", "2")
     assert len(seen) == 2 and f".a.{os.getpid()}.tmp" not in seen
+
+
+def test_sweep_results_csv_export_never_follows_a_planted_temp_name(tmp_path):
+    """results.csv went through the predictable ``.results.csv.<pid>.tmp`` (issue 18.6): a
+    symlink planted there had the export write through it, outside --out."""
+    from hybridsim.sweep.store import export_csv
+
+    sweep = tmp_path / "sweep.toml"
+    sweep.write_text(dumps({"base": MMC, "seeds": [1], "factors": {"workload.jobs": [5]}}))
+    out = tmp_path / "s"
+    assert hybridsim.run_sweep(sweep, out, serial=True, progress=False).ok == 1
+    victim = tmp_path / "victim.csv"
+    planted = out / f".results.csv.{os.getpid()}.tmp"
+    planted.symlink_to(victim)
+    path = export_csv(out)
+    assert not victim.exists()
+    assert path.read_text().startswith("point,seed,")
+    assert not planted.exists() and not planted.is_symlink()  # an old leftover is removed
 
 
 def test_report_removes_temp_files_of_killed_reports(tmp_path):

@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 import hybridsim
-from hybridsim.cli import header_size, main
+from hybridsim.cli import main
+from hybridsim.cli.progress import header_size
 from hybridsim.scenario import load_scenario
 from hybridsim.sim.engine import Progress, Simulation
 

@@ -39,6 +39,7 @@ from hybridsim.report import (
     routed_fraction,
     series,
     style,
+    time_to_accuracy,
     timeline,
     utilization_over_time,
     write_report,
@@ -49,7 +50,7 @@ from hybridsim.report.figures import COST_COMPONENTS, cost_rows
 from hybridsim.report.html import page_runs, write_comparison
 from hybridsim.report.lanes import lanes_of, plan_timeline
 from hybridsim.report.style import is_window_kind, percent, png_bytes
-from hybridsim.timebase import SI_UNITS, TICKS_PER_SECOND, duration_unit
+from hybridsim.timebase import SI_UNITS, TICKS_PER_SECOND, duration_unit, format_duration
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -85,6 +86,22 @@ ATTO = {
     "workload": {"kind": "mlp", "steps": 3, "eps_norm": 0.1, "baselines": ["sgd"]},
     "costs": {"accounting": "paper_unit", "charge_transfer": True},
     "quantum": {"execute_max_n": 0},
+}
+
+#: Classical Newton with every baseline, on a target low enough that some runs reach it in
+#: 8 steps and Adam (lr 0.01) does not; classical_newton is the main run itself (not run again).
+TTA = {
+    "name": "tta",
+    "cluster": {"gpu": [{"name": "g", "count": 2}]},
+    "workload": {
+        "kind": "mlp",
+        "steps": 8,
+        "eps_norm": 0.1,
+        "sgd_lr": 0.5,
+        "target_accuracy": 0.8,
+        "baselines": ["classical_newton", "sgd", "adam", "kfac"],
+    },
+    "scheduler": {"policy": "classical_only"},
 }
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -161,6 +178,16 @@ def atto_dir(atto_result, tmp_path_factory):
     return atto_result.write(tmp_path_factory.mktemp("runs") / "atto")
 
 
+@pytest.fixture(scope="module")
+def tta_result():
+    return hybridsim.run(TTA)
+
+
+@pytest.fixture(scope="module")
+def tta_dir(tta_result, tmp_path_factory):
+    return tta_result.write(tmp_path_factory.mktemp("runs") / "tta")
+
+
 @pytest.fixture(scope="module", params=["small", "atto"])
 def run_dir(request):
     return request.getfixturevalue(f"{request.param}_dir")
@@ -182,13 +209,13 @@ def test_import_is_lazy_and_nothing_in_the_core_imports_report():
         "assert not [m for m in sys.modules if m.startswith('hybridsim.report.')]"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
-    # The CLI may import the report; so may, for one release, the deprecated module the sweep
-    # page moved from (it only forwards, with a DeprecationWarning).
-    cli = {"cli.py", "sweep/command.py"}  # sweep/command.py: CLI code, to join the cli package
+    # Only the CLI (the hybridsim/cli/ package) imports the report; so may, for one release,
+    # the deprecated module the sweep page moved from (it only forwards, with a
+    # DeprecationWarning).
     shims = {"sweep/report.py"}
     for path in (ROOT / "hybridsim").rglob("*.py"):
         rel = path.relative_to(ROOT / "hybridsim").as_posix()
-        if rel.startswith("report/") or rel in cli:
+        if rel.startswith(("report/", "cli/")):
             continue
         text = path.read_text()
         if rel in shims:
@@ -676,8 +703,133 @@ def test_infinite_kappa_estimates_are_marked_not_dropped():
     assert list(est.get_xdata()) == [1, 3]
 
 
+def _first_reach(data: RunData, name: str, target: float) -> float | None:
+    hits = [s.at for s in data.steps if s.run == name and s.test_accuracy >= target]
+    return min(hits) / TICKS_PER_SECOND if hits else None
+
+
+def _reach_marks(fig) -> dict:
+    return {
+        ln.get_gid(): ln for ln in fig.axes[0].lines if (ln.get_gid() or "").startswith("reach:")
+    }
+
+
+def test_time_to_accuracy_draws_every_run_the_target_and_each_time_to_target(tta_dir):
+    """Issue 12 item 3: the run report's time-to-accuracy figure, with every baseline."""
+    data = load_run(tta_dir)
+    summary = data.summary
+    assert data.runs() == ["main", "sgd", "adam", "kfac"]  # classical_newton = main: no steps
+    fig = time_to_accuracy(data)
+    ax = fig.axes[0]
+    assert ax.get_xscale() == "log"
+    lines = _lines(fig)
+    assert [ln.get_gid() for ln in lines] == [f"line:tta:{n}" for n in data.runs()]
+    for ln, name in zip(lines, data.runs(), strict=True):
+        rows = [s for s in data.steps if s.run == name and s.at > 0]  # t = 0 is off a log axis
+        assert list(ln.get_xdata()) == [s.at / TICKS_PER_SECOND for s in rows]
+        assert list(ln.get_ydata()) == [s.test_accuracy for s in rows]
+        assert matplotlib.colors.to_hex(ln.get_color()) == style.color(name)
+    (target,) = [ln for ln in ax.lines if ln.get_gid() == "target"]
+    assert list(target.get_ydata()) == [0.8, 0.8]
+    assert target.get_label() == "target accuracy 0.8"
+    # one marker per run and baseline, at the summary's time to target, on the target line
+    marks = _reach_marks(fig)
+    names = ["main", "classical_newton", "sgd", "adam", "kfac"]
+    assert sorted(marks) == sorted(f"reach:tta:{n}" for n in names)
+    reached = {}
+    for name in names:
+        key = "time_to_target_s" if name == "main" else f"{name}_time_to_target_s"
+        reached[name] = summary[key]
+        mark = marks[f"reach:tta:{name}"]
+        if summary[key] is None:
+            assert list(mark.get_xdata()) == [] and list(mark.get_ydata()) == []
+        else:
+            assert list(mark.get_xdata()) == [summary[key]]
+            assert list(mark.get_ydata()) == [0.8]
+        if name != "classical_newton":  # the summary's number is the curve's first reach
+            assert summary[key] == _first_reach(data, name, 0.8)
+    assert None in reached.values() and reached["main"] is not None, reached  # both cases drawn
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    for ln, name in zip(lines, data.runs(), strict=True):
+        text = ln.get_label()
+        assert text in legend
+        if reached[name] is None:
+            assert text.endswith(": target not reached"), text
+        else:
+            assert text.endswith(": target at " + format_duration(round(reached[name] * 1e21)))
+    # the baseline identical to the main run is kept, labelled "= main", at the main run's time
+    same = marks["reach:tta:classical_newton"]
+    assert same.get_label().startswith("classical_newton (baseline) = main: target at ")
+    assert same.get_label() in legend
+    assert list(same.get_xdata()) == list(marks["reach:tta:main"].get_xdata())
+    assert matplotlib.colors.to_hex(same.get_markeredgecolor()) == style.color("classical_newton")
+    assert "target accuracy 0.8" in legend
+    # marker labels stay out of the legend except for "= main": one entry per run and the target
+    assert len(legend) == len(lines) + 2
+
+
+def test_time_to_accuracy_across_runs_keeps_the_comparison_colours(tta_dir, tmp_path):
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    for f in tta_dir.iterdir():
+        (copy / f.name).write_bytes(f.read_bytes())
+    runs = [tta_dir, copy]
+    fig = time_to_accuracy(runs)
+    lines = _lines(fig)
+    acc = {ln.get_gid(): ln for ln in _lines(accuracy_curves(runs))}
+    # the copy's baselines are tta's (identical steps): drawn once, as in the other figures
+    assert [ln.get_gid() for ln in lines] == list(acc)
+    for ln in lines:
+        assert ln.get_color() == acc[ln.get_gid()].get_color()
+        assert ln.get_label().startswith(acc[ln.get_gid()].get_label() + ": target ")
+    marks = _reach_marks(fig)
+    for run in ("tta", "copy"):
+        # each run's skipped baseline is that run's main line: its colour, its time
+        same = marks[f"reach:{run}:classical_newton"]
+        assert same.get_label().startswith(f"classical_newton (baseline of {run}) = main: ")
+        assert same.get_markeredgecolor() == acc[f"line:{run}:main"].get_color()
+        assert list(same.get_xdata()) == list(marks[f"reach:{run}:main"].get_xdata())
+    assert "reach:copy:sgd" not in marks  # one marker per line drawn
+    (target,) = [ln for ln in fig.axes[0].lines if ln.get_gid() == "target"]
+    assert target.get_label() == "target accuracy 0.8"  # one target shared by both runs
+
+
+def test_time_to_accuracy_is_in_training_reports_only(tta_result, tta_dir, small_dir, tmp_path):
+    from hybridsim.report.blocks import comparison_figures, run_figures
+
+    assert "target" in [b.key for b in run_figures(load_run(tta_dir))]
+    assert "target" in [b.key for b in comparison_figures([load_run(tta_dir)] * 2)]
+    out = tmp_path / "rep"
+    write_report(tta_dir, out)
+    page = check_page(out / "report.html")
+    assert "target" in page.ids and "Time to target accuracy" in (out / "report.html").read_text()
+    # rebuilt from memory and from disk: the same bytes
+    mem = tta_result.write(tmp_path / "tta")
+    first = {p.name: p.read_bytes() for p in write_report(tta_result, mem)}
+    assert {p.name: p.read_bytes() for p in write_report(mem)} == first
+    # a queue and a shape-only training run (steps, but no model and no accuracy): absent
+    shapes = hybridsim.run(
+        {
+            "cluster": {"gpu": [{"name": "g"}]},
+            "workload": {"kind": "shapes", "model": "mlp", "steps": 2},
+            "scheduler": {"policy": "classical_only"},
+        }
+    ).write(tmp_path / "shapes")
+    for run in (small_dir, shapes):
+        assert "target" not in [b.key for b in run_figures(load_run(run))]
+        write_report(run, tmp_path / f"rep-{run.name}")
+        assert "target" not in check_page(tmp_path / f"rep-{run.name}" / "report.html").ids
+
+
 def test_figures_without_data_say_so(small_dir):
-    for fn in (loss_curves, accuracy_curves, kappa_curves, routed_fraction, predicted_vs_actual):
+    for fn in (
+        loss_curves,
+        accuracy_curves,
+        time_to_accuracy,
+        kappa_curves,
+        routed_fraction,
+        predicted_vs_actual,
+    ):
         fig = fn(small_dir)
         assert any(t.get_gid() == "no-data" for t in fig.axes[0].texts), fn.__name__
 
@@ -850,6 +1002,7 @@ def test_report_html_is_self_contained_and_complete(run_dir, tmp_path):
     # figures that apply only to training runs appear only there
     training = bool(data.steps)
     assert ("training" in page.ids) == training and ("kappa" in page.ids) == training
+    assert ("target" in page.ids) == training
     assert (out / "timeline.png").read_bytes().startswith(PNG_MAGIC)
     # links go back to the run's own files
     assert any(h.endswith("jobs.csv") for h in page.hrefs)

@@ -95,5 +95,5 @@ def test_sweep_file_validates_every_point_and_runs_reduced(name, tmp_path):
         shorten = {"workload.jobs": 200}
     reduced["set"] = {**raw.get("set", {}), **shorten}
     reduced["base"] = str(ROOT / "scenarios" / raw["base"])
-    result = hybridsim.sweep(reduced, out=tmp_path / "out", serial=True, progress=False)
+    result = hybridsim.run_sweep(reduced, out=tmp_path / "out", serial=True, progress=False)
     assert result.failed == 0 and result.ok == len(result.rows()) >= 2

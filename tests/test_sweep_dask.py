@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 import hybridsim
+from hybridsim.cli import main as cli_main
 from hybridsim.errors import HybridSimError
-from hybridsim.sweep.command import main as sweep_main
 from hybridsim.tomlio import dumps
 
 pytest.importorskip("distributed")
@@ -137,8 +137,8 @@ def sweep_file(tmp_path: Path) -> Path:
 
 def test_cluster_gives_the_same_results_csv_as_serial(tmp_path, dask_cluster):
     path = sweep_file(tmp_path)
-    serial = hybridsim.sweep(path, tmp_path / "serial", serial=True, progress=False)
-    rc = sweep_main(["sweep", str(path), "--out", str(tmp_path / "dask"), "--cluster",
+    serial = hybridsim.run_sweep(path, tmp_path / "serial", serial=True, progress=False)
+    rc = cli_main(["sweep", str(path), "--out", str(tmp_path / "dask"), "--cluster",
                      dask_cluster, "--quiet"])  # fmt: skip
     assert rc == 0
     assert (tmp_path / "dask" / "results.csv").read_bytes() == serial.results_csv.read_bytes()
@@ -153,18 +153,18 @@ def test_cluster_gives_the_same_results_csv_as_serial(tmp_path, dask_cluster):
 
 def test_unreachable_scheduler_is_one_line_error(tmp_path, capsys):
     with pytest.raises(HybridSimError, match=r"--cluster tcp://127.0.0.1:9: cannot reach"):
-        from hybridsim.sweep.executors import DaskExecutor
+        from hybridsim.sweep.backends import DaskBackend
 
-        with DaskExecutor("tcp://127.0.0.1:9", timeout=2):
+        with DaskBackend("tcp://127.0.0.1:9", timeout=2):
             pass
 
 
 @pytest.mark.slow
 def test_dask_local_cluster_gives_the_same_results(tmp_path):
     path = sweep_file(tmp_path)
-    serial = hybridsim.sweep(path, tmp_path / "serial", serial=True, progress=False)
-    local = hybridsim.sweep(path, tmp_path / "local", dask_local=2, progress=False)
-    assert local.executor == "Dask LocalCluster of 2"
+    serial = hybridsim.run_sweep(path, tmp_path / "serial", serial=True, progress=False)
+    local = hybridsim.run_sweep(path, tmp_path / "local", dask_local=2, progress=False)
+    assert local.backend == "Dask LocalCluster of 2"
     assert local.results_csv.read_bytes() == serial.results_csv.read_bytes()
 
 
@@ -202,7 +202,7 @@ def _rows(out: Path) -> list[tuple[int, int, str]]:
 
 def _sweep_process(path: Path, out: Path, *extra: str, **kwargs) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "hybridsim.sweep.command", "sweep", str(path), "--out", str(out),
+        [sys.executable, "-m", "hybridsim.cli", "sweep", str(path), "--out", str(out),
          "--quiet", *extra],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         env={**os.environ, "PYTHONPATH": str(ROOT)}, **kwargs,
@@ -227,7 +227,7 @@ def test_a_scheduler_that_dies_mid_sweep_is_one_error_line_then_resume_completes
     assert f"{len(saved)} of 12 runs are saved in {out}" in stderr
     assert len((out / "results.csv").read_text().splitlines()) == len(saved) + 1
     # Any executor finishes it, and keeps the rows saved before.
-    r = hybridsim.sweep(path, out, serial=True, progress=False)
+    r = hybridsim.run_sweep(path, out, serial=True, progress=False)
     assert (r.ok, r.reused, r.failed) == (12, len(saved), 0)
 
 
@@ -248,13 +248,13 @@ def test_a_worker_that_dies_mid_sweep_has_its_runs_rescheduled(tmp_path, cluster
 
 
 def test_a_cluster_without_workers_gives_up_with_one_error(tmp_path):
-    from hybridsim.sweep.executors import DaskExecutor
+    from hybridsim.sweep.backends import DaskBackend
     from hybridsim.sweep.runner import run_sweep
     from hybridsim.sweep.spec import load_sweep
 
     lonely = _Cluster(tmp_path, workers=0)
     try:
-        executor = DaskExecutor(lonely.address, no_workers_timeout=1.5)
+        executor = DaskBackend(lonely.address, no_workers_timeout=1.5)
         with pytest.raises(HybridSimError) as err:
             run_sweep(load_sweep(sweep_file(tmp_path)), tmp_path / "out", executor, progress=False)
     finally:
@@ -263,13 +263,13 @@ def test_a_cluster_without_workers_gives_up_with_one_error(tmp_path):
 
 
 def test_an_unreachable_scheduler_writes_nothing(tmp_path):
-    from hybridsim.sweep.executors import DaskExecutor
+    from hybridsim.sweep.backends import DaskBackend
     from hybridsim.sweep.runner import run_sweep
     from hybridsim.sweep.spec import load_sweep
 
     spec = load_sweep(sweep_file(tmp_path))
     with pytest.raises(HybridSimError, match=r"--cluster tcp://127.0.0.1:9: cannot reach"):
-        run_sweep(spec, tmp_path / "out", DaskExecutor("tcp://127.0.0.1:9", timeout=2))
+        run_sweep(spec, tmp_path / "out", DaskBackend("tcp://127.0.0.1:9", timeout=2))
     assert not (tmp_path / "out").exists()  # no results.sqlite, no .sweep.lock
 
 
@@ -305,7 +305,7 @@ def test_a_script_without_the_main_guard_fails_in_one_message_and_leaves_nothing
     script = tmp_path / "unguarded.py"
     script.write_text(
         "import hybridsim\n"
-        'hybridsim.sweep("scenarios/sweep-demo.toml", out="runs/demo", dask_local=2,'
+        'hybridsim.run_sweep("scenarios/sweep-demo.toml", out="runs/demo", dask_local=2,'
         " progress=False)\n"
     )
     proc = subprocess.run(

@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 
 import hybridsim
+from hybridsim.cli import main as cli_main
 from hybridsim.errors import HybridSimError
 from hybridsim.report.sweep import write_sweep_report
 from hybridsim.sweep.analysis import SweepTable, crossing
-from hybridsim.sweep.command import main as sweep_main
 from hybridsim.sweep.plots import breakeven_figure, breakeven_inputs, measured_breakeven
 from hybridsim.sweep.store import StoredSweep
 
@@ -206,10 +206,10 @@ def _self_contained(page: str) -> None:
 
 def test_the_demo_sweep_runs_and_reports(tmp_path, capsys):
     out = tmp_path / "demo"
-    r = hybridsim.sweep(ROOT / "scenarios" / "sweep-demo.toml", out, workers=2, progress=False)
+    r = hybridsim.run_sweep(ROOT / "scenarios" / "sweep-demo.toml", out, workers=2, progress=False)
     assert (r.runs, r.ok) == (27, 27)
-    assert sweep_main(["report", str(out)]) == 0
-    assert capsys.readouterr().out.strip() == f"{out}: sweep report -> {out / 'report.html'}"
+    assert cli_main(["report", str(out)]) == 0
+    assert capsys.readouterr().out.strip() == str(out / "report.html")
     page = (out / "report.html").read_text()
     _self_contained(page)
     assert "Sweep sweep-demo" in page and "cluster.qpu.q.count" in page
@@ -240,7 +240,7 @@ def test_report_of_a_gate_time_and_policy_sweep(tmp_path):
             "scheduler.policy": ["classical_only", "qnewton"],
         },
     }
-    r = hybridsim.sweep(spec, tmp_path / "out", serial=True, progress=False)
+    r = hybridsim.run_sweep(spec, tmp_path / "out", serial=True, progress=False)
     assert r.ok == 12
     rows = r.rows()
     routed = {(row["cluster.qpu.q.gate_time_2q"], row["scheduler.policy"]): row["routed_quantum"]
@@ -268,7 +268,7 @@ def test_report_with_failures_only_and_errors(tmp_path):
         },
         "factors": {"workload.jobs": [5, 6]},
     }  # fmt: skip
-    r = hybridsim.sweep(spec, tmp_path / "out", serial=True, progress=False)
+    r = hybridsim.run_sweep(spec, tmp_path / "out", serial=True, progress=False)
     assert r.failed == 2
     page = write_sweep_report(tmp_path / "out").read_text()
     assert "Failed runs" in page and "is not connected to the host" in page
@@ -302,7 +302,7 @@ def small_sweep(tmp_path_factory):
         },
     }  # fmt: skip
     out = tmp_path_factory.mktemp("sweep") / "out"
-    assert hybridsim.sweep(spec, out, serial=True, progress=False).ok == 8
+    assert hybridsim.run_sweep(spec, out, serial=True, progress=False).ok == 8
     return out
 
 
@@ -365,7 +365,7 @@ def test_sweep_report_moved_into_the_report_package():
 
 def test_import_hybridsim_sweep_stays_light():
     code = (
-        "import sys, hybridsim.sweep, hybridsim.sweep.command\n"
+        "import sys, hybridsim.sweep, hybridsim.sweep.runner, hybridsim.cli.sweep\n"
         "heavy = [m for m in ('matplotlib', 'distributed', 'dask', 'simpy', 'scipy', 'qutip') "
         "if m in sys.modules]\n"
         "print(heavy)\n"

@@ -1,4 +1,4 @@
-"""Running sweeps: executors agree, failures are recorded, resume, kills, Ctrl-C, the CLI."""
+"""Running sweeps: backends agree, failures are recorded, resume, kills, Ctrl-C, the CLI."""
 
 from __future__ import annotations
 
@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 import hybridsim
+from hybridsim.cli import main as cli_main
 from hybridsim.errors import HybridSimError
 from hybridsim.sweep import SweepInterrupted, load_sweep
-from hybridsim.sweep.command import main as sweep_main
 from hybridsim.sweep.store import read_sweep
 from hybridsim.tomlio import dumps
 
@@ -70,10 +70,10 @@ def db_rows(out: Path, sql: str = "SELECT point, seed, status FROM results ORDER
 
 def test_serial_and_pool_give_byte_identical_tables(tmp_path):
     path = write_sweep(tmp_path)
-    a = hybridsim.sweep(path, tmp_path / "serial", serial=True, progress=False)
-    b = hybridsim.sweep(path, tmp_path / "pool", workers=2, progress=False)
+    a = hybridsim.run_sweep(path, tmp_path / "serial", serial=True, progress=False)
+    b = hybridsim.run_sweep(path, tmp_path / "pool", workers=2, progress=False)
     assert (a.runs, a.ok, a.failed, a.ran, a.reused) == (8, 8, 0, 8, 0)
-    assert b.executor == "2 local workers" and a.executor == "serial"
+    assert b.backend == "2 local workers" and a.backend == "serial"
     assert a.results_csv.read_bytes() == b.results_csv.read_bytes()
     rows = a.rows()
     assert [(r["point"], r["seed"]) for r in rows] == [
@@ -100,7 +100,7 @@ def test_results_database_holds_every_column(tmp_path):
     path = write_sweep(
         tmp_path, factors={"cluster.qpu.q.gate_time_2q": ["84 ns", "1 as"]}, counts=(3,)
     )
-    r = hybridsim.sweep(path, tmp_path / "out", serial=True, progress=False)
+    r = hybridsim.run_sweep(path, tmp_path / "out", serial=True, progress=False)
     conn = sqlite3.connect(r.results_db)
     conn.row_factory = sqlite3.Row
     rows = conn.execute("SELECT * FROM results ORDER BY point, seed").fetchall()
@@ -124,7 +124,7 @@ def test_results_database_holds_every_column(tmp_path):
 
 
 def test_a_failing_point_is_recorded_and_the_others_finish(tmp_path):
-    r = hybridsim.sweep(failing_sweep(), tmp_path / "out", workers=2, progress=False)
+    r = hybridsim.run_sweep(failing_sweep(), tmp_path / "out", workers=2, progress=False)
     assert (r.runs, r.ok, r.failed) == (8, 4, 4)
     failures = r.failures()
     assert [(p, s) for p, s, _ in failures] == [(2, 1), (2, 2), (3, 1), (3, 2)]
@@ -142,7 +142,7 @@ def test_a_failing_point_is_recorded_and_the_others_finish(tmp_path):
 def test_resume_runs_only_missing_and_failed_rows(tmp_path):
     path = write_sweep(tmp_path)
     out = tmp_path / "out"
-    first = hybridsim.sweep(path, out, serial=True, progress=False)
+    first = hybridsim.run_sweep(path, out, serial=True, progress=False)
     before = first.results_csv.read_bytes()
     conn = sqlite3.connect(out / "results.sqlite")
     conn.execute("DELETE FROM results WHERE point = 1 AND seed = 2")
@@ -152,22 +152,22 @@ def test_resume_runs_only_missing_and_failed_rows(tmp_path):
     ).fetchone()
     conn.commit()
     conn.close()
-    again = hybridsim.sweep(path, out, serial=True, progress=False)
+    again = hybridsim.run_sweep(path, out, serial=True, progress=False)
     assert (again.ran, again.reused, again.ok, again.failed) == (2, 6, 8, 0)
     assert again.results_csv.read_bytes() == before
     kept = db_rows(out, "SELECT finished_at FROM results WHERE point = 0 AND seed = 1")
     assert kept == [finished_at]  # untouched
-    third = hybridsim.sweep(path, out, serial=True, progress=False)
+    third = hybridsim.run_sweep(path, out, serial=True, progress=False)
     assert third.ran == 0 and third.reused == 8
 
 
 def test_resume_refuses_a_different_sweep(tmp_path, capsys):
     out = tmp_path / "out"
-    hybridsim.sweep(write_sweep(tmp_path, seeds=(1,)), out, serial=True, progress=False)
+    hybridsim.run_sweep(write_sweep(tmp_path, seeds=(1,)), out, serial=True, progress=False)
     other = write_sweep(tmp_path, seeds=(1, 2))
     with pytest.raises(HybridSimError, match="holds the results of a different sweep"):
-        hybridsim.sweep(other, out, serial=True, progress=False)
-    assert sweep_main(["sweep", str(other), "--out", str(out), "--serial"]) == 2
+        hybridsim.run_sweep(other, out, serial=True, progress=False)
+    assert cli_main(["sweep", str(other), "--out", str(out), "--serial"]) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"error: {out}: holds the results of a different sweep")
     assert err.count("\n") == 1
@@ -190,17 +190,17 @@ def test_a_second_sweep_process_in_the_same_directory_is_refused(tmp_path):
     try:
         assert holder.stdout.readline().strip() == "locked"
         with pytest.raises(HybridSimError, match="another sweep is writing"):
-            hybridsim.sweep(path, tmp_path / "out", serial=True, progress=False)
+            hybridsim.run_sweep(path, tmp_path / "out", serial=True, progress=False)
     finally:
         holder.kill()
         holder.wait()
     # The kernel drops the lock of a killed process: no stale lock.
-    assert hybridsim.sweep(path, tmp_path / "out", serial=True, progress=False).ok == 8
+    assert hybridsim.run_sweep(path, tmp_path / "out", serial=True, progress=False).ok == 8
 
 
 def test_keep_runs_writes_each_run_directory(tmp_path):
     path = write_sweep(tmp_path, seeds=(1,), counts=(2,))
-    r = hybridsim.sweep(path, tmp_path / "out", workers=2, keep_runs=True, progress=False)
+    r = hybridsim.run_sweep(path, tmp_path / "out", workers=2, keep_runs=True, progress=False)
     runs = sorted(p.name for p in (tmp_path / "out" / "runs").iterdir())
     assert runs == ["p0000_s1", "p0001_s1"]
     summary = json.loads((tmp_path / "out" / "runs" / "p0001_s1" / "summary.json").read_text())
@@ -211,35 +211,35 @@ def test_keep_runs_writes_each_run_directory(tmp_path):
 def test_python_api_from_a_dict_and_callable_package(tmp_path):
     import hybridsim.sweep.store  # noqa: F401 - binds the package to hybridsim.sweep
 
-    r = hybridsim.sweep(failing_sweep(), out=tmp_path / "out", serial=True, progress=False)
+    r = hybridsim.run_sweep(failing_sweep(), out=tmp_path / "out", serial=True, progress=False)
     assert r.ok == 4
     with pytest.raises(HybridSimError, match="choose one executor"):
-        hybridsim.sweep(failing_sweep(), tmp_path / "x", workers=2, serial=True)
+        hybridsim.run_sweep(failing_sweep(), tmp_path / "x", workers=2, serial=True)
     with pytest.raises(HybridSimError, match="--workers: must be at least 1"):
-        hybridsim.sweep(failing_sweep(), tmp_path / "x", workers=0)
+        hybridsim.run_sweep(failing_sweep(), tmp_path / "x", workers=0)
 
 
 def test_cli_exit_codes_and_output(tmp_path, capsys):
     path = write_sweep(tmp_path, seeds=(1,))
-    assert sweep_main(["sweep", str(path), "--out", str(tmp_path / "a"), "--workers", "2"]) == 0
+    assert cli_main(["sweep", str(path), "--out", str(tmp_path / "a"), "--workers", "2"]) == 0
     cap = capsys.readouterr()
     header, summary = cap.out.splitlines()
     # The size comes first, before anything runs.
     assert header == f"t: 4 points × 1 seed = 4 runs on 2 local workers -> {tmp_path / 'a'}"
     assert summary.startswith("t: 4 runs (4 run now on 2 local workers): 4 ok, 0 failed -> ")
     assert "4/4" in cap.err  # the progress bar
-    assert sweep_main(["sweep", str(path), "--out", str(tmp_path / "a"), "--quiet"]) == 0
+    assert cli_main(["sweep", str(path), "--out", str(tmp_path / "a"), "--quiet"]) == 0
     assert capsys.readouterr() == ("", "")
     bad = tmp_path / "bad.toml"
     bad.write_text(dumps(failing_sweep()["base"]))
     failing = tmp_path / "failing.toml"
     failing.write_text(dumps({**failing_sweep(), "base": "bad.toml"}))
-    assert sweep_main(["sweep", str(failing), "--out", str(tmp_path / "f"), "--serial"]) == 1
+    assert cli_main(["sweep", str(failing), "--out", str(tmp_path / "f"), "--serial"]) == 1
     err = capsys.readouterr().err
     assert "failed: point 2 seed 1: network.links: device 'q-1'" in err
     assert "... and 1 more" in err
     broken = write_sweep(tmp_path, factors={"cluster.qpu.q.gate_time_2q": ["1 ns", "5 nss"]})
-    assert sweep_main(["sweep", str(broken), "--out", str(tmp_path / "b")]) == 2
+    assert cli_main(["sweep", str(broken), "--out", str(tmp_path / "b")]) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"error: {broken}: point 1 (")
     assert err.count("\n") == 1 and not (tmp_path / "b").exists()
@@ -250,7 +250,7 @@ def test_cli_exit_codes_and_output(tmp_path, capsys):
 
 def _sweep_process(path: Path, out: Path, *extra: str) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "hybridsim.sweep.command", "sweep", str(path), "--out", str(out),
+        [sys.executable, "-m", "hybridsim.cli", "sweep", str(path), "--out", str(out),
          "--quiet", *extra],
         cwd=ROOT,
         stdout=subprocess.PIPE,
@@ -280,13 +280,13 @@ def _wait_for_rows(out: Path, count: int, proc: subprocess.Popen, timeout: float
     raise AssertionError("the sweep made no progress")
 
 
-@pytest.mark.parametrize("executor", [["--serial"], ["--workers", "2"]])
-def test_sigkill_midway_then_resume_equals_an_uninterrupted_run(tmp_path, executor):
+@pytest.mark.parametrize("backend", [["--serial"], ["--workers", "2"]])
+def test_sigkill_midway_then_resume_equals_an_uninterrupted_run(tmp_path, backend):
     psutil = pytest.importorskip("psutil")
     path = write_sweep(tmp_path, jobs=3000, seeds=(1, 2, 3), counts=(2, 3))  # 12 runs
-    reference = hybridsim.sweep(path, tmp_path / "ref", serial=True, progress=False)
+    reference = hybridsim.run_sweep(path, tmp_path / "ref", serial=True, progress=False)
     out = tmp_path / "out"
-    proc = _sweep_process(path, out, *executor)
+    proc = _sweep_process(path, out, *backend)
     _wait_for_rows(out, 3, proc)
     children = psutil.Process(proc.pid).children(recursive=True)
     proc.send_signal(signal.SIGKILL)
@@ -297,7 +297,7 @@ def test_sigkill_midway_then_resume_equals_an_uninterrupted_run(tmp_path, execut
     assert not alive
     saved = db_rows(out)
     assert 3 <= len(saved) < 12
-    resumed = _sweep_process(path, out, *executor)
+    resumed = _sweep_process(path, out, *backend)
     stdout, stderr = resumed.communicate(timeout=HANG_S)
     assert resumed.returncode == 0, stderr
     rows = db_rows(out)
@@ -322,7 +322,7 @@ def test_ctrl_c_stops_cleanly_and_keeps_what_finished(tmp_path):
     assert 2 <= len(saved) < 18 and all(status == "ok" for _, _, status in saved)
     lines = (out / "results.csv").read_text().splitlines()
     assert len(lines) == len(saved) + 1
-    r = hybridsim.sweep(path, out, workers=2, progress=False)
+    r = hybridsim.run_sweep(path, out, workers=2, progress=False)
     assert (r.ok, r.reused) == (18, len(saved))
 
 
@@ -338,9 +338,9 @@ def test_keyboard_interrupt_in_the_api_saves_and_raises(tmp_path, monkeypatch):
             raise KeyboardInterrupt
         return real(task)
 
-    monkeypatch.setattr("hybridsim.sweep.executors.run_point", interrupt_third)
+    monkeypatch.setattr("hybridsim.sweep.backends.run_point", interrupt_third)
     with pytest.raises(SweepInterrupted) as stop:
-        hybridsim.sweep(write_sweep(tmp_path), tmp_path / "out", serial=True, progress=False)
+        hybridsim.run_sweep(write_sweep(tmp_path), tmp_path / "out", serial=True, progress=False)
     r = stop.value.result
     assert (r.interrupted, r.ok, r.missing) == (True, 2, 6)
     assert len(read_sweep(tmp_path / "out").rows) == 2
@@ -359,8 +359,8 @@ def _die_on_point_1(task):
     multiprocessing.get_start_method() != "fork", reason="patching workers needs fork"
 )
 def test_a_worker_that_dies_is_retried_once_then_recorded(tmp_path, monkeypatch):
-    monkeypatch.setattr("hybridsim.sweep.executors.run_point", _die_on_point_1)
-    r = hybridsim.sweep(
+    monkeypatch.setattr("hybridsim.sweep.backends.run_point", _die_on_point_1)
+    r = hybridsim.run_sweep(
         write_sweep(tmp_path, seeds=(1,)), tmp_path / "out", workers=2, progress=False
     )
     assert (r.ok, r.failed) == (3, 1)
@@ -381,7 +381,7 @@ class Dying(sqlite3.Connection):
 
 real = sqlite3.connect
 sqlite3.connect = lambda *a, **k: real(*a, factory=Dying, **k)
-from hybridsim.sweep.command import main
+from hybridsim.cli import main
 main(["sweep", sys.argv[1], "--out", sys.argv[2], "--serial", "--quiet"])
 """
 
@@ -398,7 +398,7 @@ def test_a_kill_while_the_store_is_created_leaves_a_usable_directory(tmp_path):
     )
     assert proc.returncode == -signal.SIGKILL, proc.stderr
     assert not (out / "results.sqlite").exists()  # only a temporary file was being built
-    r = hybridsim.sweep(path, out, serial=True, progress=False)
+    r = hybridsim.run_sweep(path, out, serial=True, progress=False)
     assert (r.ok, r.failed) == (4, 0)
     assert not list(out.glob(".results.sqlite.*"))  # the killed build is cleaned up
 
@@ -413,7 +413,7 @@ def test_a_results_sqlite_without_tables_is_rebuilt(tmp_path, kind):
         conn = sqlite3.connect(out / "results.sqlite")
         conn.execute("PRAGMA journal_mode=WAL")
         conn.close()
-    r = hybridsim.sweep(write_sweep(tmp_path, seeds=(1,)), out, serial=True, progress=False)
+    r = hybridsim.run_sweep(write_sweep(tmp_path, seeds=(1,)), out, serial=True, progress=False)
     assert (r.ok, r.failed) == (4, 0)
 
 
@@ -422,14 +422,14 @@ def test_a_foreign_results_sqlite_is_refused_and_kept(tmp_path):
     out.mkdir()
     (out / "results.sqlite").write_bytes(b"not a database, but someone's file")
     with pytest.raises(HybridSimError, match="not a readable results database"):
-        hybridsim.sweep(write_sweep(tmp_path), out, serial=True, progress=False)
+        hybridsim.run_sweep(write_sweep(tmp_path), out, serial=True, progress=False)
     assert (out / "results.sqlite").read_bytes() == b"not a database, but someone's file"
 
 
-# -- nothing is written before the executor has started (issue 17.4) ---------------------------
+# -- nothing is written before the backend has started (issue 17.4) ---------------------------
 
 
-class _ExecutorThatCannotStart:
+class _BackendThatCannotStart:
     name = "broken"
     description = "broken"
 
@@ -444,7 +444,7 @@ class _ExecutorThatCannotStart:
         pass
 
 
-def test_an_executor_that_cannot_start_leaves_nothing_written(tmp_path):
+def test_a_backend_that_cannot_start_leaves_nothing_written(tmp_path):
     from hybridsim.sweep.runner import run_sweep
 
     spec = load_sweep(write_sweep(tmp_path))
@@ -452,54 +452,54 @@ def test_an_executor_that_cannot_start_leaves_nothing_written(tmp_path):
         if out.name == "existing":
             out.mkdir()
         with pytest.raises(HybridSimError, match="cannot reach"):
-            run_sweep(spec, out, _ExecutorThatCannotStart(), progress=False)
+            run_sweep(spec, out, _BackendThatCannotStart(), progress=False)
         assert not (tmp_path / "new").exists()
         if out.name == "existing":
             assert list(out.iterdir()) == []  # the directory the user made, left empty
 
 
-def test_a_bad_out_is_reported_before_the_executor_starts(tmp_path):
+def test_a_bad_out_is_reported_before_the_backend_starts(tmp_path):
     from hybridsim.sweep.runner import run_sweep
 
     spec = load_sweep(write_sweep(tmp_path))
     afile = tmp_path / "afile"
     afile.write_text("x")
     for out, message in [(afile, "not a directory"), (afile / "sub", "is not one")]:
-        executor = _ExecutorThatCannotStart()
+        backend = _BackendThatCannotStart()
         with pytest.raises(HybridSimError, match=message):
-            run_sweep(spec, out, executor, progress=False)
-        assert executor.entered == 0
+            run_sweep(spec, out, backend, progress=False)
+        assert backend.entered == 0
     other = tmp_path / "other"
-    hybridsim.sweep(write_sweep(tmp_path, seeds=(1,)), other, serial=True, progress=False)
-    executor = _ExecutorThatCannotStart()
+    hybridsim.run_sweep(write_sweep(tmp_path, seeds=(1,)), other, serial=True, progress=False)
+    backend = _BackendThatCannotStart()
     with pytest.raises(HybridSimError, match="holds the results of a different sweep"):
-        run_sweep(spec, other, executor, progress=False)
-    assert executor.entered == 0
+        run_sweep(spec, other, backend, progress=False)
+    assert backend.entered == 0
 
 
-def test_a_finished_sweep_does_not_start_its_executor_again(tmp_path):
+def test_a_finished_sweep_does_not_start_its_backend_again(tmp_path):
     from hybridsim.sweep.runner import run_sweep
 
     path = write_sweep(tmp_path, seeds=(1,))
-    hybridsim.sweep(path, tmp_path / "out", serial=True, progress=False)
-    r = run_sweep(load_sweep(path), tmp_path / "out", _ExecutorThatCannotStart(), progress=False)
+    hybridsim.run_sweep(path, tmp_path / "out", serial=True, progress=False)
+    r = run_sweep(load_sweep(path), tmp_path / "out", _BackendThatCannotStart(), progress=False)
     assert (r.ran, r.reused, r.ok) == (0, 4, 4)
 
 
 def test_seeds_beyond_sqlite_are_refused_and_a_rerun_works(tmp_path, capsys):
     path = write_sweep(tmp_path, seeds=(1, 2**64))
     out = tmp_path / "out"
-    assert sweep_main(["sweep", str(path), "--out", str(out), "--serial"]) == 2
+    assert cli_main(["sweep", str(path), "--out", str(out), "--serial"]) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"error: {path}: seeds.1: out of range: {2**64}") and err.count("\n") == 1
     assert not out.exists()
-    assert sweep_main(["sweep", str(write_sweep(tmp_path, seeds=(1,))), "--out", str(out),
+    assert cli_main(["sweep", str(write_sweep(tmp_path, seeds=(1,))), "--out", str(out),
                        "--serial", "--quiet"]) == 0  # fmt: skip
 
 
 def test_a_scenario_file_given_to_sweep_names_hybridsim_run(tmp_path, capsys):
     scenario = ROOT / "scenarios" / "mmc.toml"
-    assert sweep_main(["sweep", str(scenario), "--out", str(tmp_path / "o")]) == 2
+    assert cli_main(["sweep", str(scenario), "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"error: {scenario}: this is a scenario, not a sweep")
     assert f"`hybridsim run {scenario}`" in err and "did you mean" not in err

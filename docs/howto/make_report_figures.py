@@ -10,6 +10,7 @@ with the same code as ``hybridsim run``, and writes:
 
 * ``docs/img/timeline-demo.png``: the report's ``timeline.png`` (femtosecond QPU jobs inside a
   run of milliseconds, with the to-scale zoom);
+* ``docs/howto/img/report-target.png``: test accuracy against log time, time to target accuracy;
 * ``docs/howto/img/report-kappa.png``: κ (true and estimated) and the fraction routed to QPUs;
 * ``docs/howto/img/report-costs.png``: the cost breakdown per route.
 
@@ -42,9 +43,10 @@ def main() -> None:
         demo.write_bytes((out / "timeline.png").read_bytes())
         howto = ROOT / "docs" / "howto" / "img"
         howto.mkdir(parents=True, exist_ok=True)
-        (howto / "report-kappa.png").write_bytes(blocks["kappa"])
-        (howto / "report-costs.png").write_bytes(blocks["costs"])
-        for path in (demo, howto / "report-kappa.png", howto / "report-costs.png"):
+        names = ("target", "kappa", "costs")
+        for name in names:
+            (howto / f"report-{name}.png").write_bytes(blocks[name])
+        for path in (demo, *(howto / f"report-{name}.png" for name in names)):
             print(path.relative_to(ROOT))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

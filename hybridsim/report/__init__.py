@@ -12,13 +12,14 @@ cheap::
 
 Figure functions take a run (``RunData``, ``RunResult`` or a directory) and an optional ``ax``
 and return the figure: :func:`timeline`, :func:`queue_lengths`, :func:`utilization_over_time`,
-:func:`loss_curves`, :func:`accuracy_curves`, :func:`kappa_curves`, :func:`routed_fraction`,
-:func:`cost_breakdown`, :func:`predicted_vs_actual` (the last six also accept several runs).
+:func:`loss_curves`, :func:`accuracy_curves`, :func:`time_to_accuracy`, :func:`kappa_curves`,
+:func:`routed_fraction`, :func:`cost_breakdown`, :func:`predicted_vs_actual` (the last seven also
+accept several runs).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from hybridsim._lazy import lazy_attributes
 
@@ -28,6 +29,7 @@ __all__ = [
     "utilization_over_time",
     "loss_curves",
     "accuracy_curves",
+    "time_to_accuracy",
     "kappa_curves",
     "routed_fraction",
     "cost_breakdown",
@@ -35,7 +37,6 @@ __all__ = [
     "write_report",
     "write_comparison",
     "write_trace",
-    "report_command",
     "load_run",
     "from_result",
     "RunData",
@@ -43,7 +44,6 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:  # pragma: no cover
-    from hybridsim.report.command import report_command
     from hybridsim.report.data import ReportError, RunData, from_result, load_run
     from hybridsim.report.figures import (
         accuracy_curves,
@@ -53,6 +53,7 @@ if TYPE_CHECKING:  # pragma: no cover
         predicted_vs_actual,
         queue_lengths,
         routed_fraction,
+        time_to_accuracy,
         utilization_over_time,
     )
     from hybridsim.report.gantt import timeline
@@ -65,6 +66,7 @@ _LAZY = {
     "utilization_over_time": "hybridsim.report.figures",
     "loss_curves": "hybridsim.report.figures",
     "accuracy_curves": "hybridsim.report.figures",
+    "time_to_accuracy": "hybridsim.report.figures",
     "kappa_curves": "hybridsim.report.figures",
     "routed_fraction": "hybridsim.report.figures",
     "cost_breakdown": "hybridsim.report.figures",
@@ -72,7 +74,6 @@ _LAZY = {
     "write_report": "hybridsim.report.html",
     "write_comparison": "hybridsim.report.html",
     "write_trace": "hybridsim.report.trace",
-    "report_command": "hybridsim.report.command",
     "load_run": "hybridsim.report.data",
     "from_result": "hybridsim.report.data",
     "RunData": "hybridsim.report.data",
@@ -81,4 +82,19 @@ _LAZY = {
 
 
 # PEP 562: submodules (and through them matplotlib, at draw time) load on first use.
-__getattr__, __dir__ = lazy_attributes(__name__, _LAZY, globals())
+_lazy_getattr, __dir__ = lazy_attributes(__name__, _LAZY, globals())
+
+
+def __getattr__(name: str) -> Any:
+    if name == "report_command":
+        # Deprecated (one release): the command's logic is CLI code, in the cli package.
+        import importlib
+        import warnings
+
+        warnings.warn(
+            "hybridsim.report.report_command is deprecated; use hybridsim.cli.report.report_dirs",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return importlib.import_module("hybridsim.cli.report").report_dirs
+    return _lazy_getattr(name)

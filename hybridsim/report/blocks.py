@@ -1,8 +1,9 @@
 """Which figures a report holds, drawn and rendered to PNG, each with a heading and a caption.
 
 One run's report: the timeline, queues and utilization, then the figures shared with comparisons
-(training curves, κ and routing, cost breakdown, predicted vs actual), each only when the run has
-the data for it. A comparison: the shared figures across runs, then each run's timeline.
+(training curves, time to target accuracy, κ and routing, cost breakdown, predicted vs actual),
+each only when the run has the data for it. A comparison: the shared figures across runs, then
+each run's timeline.
 """
 
 from __future__ import annotations
@@ -71,6 +72,17 @@ _CAPTIONS = {
         "Loss (log scale) and test accuracy at the end of each step against simulated "
         "time; one line per run: the main run and each baseline (dashed).",
     ),
+    "target": (
+        "Time to target accuracy",
+        "Test accuracy at the end of each step against simulated time on a log axis (step 0, "
+        "at t = 0, is not drawn): one line per run, the main run and each baseline (dashed), "
+        "coloured as in the training curves. The dotted line is workload.target_accuracy; a ◆ "
+        "on it marks the first instant each run reached it, the summary's time_to_target_s "
+        '(main run) and <baseline>_time_to_target_s, whose values the legend prints ("target '
+        'not reached" when the run never got there). A baseline identical to the main run '
+        "(e.g. classical_newton when the main run routes every block classically) was not run "
+        'again: it is listed as "= main", an open circle at the main run\'s time.',
+    ),
     "kappa": (
         "Condition numbers and routing",
         "Left: median over each step's blocks of the true κ (solid) and of the estimate the "
@@ -105,6 +117,9 @@ def _shared_figures(runs: list[RunData]) -> list[FigureBlock]:
     if _has_steps(runs, "loss") or _has_steps(runs, "test_accuracy"):
         draw = [lambda ax: F.loss_curves(runs, ax), lambda ax: F.accuracy_curves(runs, ax)]
         out.append(_block("training", _panels(draw, 4.0)))
+    if _has_steps(runs, "test_accuracy") and any(F.target_accuracy(r) is not None for r in runs):
+        draw = [lambda ax: F.time_to_accuracy(runs, ax)]
+        out.append(_block("target", _panels(draw, 4.0)))
     if any(s.blocks > 0 for r in runs for s in r.steps):
         draw = [lambda ax: F.kappa_curves(runs, ax), lambda ax: F.routed_fraction(runs, ax)]
         out.append(_block("kappa", _panels(draw, 4.0)))

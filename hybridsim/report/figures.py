@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 import statistics
 from collections import defaultdict
+from collections.abc import Mapping
 from typing import Any
 
 from hybridsim import metrics as M
@@ -44,6 +45,8 @@ __all__ = [
     "utilization_over_time",
     "loss_curves",
     "accuracy_curves",
+    "time_to_accuracy",
+    "target_accuracy",
     "kappa_curves",
     "routed_fraction",
     "cost_breakdown",
@@ -369,6 +372,165 @@ def accuracy_curves(runs: Any, ax: Any = None):
     return _training_panel(
         runs, ax, "test_accuracy", "test accuracy", "test accuracy vs simulated time", False
     )
+
+
+def target_accuracy(data: RunData) -> float | None:
+    """The run's ``workload.target_accuracy`` (None for a workload without one)."""
+    wl = data.scenario.get("workload")
+    value = wl.get("target_accuracy") if isinstance(wl, Mapping) else None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
+def _reach_key(name: str) -> str:
+    """The summary key holding the time to target of run ``name`` (main or a baseline)."""
+    return "time_to_target_s" if name == "main" else f"{name}_time_to_target_s"
+
+
+def _reach(data: RunData, name: str) -> tuple[bool, float | None]:
+    """(whether the summary has the key, its value when it is a time)."""
+    if _reach_key(name) not in data.summary:
+        return False, None
+    value = data.summary[_reach_key(name)]
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return True, None
+    return True, float(value)
+
+
+def _reach_text(reached: float | None) -> str:
+    if reached is None:
+        return "target not reached"
+    return f"target at {format_duration(round(reached * TICKS_PER_SECOND))}"
+
+
+def _not_rerun(data: RunData) -> list[str]:
+    """Baselines the summary reports but steps.csv does not hold: identical to the main run,
+    they were not run again and report the main run's numbers."""
+    wl = data.scenario.get("workload")
+    asked = wl.get("baselines") if isinstance(wl, Mapping) else None
+    ran = set(data.runs())
+    names = [b for b in asked if isinstance(b, str)] if isinstance(asked, list) else []
+    return [b for b in dict.fromkeys(names) if b not in ran and _reach_key(b) in data.summary]
+
+
+def time_to_accuracy(runs: Any, ax: Any = None):
+    """Test accuracy against simulated time on a log axis, with the target accuracy and where
+    each run first reached it: the time-to-target comparison of Q-Newton and its baselines.
+
+    One line per run, as in :func:`accuracy_curves` (main solid, baselines dashed, the same
+    colours), without step 0 (at t = 0, which a log axis cannot show). A dotted horizontal line
+    at ``workload.target_accuracy``; on it a diamond at each run's ``time_to_target_s`` (the
+    main run) or ``<baseline>_time_to_target_s``, read from the summary, and the time in the
+    legend ("target not reached" when it was not). A baseline the summary reports without
+    steps (identical to the main run, so not run again) is listed as "= main" with an open
+    circle at the main run's time.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Lines have gids ``"line:<run>:<series>"``, the target line ``"target"``, the markers
+        ``"reach:<run>:<series>"`` (x: the summary's time in seconds, y: the target; no point
+        when the target was not reached).
+    """
+    runs = as_runs(runs)
+    several = len(runs) > 1
+    mains = run_colors(runs) if several else {}
+    fig, ax, own = _axes(ax)
+    targets: dict[float, list[str]] = {}
+    for data in runs:
+        target = target_accuracy(data)
+        if target is not None:
+            targets.setdefault(target, []).append(data.label)
+    marked: set[tuple[str, str]] = set()
+    n = 0
+    for data, name, label, rows, colour in _series(runs):
+        pts = [
+            (M.seconds(s.at), s.test_accuracy)
+            for s in rows
+            if s.test_accuracy is not None and s.at > 0
+        ]
+        if not pts:
+            continue
+        target = target_accuracy(data)
+        has_key, reached = _reach(data, name)
+        first = (data.label, name) not in marked  # a run's other tenants share its marker
+        if target is not None and has_key and first:
+            label += f": {_reach_text(reached)}"
+        ax.plot(
+            [p[0] for p in pts],
+            [p[1] for p in pts],
+            marker="o",
+            markersize=3,
+            linestyle="-" if name == "main" else "--",
+            color=colour,
+            label=label,
+            gid=f"line:{data.label}:{name}",
+        )
+        n += 1
+        if target is not None and has_key and first:
+            marked.add((data.label, name))
+            ax.plot(
+                [reached] if reached is not None else [],
+                [target] if reached is not None else [],
+                linestyle="none",
+                marker="D",
+                markersize=7,
+                markeredgecolor="white",
+                color=colour,
+                label="_reach",  # the time is in the line's legend entry
+                gid=f"reach:{data.label}:{name}",
+                zorder=3,
+            )
+    if not n:
+        _no_data(ax, "no test accuracy recorded after t = 0 (no model was trained)")
+        return _finish(fig, own)
+    for data in runs:
+        target = target_accuracy(data)
+        if target is None:
+            continue
+        for name in _not_rerun(data):
+            _, reached = _reach(data, name)
+            of = f" of {data.label}" if several else ""
+            label = f"{name} (baseline{of}) = main: {_reach_text(reached)}"
+            ax.plot(
+                [reached] if reached is not None else [],
+                [target] if reached is not None else [],
+                linestyle="none",
+                marker="o",
+                markersize=11,
+                markerfacecolor="none",
+                markeredgewidth=1.5,
+                # a single run's baselines have their fixed colours; in a comparison the
+                # baseline is that run's main line, so it takes the run's colour
+                color=mains[data.label] if several else color(name),
+                label=plain_text(label),
+                gid=f"reach:{data.label}:{name}",
+                zorder=3,
+            )
+    for target, labels in targets.items():
+        which = f" ({', '.join(labels)})" if len(targets) > 1 else ""
+        ax.axhline(
+            target,
+            color="0.3",
+            linewidth=1,
+            linestyle=":",
+            label=plain_text(f"target accuracy {target:g}{which}"),
+            gid="target",
+            zorder=1,
+        )
+    ax.set_xscale("log")
+    log_ticks(ax.xaxis)
+    ax.set_ylim(top=1.0 + 0.02)
+    # Beside the axes: the curves fill the panel's corners, the legend would hide one.
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
+    ax.grid(alpha=0.3, which="major")
+    ax.set_xlabel("simulated time (s, log scale; step 0 at t = 0 not drawn)")
+    ax.set_ylabel("test accuracy")
+    ax.set_title(
+        "time to target accuracy: ◆ where each run first reached it", loc="left", fontsize=10
+    )
+    return _finish(fig, own)
 
 
 def _main_steps(data: RunData) -> list[StepRecord]:

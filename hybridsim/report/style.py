@@ -59,6 +59,7 @@ _FIXED = {
     "classical_newton": "#ff7f0e",
     "sgd": "#2ca02c",
     "adam": "#8c564b",
+    "kfac": "#17becf",  # by name it would share sgd's green
 }
 _PALETTE = (
     "#17becf",

@@ -1,12 +1,14 @@
-"""Running a validated sweep: resume from the store, feed an executor, record, export.
+"""Running a sweep: validate, resume from the store, feed a run backend, record, export.
 
-The loop is the only writer of the store: workers return outcomes and this process commits each
-one as it arrives, so there is no cross-process locking and a kill loses only runs in flight.
+:func:`run_sweep` is the public entry (``hybridsim.run_sweep``). The loop is the only writer of
+the store: workers return outcomes and this process commits each one as it arrives, so there is
+no cross-process locking and a kill loses only runs in flight.
 
-Order of work: check ``out`` (writing nothing), start the executor, then open or create the store.
-An executor that cannot start (an unreachable scheduler, a local cluster that fails) therefore
-leaves nothing behind, and one that is lost mid-sweep (:class:`ExecutorLost`) ends the call with
-one error line after the saved rows are exported.
+Order of work: validate every point, check ``out`` (writing nothing), start the backend, then
+open or create the store. A backend that cannot start (an unreachable scheduler, a local cluster
+that fails) therefore leaves nothing behind, and one that is lost mid-sweep
+(:class:`~hybridsim.sweep.backends.BackendLost`) ends the call with one error line after the
+saved rows are exported.
 """
 
 from __future__ import annotations
@@ -14,14 +16,14 @@ from __future__ import annotations
 import contextlib
 import csv
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from hybridsim.errors import HybridSimError
-from hybridsim.sweep.executors import Executor, ExecutorLost
-from hybridsim.sweep.spec import SweepSpec
+from hybridsim.sweep.backends import BackendLost, RunBackend, make_backend
+from hybridsim.sweep.spec import SweepSpec, load_sweep
 from hybridsim.sweep.store import (
     CSV_NAME,
     DB_NAME,
@@ -55,8 +57,8 @@ class SweepResult:
         Rows of each status in the store at the end.
     interrupted : bool
         True if the call was stopped (Ctrl-C) before every run finished.
-    executor : str
-        Which executor ran this call's runs.
+    backend : str
+        Which backend ran this call's runs, as its description (``"2 local workers"``).
     """
 
     out: Path
@@ -67,7 +69,19 @@ class SweepResult:
     ok: int
     failed: int
     interrupted: bool
-    executor: str
+    backend: str
+
+    @property
+    def executor(self) -> str:
+        """Deprecated (one release): :attr:`backend`."""
+        import warnings
+
+        warnings.warn(
+            "SweepResult.executor is deprecated; use SweepResult.backend",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return self.backend
 
     @property
     def missing(self) -> int:
@@ -111,7 +125,7 @@ def run_dir_name(spec: SweepSpec, point: int, seed: int) -> str:
 
 
 def _tasks(spec: SweepSpec, done: set[tuple[int, int]], keep: bool) -> Iterator[RunTask]:
-    # Lazily: executors keep a bounded window in flight, so at most that many scenarios exist.
+    # Lazily: backends keep a bounded window in flight, so at most that many scenarios exist.
     for i in range(len(spec.points)):
         if all((i, seed) in done for seed in spec.seeds):
             continue
@@ -129,7 +143,7 @@ def _keep(out: Path, spec: SweepSpec, outcome: RunOutcome) -> None:
         raise HybridSimError(f"{path}: cannot write the run directory: {exc}") from None
 
 
-def _progress_bar(spec: SweepSpec, done: int, enabled: bool, executor: Executor) -> Any:
+def _progress_bar(spec: SweepSpec, done: int, enabled: bool, backend: RunBackend) -> Any:
     from tqdm import tqdm
 
     return tqdm(
@@ -141,33 +155,59 @@ def _progress_bar(spec: SweepSpec, done: int, enabled: bool, executor: Executor)
         disable=not enabled,
         dynamic_ncols=True,
         mininterval=0.5,
-        postfix={"failed": 0, "on": executor.description},
+        postfix={"failed": 0, "on": backend.description},
     )
 
 
+#: The keywords that choose a backend, as :func:`run_sweep` names them.
+_CHOICES = ("serial", "workers", "cluster", "dask_local")
+
+
 def run_sweep(
-    spec: SweepSpec,
+    sweep: str | Path | Mapping[str, Any] | SweepSpec,
     out: str | Path,
-    executor: Executor,
+    backend: RunBackend | None = None,
     *,
+    workers: int | None = None,
+    cluster: str | None = None,
+    dask_local: int | None = None,
+    serial: bool = False,
     keep_runs: bool = False,
     progress: bool = True,
 ) -> SweepResult:
-    """Run the runs of ``spec`` that ``out`` does not hold yet, and export results.csv.
+    """Run a sweep, or resume it, and write ``results.sqlite`` and ``results.csv`` to ``out``.
+
+    Every point is validated before anything runs. Re-running with the same ``out`` keeps the
+    finished runs and runs the missing and failed ones; a different sweep in the same directory
+    is refused.
 
     Parameters
     ----------
-    spec : SweepSpec
-        A validated sweep (:func:`~hybridsim.sweep.spec.load_sweep`).
+    sweep : path, mapping or SweepSpec
+        A sweep TOML file (docs/reference/sweep-files.md), data shaped like one (``base`` may
+        be a scenario mapping, and a relative ``base`` path is read from the current
+        directory), or a sweep already loaded by :func:`~hybridsim.sweep.spec.load_sweep`.
     out : path
-        Results directory; a store from an earlier call of the same sweep is resumed (finished
-        runs kept, missing and failed ones run).
-    executor : Executor
-        Where the runs happen (:func:`~hybridsim.sweep.executors.make_executor`).
+        Results directory (created if needed).
+    backend : RunBackend, optional
+        Where the runs happen, built by the caller (:mod:`hybridsim.sweep.backends`); entered
+        here, and only if some run is missing. Default: the one ``workers``, ``cluster``,
+        ``dask_local`` or ``serial`` choose (:func:`~hybridsim.sweep.backends.make_backend`).
+    workers : int, optional
+        Size of the local process pool (default: the usable cores).
+    cluster : str, optional
+        Address of a running Dask scheduler (``"tcp://HOST:PORT"``).
+    dask_local : int, optional
+        Start a ``distributed.LocalCluster`` with this many workers.
+    serial : bool
+        Run in this process, one run after another.
     keep_runs : bool
-        Also write each run's full outputs to ``out/runs/p<point>_s<seed>``.
+        Also write every run's full outputs to ``out/runs/p<point>_s<seed>/``.
     progress : bool
-        Show a progress bar on stderr.
+        Show a progress bar (runs done, failures, ETA) on stderr.
+
+    Give at most one of ``backend``, ``workers``, ``cluster``, ``dask_local`` and ``serial``.
+    Results are identical whichever backend runs them.
 
     Returns
     -------
@@ -175,50 +215,86 @@ def run_sweep(
 
     Raises
     ------
-    SweepInterrupted
-        On Ctrl-C, after saving every finished run and the CSV.
+    ScenarioError
+        For an invalid sweep file or point, naming the point and the key.
     HybridSimError
         If ``out`` is unusable, holds another sweep's results or another sweep is writing
-        there; if the executor cannot start (nothing is written then); or if it is lost
-        mid-sweep (a Dask scheduler that died: the finished runs are saved and exported).
+        there; if more than one backend is chosen or the backend cannot start (nothing is
+        written then); or if it is lost mid-sweep (a Dask scheduler that died: the finished
+        runs are saved and exported).
+    SweepInterrupted
+        On Ctrl-C (a KeyboardInterrupt), after saving every finished run and the CSV;
+        ``.result`` says how many.
+
+    Examples
+    --------
+    >>> import hybridsim, tempfile
+    >>> base = {"cluster": {"gpu": [{"name": "g"}]},
+    ...         "workload": {"kind": "synthetic", "jobs": 5, "pool": "gpu",
+    ...                      "arrival": {"dist": "exponential", "rate_per_s": 1.0},
+    ...                      "service": {"dist": "deterministic", "value_s": 0.5}}}
+    >>> spec = {"base": base, "seeds": [1, 2],
+    ...         "factors": {"cluster.gpu.g.count": [1, 2]}}
+    >>> r = hybridsim.run_sweep(spec, tempfile.mkdtemp(), serial=True, progress=False)
+    >>> r.runs, r.ok, r.failed, r.backend
+    (4, 4, 0, 'serial')
     """
-    out = Path(out)
+    if backend is None:
+        # Before the sweep is loaded, as before: a contradictory choice costs no validation.
+        backend = make_backend(
+            serial=serial, workers=workers, cluster=cluster, dask_local=dask_local
+        )
+    else:
+        choices = (serial or None, workers, cluster, dask_local)
+        given = [k for k, v in zip(_CHOICES, choices, strict=True) if v is not None]
+        if given:
+            raise HybridSimError(
+                f"choose one executor: a backend and {' and '.join(given)} given together"
+            )
+    spec = sweep if isinstance(sweep, SweepSpec) else load_sweep(sweep)
+    return _run(spec, Path(out), backend, keep_runs=keep_runs, progress=progress)
+
+
+def _run(
+    spec: SweepSpec, out: Path, backend: RunBackend, *, keep_runs: bool, progress: bool
+) -> SweepResult:
+    """Run the runs of ``spec`` that ``out`` does not hold yet on ``backend``; export the CSV."""
     interrupted = False
-    lost: ExecutorLost | None = None
+    lost: BackendLost | None = None
     ran = 0
-    done = check_out_dir(out, spec)  # a bad --out is reported before any executor starts
+    done = check_out_dir(out, spec)  # a bad --out is reported before any backend starts
     with contextlib.ExitStack() as stack:
         started = False
         if len(done) < spec.runs:
             # Started before the store is created: if it cannot start, nothing is written.
             # (And a pool forks its workers before the progress bar starts its thread.)
-            stack.enter_context(executor)
+            stack.enter_context(backend)
             started = True
         store = stack.enter_context(ResultStore(out, spec))
         done = store.finished()
         if len(done) < spec.runs:
             if not started:  # another call finished fewer runs than the check saw: unusual
-                stack.enter_context(executor)
-            bar = _progress_bar(spec, len(done), progress, executor)
+                stack.enter_context(backend)
+            bar = _progress_bar(spec, len(done), progress, backend)
             failed = 0
             try:
-                for outcome in executor.run(_tasks(spec, done, keep_runs)):
+                for outcome in backend.run(_tasks(spec, done, keep_runs)):
                     if outcome.result is not None:
                         _keep(out, spec, outcome)
                     store.record(outcome)
                     ran += 1
                     if outcome.status != "ok":
                         failed += 1
-                        bar.set_postfix(failed=failed, on=executor.description)
+                        bar.set_postfix(failed=failed, on=backend.description)
                     bar.update()
             except KeyboardInterrupt:
                 interrupted = True
-                executor.cancel()
-            except ExecutorLost as exc:
+                backend.cancel()
+            except BackendLost as exc:
                 lost = exc
-                executor.cancel()
+                backend.cancel()
             except BaseException:
-                executor.cancel()
+                backend.cancel()
                 raise
             finally:
                 bar.close()
@@ -239,7 +315,7 @@ def run_sweep(
         ok=counts.get("ok", 0),
         failed=counts.get("failed", 0),
         interrupted=interrupted,
-        executor=executor.description,
+        backend=backend.description,
     )
     if interrupted:
         raise SweepInterrupted(result)

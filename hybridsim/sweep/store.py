@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from hybridsim.errors import HybridSimError
+from hybridsim.fileio import remove_temp_files, write_text
 from hybridsim.outdir import LOCK_NAME as LOCK_NAME  # the directory lock, shared with runs
 from hybridsim.outdir import DirLock
 from hybridsim.sweep.spec import SweepSpec
@@ -173,8 +174,8 @@ def _check_store(conn: sqlite3.Connection, directory: Path, spec: SweepSpec) -> 
 def check_out_dir(directory: str | Path, spec: SweepSpec) -> set[tuple[int, int]]:
     """Check, writing nothing, that a sweep can use ``directory``; its finished runs if any.
 
-    Run before an executor starts (a cluster takes seconds to reach or to start), so that a bad
-    ``--out`` is reported first, and an executor that cannot start leaves nothing behind.
+    Run before a backend starts (a cluster takes seconds to reach or to start), so that a bad
+    ``--out`` is reported first, and a backend that cannot start leaves nothing behind.
 
     Returns
     -------
@@ -499,7 +500,7 @@ def csv_columns(stored: StoredSweep) -> list[str]:
 
     Metrics keep the summaries' order: walking the rows by point then seed, a metric not seen
     before is placed right after the metric that precedes it in its row (``utilization_q-2``
-    after ``utilization_q-1``). The same rows give the same header, whichever executor ran them.
+    after ``utilization_q-1``). The same rows give the same header, whichever backend ran them.
     """
     definition = stored.definition
     reserved = _reserved(definition)
@@ -564,7 +565,5 @@ def export_csv(directory: str | Path) -> Path:
     w.writerow(csv_columns(stored))
     w.writerows(csv_rows(stored))
     path = Path(directory) / CSV_NAME
-    tmp = path.with_name(f".{CSV_NAME}.{os.getpid()}.tmp")
-    tmp.write_text(buf.getvalue(), encoding="utf-8")
-    os.replace(tmp, path)
-    return path
+    remove_temp_files(path.parent, [CSV_NAME])  # left by a killed export
+    return write_text(path, buf.getvalue())

@@ -1,14 +1,13 @@
-"""The ``hybridsim sweep`` command and ``hybridsim report`` on a sweep directory.
+"""``hybridsim sweep SWEEP.toml --out DIR [--workers N | --cluster tcp://HOST:PORT | --dask-local N
+| --serial] [--keep-runs] [--quiet]``: run a parameter sweep, or resume it.
 
-``hybridsim sweep SWEEP.toml --out DIR [--workers N | --cluster tcp://HOST:PORT | --dask-local N
-| --serial] [--keep-runs] [--quiet]``
-
-:mod:`hybridsim.cli` wires these in; errors are :class:`~hybridsim.errors.HybridSimError`, which
-it turns into one ``error: ...`` line and exit code 2 (bad input, an executor that cannot start,
-a Dask scheduler lost mid-sweep). Exit codes of ``sweep``: 0 when every run is ok, 1 when some
-runs failed (their rows hold the errors), 130 when interrupted (finished runs are saved; the same
-command resumes). Unless ``--quiet``, it first prints the sweep's size: ``NAME: 9 points × 3 seeds
-= 27 runs on EXECUTOR -> DIR``.
+Errors are :class:`~hybridsim.errors.HybridSimError`, which :func:`hybridsim.cli.main` turns into
+one ``error: ...`` line and exit code 2 (bad input, a backend that cannot start, a Dask scheduler
+lost mid-sweep). Exit codes of ``sweep``: 0 when every run is ok, 1 when some runs failed (their
+rows hold the errors), 130 when interrupted (finished runs are saved; the same command resumes).
+Unless ``--quiet``, it first prints the sweep's size: ``NAME: 9 points × 3 seeds = 27 runs on
+BACKEND -> DIR``. ``hybridsim report DIR`` draws a sweep directory's report
+(:mod:`hybridsim.cli.report`).
 """
 
 from __future__ import annotations
@@ -17,12 +16,12 @@ import argparse
 import sys
 from pathlib import Path
 
-__all__ = ["add_sweep_parser", "sweep_command", "sweep_report_command"]
+__all__ = ["add_parser", "command"]
 
 _MAX_LISTED_FAILURES = 3
 
 
-def add_sweep_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Add the ``sweep`` sub-command to ``subparsers`` and return its parser."""
     p = subparsers.add_parser(
         "sweep",
@@ -56,7 +55,7 @@ def add_sweep_parser(subparsers: argparse._SubParsersAction) -> argparse.Argumen
     return p
 
 
-def sweep_command(args: argparse.Namespace) -> int:
+def command(args: argparse.Namespace) -> int:
     """Run ``hybridsim sweep`` with parsed ``args``; return the exit code.
 
     Raises
@@ -64,25 +63,23 @@ def sweep_command(args: argparse.Namespace) -> int:
     HybridSimError
         For bad input (the caller prints it as one line and exits with 2).
     """
-    from hybridsim.sweep import SweepInterrupted
-    from hybridsim.sweep.executors import make_executor
-    from hybridsim.sweep.runner import run_sweep
+    from hybridsim.sweep.backends import make_backend
+    from hybridsim.sweep.runner import SweepInterrupted, run_sweep
     from hybridsim.sweep.spec import load_sweep
 
-    executor = make_executor(
+    backend = make_backend(
         serial=args.serial, workers=args.workers, cluster=args.cluster, dask_local=args.dask_local
     )
     spec = load_sweep(args.sweep)
     if not args.quiet:
         # The size, known before anything runs (and refused during validation if too large).
-        print(
-            f"{spec.name}: {spec.size_text()} on {executor.description} -> {args.out}", flush=True
-        )
+        print(f"{spec.name}: {spec.size_text()} on {backend.description} -> {args.out}", flush=True)
     try:
         result = run_sweep(
-            spec, args.out, executor, keep_runs=args.keep_runs, progress=not args.quiet
+            spec, args.out, backend, keep_runs=args.keep_runs, progress=not args.quiet
         )
     except SweepInterrupted as stop:
+        # Not an error: the saved runs are a result, and the message says how to resume.
         r = stop.result
         print(
             f"interrupted: {r.ok + r.failed} of {r.runs} runs saved in {r.out}; "
@@ -94,7 +91,7 @@ def sweep_command(args: argparse.Namespace) -> int:
         if result.ran == 0:
             how = "all finished before"
         else:
-            how = f"{result.ran} run now on {result.executor}"
+            how = f"{result.ran} run now on {result.backend}"
             if result.reused:
                 how += f", {result.reused} kept from before"
         print(
@@ -110,48 +107,3 @@ def sweep_command(args: argparse.Namespace) -> int:
             print(f"failed: ... and {more} more (the error column of results.csv)", file=sys.stderr)
         return 1
     return 0
-
-
-def sweep_report_command(directory: str | Path) -> None:
-    """``hybridsim report DIR`` for a sweep directory: draw the plots and write report.html.
-
-    Raises
-    ------
-    HybridSimError
-        If ``directory`` holds no readable sweep results.
-    """
-    from hybridsim.report.sweep import write_sweep_report
-
-    path = write_sweep_report(directory)
-    print(f"{directory}: sweep report -> {path}")
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m hybridsim.sweep.command sweep ...``: the sweep command on its own.
-
-    The same parser and error handling as ``hybridsim sweep`` (one ``error:`` line, exit 2),
-    for scripts and tests that should not depend on the rest of the CLI.
-    """
-    from hybridsim.errors import HybridSimError
-
-    parser = argparse.ArgumentParser(prog="python -m hybridsim.sweep.command")
-    sub = parser.add_subparsers(dest="command", required=True)
-    add_sweep_parser(sub)
-    report = sub.add_parser("report", help="draw the report of a sweep directory")
-    report.add_argument("dir", type=Path)
-    args = parser.parse_args(argv)
-    try:
-        if args.command == "report":
-            sweep_report_command(args.dir)
-            return 0
-        return sweep_command(args)
-    except HybridSimError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("error: interrupted", file=sys.stderr)
-        return 130
-
-
-if __name__ == "__main__":  # pragma: no cover
-    raise SystemExit(main())
