@@ -16,7 +16,6 @@ import hybridsim
 import hybridsim.quantum
 import hybridsim.report
 import hybridsim.sweep
-from hybridsim import _lazy
 from hybridsim._lazy import lazy_attributes
 
 PACKAGES = [hybridsim, hybridsim.quantum, hybridsim.report, hybridsim.sweep]
