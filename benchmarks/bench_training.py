@@ -19,7 +19,7 @@ import simpy
 from threadpoolctl import threadpool_limits
 
 from benchmarks.harness import Row
-from hybridsim.sim.engine import run as hs_run
+from hybridsim.api import run as hs_run
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -39,7 +39,7 @@ import csv
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Protocol
 
 import numpy as np
 
@@ -57,6 +57,7 @@ __all__ = [
     "job_count",
     "sparsity_d",
     "KappaTrajectory",
+    "Trajectory",
     "kappa_at",
     "kappa_step",
     "kappa_grid",
@@ -497,7 +498,28 @@ class KappaTrajectory:
             raise ValueError(f"scatter_sigma must be >= 0, got {self.scatter_sigma!r}")
 
 
-def _median_row(traj: KappaTrajectory, step: int, n_steps: int, n_blocks: int) -> np.ndarray:
+class Trajectory(Protocol):
+    """What the κ functions read of a trajectory: a :class:`KappaTrajectory`, or a scenario's
+    ``[workload.kappa]`` section (:class:`hybridsim.scenario.KappaModel`, validated when the
+    scenario was loaded, so a run uses it as it is)."""
+
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def kappa_start(self) -> float | None: ...
+
+    @property
+    def total_drop(self) -> float: ...
+
+    @property
+    def scatter_sigma(self) -> float: ...
+
+    @property
+    def values(self) -> tuple | None: ...
+
+
+def _median_row(traj: Trajectory, step: int, n_steps: int, n_blocks: int) -> np.ndarray:
     """Median κ of every block at one step, shape (n_blocks,)."""
     if n_steps < 1 or not 0 <= step < n_steps:
         raise ValueError(f"need 0 <= step < n_steps, got step={step}, n_steps={n_steps}")
@@ -518,7 +540,7 @@ def _median_row(traj: KappaTrajectory, step: int, n_steps: int, n_blocks: int) -
     return row[:n_blocks]
 
 
-def _scatter(traj: KappaTrajectory, med: np.ndarray, rng: np.random.Generator | None) -> np.ndarray:
+def _scatter(traj: Trajectory, med: np.ndarray, rng: np.random.Generator | None) -> np.ndarray:
     if traj.scatter_sigma > 0.0:
         if rng is None:
             raise ValueError("scatter_sigma > 0 needs a numpy Generator")
@@ -527,7 +549,7 @@ def _scatter(traj: KappaTrajectory, med: np.ndarray, rng: np.random.Generator | 
 
 
 def kappa_at(
-    traj: KappaTrajectory,
+    traj: Trajectory,
     step: int,
     n_steps: int,
     block_index: int,
@@ -553,7 +575,7 @@ def kappa_at(
 
 
 def kappa_step(
-    traj: KappaTrajectory,
+    traj: Trajectory,
     step: int,
     n_steps: int,
     n_blocks: int,
@@ -564,7 +586,7 @@ def kappa_step(
 
 
 def kappa_grid(
-    traj: KappaTrajectory,
+    traj: Trajectory,
     n_steps: int,
     n_blocks: int,
     rng: np.random.Generator | None = None,
