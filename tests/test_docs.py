@@ -151,6 +151,7 @@ def test_scenario_reference_is_generated_from_the_schema():
     )
 
 
+<<<<<<< HEAD
 def test_every_output_column_and_summary_key_is_documented():
     from hybridsim.outputs.columns import INTERVAL_COLUMNS, JOB_COLUMNS, QUEUE_COLUMNS, STEP_COLUMNS
 
@@ -171,6 +172,11 @@ def test_every_output_column_and_summary_key_is_documented():
         if key.startswith("peak_physical_qubits_"):
             key = "peak_physical_qubits_<group>"
         assert f"`{key}`" in text, key
+=======
+# Every output column and summary key being documented in docs/reference/outputs.md is checked
+# by tests/test_report.py::test_outputs_reference_documents_every_column_and_summary_key (table
+# rows only, over a synthetic and a training run with a baseline).
+>>>>>>> tests2
 
 
 def test_every_doc_link_resolves():
