@@ -382,9 +382,10 @@ def test_validate_prints_the_size(capsys):
 @pytest.mark.parametrize(
     "path, sets, key, words",
     [
-        (MMC, ["workload.jobs=100000000"], "workload.jobs", "of records in memory"),
-        (BERT, ["workload.epochs=10000"], "workload.epochs", "of records in memory"),
-        (BERT, ["workload.steps=10000000"], "workload.steps", "of records in memory"),
+        # records stream to disk: what bounds a long run is what it writes
+        (MMC, ["workload.jobs=100000000"], "workload.jobs", "of output files"),
+        (BERT, ["workload.epochs=10000"], "workload.epochs", "of output files"),
+        (BERT, ["workload.steps=10000000"], "workload.steps", "of output files"),
         # a task much longer than the mean time between failures never completes
         (FAULTS, ['cluster.gpu.a100.failures.mtbf="1 zs"'], "a100.failures.mtbf", "forever"),
         (FAULTS, ["cluster.gpu.a100.tflops=1e-6"], "a100.failures.mtbf", "simulated time"),
@@ -397,7 +398,7 @@ def test_validate_prints_the_size(capsys):
                 'cluster.qpu.q.calibration_duration="1 zs"',
             ],
             "cluster.qpu.q.calibration_period",
-            "records",
+            "of output files",
         ),
         (MMC, ["cluster.qpu.q.count=20000"], "cluster.qpu.q.count", "devices"),
         (QUICK, ["workload.tenants=1000"], "workload.tenants", "flops of real numerics"),
@@ -454,7 +455,7 @@ def test_huge_exponent_in_a_set_value_is_refused_at_once(capsys):
         capsys,
         "cluster.qpu.q.gate_time_2q: exponent out of range",
     )
-    assert time.perf_counter() - t0 < 5  # was about 20 s
+    assert time.perf_counter() - t0 < 10  # a hang guard: it took about 20 s
 
 
 def test_a_sweep_seed_sqlite_cannot_store_is_refused_up_front(tmp_path, capsys):

@@ -126,8 +126,7 @@ def step_stats(flights: list[Any]) -> dict[str, Any]:
         if f.outcome is not None and f.outcome.solution_error is not None
     ]
 
-    def med(xs: list[float]) -> float | None:
-        return float(np.median(xs)) if xs else None
+    med = _median
 
     return {
         "blocks": len(flights),
@@ -145,14 +144,33 @@ def step_stats(flights: list[Any]) -> dict[str, Any]:
     }
 
 
-def _true_kappa(S: np.ndarray) -> float:
+def _median(xs: list[float]) -> float | None:
+    """``float(np.median(xs))`` (None for no values) without numpy's per-call overhead (three
+    medians per step were a tenth of a shape run's trainer time): the middle value, or the two
+    middle values summed as numpy's mean sums them (``lo + (0.0 + hi)``) and halved. Lists
+    with a NaN go to numpy."""
+    if not xs:
+        return None
+    if any(x != x for x in xs):
+        return float(np.median(xs))
+    n = len(xs)
+    s = sorted(xs)
+    if n % 2:
+        return float(s[n // 2])
+    return (float(s[n // 2 - 1]) + (0.0 + float(s[n // 2]))) / 2.0
+
+
+def _true_kappa(S: np.ndarray, factor: Any = None) -> float:
     """κ₂ of a shaped (symmetric) block for the records: all eigenvalues below N = 512, Lanczos
     extreme eigenvalues (relative tolerance 1e-3) above, where a dense eigensolver per block and
-    step would dominate the run's wall time. Infinite for a singular block."""
+    step would dominate the run's wall time. Infinite for a singular block.
+
+    ``factor`` is an LU of ``S`` a κ estimator already made (``KappaEstimate.factor``); the
+    Lanczos shift-invert reuses it rather than factoring ``S`` a second time (same bits)."""
     from hybridsim.linalg.conditioning import kappa_lanczos
 
     try:
-        return float(kappa_lanczos(S).kappa)
+        return float(kappa_lanczos(S, factor=factor).kappa)
     except (ModelDomainError, np.linalg.LinAlgError, ArithmeticError):
         return math.inf
 
@@ -262,7 +280,7 @@ def mlp_trainer(host: TrainingHost, tenant: int, run_name: str) -> Generator:
         if host.uses_estimate:
             yield host.compute(home, flops=prep.est_flops, nbytes=prep.est_bytes, label="estimate")
         jobs = prep.jobs
-        _prime(host, jobs)
+        _prime(host, jobs, estimates_primed=True)
         done = _submit_all(host, jobs, home, prep.quantum_work)
         yield host.env.all_of(done)
         flights = [ev.value for ev in done]
@@ -297,15 +315,20 @@ class _StepPrep(NamedTuple):
     quantum_work: list[tuple[float, float]]  # (flops, bytes) a QPU route still needs per job
 
 
-def _prime(host, jobs: list[SolveJob]) -> None:
+def _prime(host, jobs: list[SolveJob], *, estimates_primed: bool = False) -> None:
     """One vectorized prediction per κ set (estimate, truth) so decisions and charges hit the
-    cost model's memo."""
+    cost model's memo. ``estimates_primed``: the estimate set was primed already (by
+    :func:`_shape_and_estimate`, which needs its classical methods); a truth set identical to
+    the estimate set is not primed twice."""
     groups = host.scenario.cluster.groups
     forms = [j.structure.form for j in jobs]
     n, d = [j.n for j in jobs], [j.d for j in jobs]
     est = ([j.kappa_est for j in jobs], [j.structure.kappa_est for j in jobs])
     true = ([j.kappa_true for j in jobs], [j.structure.kappa_true for j in jobs])
-    for kappas, classical in (est, true):
+    sets = [true] if true != est else []
+    if not estimates_primed:
+        sets.insert(0, est)
+    for kappas, classical in sets:
         host.costs.prime(n, d, kappas, groups, forms=forms, classical_kappa=classical)
 
 
@@ -351,8 +374,7 @@ def _shape_and_estimate(host, wl, blocks, assembly, tenant: int, step: int, home
 
     uses_estimate = host.uses_estimate
     estimator = host.scenario.scheduler.estimator
-    jobs: list[SolveJob] = []
-    quantum_work: list[tuple[float, float]] = []
+    shaped_blocks = []  # (block, shaped, kappa_est, bounds, form, structure, q_flops, q_bytes)
     pre_flops = pre_bytes = est_flops = est_bytes = 0.0
     for block, a_flops in zip(blocks, assembly, strict=True):
         shaped = shape_hessian(
@@ -372,6 +394,7 @@ def _shape_and_estimate(host, wl, blocks, assembly, tenant: int, step: int, home
         if block.rank is not None:
             p_bytes += assembly_bytes(n, block.rank)
         kappa_est = bounds = cl_est = lu = None
+        est = None
         formed = False  # the dense block exists before the decision
         if uses_estimate:
             if estimator == "floor" and has_factor and not shaped.pruned:
@@ -403,7 +426,7 @@ def _shape_and_estimate(host, wl, blocks, assembly, tenant: int, step: int, home
             pre_bytes += p_bytes
         kappa_true = cl_true = None
         if wl.kappa_true:
-            kappa_true = _true_kappa(S)
+            kappa_true = _true_kappa_reusing(S, est, estimator)
             cl_true = _true_kappa(shaped.regularized) if shaped.pruned else kappa_true
         d_cl = sparsity(shaped.regularized) if shaped.pruned else shaped.d
         form = ClassicalForm(
@@ -426,7 +449,24 @@ def _shape_and_estimate(host, wl, blocks, assembly, tenant: int, step: int, home
             kappa_true=cl_true,
         )
         q_flops, q_bytes = (0.0, 0.0) if formed else (a_flops + p_flops, p_bytes)
-        method = host.costs.classical(n, d_cl, cl_est, home.config, form=form).method
+        shaped_blocks.append(
+            (block, shaped, kappa_est, kappa_true, bounds, structure, q_flops, q_bytes)
+        )
+    # Every block's predictions from its estimate in one vectorized call (the classical method
+    # each job ships its payload for, then the scheduler's predictions, hit this memo).
+    host.costs.prime(
+        [b.n for b, *_ in shaped_blocks],
+        [sh.d for _, sh, *_ in shaped_blocks],
+        [k for _, _, k, *_ in shaped_blocks],
+        host.scenario.cluster.groups,
+        forms=[st.form for *_, st, _, _ in shaped_blocks],
+        classical_kappa=[st.kappa_est for *_, st, _, _ in shaped_blocks],
+    )
+    jobs: list[SolveJob] = []
+    quantum_work: list[tuple[float, float]] = []
+    for block, shaped, kappa_est, kappa_true, bounds, structure, q_flops, q_bytes in shaped_blocks:
+        n, form = block.n, structure.form
+        method = host.costs.classical(n, form.d, structure.kappa_est, home.config, form=form).method
         jobs.append(
             SolveJob(
                 job_id=host.next_job_id(),
@@ -442,7 +482,7 @@ def _shape_and_estimate(host, wl, blocks, assembly, tenant: int, step: int, home
                 kappa_true=kappa_true,
                 estimator=estimator if uses_estimate else None,
                 eigen_bounds=bounds,
-                matrix=S,
+                matrix=shaped.matrix,
                 rhs=np.asarray(block.grad, dtype=float),
                 structure=structure,
                 classical_payload_bytes=host.costs.classical_payload_bytes(form, method),
@@ -453,6 +493,20 @@ def _shape_and_estimate(host, wl, blocks, assembly, tenant: int, step: int, home
         )
         quantum_work.append((q_flops, q_bytes))
     return _StepPrep(jobs, pre_flops, pre_bytes, est_flops, est_bytes, quantum_work)
+
+
+def _true_kappa_reusing(S: np.ndarray, est: Any, estimator: str) -> float:
+    """:func:`_true_kappa` of the block ``S`` whose κ the policy just estimated (``est``, or
+    None): the Lanczos estimator's answer *is* that value (the same call on the same matrix,
+    with the same fixed starting vector), and a factoring estimator's LU of ``S`` serves the
+    shift-invert solves."""
+    if est is None:
+        return _true_kappa(S)
+    if estimator == "lanczos":
+        return float(est.kappa)
+    from hybridsim.linalg.conditioning import FACTORING_ESTIMATORS
+
+    return _true_kappa(S, est.factor if estimator in FACTORING_ESTIMATORS else None)
 
 
 class _ShapeWork(NamedTuple):
@@ -505,9 +559,8 @@ def _shape_block_work(sizes, ds, rank: int, estimator: str, uses_estimate: bool)
 def shapes_trainer(host: TrainingHost, tenant: int, run_name: str) -> Generator:
     """SimPy process: the paper's block shapes for the configured epochs (no matrices)."""
     from hybridsim.workload.shapes import (
-        clip_kappas,
         kappa_bound,
-        kappa_step,
+        kappa_steps,
         paper_model,
         sparsity_d,
     )
@@ -550,67 +603,98 @@ def shapes_trainer(host: TrainingHost, tenant: int, run_name: str) -> Generator:
     ]
     results = [int(solve_result_bytes(n)) for n in sizes.tolist()]
     c_payload: dict[tuple[int, str], int] = {}
-    for step in range(1, n_steps + 1):
-        yield host.compute(home, flops=fb_flops, label="forward_backward")
-        if work.pre_flops:
-            yield host.compute(home, flops=work.pre_flops, nbytes=work.pre_bytes, label="hessian")
-        if uses_estimate:
-            yield host.compute(home, flops=work.est_flops, nbytes=work.est_bytes, label="estimate")
-        kappas, clipped = clip_kappas(kappa_step(traj, step - 1, n_steps, len(sizes), rng), bounds)
-        # One vectorized prediction for the whole step; the scheduler and executors then hit
-        # the cost model's memo (identical numbers, far fewer numpy calls).
-        k_list = kappas.tolist()
-        host.costs.prime(
-            sizes.tolist(), ds.tolist(), k_list, host.scenario.cluster.groups, forms=forms
-        )
-        jobs = []
-        for i, (b, n, d, kappa) in enumerate(
-            zip(model.blocks, sizes.tolist(), ds.tolist(), k_list, strict=True)
-        ):
-            form = forms[i]
-            method = host.costs.classical(n, n, kappa, home.config, form=form).method
-            c_bytes = c_payload.get((i, method))
-            if c_bytes is None:
-                c_bytes = c_payload[i, method] = host.costs.classical_payload_bytes(form, method)
-            jobs.append(
-                SolveJob(
-                    job_id=host.next_job_id(),
-                    n=n,
-                    d=d,
-                    tenant=tenant,
-                    step=step,
-                    block=b.name,
-                    origin=home.name,
-                    payload_bytes=q_payload[i],
-                    result_bytes=results[i],
-                    kappa_est=kappa,  # no matrix to estimate from: estimates are exact here
-                    kappa_true=kappa,
-                    estimator=estimator if uses_estimate else None,
-                    structure=BlockStructure(form, pruned=d < n, kappa_est=kappa, kappa_true=kappa),
-                    classical_payload_bytes=c_bytes,
-                    quantum_prep_s=prep_s[i],
+    # Everything about a block but its κ is the same every step: computed once here.
+    groups = host.scenario.cluster.groups
+    n_blocks = len(sizes)
+    size_l, d_l = sizes.tolist(), ds.tolist()
+    names = [b.name for b in model.blocks]
+    pruned = [d < n for n, d in zip(size_l, d_l, strict=True)]
+    quantum_work = list(zip(work.quantum_flops.tolist(), work.quantum_bytes.tolist(), strict=True))
+    est_name = estimator if uses_estimate else None
+    origin = home.name
+    step = 0
+    while step < n_steps:
+        # κ of the next steps drawn ahead (the same draws, in the same order, from the tenant's
+        # own stream) and priced in one vectorized call: the per-step numpy overhead of a
+        # 39-block prediction was most of a shape run's wall time.
+        count = min(_PRIME_STEPS, n_steps - step)
+        grid = kappa_steps(traj, step, count, n_steps, n_blocks, rng)
+        over = grid > bounds
+        grid = np.where(over, bounds, grid)  # clip_kappas, row by row
+        clipped_rows = np.count_nonzero(over, axis=1).tolist()
+        k_flat = grid.ravel().tolist()
+        primed = host.costs.prime(
+            size_l * count, d_l * count, k_flat, groups, forms=forms * count
+        ).get(home.config.name)
+        for row in range(count):
+            step += 1
+            yield host.compute(home, flops=fb_flops, label="forward_backward")
+            if work.pre_flops:
+                yield host.compute(
+                    home, flops=work.pre_flops, nbytes=work.pre_bytes, label="hessian"
+                )
+            if uses_estimate:
+                yield host.compute(
+                    home, flops=work.est_flops, nbytes=work.est_bytes, label="estimate"
+                )
+            base = row * n_blocks
+            k_list = k_flat[base : base + n_blocks]
+            jobs = []
+            for i, kappa in enumerate(k_list):
+                form = forms[i]
+                if primed is not None:
+                    method = primed[base + i].method
+                else:  # the home group was not among the cluster's groups: price it alone
+                    method = host.costs.classical(
+                        size_l[i], size_l[i], kappa, home.config, form=form
+                    ).method
+                c_bytes = c_payload.get((i, method))
+                if c_bytes is None:
+                    c_bytes = c_payload[i, method] = host.costs.classical_payload_bytes(
+                        form, method
+                    )
+                jobs.append(
+                    SolveJob(
+                        job_id=host.next_job_id(),
+                        n=size_l[i],
+                        d=d_l[i],
+                        tenant=tenant,
+                        step=step,
+                        block=names[i],
+                        origin=origin,
+                        payload_bytes=q_payload[i],
+                        result_bytes=results[i],
+                        kappa_est=kappa,  # no matrix to estimate from: estimates are exact here
+                        kappa_true=kappa,
+                        estimator=est_name,
+                        structure=BlockStructure(
+                            form, pruned=pruned[i], kappa_est=kappa, kappa_true=kappa
+                        ),
+                        classical_payload_bytes=c_bytes,
+                        quantum_prep_s=prep_s[i],
+                    )
+                )
+            done = _submit_all(host, jobs, home, quantum_work)
+            yield host.env.all_of(done)
+            flights = [ev.value for ev in done]
+            yield host.compute(home, flops=2.0 * n_params, label="update")
+            host.record_step(
+                StepRecord(
+                    run_name,
+                    tenant,
+                    step,
+                    host.env.now,
+                    None,
+                    None,
+                    None,
+                    **step_stats(flights),
+                    kappa_clipped=clipped_rows[row],
                 )
             )
-        quantum_work = list(
-            zip(work.quantum_flops.tolist(), work.quantum_bytes.tolist(), strict=True)
-        )
-        done = _submit_all(host, jobs, home, quantum_work)
-        yield host.env.all_of(done)
-        flights = [ev.value for ev in done]
-        yield host.compute(home, flops=2.0 * n_params, label="update")
-        host.record_step(
-            StepRecord(
-                run_name,
-                tenant,
-                step,
-                host.env.now,
-                None,
-                None,
-                None,
-                **step_stats(flights),
-                kappa_clipped=clipped,
-            )
-        )
+
+
+#: Steps of a shape run whose κ are drawn and priced together (one vectorized prediction).
+_PRIME_STEPS = 64
 
 
 #: The training processes by workload kind (one per tenant; see hybridsim.sim.workloads).
