@@ -142,7 +142,7 @@ def render_markdown(path: str | Path, /, **context: Any) -> str:
     >>> d = pathlib.Path(tempfile.mkdtemp())
     >>> _ = (d / "t.md.j2").write_text("{{ x | num(2) }} took {{ t | dur }}\\n")
     >>> render_markdown(d / "t.md.j2", x=0.12345, t=2e-6)
-    '0.12 took 2 us\\n'
+    '0.12 took 2 µs\\n'
     """
     path = Path(path)
     return markdown_environment(path.parent).get_template(path.name).render(**context)
