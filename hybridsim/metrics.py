@@ -190,7 +190,7 @@ def training_metrics(
         return dict.fromkeys(keys)
     tenants = sorted({s.tenant for s in rows})
     last = [max((s for s in rows if s.tenant == t), key=lambda s: s.step) for t in tenants]
-    reach: list[int | None] = []
+    reach: list[int] = []  # one instant per tenant that reached the target
     for t in tenants:
         hits = [
             s.at
@@ -200,7 +200,8 @@ def training_metrics(
             and s.test_accuracy is not None
             and s.test_accuracy >= target_accuracy
         ]
-        reach.append(min(hits) if hits else None)
+        if hits:
+            reach.append(min(hits))
 
     def mean(xs: list[float | None]) -> float | None:
         vals = [x for x in xs if x is not None]
@@ -212,7 +213,7 @@ def training_metrics(
         "final_accuracy": mean([s.test_accuracy for s in last]),
         "final_train_accuracy": mean([s.train_accuracy for s in last]),
         "time_to_target_s": (
-            seconds(max(reach)) if reach and all(r is not None for r in reach) else None
+            seconds(max(reach)) if len(reach) == len(tenants) else None
         ),
         "training_steps": max(s.step for s in last),
     }

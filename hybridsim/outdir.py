@@ -396,7 +396,7 @@ def remove_leftovers(target: Path) -> list[Path]:
     """
     prefix = _stage_prefix(target.name)
     legacy = f".{target.name}."
-    removed = []
+    removed: list[Path] = []
     try:
         entries = list(os.scandir(target.parent))
     except OSError:

@@ -21,12 +21,15 @@ import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hybridsim import tomlio
 from hybridsim.errors import ScenarioError
 from hybridsim.schema import Ctx, build, key, unbuild
 from hybridsim.sizing import RunSize, check_size, run_size
+
+if TYPE_CHECKING:  # pragma: no cover
+    from hybridsim.workload.mlp import Partition
 
 __all__ = [
     "Scenario",
@@ -663,7 +666,7 @@ class MLPWorkload:
         choices=("fisher", "gauss_newton"),
         doc="Curvature blocks: empirical Fisher (the paper's code) or exact Gauss-Newton.",
     )
-    partition: str = key(
+    partition: Partition = key(
         "layer",
         kind="choice",
         choices=("layer", "neuron", "chunk"),

@@ -277,7 +277,7 @@ def _duration(value: Any, spec: Spec, ctx: Ctx) -> int:
     if not lower_ok:
         words = "a positive duration" if spec.gt == 0 else f"a duration {_bounds_text(spec)} s"
         raise ctx.error(f"out of range: {value!r}", words)
-    hi = MAX_DURATION_S if spec.max is None else min(Fraction(spec.max), MAX_DURATION_S)
+    hi = Fraction(MAX_DURATION_S if spec.max is None else min(spec.max, MAX_DURATION_S))
     if seconds > hi:
         raise ctx.error(f"out of range: {value!r}", f"a duration of at most {float(hi):g} s")
     ticks = to_ticks(seconds)
@@ -589,6 +589,7 @@ def _reference(cls: Any, prefix: str, out: list[str], seen: dict[Any, str]) -> N
         elif spec.kind == "tables":
             nested.append((spec.schema, f"{path}[]"))
         elif spec.kind == "union":
+            assert spec.union is not None
             for tag, member in spec.union.items():
                 nested.append((member, f'{path} ({spec.tag} = "{tag}")'))
     out.append("")

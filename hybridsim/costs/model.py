@@ -366,7 +366,7 @@ class CostModel:
         self,
         n: int,
         d: int,
-        kappa: float,
+        kappa: float | None,
         qpu: Any,
         *,
         job_alpha: float | None = None,
@@ -375,6 +375,7 @@ class CostModel:
         """Service of a QLSA solve on one QPU of group ``qpu``.
 
         ``queries`` replaces the algorithm's query count (e.g. counted from a built circuit).
+        A κ that is None or infinite has no QLSA cost (``ModelDomainError``).
         """
         alpha = self.alpha(d, job_alpha)
         key = ("q", qpu.name, n, d, kappa, alpha, queries)
@@ -452,8 +453,8 @@ class CostModel:
                     grp,
                 )
                 for j, i in enumerate(idx):
-                    key = ("c", grp.name, n_l[i], d_l[i], k_l[i], None)
-                    self._remember(key, self._classical_estimate(c, j))
+                    ckey = ("c", grp.name, n_l[i], d_l[i], k_l[i], None)
+                    self._remember(ckey, self._classical_estimate(c, j))
             else:
                 idx = [
                     i for i, k in enumerate(k_l) if k is not None and np.isfinite(k) and k < 1e300
@@ -470,8 +471,8 @@ class CostModel:
                         np.array(alphas),
                     )
                 for j, i in enumerate(idx):
-                    key = ("q", grp.name, n_l[i], d_l[i], k_l[i], alphas[j], None)
-                    self._remember(key, self._quantum_estimate(c, j))
+                    qkey = ("q", grp.name, n_l[i], d_l[i], k_l[i], alphas[j], None)
+                    self._remember(qkey, self._quantum_estimate(c, j))
 
     def service(
         self, n: int, d: int, kappa: float | None, group: Any, job_alpha: float | None = None

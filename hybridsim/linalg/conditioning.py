@@ -137,7 +137,8 @@ class KappaEstimate:
     factor: Any = field(default=None, compare=False, repr=False)
 
 
-def _square(A: np.ndarray) -> np.ndarray:
+def _square(A: Any) -> np.ndarray:
+    """A dense array-like or a scipy.sparse matrix as a square float array (checked)."""
     if sp.issparse(A):
         A = A.toarray()
     A = np.asarray(A, dtype=float)
@@ -440,6 +441,7 @@ def kappa_lanczos(
         # Rare (e.g. a huge eigenvalue cluster); pay for the dense answer on top of what was spent.
         f, b = _lanczos_sparse_work(n, nnz, counts["matvec"], counts["solve"])
         est = _dense_eig_estimate(A, float(f) + 4.0 / 3.0 * n**3, float(b) + 16.0 * n**2)
+        assert est.lambda_min is not None and est.lambda_max is not None  # the dense path sets both
         lmin, lmax = math.ldexp(est.lambda_min, e), math.ldexp(est.lambda_max, e)
         return replace(est, lambda_min=lmin, lambda_max=lmax)
     flops, bytes_ = _lanczos_sparse_work(n, nnz, counts["matvec"], counts["solve"])
@@ -647,7 +649,9 @@ def estimate_kappa(A: np.ndarray, method: str) -> KappaEstimate:
     return ESTIMATORS[_method(method)](A)
 
 
-def estimator_work(method: str, n, d, *, rank=None) -> tuple[float, float]:
+def estimator_work(
+    method: str, n, d, *, rank=None
+) -> tuple[float, float] | tuple[np.ndarray, np.ndarray]:
     """Predicted (flops, bytes) of an estimator on an N×N matrix with row sparsity d.
 
     For workloads that carry shapes but no matrices. Vectorized: ``n`` and ``d`` may be numpy
