@@ -42,7 +42,8 @@ def atomic_open(path: Path, mode: str = "w") -> Iterator[IO]:
     tmp, fd = _create_temp(path)
     text = "b" not in mode
     try:
-        with open(fd, mode, encoding="utf-8" if text else None, newline="\n" if text else None) as fh:
+        encoding, newline = ("utf-8", "\n") if text else (None, None)
+        with open(fd, mode, encoding=encoding, newline=newline) as fh:
             yield fh
         os.replace(tmp, path)
     except BaseException:

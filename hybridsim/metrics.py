@@ -212,8 +212,6 @@ def training_metrics(
         "final_loss": mean([s.loss for s in last]),
         "final_accuracy": mean([s.test_accuracy for s in last]),
         "final_train_accuracy": mean([s.train_accuracy for s in last]),
-        "time_to_target_s": (
-            seconds(max(reach)) if len(reach) == len(tenants) else None
-        ),
+        "time_to_target_s": seconds(max(reach)) if len(reach) == len(tenants) else None,
         "training_steps": max(s.step for s in last),
     }

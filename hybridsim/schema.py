@@ -379,7 +379,7 @@ def _build_union(value: Any, spec: Spec, ctx: Ctx) -> Any:
 
 
 def _build_tables(value: Any, spec: Spec, ctx: Ctx) -> tuple[Any, ...]:
-    if isinstance(value, Mapping) or isinstance(value, str) or not isinstance(value, Sequence):
+    if isinstance(value, Mapping | str) or not isinstance(value, Sequence):
         raise ctx.error(f"wrong type: got {_type_name(value)}", "an array of tables")
     out = []
     seen: set[str] = set()
@@ -420,11 +420,11 @@ def _unknown_key(name: str, value: Any, known, ctx: Ctx) -> ScenarioError:
 
 def fields_of(cls: Any) -> list[tuple[str, Spec, Any]]:
     """(name, spec, file default) for every schema field of ``cls``."""
-    out = []
-    for f in dataclasses.fields(cls):
-        if "spec" in f.metadata:
-            out.append((f.name, f.metadata["spec"], f.metadata["file_default"]))
-    return out
+    return [
+        (f.name, f.metadata["spec"], f.metadata["file_default"])
+        for f in dataclasses.fields(cls)
+        if "spec" in f.metadata
+    ]
 
 
 def build(cls: Any, raw: Any, ctx: Ctx) -> Any:

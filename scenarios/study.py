@@ -808,9 +808,7 @@ ROUTING_SHARE_RUNS = {
 }
 
 
-def section_breakeven(
-    plan: Plan, runs: dict[str, Any], scenarios: dict[str, Any]
-) -> dict[str, Any]:
+def section_breakeven(runs: dict[str, Any], scenarios: dict[str, Any]) -> dict[str, Any]:
     """Break-even gate time over N, d, κ (table and curves) and routing share per step."""
     from hybridsim.costs.breakeven import break_even, break_even_table
 
@@ -1326,7 +1324,7 @@ def build_results(plan: Plan, specs: Sequence[RunSpec], runs: dict[str, Any]) ->
         },
         "paper": paper,
         "kappa": section_kappa(plan, runs, scenarios),
-        "breakeven": section_breakeven(plan, runs, scenarios),
+        "breakeven": section_breakeven(runs, scenarios),
         "full": section_full(plan, runs, scenarios, paper),
         "estimators": section_estimators(plan, runs, paper),
     }
@@ -2010,16 +2008,15 @@ def render(R: dict[str, Any]) -> str:
         (rung_short[key] for key, _ in LADDER[:5] if lad[key]["quantum_share"] > 0), None
     )
     nr = lad["no-readout"]
-    req_rows = []
-    for wl, label in (("digits", "digits MLP"), *((m, names[m]) for m in SHAPES)):
-        for r in full["required"][wl]["rows"]:
-            req_rows.append(
-                f"| {label} | {r['block']} | {num(r['n'])} | {num(r['d'])} | {num(r['kappa'])} | "
-                f"{t(r['classical_s'])} | {t(r['quantum_full_s'])} | "
-                f"{t(r['gate_time_full_s'])} | {t(r['gate_time_colocated_s'])} | "
-                f"{t(r['gate_time_no_fixed_s'])} | {t(r['readout_per_run_needed_colocated_s'])} | "
-                f"{num(r['runs'])} | {num(r['runs_affordable_colocated'])} |"
-            )
+    req_rows = [
+        f"| {label} | {r['block']} | {num(r['n'])} | {num(r['d'])} | {num(r['kappa'])} | "
+        f"{t(r['classical_s'])} | {t(r['quantum_full_s'])} | "
+        f"{t(r['gate_time_full_s'])} | {t(r['gate_time_colocated_s'])} | "
+        f"{t(r['gate_time_no_fixed_s'])} | {t(r['readout_per_run_needed_colocated_s'])} | "
+        f"{num(r['runs'])} | {num(r['runs_affordable_colocated'])} |"
+        for wl, label in (("digits", "digits MLP"), *((m, names[m]) for m in SHAPES))
+        for r in full["required"][wl]["rows"]
+    ]
     all_req = [r for wl in full["required"].values() for r in wl["rows"]]
     q_lo = min(r["quantum_full_s"] for r in all_req)
     q_hi = max(r["quantum_full_s"] for r in all_req)

@@ -242,18 +242,18 @@ def _bound_from_log(log_bound: float) -> float:
     return math.exp(log_bound)
 
 
-def _work_norm_det(n, d):
+def _work_norm_det(n, _d):
     n = np.asarray(n, dtype=float)
     return 2.0 / 3.0 * n**3 + 2.0 * n**2, 32.0 * n**2
 
 
-def _work_hager_higham(n, d):
+def _work_hager_higham(n, _d):
     n = np.asarray(n, dtype=float)
     s = HAGER_HIGHAM_MODEL_SOLVES
     return 2.0 / 3.0 * n**3 + n**2 + s * 2.0 * n**2, (16.0 + 8.0 + 8.0 * s) * n**2
 
 
-def _work_exact(n, d):
+def _work_exact(n, _d):
     n = np.asarray(n, dtype=float)
     return 8.0 / 3.0 * n**3, 16.0 * n**2
 
@@ -405,10 +405,7 @@ def kappa_lanczos(
         # A singular A is an answer here (κ = inf), not a problem to warn about.
         warnings.simplefilter("ignore", sla.LinAlgWarning)
         lu = sla.lu_factor(A, check_finite=False)
-    if np.any(np.diag(lu[0]) == 0.0):  # exactly singular: |λ|min = 0
-        lmin = 0.0
-    else:
-        lmin = None
+    lmin = 0.0 if np.any(np.diag(lu[0]) == 0.0) else None  # exactly singular: |λ|min = 0
 
     def solve(x):
         counts["solve"] += 1
@@ -508,7 +505,7 @@ def _work_floor_factor(n, r):
     return 5.0 * n * r + 2.0 * n, 16.0 * n * r
 
 
-def _work_floor(n, d):
+def _work_floor(n, _d):
     n = np.asarray(n, dtype=float)
     return 7.0 * n**2, 24.0 * n**2
 
@@ -619,6 +616,8 @@ ESTIMATORS: Mapping[str, Callable[[np.ndarray], KappaEstimate]] = MappingProxyTy
 #: an LU solve of the same matrix.
 FACTORING_ESTIMATORS = frozenset({"norm_det", "hager_higham"})
 
+# Flops and bytes of each estimator from (n, d); an entry whose work does not depend on d names
+# it _d.
 _WORK = MappingProxyType(
     {
         "norm_det": _work_norm_det,

@@ -240,15 +240,15 @@ def _draw_lanes(ax, data: RunData, plan: TimelinePlan, color_by: str, min_px: fl
                 label="jobs coloured by training step (dark → light)",
             )
         )
-    for kind in window_kinds:
-        handles.append(
-            Patch(
-                facecolor=color(kind),
-                alpha=0.3,
-                hatch="xx" if is_failure_kind(kind) else "//",
-                label=kind,
-            )
+    handles.extend(
+        Patch(
+            facecolor=color(kind),
+            alpha=0.3,
+            hatch="xx" if is_failure_kind(kind) else "//",
+            label=kind,
         )
+        for kind in window_kinds
+    )
     if any_failure:
         handles.append(
             Line2D([], [], linestyle="none", marker="x", color=color("failed"), label="failed job")
@@ -322,11 +322,8 @@ def _step_colors(plan: TimelinePlan) -> dict[str, Any]:
 
 
 def _group_breaks(plan: TimelinePlan) -> list[float]:
-    out: list[float] = []
-    for i in range(1, len(plan.lanes)):
-        if plan.lanes[i].lane.kind != plan.lanes[i - 1].lane.kind:
-            out.append(i - 0.5)
-    return out
+    lanes = plan.lanes
+    return [i - 0.5 for i in range(1, len(lanes)) if lanes[i].lane.kind != lanes[i - 1].lane.kind]
 
 
 def _draw_zoom(zax, plan: TimelinePlan) -> None:
