@@ -1,5 +1,5 @@
 """Quality gates in the default suite (issue 19, item 9): mypy and ruff on the project, run exactly
-as a contributor runs them (docs/howto/contribute.md), plus regression tests for the bugs the type
+as a contributor runs them (README.md, "Development"), plus regression tests for the bugs the type
 checker found.
 
 mypy and ruff come with the dev extra (setup.cfg), which CI installs; without them the gate tests
