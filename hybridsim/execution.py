@@ -23,9 +23,16 @@ records a failed attempt that the ``[faults]`` policy retries, reroutes or sends
 
 ``singular``       the matrix is exactly singular (LU meets a zero pivot), on any route;
 ``non-finite``     the matrix, right-hand side or answer holds NaN or infinity;
-``postselection``  an executed circuit's finite shots found no postselected outcome.
+``postselection``  an executed circuit's finite shots found no postselected outcome;
+``insufficient_qubits``  the job needs more qubits than the QPU has per job (its logical qubits,
+                   or on a fault-tolerant QPU the physical qubits of its estimate);
+``code_distance``  (fault-tolerant QPU) no code distance up to the scheme's maximum meets the
+                   job's error budget; ``estimator_limit``: counts beyond the reference
+                   estimator's 64-bit range (``costs.ft_backend = "qdk"``).
 
-A failed attempt still takes its full service time (the device ran). An *indefinite* block is
+A failed attempt still takes its full service time (the device ran), except a refused one
+(``insufficient_qubits``, ``code_distance``, ``estimator_limit``): the controller refuses the
+job before it starts, in zero time. An *indefinite* block is
 not a failure: the QPU controller's classical pre-check (a Cholesky attempt, not charged) picks
 HHL's sign-qubit mode for it, as the GPU's LU solves it too.
 
@@ -40,6 +47,15 @@ with probability p, so each usable output costs 1/p runs on average, and the job
 rounds (2k + 1 circuit passes and 2k reflections) that succeeds with probability ≈ 1
 (:func:`hybridsim.costs.quantum.amplitude_amplification`). Each run pays measurement and reset
 unless the readout is ``none`` and no shots are taken.
+
+Fault-tolerant QPUs (a group with ``fault_tolerance``): a modelled job's service is the
+fault-tolerant estimate of its logical counts per solve (:meth:`CostModel.quantum`); an executed
+circuit's counts come from the circuit itself (:func:`hybridsim.costs.logical.circuit_counts`,
+each application of U charged one query of the accounting's oracle), times the same executions
+as above (:func:`hybridsim.costs.logical.executed_counts`), estimated the same way. Either way
+the attempt fails (``gate or readout error``) with the estimate's failure probability (at most
+the error budget) instead of the per-gate error model, and the outcome carries the job's logical
+qubits, T states, code distance and physical qubits.
 """
 
 from __future__ import annotations
@@ -53,8 +69,9 @@ from typing import Any
 
 import numpy as np
 
+from hybridsim.costs import logical
 from hybridsim.costs.classical import ClassicalForm
-from hybridsim.costs.model import CostModel
+from hybridsim.costs.model import CostModel, ServiceEstimate
 from hybridsim.costs.quantum import (
     amplitude_amplification,
     gates_per_query,
@@ -62,10 +79,15 @@ from hybridsim.costs.quantum import (
     reflection_gates,
 )
 from hybridsim.errors import ModelDomainError, SolverError
-from hybridsim.linalg import solvers
 from hybridsim.scheduling.base import SolveJob
 
-__all__ = ["Outcome", "PostselectionCharge", "execute", "perturb", "postselection_charge"]
+__all__ = [
+    "Outcome",
+    "PostselectionCharge",
+    "execute",
+    "perturb",
+    "postselection_charge",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +115,25 @@ class Outcome:
     p_fail: float = 0.0  # probability that the attempt is corrupted by gate or readout errors
     aa_rounds: int | None = None  # amplitude-amplification rounds per execution (executed HHL)
     failure: str = ""  # why the attempt gave no answer ("" when it did), see the module docstring
+    logical_qubits: int | None = None  # QPU jobs: the job's logical qubits (numQubits)
+    t_count: int | None = None  # fault-tolerant QPU: T states the solve consumes
+    code_distance: int | None = None  # fault-tolerant QPU
+    physical_qubits: int | None = None  # QPU jobs: qubits occupied (the estimate's on an FT QPU)
+
+    @property
+    def resources(self) -> tuple[int | None, int | None, int | None, int | None]:
+        """(logical_qubits, t_count, code_distance, physical_qubits), the job record's tail."""
+        return (self.logical_qubits, self.t_count, self.code_distance, self.physical_qubits)
+
+
+def _resources(est: ServiceEstimate) -> dict[str, Any]:
+    """The size fields of an Outcome from a QPU estimate."""
+    return {
+        "logical_qubits": est.logical_qubits,
+        "t_count": est.t_count,
+        "code_distance": est.code_distance,
+        "physical_qubits": est.physical_qubits,
+    }
 
 
 def failure_probability(qpu: Any, n_1q: float, n_2q: float, n_measured: float) -> float:
@@ -268,6 +309,9 @@ def _classical(job: SolveJob, group: Any, costs: CostModel) -> Outcome:
     method = est.method
     x = None
     if not failure:
+        # imported here: scipy.linalg stays out of ``import hybridsim; hybridsim.run``
+        from hybridsim.linalg import solvers
+
         try:
             if method == "lu":
                 x = np.linalg.solve(job.matrix, job.rhs)
@@ -323,6 +367,8 @@ def _structured_classical(job: SolveJob, group: Any, costs: CostModel) -> Outcom
             factor_reused=reused,
             compute_s=est.compute_s,
         )
+    from hybridsim.linalg import solvers  # scipy.linalg: only when a solve really runs
+
     t0 = time.perf_counter()
     eps = costs.config.epsilon
     b = job.rhs
@@ -382,6 +428,18 @@ def _modelled_quantum(
             0.0, "modelled", **_quantum_tags(job, costs.config.algorithm), failure=failure,
             wall_s=wall,
         )  # fmt: skip
+    if est.refusal:
+        # the QPU cannot hold (or error-correct) the job: refused before it starts
+        return Outcome(
+            0.0,
+            "modelled",
+            **_quantum_tags(job, costs.config.algorithm),
+            queries=est.queries,
+            n_qubits=int(est.n_qubits) if est.n_qubits is not None else None,
+            wall_s=wall,
+            failure=est.refusal,
+            **_resources(est),
+        )
     if ref is not None:
         t0 = time.perf_counter()
         solution = perturb(ref, costs.config.epsilon, rng)
@@ -390,10 +448,13 @@ def _modelled_quantum(
     # Two-qubit gates of one run: every query's gates plus, when charged, state preparation
     # (2·N_pad CNOTs per U_b query, see costs.quantum.state_prep_gates).
     spec = costs.qpu_spec(group)
-    t2 = spec.gate_time_2q_s
-    n_2q = est.compute_s / est.runs / t2 if t2 and est.runs else 0.0
-    n_2q += est.state_prep_s / est.runs / (t2 + spec.gate_time_1q_s) if est.runs else 0.0
-    p_fail = failure_probability(group, 0.0, n_2q, est.n_qubits or 0.0)
+    if spec.fault_tolerant:
+        p_fail = float(est.failure_probability)
+    else:
+        t2 = spec.gate_time_2q_s
+        n_2q = est.compute_s / est.runs / t2 if t2 and est.runs else 0.0
+        n_2q += est.state_prep_s / est.runs / (t2 + spec.gate_time_1q_s) if est.runs else 0.0
+        p_fail = failure_probability(group, 0.0, n_2q, est.n_qubits or 0.0)
     return Outcome(
         est.total_s,
         "modelled",
@@ -411,6 +472,7 @@ def _modelled_quantum(
         solution=solution,
         wall_s=wall,
         failure=failure,
+        **_resources(est),
     )
 
 
@@ -453,9 +515,11 @@ def hhl_tuning(
     if lam_min is not None and lam_max is not None and lam_min > 0:
         kappa = lam_max / lam_min  # the circuit's κ must agree with its eigenvalue window
     if kappa is None or not math.isfinite(kappa) or kappa > resolvable:
-        kappa = resolvable
+        # A clock that resolves less than κ = 1 (a tiny ε) is tuned to κ = 1: the window must
+        # stay a window (λ_min <= λ_max; it once became λ_max / 2e-9 at ε = 1e-12).
+        kappa = max(resolvable, 1.0)
         if lam_max is not None:
-            lam_min = lam_max / resolvable
+            lam_min = lam_max / kappa
     kappa = max(float(kappa), 1.0)
     if lam_min is not None and lam_max is not None and lam_min <= 0:
         lam_min = lam_max / kappa
@@ -479,6 +543,22 @@ def _hhl(
     # The controller's pre-check: HHL inverts an indefinite block in its sign-qubit mode.
     signed = ref is not None and not _positive_definite(job.matrix)
     kappa, lam_min, lam_max, clock = hhl_tuning(job, eps, quantum, signed=signed)
+    spec = costs.qpu_spec(group)
+    oracle = costs.oracle_cost(job.n, job.d)
+    width = 1 + clock + max(1, math.ceil(math.log2(job.n)))  # ancilla, clock, system
+    if not spec.fault_tolerant and width + oracle.qubits > spec.job_qubits:
+        # A physical QPU too small for the circuit and its oracle: refused before it runs.
+        qubits = width + oracle.qubits
+        return Outcome(
+            0.0,
+            "hhl_signed" if signed else "hhl",
+            **_quantum_tags(job, "hhl"),
+            n_qubits=width,
+            logical_qubits=qubits,
+            physical_qubits=qubits,
+            wall_s=time.perf_counter() - t0,
+            failure="insufficient_qubits",
+        )
     res = None
     if not failure:
         try:
@@ -502,14 +582,15 @@ def _hhl(
     if res is not None:
         gc, n_qubits, clock = res.gate_counts, int(res.n_qubits), int(res.clock_qubits)
         p_success = float(res.extra["p_success_exact"])
+        circuit = res.circuit
     else:
         # The attempt ran (or would have run) the same circuit: time it from its exact counts.
         # Without an answer its postselection probability is unknown: charged as if every run
         # succeeded (p = 1), a lower bound on what the failed attempt cost.
         info = hhl_resources(job.n, clock)
         gc, n_qubits, p_success = info["gate_counts"], int(info["n_qubits"]), 1.0
+        circuit = None
     acc = costs.accounting
-    spec = costs.qpu_spec(group)
     if quantum.shots:
         usable = float(quantum.shots)
     else:
@@ -524,18 +605,29 @@ def _hhl(
         amplify=bool(quantum.amplitude_amplification),
     )
     runs = charge.executions
-    compute_s = runs * (charge.n_1q * spec.gate_time_1q_s + charge.n_2q * spec.gate_time_2q_s)
-    readout_s = (
-        0.0
-        if (acc.readout == "none" and not quantum.shots)
-        else runs * (spec.measure_time_s + spec.reset_time_s)
-    )
-    overhead_s = (
-        math.ceil(runs / spec.max_shots_per_job - 1e-9) * spec.job_overhead_s
-        if acc.charge_job_overhead
-        else 0.0
-    )
     solver = "hhl_signed" if signed else "hhl"
+    if spec.fault_tolerant:
+        est = _fault_tolerant_circuit(
+            costs, group, job, clock, circuit, oracle, charge, usable, n_qubits
+        )
+        compute_s, readout_s, overhead_s = est.compute_s, 0.0, est.overhead_s
+        sizes = _resources(est)
+        if est.refusal:
+            failure, compute_s, overhead_s, res = est.refusal, 0.0, 0.0, None
+    else:
+        compute_s = runs * (charge.n_1q * spec.gate_time_1q_s + charge.n_2q * spec.gate_time_2q_s)
+        readout_s = (
+            0.0
+            if (acc.readout == "none" and not quantum.shots)
+            else runs * (spec.measure_time_s + spec.reset_time_s)
+        )
+        overhead_s = (
+            math.ceil(runs / spec.max_shots_per_job - 1e-9) * spec.job_overhead_s
+            if acc.charge_job_overhead
+            else 0.0
+        )
+        qubits = n_qubits + oracle.qubits
+        sizes = {"logical_qubits": qubits, "physical_qubits": qubits}
     timing: dict[str, Any] = {  # Outcome fields, as keywords
         "compute_s": compute_s,
         "state_prep_s": 0.0,  # inside the circuit's gate counts
@@ -546,6 +638,7 @@ def _hhl(
         "n_qubits": n_qubits,
         "wall_s": wall,
         "aa_rounds": charge.rounds,
+        **sizes,
     }
     if res is None:
         return Outcome(
@@ -557,7 +650,10 @@ def _hhl(
         )
     assert ref is not None  # an answer implies the reference solve succeeded
     x = np.real_if_close(res.x)
-    p_fail = failure_probability(group, charge.n_1q, charge.n_2q, n_qubits)
+    if spec.fault_tolerant:
+        p_fail = float(est.failure_probability)
+    else:
+        p_fail = failure_probability(group, charge.n_1q, charge.n_2q, n_qubits)
     return Outcome(
         compute_s + readout_s + overhead_s,
         solver,
@@ -568,6 +664,45 @@ def _hhl(
         solution_error=_rel_error(x, ref),
         solution=np.asarray(x, dtype=float),
         **timing,
+    )
+
+
+def _fault_tolerant_circuit(
+    costs: CostModel,
+    group: Any,
+    job: SolveJob,
+    clock: int,
+    circuit: Any,
+    oracle: logical.OracleCost,
+    charge: PostselectionCharge,
+    usable: float,
+    n_qubits: int,
+) -> ServiceEstimate:
+    """The fault-tolerant estimate of an executed circuit's solve: its own Clifford + T +
+    rotation counts (the circuit that ran; for an attempt without an answer, the same circuit
+    without its data, a lower bound), each U application one query of the accounting's oracle,
+    over the executions and passes the postselection charges, plus the amplification's
+    reflections (2(m − 2) Toffolis about m ≥ 3 qubits, as :func:`~hybridsim.costs.quantum.
+    reflection_gates`)."""
+    if circuit is None:
+        from hybridsim.quantum.hhl import build_hhl_circuit
+
+        circuit = build_hhl_circuit(max(1, math.ceil(math.log2(job.n))), clock)
+    cc = logical.circuit_counts(circuit)
+
+    def toffolis(m: int) -> int:
+        return 2 * (m - 2) if m >= 3 else 0
+
+    reflections = charge.rounds * (toffolis(1 + clock) + toffolis(n_qubits))
+    counts = logical.executed_counts(
+        cc, oracle, charge.executions, passes=charge.passes, reflection_toffolis=reflections
+    )
+    return costs.fault_tolerant(
+        group,
+        counts,
+        runs=usable,
+        queries=float(cc.u_applications * charge.passes),
+        n_qubits=float(n_qubits),
     )
 
 

@@ -25,6 +25,7 @@ __all__ = [
     "busy_ticks",
     "utilization",
     "mean_queue_length",
+    "peak_physical_qubits",
     "wait_stats",
     "span_means",
     "training_metrics",
@@ -133,6 +134,42 @@ def mean_queue_length(
     if horizon <= 0:
         return {p: 0.0 for p in area}
     return {p: (area[p] + last_len[p] * (horizon - last_at[p])) / horizon for p in area}
+
+
+def peak_physical_qubits(jobs: Iterable[JobRecord], groups: Sequence[str]) -> dict[str, int]:
+    """Most physical qubits in use at once in each of ``groups`` (QPU groups), over all its QPUs.
+
+    Each job occupies its ``physical_qubits`` during the service of its recorded attempt, the
+    half-open span [started_at, finished_at): a job ending at an instant frees its qubits before
+    one starting then takes them, and a refused job (zero service) takes none. 0 for a group that
+    served no QPU job. Earlier failed attempts are not in the job rows and are not counted.
+
+    Examples
+    --------
+    >>> from hybridsim.records import JobRecord
+    >>> def job(i, start, end, q):
+    ...     return JobRecord(i, 0, 0, "", 4, 4, 0, "quantum", "ft", "ft-0", "completed",
+    ...                      0, 0, start, end, end, physical_qubits=q)
+    >>> peak_physical_qubits([job(0, 0, 10, 500), job(1, 5, 20, 300), job(2, 20, 30, 900)],
+    ...                      ["ft"])
+    {'ft': 900}
+    """
+    events: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    wanted = set(groups)
+    for j in jobs:
+        q = j.physical_qubits
+        if q is None or j.group not in wanted or j.finished_at <= j.started_at:
+            continue
+        events[j.group].append((j.started_at, q))
+        events[j.group].append((j.finished_at, -q))
+    out = {}
+    for g in groups:
+        in_use = peak = 0
+        for _, dq in sorted(events.get(g, ())):  # at one instant, releases (dq < 0) come first
+            in_use += dq
+            peak = max(peak, in_use)
+        out[g] = peak
+    return out
 
 
 def wait_stats(jobs: Sequence[JobRecord]) -> dict[str, float | None]:

@@ -23,6 +23,29 @@ __all__ = ["QPU_PRESETS", "PRESET_NOTES"]
 _SURFACE_D = 25
 _SURFACE_CYCLE_NS = 1100
 
+# Fault-tolerant presets: the six qubit models of the Azure resource estimator (Beverland et al.
+# Table II, references.md#beverland-2022; the values its implementation uses,
+# references.md#qdk-estimator). The physical keys are the model's (hybridsim.costs.specs.
+# model_group_keys; Majorana qubits have no gates: their T gate and joint measurement stand in
+# for the one- and two-qubit gate, their measurement process error rates for the gate errors).
+# A million physical qubits is (assumed, references.md#ft-presets): the models give no machine
+# size; set `qubits` for your machine. The error budget is the estimator's default 1e-3.
+_FT_QUBITS = 1_000_000
+
+
+def _ft(model: str, qec: str, gate_1q: str, gate_2q: str, measure: str, err: float):
+    return {
+        "qubits": _FT_QUBITS,
+        "gate_time_1q": gate_1q,
+        "gate_time_2q": gate_2q,
+        "measure_time": measure,
+        "error_1q": err,
+        "error_2q": err,
+        "readout_error": err,
+        "fault_tolerance": {"qubit_model": model, "qec": qec, "error_budget": 1e-3},
+    }
+
+
 QPU_PRESETS: Mapping[str, Mapping[str, Any]] = MappingProxyType(
     {
         # Superconducting today: IBM Heron r2 (ibm_fez): CZ 84 ns, readout 1.56 µs, repetition
@@ -99,6 +122,32 @@ QPU_PRESETS: Mapping[str, Mapping[str, Any]] = MappingProxyType(
             "measure_time": "1.56 us",
             "reset_time": "250 us",
         },
+        # Gate-based "ns" qubits (superconducting-like): 50 ns gates, 100 ns measurement,
+        # Clifford and readout errors 1e-3 / 1e-4, T errors equal; surface code
+        # (references.md#beverland-2022, references.md#fowler-2012).
+        "qubit_gate_ns_e3": _ft(
+            "qubit_gate_ns_e3", "surface_code", "50 ns", "50 ns", "100 ns", 1e-3
+        ),
+        "qubit_gate_ns_e4": _ft(
+            "qubit_gate_ns_e4", "surface_code", "50 ns", "50 ns", "100 ns", 1e-4
+        ),
+        # Gate-based "µs" qubits (ion-like): 100 µs gates and measurement, errors 1e-3 / 1e-4,
+        # T errors 1e-6 (references.md#beverland-2022); surface code.
+        "qubit_gate_us_e3": _ft(
+            "qubit_gate_us_e3", "surface_code", "100 us", "100 us", "100 us", 1e-3
+        ),
+        "qubit_gate_us_e4": _ft(
+            "qubit_gate_us_e4", "surface_code", "100 us", "100 us", "100 us", 1e-4
+        ),
+        # Majorana qubits: 100 ns measurements (and T gates, joint measurements), errors 1e-4 /
+        # 1e-6, T errors 0.05 / 0.01 (references.md#beverland-2022); the Floquet code, which
+        # the estimator offers for Majorana qubits only (references.md#paetznick-2023).
+        "qubit_maj_ns_e4": _ft(
+            "qubit_maj_ns_e4", "floquet_code", "100 ns", "100 ns", "100 ns", 1e-4
+        ),
+        "qubit_maj_ns_e6": _ft(
+            "qubit_maj_ns_e6", "floquet_code", "100 ns", "100 ns", "100 ns", 1e-6
+        ),
     }
 )
 
@@ -111,5 +160,11 @@ PRESET_NOTES: Mapping[str, str] = MappingProxyType(
         "azure_us": "Azure estimator us-class qubits",
         "surface_code": "fault-tolerant surface code, d = 25 on Willow-like cycles",
         "attosecond": "the paper's attosecond gates; Heron readout",
+        "qubit_gate_ns_e3": "fault-tolerant: Azure ns gate qubits, 1e-3 errors, surface code",
+        "qubit_gate_ns_e4": "fault-tolerant: Azure ns gate qubits, 1e-4 errors, surface code",
+        "qubit_gate_us_e3": "fault-tolerant: Azure us gate qubits, 1e-3 errors, surface code",
+        "qubit_gate_us_e4": "fault-tolerant: Azure us gate qubits, 1e-4 errors, surface code",
+        "qubit_maj_ns_e4": "fault-tolerant: Azure Majorana qubits, 1e-4 errors, Floquet code",
+        "qubit_maj_ns_e6": "fault-tolerant: Azure Majorana qubits, 1e-6 errors, Floquet code",
     }
 )

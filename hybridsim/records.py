@@ -72,6 +72,12 @@ class JobRecord(NamedTuple):
     solution_error: float | None = None  # relative l2 error against the classical solution
     attempts: int = 1
     fail_reason: str = ""
+    # The job's size on a QPU (None for GPU jobs): its logical qubits; on a fault-tolerant QPU
+    # the T states its solve consumes and the code distance; the physical qubits it occupies.
+    logical_qubits: int | None = None
+    t_count: int | None = None
+    code_distance: int | None = None
+    physical_qubits: int | None = None
 
 
 class IntervalRecord(NamedTuple):

@@ -73,6 +73,12 @@ JOB_COLUMNS = [
     "queries",
     "shots",
     "n_qubits",
+    # -- issue 13: the job's size on a QPU (fault tolerance) --
+    "logical_qubits",
+    "t_count",
+    "code_distance",
+    "physical_qubits",
+    # --
     "success_probability",
     "fidelity",
     "solution_error",
@@ -267,6 +273,10 @@ def summarize(
         )
     for dev, u in util.items():
         out[f"utilization_{dev}"] = u
+    qpus = [g.name for g in scenario.cluster.qpu]
+    out.update(
+        {f"peak_physical_qubits_{g}": q for g, q in M.peak_physical_qubits(jobs, qpus).items()}
+    )
     pools = [g.name for g in scenario.cluster.groups]
     for pool, q in M.mean_queue_length(rec.queues, pools, horizon).items():
         out[f"mean_queue_{pool}"] = q if scenario.output.queue_levels else None
@@ -390,6 +400,11 @@ class RunResult:
                 for k in ("time_to_target_s", "final_accuracy")
             ),
             *(f"speedup_vs_{b}" for b in self._baseline_names()),
+            *(
+                f"peak_physical_qubits_{g.name}"
+                for g in self.scenario.cluster.qpu
+                if g.fault_tolerance
+            ),
         ]
         buf = io.StringIO()
         width = max(len(k) for k in keys)

@@ -36,6 +36,7 @@ __all__ = [
     "ClusterConfig",
     "GpuGroup",
     "QpuGroup",
+    "FaultTolerance",
     "NetworkConfig",
     "LinkConfig",
     "SyntheticWorkload",
@@ -167,6 +168,74 @@ class GpuGroup:
         return "gpu"
 
 
+#: Qubit models a fault-tolerant QPU group may name: the six of the Azure resource estimator
+#: (:data:`hybridsim.costs.ft.QUBIT_MODELS`), or ``custom`` (the group's own physical numbers).
+FT_QUBIT_MODELS = (
+    "qubit_gate_ns_e3",
+    "qubit_gate_ns_e4",
+    "qubit_gate_us_e3",
+    "qubit_gate_us_e4",
+    "qubit_maj_ns_e4",
+    "qubit_maj_ns_e6",
+    "custom",
+)
+FT_QEC_SCHEMES = ("surface_code", "floquet_code")
+#: Smallest code distance a fault-tolerant group must hold one logical qubit at.
+FT_MIN_DISTANCE = 3
+_TIME_KEYS = ("gate_time_1q", "gate_time_2q", "measure_time")
+
+
+@dataclass(frozen=True, slots=True)
+class FaultTolerance:
+    """An error-corrected QPU: its jobs run on logical qubits of this physical model and code.
+
+    Each job's logical counts are estimated on the model (docs/background/fault-tolerance.md,
+    "In the simulator"): its service is the estimated runtime, its footprint the estimate's
+    physical qubits, which must fit in the group's ``qubits``.
+    """
+
+    qubit_model: str = key(
+        kind="choice",
+        choices=FT_QUBIT_MODELS,
+        doc="Physical qubit model: one of the Azure resource estimator's six, whose times and "
+        "error rates fill the group's gate_time_1q, gate_time_2q, measure_time, error_1q, "
+        "error_2q and readout_error (values given there must agree; "
+        "docs/background/references.md#beverland-2022), or custom: a gate-based model of "
+        "those six keys of the group.",
+    )
+    qec: str = key(
+        "surface_code",
+        kind="choice",
+        choices=FT_QEC_SCHEMES,
+        doc="QEC scheme: surface_code (any model) or floquet_code (Majorana models only).",
+    )
+    error_budget: float = key(
+        1e-3,
+        kind="float",
+        min=1e-15,
+        lt=1.0,
+        doc="Probability of failure allowed per job, split between logical errors, T "
+        "distillation and rotation synthesis as the estimator does; a job fails (a failed "
+        "attempt, 'gate or readout error') with the probability its estimate reaches.",
+    )
+    t_error: float | None = key(
+        None,
+        kind="float",
+        gt=0,
+        lt=1.0,
+        optional=True,
+        doc="custom only: error rate of a physical T state, the input of T distillation "
+        "(unset: error_1q).",
+    )
+
+    def _validate(self, ctx: Ctx) -> None:
+        if self.t_error is not None and self.qubit_model != "custom":
+            raise ctx.child("t_error").error(
+                f"does not apply to qubit model {self.qubit_model!r} (it has its own T error)",
+                "t_error only with qubit_model = 'custom'",
+            )
+
+
 @dataclass(frozen=True, slots=True)
 class QpuGroup:
     """A group of identical QPUs sharing one queue (a pool). Defaults are IBM Heron-like."""
@@ -177,12 +246,23 @@ class QpuGroup:
         kind="str",
         optional=True,
         doc="Hardware preset filling in the keys below (keys given here win): "
-        "ibm_heron, ionq_aria, neutral_atom, azure_ns, azure_us, surface_code, attosecond "
+        "ibm_heron, ionq_aria, neutral_atom, azure_ns, azure_us, surface_code, attosecond, "
+        "and the fault-tolerant qubit_gate_ns_e3, qubit_gate_ns_e4, qubit_gate_us_e3, "
+        "qubit_gate_us_e4, qubit_maj_ns_e4, qubit_maj_ns_e6 "
         "(docs/howto/add-a-hardware-preset.md).",
     )
     count: int = key(1, kind="int", min=1, max=100_000, doc="Number of QPUs in the group.")
     capacity: int = key(1, kind="int", min=1, max=1024, doc="Jobs one QPU runs at the same time.")
-    qubits: int = key(156, kind="int", min=1, max=10**9, doc="Physical qubits (IBM Heron r2: 156).")
+    qubits: int = key(
+        156,
+        kind="int",
+        min=1,
+        max=10**12,
+        doc="Physical qubits of one QPU (IBM Heron r2: 156), shared equally by the jobs it runs "
+        "at once (capacity). A job needing more than its share cannot run here "
+        "(insufficient_qubits): its logical qubits, or on a fault-tolerant group the physical "
+        "qubits of its estimate. Required on a fault-tolerant group.",
+    )
     gate_time_1q: int = key(
         "32 ns",
         kind="duration",
@@ -282,25 +362,55 @@ class QpuGroup:
     link_bandwidth: float = key(
         "10 Gbps", kind="bandwidth", doc="Bandwidth of that link (assumed Ethernet)."
     )
+    fault_tolerance: FaultTolerance | None = key(
+        None,
+        kind="table",
+        schema=FaultTolerance,
+        optional=True,
+        doc="Make the group fault-tolerant: its jobs run error-corrected, timed and sized by "
+        "the fault-tolerant estimate of their logical counts (unset: a physical QPU).",
+    )
 
     @classmethod
     def _expand(cls, raw: Mapping[str, Any], ctx: Ctx) -> Mapping[str, Any]:
-        """Fill in a named preset's keys under the ones written in the group."""
+        """Fill in a named preset's keys under the ones written in the group (the preset's
+        ``fault_tolerance`` table key by key), then a named qubit model's physical keys."""
         name = raw.get("preset")
-        if name is None:
-            return raw
-        from hybridsim.presets import QPU_PRESETS
-        from hybridsim.schema import suggest
+        if name is not None:
+            from hybridsim.presets import QPU_PRESETS
+            from hybridsim.schema import suggest
 
-        if not isinstance(name, str) or name not in QPU_PRESETS:
-            hint = suggest(name, list(QPU_PRESETS)) if isinstance(name, str) else ""
-            raise ctx.child("preset").error(
-                f"unknown preset {name!r}{hint}", "one of " + ", ".join(QPU_PRESETS)
+            if not isinstance(name, str) or name not in QPU_PRESETS:
+                hint = suggest(name, list(QPU_PRESETS)) if isinstance(name, str) else ""
+                raise ctx.child("preset").error(
+                    f"unknown preset {name!r}{hint}", "one of " + ", ".join(QPU_PRESETS)
+                )
+            preset = QPU_PRESETS[name]
+            merged = {**preset, **raw}
+            if isinstance(preset.get("fault_tolerance"), Mapping) and isinstance(
+                raw.get("fault_tolerance"), Mapping
+            ):
+                merged["fault_tolerance"] = {**preset["fault_tolerance"], **raw["fault_tolerance"]}
+            raw = merged
+        ft = raw.get("fault_tolerance")
+        if not isinstance(ft, Mapping):
+            return raw
+        if "qubits" not in raw:
+            raise ctx.child("qubits").error(
+                "missing: a fault-tolerant group needs its number of physical qubits",
+                "an integer, e.g. 4000000",
             )
-        return {**QPU_PRESETS[name], **raw}
+        model = ft.get("qubit_model")
+        if isinstance(model, str) and model in FT_QUBIT_MODELS and model != "custom":
+            from hybridsim.costs.specs import model_group_keys
+
+            raw = {**model_group_keys(model), **raw}
+        return raw
 
     def _validate(self, ctx: Ctx) -> None:
         _check_name(self.name, ctx.child("name"))
+        if self.fault_tolerance is not None:
+            _validate_fault_tolerance(self, ctx)
         period, length = self.calibration_period, self.calibration_duration
         if self.calibration_times and length is None:
             raise ctx.child("calibration_duration").error(
@@ -323,6 +433,84 @@ class QpuGroup:
     @property
     def kind(self) -> str:
         return "qpu"
+
+
+def _validate_fault_tolerance(g: QpuGroup, ctx: Ctx) -> None:
+    """A fault-tolerant group's model, code and budget work, and it holds one logical qubit.
+
+    The rule for the qubits: a job's share (``qubits // capacity``) must hold one logical qubit
+    at code distance max(3, d₀), d₀ the distance the error budget needs for the smallest
+    computation (one logical qubit measured once, laid out as the estimator does).
+    """
+    from hybridsim.costs import ft
+    from hybridsim.costs.specs import QpuSpec, model_group_keys
+    from hybridsim.errors import ModelDomainError
+    from hybridsim.timebase import format_duration
+
+    spec = g.fault_tolerance
+    fctx = ctx.child("fault_tolerance")
+    model = ft.QUBIT_MODELS.get(spec.qubit_model)
+    if spec.qec == "floquet_code" and model is not None and model.instruction_set != "majorana":
+        raise fctx.child("qec").error(
+            f"floquet_code needs a Majorana qubit model; {spec.qubit_model!r} is gate-based",
+            "surface_code, or a qubit_maj_* model",
+        )
+    if spec.qec == "floquet_code" and model is None:
+        raise fctx.child("qec").error(
+            "floquet_code needs a Majorana qubit model; a custom model is gate-based",
+            "surface_code",
+        )
+    if spec.qubit_model == "custom":
+        for k in ("error_1q", "error_2q", "readout_error"):
+            if not getattr(g, k) > 0:
+                raise ctx.child(k).error(
+                    f"{getattr(g, k)!r}: a custom fault-tolerant qubit model needs error rates > 0",
+                    "a number > 0 and <= 0.5",
+                )
+    else:
+        own = model_group_keys(spec.qubit_model, ticks=True)
+        text = model_group_keys(spec.qubit_model)
+        for k, v in own.items():
+            have = getattr(g, k)
+            if have != v:
+                given = format_duration(have, exact=True) if k in _TIME_KEYS else repr(have)
+                raise ctx.child(k).error(
+                    f"{given} differs from qubit model {spec.qubit_model!r} ({text[k]})",
+                    f"{text[k]!r}, or fault_tolerance.qubit_model = 'custom'",
+                )
+    try:
+        qpu = QpuSpec.from_group(g)
+    except ModelDomainError as exc:
+        # the physical error rate is not below the code's threshold (custom models only)
+        worst = max(("error_1q", "error_2q", "readout_error"), key=lambda k: getattr(g, k))
+        raise ctx.child(worst).error(str(exc), "a rate below the code's threshold") from None
+    try:
+        ft.check_model(qpu.qubit_model, qpu.qec)
+    except ModelDomainError as exc:
+        raise fctx.child("qubit_model").error(str(exc)) from None
+    try:
+        smallest = ft.estimate(
+            {"numQubits": 1, "measurementCount": 1},
+            qubit=qpu.qubit_model,
+            qec=qpu.qec,
+            error_budget=qpu.error_budget,
+        )
+    except ModelDomainError as exc:
+        raise fctx.child("error_budget").error(str(exc), "a larger error budget") from None
+    d = max(FT_MIN_DISTANCE, smallest.code_distance)
+    need = qpu.qec.physical_qubits(d)
+    share = g.qubits // g.capacity
+    if share < need:
+        per = (
+            f"{share} per job ({g.qubits} over capacity {g.capacity})"
+            if g.capacity > 1
+            else (f"{g.qubits}")
+        )
+        raise ctx.child("qubits").error(
+            f"{per} physical qubits cannot hold one logical qubit: {spec.qec} at code distance "
+            f"{d} needs {need}",
+            f"at least {need * g.capacity}",
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -1058,6 +1246,28 @@ class CostsConfig:
         doc="Charge kappa below sqrt(12) as sqrt(12) (the Jennings bound's validity limit) "
         "instead of failing the job.",
     )
+    ft_backend: str = key(
+        "builtin",
+        kind="choice",
+        choices=("builtin", "qdk"),
+        doc="Estimator of fault-tolerant QPUs' jobs: builtin (hybridsim.costs.ft) or qdk (the "
+        "Azure Quantum Resource Estimator itself, the optional extra: pip install "
+        "'hybridsim[ft]'; whole-nanosecond qubit models only).",
+    )
+
+    def _validate(self, ctx: Ctx) -> None:
+        if self.ft_backend == "qdk":
+            try:
+                import warnings
+
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")  # its deprecation notice of the old API
+                    import qdk.estimator  # noqa: F401
+            except ImportError:
+                raise ctx.child("ft_backend").error(
+                    "'qdk' needs the reference estimator, which is not installed",
+                    "pip install 'hybridsim[ft]' (the ft extra, package qdk), or 'builtin'",
+                ) from None
 
 
 SCHEDULER_DOC = (
@@ -1223,6 +1433,7 @@ class Scenario:
 
     def _validate(self, ctx: Ctx) -> None:
         _validate_network(self, ctx)
+        _validate_ft_backend(self, ctx)
         wl = self.workload
         if isinstance(wl, SyntheticWorkload) and wl.pool is not None:
             if not self.cluster.groups_for(wl.pool):
@@ -1307,6 +1518,30 @@ def _validate_policy_needs(sc: Scenario, ctx: Ctx) -> None:
                     f"a [[cluster.{kind}]] group or another policy",
                 )
             )
+
+
+def _validate_ft_backend(sc: Scenario, ctx: Ctx) -> None:
+    """The qdk backend takes whole nanoseconds: every fault-tolerant group's durations must be."""
+    if sc.costs.ft_backend != "qdk":
+        return
+    from hybridsim.timebase import TICKS_PER_SECOND
+
+    ns = TICKS_PER_SECOND // 10**9
+    for g in sc.cluster.qpu:
+        if g.fault_tolerance is None:
+            continue
+        for k in ("gate_time_1q", "gate_time_2q", "measure_time"):
+            if getattr(g, k) % ns:
+                raise (
+                    ctx.child("cluster")
+                    .child("qpu")
+                    .child(g.name)
+                    .child(k)
+                    .error(
+                        "not a whole number of nanoseconds, which costs.ft_backend = 'qdk' needs",
+                        "whole nanoseconds, or costs.ft_backend = 'builtin'",
+                    )
+                )
 
 
 def _validate_network(sc: Scenario, ctx: Ctx) -> None:

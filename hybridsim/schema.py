@@ -69,6 +69,7 @@ class Spec:
     min: float | None = None  # inclusive
     gt: float | None = None  # exclusive lower bound
     max: float | None = None  # inclusive
+    lt: float | None = None  # exclusive upper bound (an error rate in (0, 1))
     schema: Any = None  # dataclass for "table"/"tables"
     union: Mapping[str, Any] | None = None  # tag value -> dataclass, for "union"
     tag: str | None = None  # discriminating key for "union"
@@ -208,6 +209,8 @@ def _bounds_text(spec: Spec) -> str:
         parts.append(f">= {spec.min:g}")
     if spec.max is not None:
         parts.append(f"<= {spec.max:g}")
+    if spec.lt is not None:
+        parts.append(f"< {spec.lt:g}")
     return " and ".join(parts)
 
 
@@ -218,6 +221,8 @@ def _check_bounds(value: float, spec: Spec, ctx: Ctx, what: str) -> None:
     if spec.min is not None and not value >= spec.min:
         ok = False
     if spec.max is not None and not value <= spec.max:
+        ok = False
+    if spec.lt is not None and not value < spec.lt:
         ok = False
     if not ok:
         raise ctx.error(f"out of range: {value!r}", f"{what} {_bounds_text(spec)}")

@@ -280,6 +280,23 @@ def _cheapest_service(
                         "memory_bandwidth": c.memory_s,
                         "launch_latency": c.launch_s,
                     }
+                elif g.fault_tolerance is not None:
+                    # the fault-tolerant estimate per job; a job the group refuses never runs
+                    # there (routed around, or refused in zero time): it bounds nothing
+                    k = np.maximum(np.asarray(kappa, dtype=float), math.sqrt(12))
+                    k = np.broadcast_to(k, n.shape)
+                    runtime = np.empty(n.shape)
+                    refused = np.zeros(n.shape, dtype=bool)
+                    for i, (ni, di, ki) in enumerate(zip(n.flat, d.flat, k.flat, strict=True)):
+                        try:
+                            est = costs.quantum(int(ni), int(di), float(ki), g)
+                            t = est.total_s if not est.refusal else math.inf
+                        except ModelDomainError:
+                            t = math.inf
+                        refused.flat[i] = not math.isfinite(t)
+                        runtime.flat[i] = t if math.isfinite(t) else (-t if slowest else t)
+                    parts = {"fault_tolerance.qubit_model": runtime}
+                    c = None
                 else:
                     # the cheapest κ a QLSA is charged (the Jennings bound's sqrt(12) floor)
                     k = np.maximum(np.asarray(kappa, dtype=float), math.sqrt(12))
@@ -290,12 +307,18 @@ def _cheapest_service(
                         readout: c.readout_s,
                         "job_overhead": c.overhead_s,
                     }
-                total = np.asarray(c.total_s, dtype=float) * np.ones_like(n)
+                total = (
+                    parts["fault_tolerance.qubit_model"]
+                    if c is None
+                    else np.asarray(c.total_s, dtype=float) * np.ones_like(n)
+                )
         except ModelDomainError:
             continue  # this route cannot take the job: it does not bound the others
         names = list(parts)
         stacked = np.stack([np.broadcast_to(np.asarray(parts[k], float), n.shape) for k in names])
         dominant = np.array([_group_key(g, names[i]) for i in np.argmax(stacked, axis=0)])
+        if c is None:  # a fault-tolerant group: the jobs it refuses name no key
+            dominant = np.where(refused, "", dominant)
         stretched, fault_key = _on_faulty(g, total, sc.faults.max_attempts)
         if fault_key is not None:
             dominant = np.where(stretched > 2.0 * total, fault_key, dominant)

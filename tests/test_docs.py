@@ -168,6 +168,8 @@ def test_every_output_column_and_summary_key_is_documented():
             key = "utilization_<device>"
         if key.startswith("mean_queue_"):
             key = "mean_queue_<pool>"
+        if key.startswith("peak_physical_qubits_"):
+            key = "peak_physical_qubits_<group>"
         assert f"`{key}`" in text, key
 
 

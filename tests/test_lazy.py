@@ -72,5 +72,20 @@ def test_a_name_loads_its_module_only_when_read():
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
 
 
+def test_the_run_api_leaves_scipy_sklearn_and_matplotlib_out():
+    """Reaching ``hybridsim.run`` loads the simulator, not scipy (imported by the solves and the
+    estimators that need it), scikit-learn or matplotlib (benchmarks/bench_imports.py times it)."""
+    code = (
+        "import sys\n"
+        "import hybridsim\n"
+        "hybridsim.run\n"
+        "assert 'simpy' in sys.modules\n"
+        "heavy = ('scipy', 'sklearn', 'matplotlib', 'qutip')\n"
+        "loaded = sorted({m.split('.')[0] for m in sys.modules} & set(heavy))\n"
+        "assert not loaded, loaded\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
 def test_doctests_of_the_helper():
     assert doctest.testmod(_lazy).failed == 0

@@ -25,6 +25,7 @@ SHORT = {
     "paper-mistral-tiny.toml": ["workload.steps=2"],
     "multi-tenant.toml": ["workload.steps=2"],
     "faults.toml": ["workload.steps=2"],
+    "fault-tolerant.toml": ["workload.steps=1"],
 }
 NUMERIC = ("int", "float", "duration", "bandwidth", "floats", "ints", "durations", "seed")
 EXTREMES = {

@@ -8,16 +8,27 @@ so a poor κ estimate shows up as prediction error, as it would on a real cluste
 Device groups (the scenario's ``GpuGroup`` / ``QpuGroup``, durations in ticks) become typed
 specs (:class:`~hybridsim.costs.specs.GpuSpec`, :class:`~hybridsim.costs.specs.QpuSpec`, in
 seconds) once per group, at the model boundary; the formulas only ever see specs.
+
+A fault-tolerant QPU group (``fault_tolerance`` set) is priced by the fault-tolerant layer instead
+of gate times: the job's logical counts per solve (:mod:`hybridsim.costs.logical`, under the
+accounting's oracle, readout and state preparation) are estimated on the group's qubit model,
+QEC scheme and error budget (:mod:`hybridsim.costs.ft`, or the reference estimator with
+``costs.ft_backend = "qdk"``); the service is the estimated runtime and the footprint its
+physical qubits. On every QPU group a job whose footprint exceeds its share of the QPU's qubits
+is *refused* (``ServiceEstimate.refusal``): policies route around the group, and an executor
+made to run it there fails the attempt with that reason.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from hybridsim.costs import ft, logical
 from hybridsim.costs.classical import (
     CG_METHODS,
     DENSE_METHODS,
@@ -30,8 +41,15 @@ from hybridsim.costs.classical import (
 )
 from hybridsim.costs.quantum import ACCOUNTING, Accounting, qlsa_cost
 from hybridsim.costs.specs import GpuSpec, QpuSpec
+from hybridsim.errors import ModelDomainError
 
-__all__ = ["ServiceEstimate", "CostModel"]
+__all__ = ["ServiceEstimate", "CostModel", "REFUSALS"]
+
+#: Why a QPU group cannot run a job (``ServiceEstimate.refusal``, a job's ``fail_reason``).
+#: ``insufficient_qubits``: its footprint exceeds the QPU's qubits per job; ``code_distance``:
+#: no code distance up to the scheme's maximum meets the error budget (the estimator refused);
+#: ``estimator_limit``: counts beyond what the reference estimator takes (2^64, qdk backend).
+REFUSALS = ("insufficient_qubits", "code_distance", "estimator_limit")
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +60,14 @@ class ServiceEstimate:
     transfers are charged by the simulation separately. ``method`` is the classical method
     (``lu``, ``woodbury``...) that was priced; ``assembly_s`` the part of a classical service
     spent forming the dense block from its factor first.
+
+    QPU estimates also carry the job's size on the device: ``logical_qubits`` (its logical
+    counts' ``numQubits``, the algorithm's and the oracle's registers before any layout) and
+    ``physical_qubits`` (the qubits it occupies: the logical ones on a physical QPU, the
+    estimate's on a fault-tolerant one, factories included); on a fault-tolerant group also
+    ``t_count`` (T states consumed per solve), ``code_distance`` and ``failure_probability``
+    (the estimate's bound, at most the budget). ``refusal`` names why the group cannot run
+    the job (one of :data:`REFUSALS`), empty when it can.
     """
 
     route: str
@@ -55,6 +81,12 @@ class ServiceEstimate:
     n_qubits: float | None = None
     method: str | None = None
     assembly_s: float = 0.0
+    logical_qubits: int | None = None
+    physical_qubits: int | None = None
+    t_count: int | None = None
+    code_distance: int | None = None
+    failure_probability: float | None = None
+    refusal: str = ""
 
 
 #: Bound on memoized predictions; the cache is dropped when it grows past this.
@@ -251,7 +283,7 @@ class CostModel:
         )
 
     @staticmethod
-    def _quantum_estimate(c, i=None) -> ServiceEstimate:
+    def _quantum_estimate(c, i=None, logical_qubits=None, job_qubits=math.inf) -> ServiceEstimate:
         def g(x):
             return float(x if i is None else x[i])
 
@@ -265,6 +297,129 @@ class CostModel:
             g(c.queries),
             g(c.runs),
             g(c.n_qubits),
+            logical_qubits=logical_qubits,
+            physical_qubits=logical_qubits,
+            refusal=_footprint_refusal(logical_qubits, job_qubits),
+        )
+
+    def logical_qubits(self, n: int, d: int, kappa: float) -> int:
+        """The job's logical qubits under the accounting's oracle (memoized): its logical counts'
+        ``numQubits`` (:func:`hybridsim.costs.logical.qlsa_logical_qubits`)."""
+        hhl = self.config.algorithm == "hhl"
+        key = ("lq", n, d, kappa if hhl else None)
+        hit = self._memo.get(key)
+        if hit is None:
+            hit = self._memo[key] = logical.qlsa_logical_qubits(
+                self.config.algorithm, self._acc.oracle, n, d, kappa, self.config.epsilon
+            )
+        return hit
+
+    def oracle_cost(self, n: int, d: int) -> logical.OracleCost:
+        """Non-Clifford cost and registers of one query under the accounting's oracle."""
+        return logical.oracle_cost(self._acc.oracle, n, d)
+
+    def _logical_counts(self, n, d, kappa, alpha) -> logical.LogicalCounts:
+        cfg, acc = self.config, self._acc
+        return logical.qlsa_logical_counts(
+            cfg.algorithm,
+            acc.oracle,
+            int(n),
+            int(d),
+            float(kappa),
+            cfg.epsilon,
+            acc.readout,
+            alpha=float(alpha),
+            state_prep=acc.state_prep,
+            jennings_success_constant=cfg.jennings_success_constant,
+            costa_constant=cfg.costa_constant,
+            clamp=cfg.kappa_clamp,
+        )
+
+    def fault_tolerant(
+        self,
+        qpu: Any,
+        counts: dict[str, int],
+        *,
+        runs: float,
+        queries: float | None = None,
+        n_qubits: float | None = None,
+    ) -> ServiceEstimate:
+        """Service of logical ``counts`` (a whole solve) on one QPU of fault-tolerant group ``qpu``.
+
+        The estimate (memoized on the counts) gives the time (its runtime, plus ``runs /
+        max_shots`` jobs' overhead where the accounting charges it), the footprint (its physical
+        qubits), the code distance, the T states and the failure probability. ``runs``,
+        ``queries`` and ``n_qubits`` are reported as they are (runs of the readout, queries per
+        run, the circuit's qubits). An estimate the estimator refuses is a refusal
+        (``code_distance`` or ``estimator_limit``) with an infinite time.
+        """
+        spec = self.qpu_spec(qpu)
+        if not spec.fault_tolerant:
+            raise ValueError(f"QPU group {qpu.name!r} is not fault-tolerant")
+        key = tuple(int(counts.get(k, 0)) for k in ft.COUNT_KEYS)
+        mkey = ("ft", qpu.name, key)
+        e = self._memo.get(mkey)
+        if e is None:
+            e = self._remember(mkey, self._estimate(spec, counts))
+        return self._ft_estimate(e, key[0], spec, runs, queries, n_qubits)
+
+    def _estimate(self, spec: QpuSpec, counts) -> ft.FtEstimate | str:
+        """The estimate of one count set, or the refusal when the estimator refuses it."""
+        backend = self.config.ft_backend
+        if backend == "qdk" and max(counts.values()) > ft.U64_MAX:
+            return "estimator_limit"
+        try:
+            return ft.estimate(
+                counts,
+                qubit=spec.qubit_model,
+                qec=spec.qec,
+                error_budget=spec.error_budget,
+                backend=backend,
+            )
+        except ModelDomainError:
+            return "code_distance"
+
+    def _ft_estimate(self, e, num_qubits, spec, runs, queries, n_qubits) -> ServiceEstimate:
+        if isinstance(e, str):  # refused
+            return ServiceEstimate(
+                "quantum",
+                math.inf,
+                math.inf,
+                queries=queries,
+                runs=runs,
+                n_qubits=n_qubits,
+                logical_qubits=num_qubits,
+                refusal=e,
+            )
+        overhead = 0.0
+        if self._acc.charge_job_overhead:
+            overhead = math.ceil(runs / spec.max_shots_per_job - 1e-9) * spec.job_overhead_s
+        runtime = e.runtime_s
+        return ServiceEstimate(
+            "quantum",
+            runtime + overhead,
+            runtime,
+            overhead_s=overhead,
+            queries=queries,
+            runs=runs,
+            n_qubits=n_qubits,
+            logical_qubits=num_qubits,
+            physical_qubits=e.physical_qubits,
+            t_count=e.t_states,
+            code_distance=e.code_distance,
+            failure_probability=e.failure_probability,
+            refusal=_footprint_refusal(e.physical_qubits, spec.job_qubits),
+        )
+
+    def _ft_quantum(self, n, d, kappa, qpu, alpha) -> ServiceEstimate:
+        """A modelled job on a fault-tolerant group: its logical counts per solve, estimated."""
+        c = self._logical_counts(n, d, kappa, alpha)
+        return self.fault_tolerant(
+            qpu,
+            c.per_solve(),
+            runs=float(c.readout_runs),
+            queries=c.queries / c.success_probability,
+            n_qubits=float(c.num_qubits),
         )
 
     def classical(
@@ -374,16 +529,26 @@ class CostModel:
     ) -> ServiceEstimate:
         """Service of a QLSA solve on one QPU of group ``qpu``.
 
-        ``queries`` replaces the algorithm's query count (e.g. counted from a built circuit).
-        A κ that is None or infinite has no QLSA cost (``ModelDomainError``).
+        ``queries`` replaces the algorithm's query count (e.g. counted from a built circuit; not
+        on a fault-tolerant group, which counts logical operations: see
+        :meth:`fault_tolerant`). On a fault-tolerant group the job's logical counts per solve are
+        estimated (see the module docstring); on every group the estimate carries the job's
+        qubits and a refusal when they exceed the QPU's share per job. A κ that is None or
+        infinite has no QLSA cost (``ModelDomainError``).
         """
         alpha = self.alpha(d, job_alpha)
         key = ("q", qpu.name, n, d, kappa, alpha, queries)
         hit = self._memo.get(key)
         if hit is not None:
             return hit
+        spec = self.qpu_spec(qpu)
+        if spec.fault_tolerant:
+            if queries is not None:
+                raise ValueError("queries= does not apply to a fault-tolerant QPU group")
+            return self._remember(key, self._ft_quantum(n, d, kappa, qpu, alpha))
         c = self._quantum_arrays(n, d, kappa, qpu, alpha, queries)
-        return self._remember(key, self._quantum_estimate(c))
+        lq = self.logical_qubits(n, d, kappa)
+        return self._remember(key, self._quantum_estimate(c, None, lq, spec.job_qubits))
 
     def _prime_forms(self, forms, kappas, grp) -> None:
         """The classical half of :meth:`prime` for jobs with structure."""
@@ -455,6 +620,8 @@ class CostModel:
                 for j, i in enumerate(idx):
                     ckey = ("c", grp.name, n_l[i], d_l[i], k_l[i], None)
                     self._remember(ckey, self._classical_estimate(c, j))
+            elif self.qpu_spec(grp).fault_tolerant:
+                self._prime_fault_tolerant(n_l, d_l, k_l, grp)
             else:
                 idx = [
                     i for i, k in enumerate(k_l) if k is not None and np.isfinite(k) and k < 1e300
@@ -470,9 +637,55 @@ class CostModel:
                         grp,
                         np.array(alphas),
                     )
+                job_qubits = self.qpu_spec(grp).job_qubits
                 for j, i in enumerate(idx):
                     qkey = ("q", grp.name, n_l[i], d_l[i], k_l[i], alphas[j], None)
-                    self._remember(qkey, self._quantum_estimate(c, j))
+                    lq = self.logical_qubits(n_l[i], d_l[i], k_l[i])
+                    self._remember(qkey, self._quantum_estimate(c, j, lq, job_qubits))
+
+    def _prime_fault_tolerant(self, n_l, d_l, k_l, grp) -> None:
+        """The fault-tolerant half of :meth:`prime`: the jobs' count sets estimated together
+        (:func:`hybridsim.costs.ft.estimate_many`, once per distinct set)."""
+        spec = self.qpu_spec(grp)
+        todo: dict[tuple, tuple] = {}
+        for n, d, k in zip(n_l, d_l, k_l, strict=True):
+            if k is None or not math.isfinite(k):
+                continue
+            alpha = self.alpha(d, None)
+            if ("q", grp.name, n, d, k, alpha, None) in self._memo:
+                continue
+            try:
+                c = self._logical_counts(n, d, k, alpha)
+            except ModelDomainError:
+                continue  # left to the scalar call, which raises it to its caller
+            todo[(n, d, k, alpha)] = (c, c.per_solve())
+        fresh: dict[tuple, dict] = {}
+        for _c, counts in todo.values():
+            key = tuple(counts[k] for k in ft.COUNT_KEYS)
+            if ("ft", grp.name, key) not in self._memo:
+                fresh[key] = counts
+        if fresh and self.config.ft_backend == "builtin":
+            keys = list(fresh)
+            try:
+                estimates = ft.estimate_many(
+                    [fresh[k] for k in keys],
+                    qubit=spec.qubit_model,
+                    qec=spec.qec,
+                    error_budget=spec.error_budget,
+                )
+            except ModelDomainError:
+                estimates = [self._estimate(spec, fresh[k]) for k in keys]  # find the refused
+            for k, e in zip(keys, estimates, strict=True):
+                self._remember(("ft", grp.name, k), e)
+        for (n, d, k, alpha), (c, counts) in todo.items():
+            est = self.fault_tolerant(
+                grp,
+                counts,
+                runs=float(c.readout_runs),
+                queries=c.queries / c.success_probability,
+                n_qubits=float(c.num_qubits),
+            )
+            self._remember(("q", grp.name, n, d, k, alpha, None), est)
 
     def service(
         self, n: int, d: int, kappa: float | None, group: Any, job_alpha: float | None = None
@@ -483,3 +696,8 @@ class CostModel:
         if kappa is None:
             raise ValueError("a quantum cost needs a condition number")
         return self.quantum(n, d, kappa, group, job_alpha=job_alpha)
+
+
+def _footprint_refusal(qubits: int | None, job_qubits: float) -> str:
+    """``insufficient_qubits`` when a job of ``qubits`` does not fit in the QPU's share."""
+    return "insufficient_qubits" if qubits is not None and qubits > job_qubits else ""

@@ -9,8 +9,9 @@ executors, the break-even figures of sweeps and the study all go through them.
 Specs are frozen and validated when built, so the models that take them
 (:func:`hybridsim.costs.classical.classical_solve_time`, :func:`hybridsim.costs.quantum.qlsa_cost`,
 :func:`hybridsim.costs.breakeven.break_even`) do not re-check device numbers on every call.
-New device properties (a fault-tolerant QPU's qubit model and code, a GPU's memory for
-factor-based solvers) are added as fields with defaults, read from the group in ``from_group``.
+New device properties are added as fields with defaults, read from the group in ``from_group``:
+a QPU's qubits per job and, for a fault-tolerant QPU, its physical qubit model, QEC scheme and
+error budget per job (:class:`QpuSpec`).
 
 Examples
 --------
@@ -30,7 +31,7 @@ from typing import Any
 from hybridsim.errors import ModelDomainError
 from hybridsim.timebase import to_seconds
 
-__all__ = ["GpuSpec", "QpuSpec"]
+__all__ = ["GpuSpec", "QpuSpec", "model_group_keys"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +88,18 @@ class QpuSpec:
     link_latency_s, link_bandwidth_Bps : float
         The QPU's own network link (latency >= 0, bandwidth > 0), charged by the break-even
         helpers when the accounting charges link latency or transfers.
+    job_qubits : float
+        Physical qubits one job may occupy: the QPU's qubits shared equally among the jobs it
+        runs at once (``qubits // capacity`` of the group; >= 1, ``inf`` for no limit). A job
+        needing more cannot run on the QPU.
+    qubit_model : hybridsim.costs.ft.QubitModel, optional
+        Set for a fault-tolerant QPU: its physical qubit model. Its jobs then take the time and
+        the physical qubits of :func:`hybridsim.costs.ft.estimate` on their logical counts
+        (``qec`` and ``error_budget`` are then required).
+    qec : hybridsim.costs.ft.QecScheme, optional
+        The QEC scheme, resolved for the qubit model.
+    error_budget : float, optional
+        Probability of failure allowed per job, in (0, 1).
 
     Raises
     ------
@@ -102,6 +115,10 @@ class QpuSpec:
     job_overhead_s: float = 0.0
     link_latency_s: float = 0.0
     link_bandwidth_Bps: float = math.inf
+    job_qubits: float = math.inf
+    qubit_model: Any = None
+    qec: Any = None
+    error_budget: float | None = None
 
     def __post_init__(self) -> None:
         for name in (
@@ -118,6 +135,20 @@ class QpuSpec:
             raise ModelDomainError(f"max_shots_per_job must be >= 1, got {self.max_shots_per_job}")
         if not (self.link_latency_s >= 0 and self.link_bandwidth_Bps > 0):
             raise ModelDomainError("need link_latency_s >= 0, link_bandwidth_Bps > 0")
+        if not self.job_qubits >= 1:
+            raise ModelDomainError(f"job_qubits must be >= 1, got {self.job_qubits}")
+        if self.qubit_model is not None:
+            if self.qec is None or self.error_budget is None:
+                raise ModelDomainError("a fault-tolerant QPU needs qec and error_budget")
+            if not 0.0 < self.error_budget < 1.0:
+                raise ModelDomainError(f"error_budget must be in (0, 1), got {self.error_budget}")
+        elif self.qec is not None or self.error_budget is not None:
+            raise ModelDomainError("qec and error_budget need a qubit_model (fault tolerance)")
+
+    @property
+    def fault_tolerant(self) -> bool:
+        """Whether the QPU runs its jobs error-corrected (a qubit model is set)."""
+        return self.qubit_model is not None
 
     @property
     def gate_time_ratio_1q(self) -> float:
@@ -138,7 +169,84 @@ class QpuSpec:
             job_overhead_s=to_seconds(group.job_overhead),
             link_latency_s=to_seconds(group.link_latency),
             link_bandwidth_Bps=float(group.link_bandwidth),
+            job_qubits=float(group.qubits // group.capacity),
+            **_fault_tolerance(group),
         )
+
+
+def model_group_keys(qubit_model: str, *, ticks: bool = False) -> dict[str, Any]:
+    """The physical keys of a QPU group that a named fault-tolerant qubit model sets.
+
+    Gate-based models: ``gate_time_1q``, ``gate_time_2q``, ``measure_time`` and the error rates
+    ``error_1q``, ``error_2q``, ``readout_error`` of their gates and measurement. Majorana
+    models have no gates: the one-qubit "gate" is their T gate, the two-qubit one their joint
+    measurement (times and process error rates), the readout error their readout rate. In the
+    file representation (``"50 ns"``) or, with ``ticks``, as a built group holds them.
+
+    Examples
+    --------
+    >>> model_group_keys("qubit_gate_ns_e3")["gate_time_2q"]
+    '50 ns'
+    """
+    from hybridsim.costs import ft
+    from hybridsim.timebase import format_duration
+
+    m = ft.qubit_model(qubit_model)
+    if m.instruction_set == "gate_based":
+        times = (m.one_qubit_gate_time, m.two_qubit_gate_time, m.one_qubit_measurement_time)
+        rates = (
+            m.one_qubit_gate_error_rate,
+            m.two_qubit_gate_error_rate,
+            m.one_qubit_measurement_error_rate,
+        )
+    else:
+        times = (m.t_gate_time, m.two_qubit_joint_measurement_time, m.one_qubit_measurement_time)
+        rates = (
+            m.one_qubit_measurement_error_rate,
+            m.two_qubit_joint_measurement_error_rate,
+            m.readout_error_rate,
+        )
+    out: dict[str, Any] = {}
+    for name, t in zip(("gate_time_1q", "gate_time_2q", "measure_time"), times, strict=True):
+        out[name] = int(t) if ticks else format_duration(int(t), exact=True)
+    for name, r in zip(("error_1q", "error_2q", "readout_error"), rates, strict=True):
+        out[name] = float(r)
+    return out
+
+
+def _fault_tolerance(group: Any) -> dict[str, Any]:
+    """The FT fields of a QPU group's spec: none for a group without ``fault_tolerance``.
+
+    A named qubit model is the estimator's (:data:`hybridsim.costs.ft.QUBIT_MODELS`); ``custom``
+    is a gate-based model of the group's own physical numbers: one- and two-qubit gate times and
+    error rates, measurement time and readout error rate, T gates as long as one-qubit gates
+    with error ``t_error`` (or the one-qubit gate error), idle errors at the readout rate (the
+    estimator's default rule).
+    """
+    spec = getattr(group, "fault_tolerance", None)
+    if spec is None:
+        return {}
+    from hybridsim.costs import ft
+
+    if spec.qubit_model == "custom":
+        model = ft.QubitModel(
+            f"{group.name}_custom",
+            "gate_based",
+            one_qubit_measurement_time=int(group.measure_time),
+            one_qubit_gate_time=int(group.gate_time_1q),
+            two_qubit_gate_time=int(group.gate_time_2q),
+            one_qubit_measurement_error_rate=float(group.readout_error),
+            one_qubit_gate_error_rate=float(group.error_1q),
+            two_qubit_gate_error_rate=float(group.error_2q),
+            t_gate_error_rate=float(group.error_1q if spec.t_error is None else spec.t_error),
+        )
+    else:
+        model = ft.qubit_model(spec.qubit_model)
+    return {
+        "qubit_model": model,
+        "qec": ft.qec_scheme(spec.qec, model),
+        "error_budget": float(spec.error_budget),
+    }
 
 
 #: Keyword arguments the cost functions took before the specs, by spec (deprecated).

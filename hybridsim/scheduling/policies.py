@@ -18,6 +18,14 @@ job's row shows predicted against actual time whichever policy ran.
 ``oracle``
     ``earliest_finish`` with the true κ instead of the estimate, and no estimation charged: an
     upper bound on what better (and free) κ estimation could give.
+
+QPU capacity. A QPU group whose cost model *refuses* a job (its qubits per job cannot hold the
+job's footprint: ``insufficient_qubits``; or, fault-tolerant, no code distance meets the error
+budget) has no finite prediction for it. ``qnewton``, ``kappa_threshold`` and
+``earliest_finish`` (and ``oracle``) choose among the QPU groups that can hold the job and keep
+it classical when none can; ``quantum_only`` is a forced route: it prefers a group that holds
+the job, and with none sends it to the least-loaded QPU group, whose executor fails the attempt
+with the refusal as its reason (retried, rerouted or sent to a GPU per ``[faults]``).
 """
 
 from __future__ import annotations
@@ -84,25 +92,52 @@ class _Policy(BaseScheduler):
             return math.inf
 
     def _quantum(self, job: SolveJob, group: GroupView, kappa: float | None) -> float:
-        """Predicted QPU time; infinite where the model has no finite answer (κ̂ = inf)."""
+        """Predicted QPU time; infinite where the model has no finite answer (κ̂ = inf) or the
+        group refuses the job (too few qubits, no code distance for its error budget)."""
         if kappa is None or not math.isfinite(kappa):
             return math.inf
         try:
             # κ̂ from the paper's bound can be astronomically large: an overflow to inf is the
             # right answer here, not a warning.
             with np.errstate(over="ignore", invalid="ignore"):
-                t = self.costs.quantum(job.n, job.d, kappa, group.config, job_alpha=None).total_s
+                est = self.costs.quantum(job.n, job.d, kappa, group.config, job_alpha=None)
         except ModelDomainError:
             return math.inf
+        if est.refusal:
+            return math.inf
+        t = est.total_s
         return t if math.isfinite(t) else math.inf
+
+    def _holds(self, job: SolveJob, group: GroupView, kappa: float | None) -> bool:
+        """Whether QPU group ``group`` can hold ``job`` (its cost model does not refuse it).
+
+        Decided on the prediction's κ; without a usable κ̂ nothing is known against the group
+        (its footprint needs the job's counts), so it is taken to hold the job.
+        """
+        if kappa is None or not math.isfinite(kappa):
+            return True
+        try:
+            with np.errstate(over="ignore", invalid="ignore"):
+                est = self.costs.quantum(job.n, job.d, kappa, group.config, job_alpha=None)
+        except ModelDomainError:
+            return True
+        return not est.refusal
+
+    def _qpu_group(self, job: SolveJob, view: ClusterView, kappa: float | None) -> GroupView:
+        """The least-loaded QPU group that can hold ``job``; the least-loaded of all when none
+        can (its prediction is then infinite)."""
+        groups = view.groups("qpu")
+        holding = [g for g in groups if self._holds(job, g, kappa)]
+        return least_loaded(holding or groups)
 
     def _both(
         self, job: SolveJob, view: ClusterView, kappa: float | None
     ) -> tuple[GroupView, float, GroupView, float]:
-        """Least-loaded GPU and QPU groups and each route's predicted total (the quantum one
-        including the job's preparation on its origin)."""
+        """Least-loaded GPU group and QPU group holding the job, and each route's predicted
+        total (the quantum one including the job's preparation on its origin; infinite when no
+        QPU group holds the job)."""
         gc = least_loaded(view.groups("gpu"))
-        gq = least_loaded(view.groups("qpu"))
+        gq = self._qpu_group(job, view, kappa)
         pq = self._quantum(job, gq, kappa) + job.quantum_prep_s
         return gc, self._classical(job, gc, kappa), gq, pq
 
@@ -157,7 +192,7 @@ class QuantumOnly(_Policy):
     needs = frozenset({"qpu"})
 
     def decide(self, job: SolveJob, view: ClusterView) -> Decision:
-        g = least_loaded(view.groups("qpu"))
+        g = self._qpu_group(job, view, job.kappa_est)
         pq = self._quantum(job, g, job.kappa_est) + job.quantum_prep_s
         return self._decision("quantum", g, None, pq, "policy", job_prep=job.quantum_prep_s)
 
@@ -173,6 +208,8 @@ class QNewton(_Policy):
         gc, pc, gq, pq = self._both(job, view, kappa)
         if kappa is None or not kappa <= self.config.kappa_threshold:
             return self._decision("classical", gc, pc, pq, "kappa above threshold")
+        if not self._holds(job, gq, kappa):
+            return self._decision("classical", gc, pc, pq, "no QPU group holds the job")
         if pq < pc:
             return self._decision(
                 "quantum", gq, pc, pq, "quantum predicted faster", job_prep=job.quantum_prep_s
@@ -190,6 +227,8 @@ class KappaThreshold(_Policy):
         kappa = job.kappa_est
         gc, pc, gq, pq = self._both(job, view, kappa)
         if kappa is not None and kappa <= self.config.kappa_threshold:
+            if not self._holds(job, gq, kappa):
+                return self._decision("classical", gc, pc, pq, "no QPU group holds the job")
             return self._decision(
                 "quantum", gq, pc, pq, "kappa at or below threshold", job_prep=job.quantum_prep_s
             )

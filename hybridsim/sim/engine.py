@@ -575,6 +575,7 @@ class Simulation:
                 *_outcome_fields(flight.outcome, job.service_ticks is not None),
                 flight.attempts,
                 flight.fail_reason if status == "failed" else "",
+                *(flight.outcome.resources if flight.outcome is not None else (None,) * 4),
             )
         )
         if flight.on_done is not None:
