@@ -651,6 +651,7 @@ def _hhl(
     assert ref is not None  # an answer implies the reference solve succeeded
     x = np.real_if_close(res.x)
     if spec.fault_tolerant:
+        assert est.failure_probability is not None  # a fault-tolerant estimate has its bound
         p_fail = float(est.failure_probability)
     else:
         p_fail = failure_probability(group, charge.n_1q, charge.n_2q, n_qubits)

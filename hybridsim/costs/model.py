@@ -23,8 +23,9 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -88,6 +89,8 @@ class ServiceEstimate:
     failure_probability: float | None = None
     refusal: str = ""
 
+
+_V = TypeVar("_V")
 
 #: Bound on memoized predictions; the cache is dropped when it grows past this.
 _CACHE_LIMIT = 200_000
@@ -261,7 +264,8 @@ class CostModel:
             queries=queries,
         )
 
-    def _remember(self, key: tuple, value: ServiceEstimate) -> ServiceEstimate:
+    def _remember(self, key: tuple, value: _V) -> _V:
+        # The memo holds predictions, fault-tolerant estimates (or refusals) and qubit counts.
         if len(self._memo) >= _CACHE_LIMIT:
             self._memo.clear()
         self._memo[key] = value
@@ -302,9 +306,9 @@ class CostModel:
             refusal=_footprint_refusal(logical_qubits, job_qubits),
         )
 
-    def logical_qubits(self, n: int, d: int, kappa: float) -> int:
+    def logical_qubits(self, n: int, d: int, kappa: float | None) -> int:
         """The job's logical qubits under the accounting's oracle (memoized): its logical counts'
-        ``numQubits`` (:func:`hybridsim.costs.logical.qlsa_logical_qubits`)."""
+        ``numQubits`` (:func:`hybridsim.costs.logical.qlsa_logical_qubits`; HHL needs κ)."""
         hhl = self.config.algorithm == "hhl"
         key = ("lq", n, d, kappa if hhl else None)
         hit = self._memo.get(key)
@@ -366,6 +370,7 @@ class CostModel:
     def _estimate(self, spec: QpuSpec, counts) -> ft.FtEstimate | str:
         """The estimate of one count set, or the refusal when the estimator refuses it."""
         backend = self.config.ft_backend
+        assert spec.error_budget is not None  # a fault-tolerant spec has one (QpuSpec checks)
         if backend == "qdk" and max(counts.values()) > ft.U64_MAX:
             return "estimator_limit"
         try:
@@ -665,7 +670,9 @@ class CostModel:
             if ("ft", grp.name, key) not in self._memo:
                 fresh[key] = counts
         if fresh and self.config.ft_backend == "builtin":
+            assert spec.error_budget is not None  # a fault-tolerant spec has one (QpuSpec checks)
             keys = list(fresh)
+            estimates: Sequence[ft.FtEstimate | str]
             try:
                 estimates = ft.estimate_many(
                     [fresh[k] for k in keys],
