@@ -32,8 +32,8 @@ from pathlib import Path
 
 from benchmarks.bench_engine import mmc_scenario
 from benchmarks.harness import Row, interleaved_medians
+from hybridsim.api import run as hs_run
 from hybridsim.scenario import load_scenario
-from hybridsim.sim.engine import run as hs_run
 
 
 def plain_matplotlib_timeline(result, path: Path) -> None:

@@ -21,13 +21,13 @@ __version__ = "0.1.0"
 __all__ = ["run", "load_scenario", "run_sweep", "Scenario", "RunResult", "__version__"]
 
 if TYPE_CHECKING:  # pragma: no cover
+    from hybridsim.api import run
     from hybridsim.results import RunResult
     from hybridsim.scenario import Scenario, load_scenario
-    from hybridsim.sim.engine import run
     from hybridsim.sweep.runner import run_sweep
 
 _LAZY = {
-    "run": "hybridsim.sim.engine",
+    "run": "hybridsim.api",
     "load_scenario": "hybridsim.scenario",
     "Scenario": "hybridsim.scenario",
     "RunResult": "hybridsim.results",

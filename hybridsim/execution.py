@@ -418,8 +418,13 @@ def _modelled_quantum(
         t0 = time.perf_counter()
         ref, failure = _reference(job)
         wall = time.perf_counter() - t0
+    # A primed step's estimate is memoized: read it without entering np.errstate (what
+    # _charged's first attempt returns for it; its fallbacks only run when that attempt raises).
+    k = _kappa_for_charge(job)
+    est = costs.cached_quantum(job.n, job.d, k, group) if k is not None else None
     try:
-        est = _charged(job, lambda k: costs.quantum(job.n, job.d, k, group, job_alpha=None))
+        if est is None:
+            est = _charged(job, lambda x: costs.quantum(job.n, job.d, x, group, job_alpha=None))
     except ModelDomainError:
         if not failure:
             raise

@@ -1082,6 +1082,11 @@ class KappaModel:
             ) from None
         return {k: v for k, v in raw.items() if k != "replay"} | {"values": list(values)}
 
+    @property
+    def kappa_start(self) -> float:
+        """``start`` under the name :class:`hybridsim.workload.shapes.Trajectory` reads."""
+        return self.start
+
     def _validate(self, ctx: Ctx) -> None:
         if self.kind == "replay" and self.values is None:
             raise ctx.child("replay").error("missing: kind = replay needs a replay file or values")

@@ -535,7 +535,7 @@ def _mlp(sc: Any) -> list[_Sim]:
     sims = [
         newton(_route_kinds(sc, sc.scheduler.policy)) if wl.optimizer == "newton" else first_order()
     ]
-    for name in wl.baselines:  # as sim.engine.baseline_scenarios runs them
+    for name in wl.baselines:  # as hybridsim.api.baseline_scenarios runs them
         if name == "classical_newton":
             if not (wl.optimizer == "newton" and sc.scheduler.policy == "classical_only"):
                 sims.append(newton({"gpu"}))

@@ -15,12 +15,12 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_a_bug_exits_1_with_the_traceback_and_a_request_to_report_it(tmp_path, monkeypatch, capsys):
     """A failure inside a run that is not a HybridSimError used to escape main (a bare
     traceback); now main prints it and asks for a report."""
-    import hybridsim.sim.engine as engine
+    import hybridsim.api as api
 
     def broken(*_a, **_k):
         raise RuntimeError("simulated internal failure")
 
-    monkeypatch.setattr(engine, "run", broken)
+    monkeypatch.setattr(api, "run", broken)
     rc = cli.main(["run", str(ROOT / "scenarios" / "mmc.toml"), "--out", str(tmp_path / "o")])
     err = capsys.readouterr().err
     assert rc == 1

@@ -181,8 +181,7 @@ def _run_jobs(data, jobs, overrides=()):
     data = {**data, "workload": {**data["workload"], "jobs": len(jobs)}}
     sc = load_scenario(data, list(overrides))
     sim = Simulation(sc, sc.seed)
-    sim._arrivals(iter([(0, j) for j in jobs]))
-    sim.env.run(until=sim._finished)
+    sim.run(jobs=[(0, j) for j in jobs])
     rec: Recorder = sim.recorder
     return RunResult.from_records(sc, sc.seed, rec, sim)
 

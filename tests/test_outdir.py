@@ -64,12 +64,12 @@ def one_error_line(capsys) -> str:
 @pytest.fixture
 def no_simulation(monkeypatch):
     """Fail the test if a simulation starts."""
-    import hybridsim.sim.engine as engine
+    import hybridsim.api as api
 
     def refuse(*a, **k):
         raise AssertionError("the simulation ran before --out was checked")
 
-    monkeypatch.setattr(engine, "run", refuse)
+    monkeypatch.setattr(api, "run", refuse)
 
 
 # -- 17.1: an existing run directory is refused without --force, replaced whole with it ----------
@@ -210,10 +210,10 @@ def test_bad_report_out_is_refused_before_reading_the_runs(tmp_path, capsys, mon
 def test_an_unwritable_place_is_refused_before_the_simulation(tmp_path, capsys, monkeypatch):
     # sysfs refuses mkdir even to root
     assert run(tmp_path / "r") == 0
+    import hybridsim.api as api
     import hybridsim.report.data as data
-    import hybridsim.sim.engine as engine
 
-    monkeypatch.setattr(engine, "run", lambda *a, **k: pytest.fail("simulated"))
+    monkeypatch.setattr(api, "run", lambda *a, **k: pytest.fail("simulated"))
     monkeypatch.setattr(data, "load_run", lambda p: pytest.fail("runs read before --out check"))
     assert main(["run", MMC, "--out", "/sys/hybridsim-test/out"]) == 2
     assert "/sys/hybridsim-test/out: cannot write" in one_error_line(capsys)

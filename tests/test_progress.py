@@ -53,16 +53,16 @@ def test_progress_reports_training_steps_of_every_run():
 
 
 def test_header_comes_before_the_simulation(monkeypatch, capsys, tmp_path):
-    import hybridsim.sim.engine as engine
+    import hybridsim.api as api
 
-    real = engine.run
+    real = api.run
     printed = []
 
     def spy(*a, **k):
         printed.append(capsys.readouterr().out)
         return real(*a, **k)
 
-    monkeypatch.setattr(engine, "run", spy)
+    monkeypatch.setattr(api, "run", spy)
     out = tmp_path / "o"
     assert main(["run", MMC, "--out", str(out), "--no-report", "--set", "workload.jobs=30"]) == 0
     assert len(printed) == 1 and printed[0].endswith(" written\n"), printed

@@ -259,8 +259,7 @@ def _matrix_run(run_spec, seed):
             )
         )
     sim = Simulation(sc, seed)
-    sim._arrivals(iter([(0, j) for j in jobs]))
-    sim.env.run(until=sim._finished)
+    sim.run(jobs=[(0, j) for j in jobs])
     r = RunResult.from_records(sc, seed, sim.recorder, sim)
     check_run_invariants(r)
     for j in r.jobs:

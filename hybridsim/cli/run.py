@@ -37,11 +37,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 def command(args: argparse.Namespace) -> int:
     """Run ``hybridsim run`` with parsed ``args``; return the exit code."""
+    from hybridsim.api import run
     from hybridsim.cli.progress import ProgressBar, header_size
     from hybridsim.errors import HybridSimError
     from hybridsim.outdir import replacing, safe_name
     from hybridsim.scenario import load_scenario
-    from hybridsim.sim.engine import run
 
     if args.seed is not None and args.seed < 0:
         raise HybridSimError(f"--seed: must be non-negative, got {args.seed}")

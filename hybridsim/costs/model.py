@@ -94,6 +94,17 @@ _V = TypeVar("_V")
 
 #: Bound on memoized predictions; the cache is dropped when it grows past this.
 _CACHE_LIMIT = 200_000
+#: The QLSA cost fields a quantum :class:`ServiceEstimate` takes, in its field order.
+_QUANTUM_FIELDS = (
+    "total_s",
+    "compute_s",
+    "state_prep_s",
+    "readout_s",
+    "overhead_s",
+    "queries",
+    "runs",
+    "n_qubits",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -555,8 +566,23 @@ class CostModel:
         lq = self.logical_qubits(n, d, kappa)
         return self._remember(key, self._quantum_estimate(c, None, lq, spec.job_qubits))
 
-    def _prime_forms(self, forms, kappas, grp) -> None:
-        """The classical half of :meth:`prime` for jobs with structure."""
+    def cached_quantum(
+        self,
+        n: int,
+        d: int,
+        kappa: float,
+        qpu: Any,
+        *,
+        job_alpha: float | None = None,
+        queries: float | None = None,
+    ) -> ServiceEstimate | None:
+        """What :meth:`quantum` would return, when it is memoized already; else None (nothing
+        is computed). Lets a hot caller skip the numpy error-state setup a computation needs."""
+        return self._memo.get(("q", qpu.name, n, d, kappa, self.alpha(d, job_alpha), queries))
+
+    def _prime_forms(self, forms, kappas, grp) -> list[ServiceEstimate]:
+        """The classical half of :meth:`prime` for jobs with structure; returns the estimates
+        in job order."""
         f_l = tuple(forms)
         static_key = (grp.name, f_l)
         columns = self._static.get(("columns", f_l))
@@ -578,12 +604,18 @@ class CostModel:
         memo = self._memo
         if len(memo) + len(f_l) >= _CACHE_LIMIT:
             memo.clear()
+        out = []
+        gname = grp.name
         for f, kk, m, t, a in zip(f_l, kappas, names, totals, asm, strict=True):
-            memo[("c", grp.name, f.n, f.d, kk, f)] = ServiceEstimate(
+            est = memo[("c", gname, f.n, f.d, kk, f)] = ServiceEstimate(
                 "classical", t, t - a, method=m, assembly_s=a
             )
+            out.append(est)
+        return out
 
-    def prime(self, n, d, kappa, groups, *, forms=None, classical_kappa=None) -> None:
+    def prime(
+        self, n, d, kappa, groups, *, forms=None, classical_kappa=None
+    ) -> dict[str, list[ServiceEstimate]]:
         """Predict many solves at once (vectorized) so later scalar calls hit the memo.
 
         Parameters
@@ -597,14 +629,21 @@ class CostModel:
             :meth:`classical` with ``form=`` and κ from ``classical_kappa``.
         classical_kappa : sequence, optional
             κ of each classical form (default ``kappa``).
+
+        Returns
+        -------
+        dict
+            With ``forms``: each GPU group's estimates, in job order, by group name (what
+            :meth:`classical` with ``form=`` returns for them); otherwise empty.
         """
         n_l, d_l, k_l = list(n), list(d), list(kappa)
+        primed: dict[str, list[ServiceEstimate]] = {}
         if not n_l:
-            return
+            return primed
         for grp in groups:
             if grp.kind == "gpu" and forms is not None:
                 ck = list(classical_kappa) if classical_kappa is not None else k_l
-                self._prime_forms(forms, ck, grp)
+                primed[grp.name] = self._prime_forms(forms, ck, grp)
             elif grp.kind == "gpu":
                 # CG's iteration count needs a finite κ: other entries are left to scalar calls
                 idx = [
@@ -629,7 +668,7 @@ class CostModel:
                 self._prime_fault_tolerant(n_l, d_l, k_l, grp)
             else:
                 idx = [
-                    i for i, k in enumerate(k_l) if k is not None and np.isfinite(k) and k < 1e300
+                    i for i, k in enumerate(k_l) if k is not None and math.isfinite(k) and k < 1e300
                 ]
                 if not idx:
                     continue
@@ -642,11 +681,27 @@ class CostModel:
                         grp,
                         np.array(alphas),
                     )
+                # Each field as a list of Python floats once (float(x[i]) per field and job was
+                # most of a primed step's time); the values are the same.
+                m = len(idx)
+                cols = [
+                    np.broadcast_to(np.asarray(getattr(c, f), dtype=float), (m,)).tolist()
+                    for f in _QUANTUM_FIELDS
+                ]
                 job_qubits = self.qpu_spec(grp).job_qubits
+                gname = grp.name
                 for j, i in enumerate(idx):
-                    qkey = ("q", grp.name, n_l[i], d_l[i], k_l[i], alphas[j], None)
+                    qkey = ("q", gname, n_l[i], d_l[i], k_l[i], alphas[j], None)
                     lq = self.logical_qubits(n_l[i], d_l[i], k_l[i])
-                    self._remember(qkey, self._quantum_estimate(c, j, lq, job_qubits))
+                    est = ServiceEstimate(
+                        "quantum",
+                        *[col[j] for col in cols],
+                        logical_qubits=lq,
+                        physical_qubits=lq,
+                        refusal=_footprint_refusal(lq, job_qubits),
+                    )
+                    self._remember(qkey, est)
+        return primed
 
     def _prime_fault_tolerant(self, n_l, d_l, k_l, grp) -> None:
         """The fault-tolerant half of :meth:`prime`: the jobs' count sets estimated together

@@ -60,6 +60,8 @@ def least_loaded(groups: Sequence[GroupView]) -> GroupView:
         work = queued + sum(d.running for d in g.devices)
         return (slots == 0, work / slots if slots else work)
 
+    if isinstance(groups, (list, tuple)) and len(groups) == 1:
+        return groups[0]  # what min() returns for one group, without computing its load
     return min(groups, key=load)
 
 
@@ -97,10 +99,7 @@ class _Policy(BaseScheduler):
         if kappa is None or not math.isfinite(kappa):
             return math.inf
         try:
-            # κ̂ from the paper's bound can be astronomically large: an overflow to inf is the
-            # right answer here, not a warning.
-            with np.errstate(over="ignore", invalid="ignore"):
-                est = self.costs.quantum(job.n, job.d, kappa, group.config, job_alpha=None)
+            est = self._quantum_estimate(job, group, kappa)
         except ModelDomainError:
             return math.inf
         if est.refusal:
@@ -117,16 +116,28 @@ class _Policy(BaseScheduler):
         if kappa is None or not math.isfinite(kappa):
             return True
         try:
-            with np.errstate(over="ignore", invalid="ignore"):
-                est = self.costs.quantum(job.n, job.d, kappa, group.config, job_alpha=None)
+            est = self._quantum_estimate(job, group, kappa)
         except ModelDomainError:
             return True
         return not est.refusal
+
+    def _quantum_estimate(self, job: SolveJob, group: GroupView, kappa: float):
+        """The cost model's QPU estimate for ``job`` on ``group``: the memoized one when the
+        step primed it (no numpy runs, so no error state to set: entering ``np.errstate`` cost
+        more than the rest of a decision), else computed. κ̂ from the paper's bound can be
+        astronomically large: an overflow to inf is the right answer there, not a warning."""
+        hit = self.costs.cached_quantum(job.n, job.d, kappa, group.config)
+        if hit is not None:
+            return hit
+        with np.errstate(over="ignore", invalid="ignore"):
+            return self.costs.quantum(job.n, job.d, kappa, group.config, job_alpha=None)
 
     def _qpu_group(self, job: SolveJob, view: ClusterView, kappa: float | None) -> GroupView:
         """The least-loaded QPU group that can hold ``job``; the least-loaded of all when none
         can (its prediction is then infinite)."""
         groups = view.groups("qpu")
+        if len(groups) == 1:
+            return groups[0]  # least_loaded(holding or groups) of one group is that group
         holding = [g for g in groups if self._holds(job, g, kappa)]
         return least_loaded(holding or groups)
 

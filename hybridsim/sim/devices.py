@@ -44,10 +44,9 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-import simpy
-
 from hybridsim.records import IntervalRecord, QueueRecord, Recorder
 from hybridsim.scheduling.base import Decision, SolveJob
+from hybridsim.sim.clock import DISPATCH_PRIORITY, END_PRIORITY, START_PRIORITY, Clock
 
 __all__ = [
     "Flight",
@@ -61,61 +60,11 @@ __all__ = [
     "DORMANT_AFTER",
 ]
 
-#: SimPy runs the events of one instant by priority, then in scheduling order; its own are
-#: URGENT = 0 (process starts, interrupts) and NORMAL = 1 (timeouts, triggered events).
-END_PRIORITY = -3  # a calibration window or an outage ends
-START_PRIORITY = -2  # a calibration window is due; a device or a link fails
-DISPATCH_PRIORITY = 2  # a pool's deferred dispatch, after everything else at the instant
+_queue_record = QueueRecord._make  # (at, pool, length); once per queue change
 
 #: Consecutive idle cycles (outages) or periods (calibration windows) after which a fault or
 #: calibration process of an idle resource stops generating events (see hybridsim.sim.faults).
 DORMANT_AFTER = 64
-
-
-class _Timed(simpy.events.Event):
-    """A timeout with a priority (SimPy's Timeout always uses NORMAL; this inlines the same
-    initialization with another priority)."""
-
-    __slots__ = ()
-
-    def __init__(self, env: simpy.Environment, delay: int, priority: int):
-        self.env = env
-        self.callbacks = []
-        self._value = None
-        self._ok = True
-        env.schedule(self, priority, delay)
-
-
-class Clock:
-    """Schedules the engine's fault and calibration callbacks at their tie-rule priority.
-
-    ``device_phase`` is true while one of them runs (steps 1-2 of the tie rule in the module
-    docstring): a pool dispatches nothing then, since a device may still change state at this
-    instant.
-    """
-
-    __slots__ = ("env", "device_phase")
-
-    def __init__(self, env: simpy.Environment):
-        self.env = env
-        self.device_phase = False
-
-    def call_in(self, delay: int, priority: int, fn: Callable[[Any], None]) -> None:
-        """Call ``fn(event)`` ``delay`` ticks from now, at ``priority`` among that instant's
-        events."""
-        ev = _Timed(self.env, delay, priority)
-        if priority < 0:
-
-            def run(event) -> None:
-                self.device_phase = True
-                try:
-                    fn(event)
-                finally:
-                    self.device_phase = False
-
-            ev.callbacks.append(run)
-        else:
-            ev.callbacks.append(fn)
 
 
 class Flight:
@@ -289,15 +238,39 @@ class Pool:
     devices : list of str
         Device names.
     recorder : Recorder
-    start : callable
-        ``start(flight, device)``: the engine's hook that moves a dispatched flight to its device.
-    abort : callable
-        ``abort(flight, device, reason)``: the engine's hook for a flight whose device failed.
+    on_dispatch : callable
+        ``on_dispatch(flight, device)``: called when a flight is given a slot of ``device``
+        (the run's :meth:`JobPath.dispatched <hybridsim.sim.lifecycle.JobPath.dispatched>`).
+    on_abort : callable
+        ``on_abort(flight, device, reason)``: called for a flight whose device failed under it
+        (the run's :meth:`Recovery.aborted <hybridsim.sim.faults.Recovery.aborted>`).
     record_queue : bool
         Record a :class:`QueueRecord` at every change of the waiting count.
     clock : Clock, optional
         The run's clock for prioritized callbacks (one is made when omitted).
     """
+
+    __slots__ = (
+        "env",
+        "clock",
+        "name",
+        "kind",
+        "config",
+        "recorder",
+        "_on_dispatch",
+        "_on_abort",
+        "_record_queue",
+        "queue",
+        "_fifo",
+        "_phase_at",
+        "devices",
+        "by_name",
+        "free",
+        "waiting",
+        "running",
+        "touched_at",
+        "sleepers",
+    )
 
     def __init__(
         self,
@@ -307,8 +280,8 @@ class Pool:
         config: Any,
         devices: list[str],
         recorder: Recorder,
-        start: Callable[[Flight, Device], None],
-        abort: Callable[[Flight, Device, str], None] | None = None,
+        on_dispatch: Callable[[Flight, Device], None],
+        on_abort: Callable[[Flight, Device, str], None] | None = None,
         record_queue: bool = True,
         clock: Clock | None = None,
     ):
@@ -318,8 +291,8 @@ class Pool:
         self.kind = kind
         self.config = config
         self.recorder = recorder
-        self._start = start
-        self._abort = abort
+        self._on_dispatch = on_dispatch
+        self._on_abort = on_abort
         self._record_queue = record_queue
         self.queue = JobQueue(config.discipline)
         self._fifo = config.discipline == "fifo"
@@ -342,7 +315,7 @@ class Pool:
     def _queue_changed(self, delta: int) -> None:
         self.waiting += delta
         if self._record_queue:
-            self.recorder.queues.append(QueueRecord(self.env.now, self.name, self.waiting))
+            self.recorder.queues.append(_queue_record((self.env._now, self.name, self.waiting)))
 
     # -- arrivals ------------------------------------------------------------------------------
     def observe(self) -> None:
@@ -358,13 +331,13 @@ class Pool:
         It starts at once only where the tie rule allows (a ``fifo`` pool outside steps 1-2 and
         with no dispatch pending at this instant); otherwise it waits for the dispatch step.
         """
-        self.touched_at = self.env.now
+        t = self.touched_at = self.env._now  # (the per-job path reads _now: see sim/lifecycle.py)
         if self.sleepers:
             self.observe()
         flight.pool = self
         pinned = flight.decision.device
         # dispatch now only where the tie rule allows it (inlined: this runs once per job)
-        now = self._fifo and self._phase_at != self.env.now and not self.clock.device_phase
+        now = self._fifo and self._phase_at != t and not self.clock.device_phase
         if pinned is None:
             if now and self.free:
                 self._dispatch(flight, self.free.popleft())
@@ -392,8 +365,8 @@ class Pool:
         dev.active.append(flight)
         self.running += 1
         flight.device = dev
-        flight.dispatched_at = self.env.now
-        self._start(flight, dev)
+        flight.dispatched_at = self.env._now
+        self._on_dispatch(flight, dev)
 
     # -- departures ----------------------------------------------------------------------------
     def release(self, dev: Device, flight: Flight) -> None:
@@ -406,9 +379,10 @@ class Pool:
             if dev.running == 0:
                 self._begin_calibration(dev)
             return
-        if dev.available:
-            if self._fifo and self._phase_at != self.env.now and not self.clock.device_phase:
-                self._fill_slot(dev)
+        if dev.up and not dev.calibrating:  # available (it is not draining)
+            if self._fifo and self._phase_at != self.env._now and not self.clock.device_phase:
+                if not self._take_next(dev):
+                    self.free.append(dev)
             else:
                 self.free.append(dev)
                 if self.waiting:
@@ -416,20 +390,18 @@ class Pool:
 
     def _take_next(self, dev: Device) -> bool:
         """Dispatch the best-ranked job ``dev`` can take (pinned or shared); False if none."""
-        own_key, shared_key = dev.own.peek_key(), self.queue.peek_key()
-        if own_key is None and shared_key is None:
-            return False
-        if shared_key is None or (own_key is not None and own_key < shared_key):
-            flight = dev.own.pop()
+        own, shared = dev.own, self.queue
+        if not own._items:  # nothing pinned here (the usual case): the shared queue's first
+            if not shared._items:
+                return False
+            flight = shared.pop()
+        elif not shared._items:
+            flight = own.pop()
         else:
-            flight = self.queue.pop()
+            flight = own.pop() if own.peek_key() < shared.peek_key() else shared.pop()
         self._queue_changed(-1)
         self._dispatch(flight, dev)
         return True
-
-    def _fill_slot(self, dev: Device) -> None:
-        if not self._take_next(dev):
-            self.free.append(dev)
 
     def _request_dispatch(self) -> None:
         """Hand out free slots at the end of this instant (step 4 of the tie rule), once."""
@@ -460,6 +432,20 @@ class Pool:
                 self._request_dispatch()
 
     # -- calibration ---------------------------------------------------------------------------
+    def start_calibration_clocks(self) -> None:
+        """Open the group's calibration windows on each of its devices (when it has any)."""
+        cfg = self.config
+        if self.kind != "qpu" or cfg.calibration_duration is None:  # GPUs never calibrate
+            return
+        for dev in self.devices:
+            self.start_calibration_clock(
+                dev,
+                cfg.calibration_duration,
+                cfg.calibration_offset,
+                cfg.calibration_period,
+                cfg.calibration_times,
+            )
+
     def start_calibration_clock(
         self, dev: Device, length: int, offset: int, period: int | None, times: tuple[int, ...]
     ) -> None:
@@ -537,7 +523,7 @@ class Pool:
         dev.running -= len(aborted)
         for flight in aborted:
             flight.end_at = -1
-            self._abort(flight, dev, reason)
+            self._on_abort(flight, dev, reason)
 
     def repair(self, dev: Device) -> None:
         """``dev`` is back up: free slots go to waiting jobs."""

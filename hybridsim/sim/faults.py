@@ -1,11 +1,17 @@
-"""Outage processes of devices and links, generated lazily over the run.
+"""Fault injection and recovery: outage processes of devices and links, generated lazily over
+the run, and what happens to an attempt that fails.
 
-A resource (a device, or both directions of a link) fails and is repaired: at exponential times
-to failure of mean ``mtbf`` and/or at the explicit instants ``at``, each outage lasting ``mttr``
-(deterministic) or an exponential time of that mean. Draws come from the stream
-``faults/<name>``, so outages never depend on the workload or the scheduler.
+Outages. A resource (a device, or both directions of a link) fails and is repaired: at
+exponential times to failure of mean ``mtbf`` and/or at the explicit instants ``at``, each outage
+lasting ``mttr`` (deterministic) or an exponential time of that mean. Draws come from the stream
+``faults/<name>``, so outages never depend on the workload or the scheduler. A device that fails
+aborts the jobs it holds (:meth:`Pool.fail <hybridsim.sim.devices.Pool.fail>`); transfers
+reaching a down link wait for its repair (:meth:`Network.link_repaired
+<hybridsim.sim.network.Network.link_repaired>`). :func:`device_outages` and
+:func:`link_outages` wire a resource's process to it.
 
-What a schedule costs is what happens during the run, not the simulated span:
+Outage schedules are lazy: what one costs is what happens during the run, not the simulated
+span:
 
 * explicit instants are scheduled one at a time (the next when the previous fires), so a long
   ``at`` list costs one pending event;
@@ -24,18 +30,34 @@ What a schedule costs is what happens during the run, not the simulated span:
 A resource that is busy, or awaited, never goes dormant, so every outage that can touch a job is
 simulated event by event, and runs whose resources are never idle that long (every scenario
 file) are unchanged by the laziness.
+
+Recovery (:class:`Recovery`, the ``[faults]`` section). An attempt fails when its device fails
+under it, when the block gave no answer (``Outcome.failure``) or when a gate or readout error
+corrupts it (probability ``Outcome.p_fail``, drawn from ``faults/jobs/<device>``). It is recorded
+as a ``failed`` interval; the job is then retried, rerouted, sent to GPUs or failed for good.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+import dataclasses
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from hybridsim.records import IntervalRecord, Recorder
 from hybridsim.sim.devices import DORMANT_AFTER, END_PRIORITY, START_PRIORITY, Clock
 from hybridsim.timebase import TICKS_PER_SECOND, to_ticks
 
-__all__ = ["OutageProcess", "DORMANT_AFTER"]
+if TYPE_CHECKING:  # pragma: no cover
+    from hybridsim.execution import Outcome
+    from hybridsim.rng import Streams
+    from hybridsim.scenario import FailureModel, FaultPolicy
+    from hybridsim.scheduling.base import Decision, Scheduler
+    from hybridsim.sim.devices import Device, Flight, Pool
+    from hybridsim.sim.lifecycle import JobPath
+    from hybridsim.sim.network import LinkState, Network
+    from hybridsim.sim.routing import ClusterView, FixedRoutes
+
+__all__ = ["OutageProcess", "DORMANT_AFTER", "device_outages", "link_outages", "Recovery"]
 
 
 class OutageProcess:
@@ -247,3 +269,176 @@ class OutageProcess:
         self._gen += 1
         self._down_fn()
         self.clock.call_in(remaining, END_PRIORITY, self._repair)
+
+
+# -- wiring outages to devices and links --------------------------------------------------------
+def device_outages(
+    pool: Pool,
+    model: FailureModel,
+    clock: Clock,
+    streams: Streams,
+    recorder: Recorder,
+) -> None:
+    """Each device of ``pool`` fails and is repaired; the jobs it holds when it fails are
+    aborted (the pool's abort hook: :meth:`Recovery.aborted`)."""
+    for dev in pool.devices:
+        _device_outage(pool, dev, model, clock, streams, recorder)
+
+
+def _device_outage(pool, dev, model, clock, streams, recorder) -> None:
+    def idle() -> bool:
+        return dev.running == 0 and not len(dev.own) and not len(pool.queue)
+
+    proc = OutageProcess(
+        clock,
+        streams[f"faults/{dev.name}"],
+        model,
+        dev.name,
+        recorder,
+        down=lambda: pool.fail(dev, "outage"),
+        up=lambda: pool.repair(dev),
+        idle=idle,
+        touched=lambda: pool.touched_at,
+        sleepers=pool.sleepers,
+    )
+    dev.faults = proc
+    proc.start()
+
+
+def link_outages(
+    network: Network, model: FailureModel, clock: Clock, streams: Streams, recorder: Recorder
+) -> None:
+    """Both directions of every link fail and are repaired together; transfers reaching a down
+    link wait for the repair."""
+    network.fast_path = False  # zero-byte messages must see outages too
+    for link in network.undirected_links():
+        _link_outage(network, link, model, clock, streams, recorder)
+
+
+def _link_outage(network, link: Sequence[LinkState], model, clock, streams, recorder) -> None:
+    env = clock.env
+    name = f"link:{link[0].src}<->{link[0].dst}"
+
+    def idle() -> bool:
+        return all(not d.blocked and d.free_at <= env.now for d in link)
+
+    def down() -> None:
+        for direction in link:
+            direction.up = False
+
+    def up() -> None:
+        for direction in link:
+            direction.up = True
+        network.link_repaired(link)
+
+    proc = OutageProcess(
+        clock,
+        streams[f"faults/{name}"],
+        model,
+        name,
+        recorder,
+        down=down,
+        up=up,
+        idle=idle,
+        touched=lambda: max(d.touched_at for d in link),
+    )
+    for direction in link:
+        direction.faults = proc
+    proc.start()
+
+
+# -- recovery ----------------------------------------------------------------------------------
+class Recovery:
+    """Retry, reroute, fall back to GPUs or fail a job whose attempt failed (``[faults]``).
+
+    Up to ``max_attempts`` attempts; from ``reroute_after`` failures on, the scheduler re-decides
+    without the devices the job failed on; after the last attempt a quantum job runs classically
+    (``fallback = "classical"``) or fails with its reason. A device-local compute task (a
+    training kernel) waits for its device and runs again.
+
+    Parameters
+    ----------
+    policy : FaultPolicy
+        The scenario's ``[faults]``.
+    path : JobPath
+        Where retried flights go back to, and failed ones end.
+    routes : FixedRoutes
+    scheduler : Scheduler
+    view : ClusterView
+        The scheduler's view (reroutes see it without the failed devices).
+    streams : Streams
+        ``faults/jobs/<device>`` draws gate and readout errors.
+    """
+
+    def __init__(
+        self,
+        policy: FaultPolicy,
+        path: JobPath,
+        routes: FixedRoutes,
+        scheduler: Scheduler,
+        view: ClusterView,
+        streams: Streams,
+    ):
+        self.policy = policy
+        self.path = path
+        self.routes = routes
+        self.scheduler = scheduler
+        self.view = view
+        self.streams = streams
+
+    def aborted(self, flight: Flight, dev: Device, reason: str) -> None:
+        """The pools' hook: ``dev`` failed under ``flight`` (the pool already freed the slot)."""
+        flight.token += 1  # callbacks already scheduled for this attempt become no-ops
+        self.attempt_failed(flight, dev, reason)
+
+    def outcome_failed(self, flight: Flight, dev: Device, outcome: Outcome) -> bool:
+        """Whether the finished attempt failed: the block gave no answer (see
+        :mod:`hybridsim.execution`), or a gate or readout error corrupted it."""
+        if outcome.failure:
+            self.attempt_failed(flight, dev, outcome.failure)
+            return True
+        if outcome.p_fail > 0.0:
+            if self.streams[f"faults/jobs/{dev.name}"].random() < outcome.p_fail:
+                self.attempt_failed(flight, dev, "gate or readout error")
+                return True
+        return False
+
+    def attempt_failed(self, flight: Flight, dev: Device, reason: str) -> None:
+        """Record a failed attempt, then retry, reroute, fall back or fail the job."""
+        path = self.path
+        now = path.env.now
+        path.recorder.intervals.append(
+            IntervalRecord(dev.name, "failed", flight.dispatched_at, now, flight.job.job_id, reason)
+        )
+        if flight.label is not None:
+            # A compute task is local to its GPU: it waits for the device and runs again.
+            self._resubmit(flight, flight.decision)
+            return
+        policy = self.policy
+        flight.failed_on = (*flight.failed_on, dev.name)
+        flight.fail_reason = reason
+        failures = len(flight.failed_on)
+        if failures < policy.max_attempts:
+            if failures >= policy.reroute_after and flight.job.pool is None:
+                decision = self.scheduler.decide(flight.job, self.view.excluding(flight.failed_on))
+            else:
+                decision = dataclasses.replace(flight.decision, device=None)
+            self._resubmit(flight, decision)
+            return
+        if policy.fallback == "classical" and flight.decision.route == "quantum":
+            fallback = self.routes.least_loaded("gpu")
+            if fallback is not None:
+                self._resubmit(flight, fallback)
+                return
+        if flight.started_at < 0:  # aborted while its payload was still in transit
+            flight.started_at = now
+        flight.finished_at = now
+        path.complete(flight, status="failed")
+
+    def _resubmit(self, flight: Flight, decision: Decision) -> None:
+        flight.attempts += 1
+        flight.decision = decision
+        flight.dispatched_at = flight.started_at = flight.finished_at = -1
+        flight.device = None
+        flight.outcome = None
+        self.path.pools[decision.group].offer(flight)

@@ -21,6 +21,7 @@ import networkx as nx
 
 from hybridsim.records import IntervalRecord, Recorder
 from hybridsim.scenario import Scenario, device_names
+from hybridsim.sim.clock import Clock
 from hybridsim.timebase import TICKS_PER_SECOND
 
 __all__ = ["LinkState", "build_graph", "Network"]
@@ -89,8 +90,8 @@ class Network:
 
     Parameters
     ----------
-    env : simpy.Environment
-        The run's environment.
+    clock : Clock
+        The run's clock (each hop that takes time is one :meth:`Clock.after` call).
     graph : networkx.Graph
         From :func:`build_graph`.
     recorder : Recorder
@@ -98,8 +99,11 @@ class Network:
         a link).
     """
 
-    def __init__(self, env, graph: nx.Graph, recorder: Recorder):
-        self.env = env
+    __slots__ = ("env", "clock", "graph", "recorder", "_links", "_routes", "_latency", "fast_path")
+
+    def __init__(self, clock: Clock, graph: nx.Graph, recorder: Recorder):
+        self.env = clock.env
+        self.clock = clock
         self.graph = graph
         self.recorder = recorder
         self._links: dict[tuple[str, str], LinkState] = {}
@@ -153,26 +157,27 @@ class Network:
         return sum(h.latency + h.serialization_ticks(nbytes) for h in self.route(src, dst))
 
     def transfer(
-        self, src: str, dst: str, nbytes: float, done: Callable[[], None], job_id: int = -1
+        self, src: str, dst: str, nbytes: float, done: Callable[[Any], None], job_id: int = -1
     ) -> None:
-        """Move ``nbytes`` from ``src`` to ``dst`` and call ``done()`` on arrival.
+        """Move ``nbytes`` from ``src`` to ``dst`` and call ``done(event)`` on arrival.
 
-        ``done`` is called synchronously when there is nothing to traverse (same node).
+        ``done(None)`` is called synchronously when the message takes no time (same node, or
+        zero bytes over zero latency): no event is spent on it.
         """
         key = (src, dst)
         hops = self._routes.get(key)
         if hops is None:
             hops = self.route(src, dst)
         if not hops:
-            done()
+            done(None)
             return
         if nbytes <= 0 and self.fast_path:
             # Nothing occupies a link: one event for the whole path.
             delay = self._latency[key]
             if delay == 0:
-                done()
+                done(None)
                 return
-            self.env.timeout(delay).callbacks.append(lambda _ev: done())
+            self.clock.after(delay, done)
             return
         self._hop(hops, 0, nbytes, done, job_id)
 
@@ -181,7 +186,7 @@ class Network:
         hops: tuple[LinkState, ...],
         i: int,
         nbytes: float,
-        done: Callable[[], None],
+        done: Callable[[Any], None],
         job_id: int,
     ) -> None:
         link = hops[i]
@@ -203,13 +208,17 @@ class Network:
         arrive = end + link.latency
         last = i + 1 == len(hops)
 
-        def on_arrival(_ev=None) -> None:
-            if last:
-                done()
+        if last:
+            if arrive == now:
+                done(None)
             else:
-                self._hop(hops, i + 1, nbytes, done, job_id)
+                self.clock.after(arrive - now, done)
+            return
+
+        def on_arrival(_ev=None) -> None:
+            self._hop(hops, i + 1, nbytes, done, job_id)
 
         if arrive == now:
             on_arrival()
         else:
-            self.env.timeout(arrive - now).callbacks.append(on_arrival)
+            self.clock.after(arrive - now, on_arrival)

@@ -34,7 +34,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Generator
-from typing import TYPE_CHECKING, Any, NamedTuple
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 import numpy as np
 
@@ -45,10 +46,61 @@ from hybridsim.records import StepRecord
 from hybridsim.scheduling.base import SolveJob
 
 if TYPE_CHECKING:  # pragma: no cover
-    from hybridsim.scenario import MLPWorkload, ShapesWorkload
-    from hybridsim.sim.engine import Simulation
+    import simpy
 
-__all__ = ["mlp_trainer", "shapes_trainer", "step_stats"]
+    from hybridsim.costs.model import CostModel
+    from hybridsim.rng import Streams
+    from hybridsim.scenario import MLPWorkload, Scenario, ShapesWorkload
+    from hybridsim.scheduling.base import Decision
+    from hybridsim.sim.devices import Device
+
+__all__ = ["TrainingHost", "mlp_trainer", "shapes_trainer", "step_stats", "TRAINERS"]
+
+
+class TrainingHost(Protocol):
+    """What a trainer uses of the simulation it runs in, and nothing else
+    (:class:`hybridsim.sim.engine.Simulation` provides it; tests/test_engine_structure.py checks
+    that the trainers read no other member)."""
+
+    @property
+    def env(self) -> simpy.Environment:
+        """The run's environment: trainers are its processes (``now``, ``all_of``,
+        ``process``)."""
+
+    @property
+    def scenario(self) -> Scenario: ...
+
+    @property
+    def streams(self) -> Streams: ...
+
+    @property
+    def costs(self) -> CostModel: ...
+
+    @property
+    def uses_estimate(self) -> bool:
+        """Whether the policy reads κ estimates (else the trainer neither estimates nor is
+        charged for it)."""
+
+    def home_gpu(self, tenant: int) -> Device:
+        """The GPU ``tenant`` runs its own kernels on."""
+
+    def next_job_id(self) -> int: ...
+
+    def decide(self, job: SolveJob) -> Decision:
+        """The scheduler's decision for ``job`` now (for a job submitted later with it)."""
+
+    def solve(self, job: SolveJob, decision: Decision | None = None) -> simpy.Event:
+        """Submit ``job``; the event fires with its flight when the result is back."""
+
+    def compute(
+        self, device: Device, *, flops: float, nbytes: float = 0.0, label: str
+    ) -> simpy.Event:
+        """Occupy a slot of ``device`` for a kernel; the event fires when it is done."""
+
+    def record_step(self, step: StepRecord) -> None: ...
+
+    def timed(self, key: str) -> AbstractContextManager[None]:
+        """Add the wall time of a ``with`` body to the run's ``wall[key]``."""
 
 
 def step_stats(flights: list[Any]) -> dict[str, Any]:
@@ -74,8 +126,7 @@ def step_stats(flights: list[Any]) -> dict[str, Any]:
         if f.outcome is not None and f.outcome.solution_error is not None
     ]
 
-    def med(xs: list[float]) -> float | None:
-        return float(np.median(xs)) if xs else None
+    med = _median
 
     return {
         "blocks": len(flights),
@@ -93,19 +144,38 @@ def step_stats(flights: list[Any]) -> dict[str, Any]:
     }
 
 
-def _true_kappa(S: np.ndarray) -> float:
+def _median(xs: list[float]) -> float | None:
+    """``float(np.median(xs))`` (None for no values) without numpy's per-call overhead (three
+    medians per step were a tenth of a shape run's trainer time): the middle value, or the two
+    middle values summed as numpy's mean sums them (``lo + (0.0 + hi)``) and halved. Lists
+    with a NaN go to numpy."""
+    if not xs:
+        return None
+    if any(x != x for x in xs):
+        return float(np.median(xs))
+    n = len(xs)
+    s = sorted(xs)
+    if n % 2:
+        return float(s[n // 2])
+    return (float(s[n // 2 - 1]) + (0.0 + float(s[n // 2]))) / 2.0
+
+
+def _true_kappa(S: np.ndarray, factor: Any = None) -> float:
     """κ₂ of a shaped (symmetric) block for the records: all eigenvalues below N = 512, Lanczos
     extreme eigenvalues (relative tolerance 1e-3) above, where a dense eigensolver per block and
-    step would dominate the run's wall time. Infinite for a singular block."""
+    step would dominate the run's wall time. Infinite for a singular block.
+
+    ``factor`` is an LU of ``S`` a κ estimator already made (``KappaEstimate.factor``); the
+    Lanczos shift-invert reuses it rather than factoring ``S`` a second time (same bits)."""
     from hybridsim.linalg.conditioning import kappa_lanczos
 
     try:
-        return float(kappa_lanczos(S).kappa)
+        return float(kappa_lanczos(S, factor=factor).kappa)
     except (ModelDomainError, np.linalg.LinAlgError, ArithmeticError):
         return math.inf
 
 
-def mlp_trainer(sim: Simulation, tenant: int, run_name: str) -> Generator:
+def mlp_trainer(host: TrainingHost, tenant: int, run_name: str) -> Generator:
     """SimPy process: train the scenario's MLP for ``workload.steps`` steps."""
     from hybridsim.workload.datasets import batches, load_dataset
     from hybridsim.workload.kfac import KFAC, kfac_step_flops
@@ -122,12 +192,12 @@ def mlp_trainer(sim: Simulation, tenant: int, run_name: str) -> Generator:
     )
     from hybridsim.workload.optimizers import SGD, Adam, newton_update
 
-    wl: MLPWorkload = sim.scenario.workload
-    streams = sim.streams
+    wl: MLPWorkload = host.scenario.workload
+    streams = host.streams
     ds = load_dataset(wl.dataset, test_fraction=wl.test_fraction, rng=streams[f"data/{tenant}"])
     spec = MLPSpec((ds.n_features, *wl.hidden, ds.n_classes), wl.activation)
     params = init_params(spec, streams[f"init/{tenant}"])
-    home = sim.home_gpu(tenant)
+    home = host.home_gpu(tenant)
     batch_rng = streams[f"batches/{tenant}"]
     n_train = len(ds.y_train)
     opt: Any = None
@@ -145,17 +215,17 @@ def mlp_trainer(sim: Simulation, tenant: int, run_name: str) -> Generator:
     opt_state = opt.init(params) if opt is not None else None
 
     def record(step: int, flights: list[Any]) -> None:
-        with sim.timed("evaluate_s"):
+        with host.timed("evaluate_s"):
             _record(step, flights)
 
     def _record(step: int, flights: list[Any]) -> None:
         loss, _ = loss_and_grad(spec, params, ds.X_train, ds.y_train, l2=wl.l2)
-        sim.recorder.steps.append(
+        host.record_step(
             StepRecord(
                 run_name,
                 tenant,
                 step,
-                sim.env.now,
+                host.env.now,
                 float(loss),
                 accuracy(spec, params, ds.X_train, ds.y_train),
                 accuracy(spec, params, ds.X_test, ds.y_test),
@@ -172,21 +242,21 @@ def mlp_trainer(sim: Simulation, tenant: int, run_name: str) -> Generator:
             idx = next(batch_iter)
         X, y = ds.X_train[idx], ds.y_train[idx]
         B = len(idx)
-        yield sim.compute(home, flops=forward_backward_flops(spec, B), label="forward_backward")
+        yield host.compute(home, flops=forward_backward_flops(spec, B), label="forward_backward")
         flights: list[Any] = []
         if opt is not None:
             _, grads = loss_and_grad(spec, params, X, y, l2=wl.l2)
             if isinstance(opt, KFAC):
                 kfac_flops = kfac_step_flops(spec, B, refresh=opt.refreshes(opt_state))
                 params, opt_state = opt.step(params, grads, opt_state, X=X, y=y)
-                yield sim.compute(home, flops=kfac_flops, label="kfac")
+                yield host.compute(home, flops=kfac_flops, label="kfac")
             else:
                 params, opt_state = opt.step(params, grads, opt_state)
-            yield sim.compute(home, flops=update_flops(spec), label="update")
+            yield host.compute(home, flops=update_flops(spec), label="update")
             record(step, flights)
             continue
         chunk = wl.chunk_size if wl.partition == "chunk" else None
-        with sim.timed("hessian_s"):
+        with host.timed("hessian_s"):
             blocks = hessian_blocks(
                 spec,
                 params,
@@ -198,21 +268,21 @@ def mlp_trainer(sim: Simulation, tenant: int, run_name: str) -> Generator:
                 l2=wl.l2,
             )
         asm = block_assembly_flops(spec, B, wl.curvature, wl.partition, chunk)
-        with sim.timed("shape_estimate_s"):
-            prep = _shape_and_estimate(sim, wl, blocks, asm, tenant, step, home)
+        with host.timed("shape_estimate_s"):
+            prep = _shape_and_estimate(host, wl, blocks, asm, tenant, step, home)
         # The factors every step; the dense blocks only where the estimator needs them.
-        yield sim.compute(
+        yield host.compute(
             home,
             flops=factor_flops(spec, B, wl.curvature, wl.partition, chunk) + prep.pre_flops,
             nbytes=prep.pre_bytes,
             label="hessian",
         )
-        if sim.policy_uses_estimate:
-            yield sim.compute(home, flops=prep.est_flops, nbytes=prep.est_bytes, label="estimate")
+        if host.uses_estimate:
+            yield host.compute(home, flops=prep.est_flops, nbytes=prep.est_bytes, label="estimate")
         jobs = prep.jobs
-        _prime(sim, jobs)
-        done = _submit_all(sim, jobs, home, prep.quantum_work)
-        yield sim.env.all_of(done)
+        _prime(host, jobs, estimates_primed=True)
+        done = _submit_all(host, jobs, home, prep.quantum_work)
+        yield host.env.all_of(done)
         flights = [ev.value for ev in done]
         # A block whose solve failed for good (all attempts, fallback = "fail") has no answer:
         # its parameters keep their values this step (a zero Newton direction for that block,
@@ -226,11 +296,11 @@ def mlp_trainer(sim: Simulation, tenant: int, run_name: str) -> Generator:
         if not solved:
             record(step, flights)
             continue
-        with sim.timed("update_s"):
+        with host.timed("update_s"):
             params = newton_update(
                 params, [b for b, _ in solved], [x for _, x in solved], lr=wl.lr, clip=wl.clip
             )
-        yield sim.compute(home, flops=update_flops(spec, clip=wl.clip is not None), label="update")
+        yield host.compute(home, flops=update_flops(spec, clip=wl.clip is not None), label="update")
         record(step, flights)
 
 
@@ -245,44 +315,49 @@ class _StepPrep(NamedTuple):
     quantum_work: list[tuple[float, float]]  # (flops, bytes) a QPU route still needs per job
 
 
-def _prime(sim, jobs: list[SolveJob]) -> None:
+def _prime(host, jobs: list[SolveJob], *, estimates_primed: bool = False) -> None:
     """One vectorized prediction per κ set (estimate, truth) so decisions and charges hit the
-    cost model's memo."""
-    groups = sim.scenario.cluster.groups
+    cost model's memo. ``estimates_primed``: the estimate set was primed already (by
+    :func:`_shape_and_estimate`, which needs its classical methods); a truth set identical to
+    the estimate set is not primed twice."""
+    groups = host.scenario.cluster.groups
     forms = [j.structure.form for j in jobs]
     n, d = [j.n for j in jobs], [j.d for j in jobs]
     est = ([j.kappa_est for j in jobs], [j.structure.kappa_est for j in jobs])
     true = ([j.kappa_true for j in jobs], [j.structure.kappa_true for j in jobs])
-    for kappas, classical in (est, true):
-        sim.costs.prime(n, d, kappas, groups, forms=forms, classical_kappa=classical)
+    sets = [true] if true != est else []
+    if not estimates_primed:
+        sets.insert(0, est)
+    for kappas, classical in sets:
+        host.costs.prime(n, d, kappas, groups, forms=forms, classical_kappa=classical)
 
 
-def _submit_all(sim, jobs: list[SolveJob], home, quantum_work) -> list:
+def _submit_all(host, jobs: list[SolveJob], home, quantum_work) -> list:
     """Submit the step's jobs in order; a job whose QPU route needs its block formed first gets
     its decision now and, if it goes to a QPU, waits for its origin GPU to prepare it."""
     done = []
     for job, (flops, nbytes) in zip(jobs, quantum_work, strict=True):
         if job.quantum_prep_s > 0.0 and job.pool is None:
-            decision = sim.scheduler.decide(job, sim.view)
+            decision = host.decide(job)
             if decision.route == "quantum":
                 done.append(
-                    sim.env.process(_prepare_then_solve(sim, home, job, decision, flops, nbytes))
+                    host.env.process(_prepare_then_solve(host, home, job, decision, flops, nbytes))
                 )
             else:
-                done.append(sim.solve(job, decision))
+                done.append(host.solve(job, decision))
         else:
-            done.append(sim.solve(job))
+            done.append(host.solve(job))
     return done
 
 
-def _prepare_then_solve(sim, home, job: SolveJob, decision, flops: float, nbytes: float):
+def _prepare_then_solve(host, home, job: SolveJob, decision, flops: float, nbytes: float):
     """SimPy process: form (and prune) a QPU job's block on its origin GPU, then submit it."""
-    yield sim.compute(home, flops=flops, nbytes=nbytes, label="assemble")
-    flight = yield sim.solve(job, decision)
+    yield host.compute(home, flops=flops, nbytes=nbytes, label="assemble")
+    flight = yield host.solve(job, decision)
     return flight
 
 
-def _shape_and_estimate(sim, wl, blocks, assembly, tenant: int, step: int, home) -> _StepPrep:
+def _shape_and_estimate(host, wl, blocks, assembly, tenant: int, step: int, home) -> _StepPrep:
     """Shape every block, estimate its κ (when the policy reads it) and build its solve job.
 
     ``assembly`` is each block's flops to form the dense block from its factor
@@ -297,10 +372,9 @@ def _shape_and_estimate(sim, wl, blocks, assembly, tenant: int, step: int, home)
     )
     from hybridsim.linalg.shaping import shape_hessian, sparsity
 
-    uses_estimate = sim.policy_uses_estimate
-    estimator = sim.scenario.scheduler.estimator
-    jobs: list[SolveJob] = []
-    quantum_work: list[tuple[float, float]] = []
+    uses_estimate = host.uses_estimate
+    estimator = host.scenario.scheduler.estimator
+    shaped_blocks = []  # (block, shaped, kappa_est, bounds, form, structure, q_flops, q_bytes)
     pre_flops = pre_bytes = est_flops = est_bytes = 0.0
     for block, a_flops in zip(blocks, assembly, strict=True):
         shaped = shape_hessian(
@@ -320,6 +394,7 @@ def _shape_and_estimate(sim, wl, blocks, assembly, tenant: int, step: int, home)
         if block.rank is not None:
             p_bytes += assembly_bytes(n, block.rank)
         kappa_est = bounds = cl_est = lu = None
+        est = None
         formed = False  # the dense block exists before the decision
         if uses_estimate:
             if estimator == "floor" and has_factor and not shaped.pruned:
@@ -351,7 +426,7 @@ def _shape_and_estimate(sim, wl, blocks, assembly, tenant: int, step: int, home)
             pre_bytes += p_bytes
         kappa_true = cl_true = None
         if wl.kappa_true:
-            kappa_true = _true_kappa(S)
+            kappa_true = _true_kappa_reusing(S, est, estimator)
             cl_true = _true_kappa(shaped.regularized) if shaped.pruned else kappa_true
         d_cl = sparsity(shaped.regularized) if shaped.pruned else shaped.d
         form = ClassicalForm(
@@ -374,10 +449,27 @@ def _shape_and_estimate(sim, wl, blocks, assembly, tenant: int, step: int, home)
             kappa_true=cl_true,
         )
         q_flops, q_bytes = (0.0, 0.0) if formed else (a_flops + p_flops, p_bytes)
-        method = sim.costs.classical(n, d_cl, cl_est, home.config, form=form).method
+        shaped_blocks.append(
+            (block, shaped, kappa_est, kappa_true, bounds, structure, q_flops, q_bytes)
+        )
+    # Every block's predictions from its estimate in one vectorized call (the classical method
+    # each job ships its payload for, then the scheduler's predictions, hit this memo).
+    host.costs.prime(
+        [b.n for b, *_ in shaped_blocks],
+        [sh.d for _, sh, *_ in shaped_blocks],
+        [k for _, _, k, *_ in shaped_blocks],
+        host.scenario.cluster.groups,
+        forms=[st.form for *_, st, _, _ in shaped_blocks],
+        classical_kappa=[st.kappa_est for *_, st, _, _ in shaped_blocks],
+    )
+    jobs: list[SolveJob] = []
+    quantum_work: list[tuple[float, float]] = []
+    for block, shaped, kappa_est, kappa_true, bounds, structure, q_flops, q_bytes in shaped_blocks:
+        n, form = block.n, structure.form
+        method = host.costs.classical(n, form.d, structure.kappa_est, home.config, form=form).method
         jobs.append(
             SolveJob(
-                job_id=sim.next_job_id(),
+                job_id=host.next_job_id(),
                 n=n,
                 d=shaped.d,
                 tenant=tenant,
@@ -390,17 +482,31 @@ def _shape_and_estimate(sim, wl, blocks, assembly, tenant: int, step: int, home)
                 kappa_true=kappa_true,
                 estimator=estimator if uses_estimate else None,
                 eigen_bounds=bounds,
-                matrix=S,
+                matrix=shaped.matrix,
                 rhs=np.asarray(block.grad, dtype=float),
                 structure=structure,
-                classical_payload_bytes=sim.costs.classical_payload_bytes(form, method),
+                classical_payload_bytes=host.costs.classical_payload_bytes(form, method),
                 quantum_prep_s=(
-                    sim.costs.gpu_kernel_s(home.config, q_flops, q_bytes) if q_flops else 0.0
+                    host.costs.gpu_kernel_s(home.config, q_flops, q_bytes) if q_flops else 0.0
                 ),
             )
         )
         quantum_work.append((q_flops, q_bytes))
     return _StepPrep(jobs, pre_flops, pre_bytes, est_flops, est_bytes, quantum_work)
+
+
+def _true_kappa_reusing(S: np.ndarray, est: Any, estimator: str) -> float:
+    """:func:`_true_kappa` of the block ``S`` whose κ the policy just estimated (``est``, or
+    None): the Lanczos estimator's answer *is* that value (the same call on the same matrix,
+    with the same fixed starting vector), and a factoring estimator's LU of ``S`` serves the
+    shift-invert solves."""
+    if est is None:
+        return _true_kappa(S)
+    if estimator == "lanczos":
+        return float(est.kappa)
+    from hybridsim.linalg.conditioning import FACTORING_ESTIMATORS
+
+    return _true_kappa(S, est.factor if estimator in FACTORING_ESTIMATORS else None)
 
 
 class _ShapeWork(NamedTuple):
@@ -450,33 +556,23 @@ def _shape_block_work(sizes, ds, rank: int, estimator: str, uses_estimate: bool)
     )
 
 
-def shapes_trainer(sim: Simulation, tenant: int, run_name: str) -> Generator:
+def shapes_trainer(host: TrainingHost, tenant: int, run_name: str) -> Generator:
     """SimPy process: the paper's block shapes for the configured epochs (no matrices)."""
     from hybridsim.workload.shapes import (
-        KappaTrajectory,
-        clip_kappas,
         kappa_bound,
-        kappa_step,
+        kappa_steps,
         paper_model,
         sparsity_d,
     )
 
-    wl: ShapesWorkload = sim.scenario.workload
+    wl: ShapesWorkload = host.scenario.workload
     model = paper_model(wl.model, batch_size=wl.batch_size)
     n_steps = wl.steps if wl.steps is not None else max(1, round(model.steps_per_epoch * wl.epochs))
-    km = wl.kappa
-    if km.kind == "replay":
-        # read and validated when the scenario was loaded (scenario.KappaModel._expand)
-        traj = KappaTrajectory("replay", values=km.values, scatter_sigma=km.scatter_sigma)
-    else:
-        traj = KappaTrajectory(
-            "geometric",
-            kappa_start=km.start,
-            total_drop=km.total_drop,
-            scatter_sigma=km.scatter_sigma,
-        )
-    rng = sim.streams[f"kappa/{tenant}"]
-    home = sim.home_gpu(tenant)
+    # The scenario's [workload.kappa] is the trajectory: validated when the scenario was loaded
+    # (a replay file read into its values then), so nothing is re-checked or re-read here.
+    traj = wl.kappa
+    rng = host.streams[f"kappa/{tenant}"]
+    home = host.home_gpu(tenant)
     n_params = sum(b.n for b in model.blocks)
     # Forward + backward per example from the model's parameter inventory: 6 flops per trainable
     # parameter and token, frozen heads and attention on top (workload/shapes.py).
@@ -485,8 +581,8 @@ def shapes_trainer(sim: Simulation, tenant: int, run_name: str) -> Generator:
     # The relative regularizer bounds every block's κ; a trajectory above it is clipped.
     bounds = kappa_bound(sizes, wl.eps_norm if wl.eps_norm is not None else model.eps_norm)
     ds = np.array([sparsity_d(int(n), wl.prune_ratio) for n in sizes])
-    estimator = sim.scenario.scheduler.estimator
-    uses_estimate = sim.policy_uses_estimate
+    estimator = host.scenario.scheduler.estimator
+    uses_estimate = host.uses_estimate
     # Every block is a per-example empirical Fisher block: its factor U has one column per
     # example, r = B (docs/background/training.md, "Block structure").
     rank = model.batch_size
@@ -498,7 +594,7 @@ def shapes_trainer(sim: Simulation, tenant: int, run_name: str) -> Generator:
         )
     ]
     prep_s = [
-        sim.costs.gpu_kernel_s(home.config, float(f), float(b)) if f else 0.0
+        host.costs.gpu_kernel_s(home.config, float(f), float(b)) if f else 0.0
         for f, b in zip(work.quantum_flops.tolist(), work.quantum_bytes.tolist(), strict=True)
     ]
     # Bytes per block: fixed for the run (the classical ones per method, which κ may change).
@@ -507,64 +603,99 @@ def shapes_trainer(sim: Simulation, tenant: int, run_name: str) -> Generator:
     ]
     results = [int(solve_result_bytes(n)) for n in sizes.tolist()]
     c_payload: dict[tuple[int, str], int] = {}
-    for step in range(1, n_steps + 1):
-        yield sim.compute(home, flops=fb_flops, label="forward_backward")
-        if work.pre_flops:
-            yield sim.compute(home, flops=work.pre_flops, nbytes=work.pre_bytes, label="hessian")
-        if uses_estimate:
-            yield sim.compute(home, flops=work.est_flops, nbytes=work.est_bytes, label="estimate")
-        kappas, clipped = clip_kappas(kappa_step(traj, step - 1, n_steps, len(sizes), rng), bounds)
-        # One vectorized prediction for the whole step; the scheduler and executors then hit
-        # the cost model's memo (identical numbers, far fewer numpy calls).
-        k_list = kappas.tolist()
-        sim.costs.prime(
-            sizes.tolist(), ds.tolist(), k_list, sim.scenario.cluster.groups, forms=forms
-        )
-        jobs = []
-        for i, (b, n, d, kappa) in enumerate(
-            zip(model.blocks, sizes.tolist(), ds.tolist(), k_list, strict=True)
-        ):
-            form = forms[i]
-            method = sim.costs.classical(n, n, kappa, home.config, form=form).method
-            c_bytes = c_payload.get((i, method))
-            if c_bytes is None:
-                c_bytes = c_payload[i, method] = sim.costs.classical_payload_bytes(form, method)
-            jobs.append(
-                SolveJob(
-                    job_id=sim.next_job_id(),
-                    n=n,
-                    d=d,
-                    tenant=tenant,
-                    step=step,
-                    block=b.name,
-                    origin=home.name,
-                    payload_bytes=q_payload[i],
-                    result_bytes=results[i],
-                    kappa_est=kappa,  # no matrix to estimate from: estimates are exact here
-                    kappa_true=kappa,
-                    estimator=estimator if uses_estimate else None,
-                    structure=BlockStructure(form, pruned=d < n, kappa_est=kappa, kappa_true=kappa),
-                    classical_payload_bytes=c_bytes,
-                    quantum_prep_s=prep_s[i],
+    # Everything about a block but its κ is the same every step: computed once here.
+    groups = host.scenario.cluster.groups
+    n_blocks = len(sizes)
+    size_l, d_l = sizes.tolist(), ds.tolist()
+    names = [b.name for b in model.blocks]
+    pruned = [d < n for n, d in zip(size_l, d_l, strict=True)]
+    quantum_work = list(zip(work.quantum_flops.tolist(), work.quantum_bytes.tolist(), strict=True))
+    est_name = estimator if uses_estimate else None
+    origin = home.name
+    step = 0
+    while step < n_steps:
+        # κ of the next steps drawn ahead (the same draws, in the same order, from the tenant's
+        # own stream) and priced in one vectorized call: the per-step numpy overhead of a
+        # 39-block prediction was most of a shape run's wall time.
+        count = min(_PRIME_STEPS, n_steps - step)
+        grid = kappa_steps(traj, step, count, n_steps, n_blocks, rng)
+        over = grid > bounds
+        grid = np.where(over, bounds, grid)  # clip_kappas, row by row
+        clipped_rows = np.count_nonzero(over, axis=1).tolist()
+        k_flat = grid.ravel().tolist()
+        primed = host.costs.prime(
+            size_l * count, d_l * count, k_flat, groups, forms=forms * count
+        ).get(home.config.name)
+        for row in range(count):
+            step += 1
+            yield host.compute(home, flops=fb_flops, label="forward_backward")
+            if work.pre_flops:
+                yield host.compute(
+                    home, flops=work.pre_flops, nbytes=work.pre_bytes, label="hessian"
+                )
+            if uses_estimate:
+                yield host.compute(
+                    home, flops=work.est_flops, nbytes=work.est_bytes, label="estimate"
+                )
+            base = row * n_blocks
+            k_list = k_flat[base : base + n_blocks]
+            jobs = []
+            for i, kappa in enumerate(k_list):
+                form = forms[i]
+                if primed is not None:
+                    method = primed[base + i].method
+                else:  # the home group was not among the cluster's groups: price it alone
+                    method = host.costs.classical(
+                        size_l[i], size_l[i], kappa, home.config, form=form
+                    ).method
+                c_bytes = c_payload.get((i, method))
+                if c_bytes is None:
+                    c_bytes = c_payload[i, method] = host.costs.classical_payload_bytes(
+                        form, method
+                    )
+                jobs.append(
+                    SolveJob(
+                        job_id=host.next_job_id(),
+                        n=size_l[i],
+                        d=d_l[i],
+                        tenant=tenant,
+                        step=step,
+                        block=names[i],
+                        origin=origin,
+                        payload_bytes=q_payload[i],
+                        result_bytes=results[i],
+                        kappa_est=kappa,  # no matrix to estimate from: estimates are exact here
+                        kappa_true=kappa,
+                        estimator=est_name,
+                        structure=BlockStructure(
+                            form, pruned=pruned[i], kappa_est=kappa, kappa_true=kappa
+                        ),
+                        classical_payload_bytes=c_bytes,
+                        quantum_prep_s=prep_s[i],
+                    )
+                )
+            done = _submit_all(host, jobs, home, quantum_work)
+            yield host.env.all_of(done)
+            flights = [ev.value for ev in done]
+            yield host.compute(home, flops=2.0 * n_params, label="update")
+            host.record_step(
+                StepRecord(
+                    run_name,
+                    tenant,
+                    step,
+                    host.env.now,
+                    None,
+                    None,
+                    None,
+                    **step_stats(flights),
+                    kappa_clipped=clipped_rows[row],
                 )
             )
-        quantum_work = list(
-            zip(work.quantum_flops.tolist(), work.quantum_bytes.tolist(), strict=True)
-        )
-        done = _submit_all(sim, jobs, home, quantum_work)
-        yield sim.env.all_of(done)
-        flights = [ev.value for ev in done]
-        yield sim.compute(home, flops=2.0 * n_params, label="update")
-        sim.recorder.steps.append(
-            StepRecord(
-                run_name,
-                tenant,
-                step,
-                sim.env.now,
-                None,
-                None,
-                None,
-                **step_stats(flights),
-                kappa_clipped=clipped,
-            )
-        )
+
+
+#: Steps of a shape run whose κ are drawn and priced together (one vectorized prediction).
+_PRIME_STEPS = 64
+
+
+#: The training processes by workload kind (one per tenant; see hybridsim.sim.workloads).
+TRAINERS = {"mlp": mlp_trainer, "shapes": shapes_trainer}

@@ -127,8 +127,8 @@ def run_point(task: RunTask) -> RunOutcome:
     RunOutcome
         ``status="ok"`` with the flat metrics, or ``status="failed"`` with the error message.
     """
+    from hybridsim.api import run
     from hybridsim.results import package_versions
-    from hybridsim.sim.engine import run
 
     worker = f"{socket.gethostname()}:{os.getpid()}"
     t0 = time.perf_counter()

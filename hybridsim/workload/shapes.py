@@ -39,7 +39,7 @@ import csv
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Protocol
 
 import numpy as np
 
@@ -57,9 +57,11 @@ __all__ = [
     "job_count",
     "sparsity_d",
     "KappaTrajectory",
+    "Trajectory",
     "kappa_at",
     "kappa_step",
     "kappa_grid",
+    "kappa_steps",
     "kappa_bound",
     "clip_kappas",
     "load_kappa_replay",
@@ -497,7 +499,28 @@ class KappaTrajectory:
             raise ValueError(f"scatter_sigma must be >= 0, got {self.scatter_sigma!r}")
 
 
-def _median_row(traj: KappaTrajectory, step: int, n_steps: int, n_blocks: int) -> np.ndarray:
+class Trajectory(Protocol):
+    """What the κ functions read of a trajectory: a :class:`KappaTrajectory`, or a scenario's
+    ``[workload.kappa]`` section (:class:`hybridsim.scenario.KappaModel`, validated when the
+    scenario was loaded, so a run uses it as it is)."""
+
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def kappa_start(self) -> float | None: ...
+
+    @property
+    def total_drop(self) -> float: ...
+
+    @property
+    def scatter_sigma(self) -> float: ...
+
+    @property
+    def values(self) -> tuple | None: ...
+
+
+def _median_row(traj: Trajectory, step: int, n_steps: int, n_blocks: int) -> np.ndarray:
     """Median κ of every block at one step, shape (n_blocks,)."""
     if n_steps < 1 or not 0 <= step < n_steps:
         raise ValueError(f"need 0 <= step < n_steps, got step={step}, n_steps={n_steps}")
@@ -518,7 +541,7 @@ def _median_row(traj: KappaTrajectory, step: int, n_steps: int, n_blocks: int) -
     return row[:n_blocks]
 
 
-def _scatter(traj: KappaTrajectory, med: np.ndarray, rng: np.random.Generator | None) -> np.ndarray:
+def _scatter(traj: Trajectory, med: np.ndarray, rng: np.random.Generator | None) -> np.ndarray:
     if traj.scatter_sigma > 0.0:
         if rng is None:
             raise ValueError("scatter_sigma > 0 needs a numpy Generator")
@@ -527,7 +550,7 @@ def _scatter(traj: KappaTrajectory, med: np.ndarray, rng: np.random.Generator | 
 
 
 def kappa_at(
-    traj: KappaTrajectory,
+    traj: Trajectory,
     step: int,
     n_steps: int,
     block_index: int,
@@ -553,7 +576,7 @@ def kappa_at(
 
 
 def kappa_step(
-    traj: KappaTrajectory,
+    traj: Trajectory,
     step: int,
     n_steps: int,
     n_blocks: int,
@@ -563,8 +586,51 @@ def kappa_step(
     return _scatter(traj, _median_row(traj, step, n_steps, n_blocks), rng)
 
 
-def kappa_grid(
+def kappa_steps(
     traj: KappaTrajectory,
+    first: int,
+    count: int,
+    n_steps: int,
+    n_blocks: int,
+    rng: np.random.Generator | None = None,
+) -> np.ndarray:
+    """κ of every block at steps ``first … first + count - 1``, shape ``(count, n_blocks)``.
+
+    Row i is :func:`kappa_step` at ``first + i``, bit for bit, and the Generator ends in the same
+    state as after those ``count`` calls: the normals are drawn at once (a Generator's draws of
+    shape (count, n_blocks) are its next count·n_blocks normals in order) and each row is then
+    scattered with the same operations on the same shapes as :func:`kappa_step`. What a
+    workload that needs many steps ahead (to price them in one vectorized call) uses.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> t = KappaTrajectory("geometric", kappa_start=1e3, scatter_sigma=0.5)
+    >>> a, b = np.random.default_rng(0), np.random.default_rng(0)
+    >>> ahead = kappa_steps(t, 2, 3, 10, 4, a)
+    >>> all((ahead[i] == kappa_step(t, 2 + i, 10, 4, b)).all() for i in range(3))
+    True
+    """
+    if count < 0:
+        raise ValueError(f"count must be >= 0, got {count}")
+    if n_blocks < 1:
+        raise ValueError("n_blocks must be >= 1")
+    meds = [_median_row(traj, first + i, n_steps, n_blocks) for i in range(count)]
+    if traj.scatter_sigma > 0.0:
+        if rng is None:
+            raise ValueError("scatter_sigma > 0 needs a numpy Generator")
+        z = rng.standard_normal((count, n_blocks))
+        rows = [med * np.exp(traj.scatter_sigma * z[i]) for i, med in enumerate(meds)]
+    else:
+        rows = meds
+    out = np.empty((count, n_blocks))
+    for i, row in enumerate(rows):
+        out[i] = np.maximum(row, 1.0)
+    return out
+
+
+def kappa_grid(
+    traj: Trajectory,
     n_steps: int,
     n_blocks: int,
     rng: np.random.Generator | None = None,

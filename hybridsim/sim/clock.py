@@ -1,0 +1,84 @@
+"""The run's clock: callbacks scheduled on SimPy's event queue, at the tie rule's priorities.
+
+SimPy runs the events of one instant by priority, then in the order they were scheduled; its own
+priorities are URGENT = 0 (process starts, interrupts) and NORMAL = 1 (timeouts, triggered
+events). The engine adds three (docs/background/simulation.md, "Ties"): ends of calibration
+windows and outages (:data:`END_PRIORITY`), their starts and failures (:data:`START_PRIORITY`),
+and a pool's deferred dispatch after everything else (:data:`DISPATCH_PRIORITY`).
+
+Most of a run's events are plain delays: a job's arrival, a hop of its payload, its service, its
+result's way back. Each is one :meth:`Clock.after` call: one entry on the queue carrying the
+callback, in place of a :class:`simpy.Timeout` (whose construction, checks and
+``Environment.schedule`` call cost more than the entry). The entry is an object SimPy's
+``Environment.step`` processes like any event (it reads only ``callbacks`` and ``_ok``), queued
+exactly as ``env.timeout(delay)`` would queue it (same instant, priority and sequence number), so
+the order of events is unchanged (tests/test_engine_clock.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from heapq import heappush
+from typing import Any
+
+import simpy
+from simpy.events import NORMAL
+
+__all__ = ["Clock", "END_PRIORITY", "START_PRIORITY", "DISPATCH_PRIORITY"]
+
+END_PRIORITY = -3  # a calibration window or an outage ends
+START_PRIORITY = -2  # a calibration window is due; a device or a link fails
+DISPATCH_PRIORITY = 2  # a pool's deferred dispatch, after everything else at the instant
+
+
+class _Call:
+    """A callback on SimPy's queue: what ``Environment.step`` reads of an event, and no more
+    (an event that always succeeds, with no value, and one callback)."""
+
+    __slots__ = ("callbacks",)
+    _ok = True
+    _value = None
+
+    def __init__(self, fn: Callable[[Any], None]):
+        self.callbacks: list | None = [fn]
+
+
+class Clock:
+    """Schedules the engine's callbacks on the run's environment.
+
+    ``device_phase`` is true while a callback at a negative priority runs (steps 1-2 of the tie
+    rule: ends and starts of windows and outages): a pool dispatches nothing then, since a
+    device may still change state at this instant.
+    """
+
+    __slots__ = ("env", "device_phase", "_queue", "_eid")
+
+    def __init__(self, env: simpy.Environment):
+        self.env = env
+        self.device_phase = False
+        # SimPy's queue and sequence counter, as Environment.schedule uses them
+        self._queue = env._queue
+        self._eid = env._eid
+
+    def after(self, delay: int, fn: Callable[[Any], None]) -> None:
+        """Call ``fn(event)`` ``delay`` ticks from now, at NORMAL priority: where
+        ``env.timeout(delay).callbacks.append(fn)`` would call it."""
+        env = self.env
+        heappush(self._queue, (env._now + delay, NORMAL, next(self._eid), _Call(fn)))
+
+    def call_in(self, delay: int, priority: int, fn: Callable[[Any], None]) -> None:
+        """Call ``fn(event)`` ``delay`` ticks from now, at ``priority`` among that instant's
+        events."""
+        if priority < 0:
+
+            def run(event) -> None:
+                self.device_phase = True
+                try:
+                    fn(event)
+                finally:
+                    self.device_phase = False
+
+            call = _Call(run)
+        else:
+            call = _Call(fn)
+        heappush(self._queue, (self.env._now + delay, priority, next(self._eid), call))
