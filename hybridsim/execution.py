@@ -454,6 +454,7 @@ def _modelled_quantum(
     # (2·N_pad CNOTs per U_b query, see costs.quantum.state_prep_gates).
     spec = costs.qpu_spec(group)
     if spec.fault_tolerant:
+        assert est.failure_probability is not None  # a fault-tolerant estimate has its bound
         p_fail = float(est.failure_probability)
     else:
         t2 = spec.gate_time_2q_s

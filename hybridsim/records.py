@@ -14,7 +14,7 @@ Job rows deliberately hold no matrices: a run of 10**6 jobs must fit in memory.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 __all__ = [
     "JobRecord",
@@ -140,6 +140,12 @@ class Recorder:
     steps: list[StepRecord] = field(default_factory=list)
 
 
-def column_names(record_type: type) -> list[str]:
+class _RecordType(Protocol):
+    """A record class (a NamedTuple): what :func:`column_names` reads of it."""
+
+    _fields: tuple[str, ...]
+
+
+def column_names(record_type: _RecordType) -> list[str]:
     """Field names of a record type, in declaration order."""
     return list(record_type._fields)

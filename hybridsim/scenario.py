@@ -29,7 +29,7 @@ from hybridsim.schema import Ctx, build, key, unbuild
 from hybridsim.sizing import RunSize, check_size, run_size
 
 if TYPE_CHECKING:  # pragma: no cover
-    from hybridsim.workload.mlp import Partition
+    from hybridsim.workload.mlp import Kind, Partition
 
 __all__ = [
     "Scenario",
@@ -848,7 +848,7 @@ class MLPWorkload:
     test_fraction: float = key(
         0.25, kind="float", gt=0, max=0.9, doc="Share of the dataset held out for testing."
     )
-    curvature: str = key(
+    curvature: Kind = key(
         "fisher",
         kind="choice",
         choices=("fisher", "gauss_newton"),

@@ -94,7 +94,7 @@ _V = TypeVar("_V")
 
 #: Bound on memoized predictions; the cache is dropped when it grows past this.
 _CACHE_LIMIT = 200_000
-#: The QLSA cost fields a quantum :class:`ServiceEstimate` takes, in its field order.
+#: The QLSA cost fields a quantum :class:`ServiceEstimate` takes from the cost arrays.
 _QUANTUM_FIELDS = (
     "total_s",
     "compute_s",
@@ -684,10 +684,10 @@ class CostModel:
                 # Each field as a list of Python floats once (float(x[i]) per field and job was
                 # most of a primed step's time); the values are the same.
                 m = len(idx)
-                cols = [
+                total, compute, prep, readout, overhead, queries, runs, qubits = (
                     np.broadcast_to(np.asarray(getattr(c, f), dtype=float), (m,)).tolist()
                     for f in _QUANTUM_FIELDS
-                ]
+                )
                 job_qubits = self.qpu_spec(grp).job_qubits
                 gname = grp.name
                 for j, i in enumerate(idx):
@@ -695,7 +695,14 @@ class CostModel:
                     lq = self.logical_qubits(n_l[i], d_l[i], k_l[i])
                     est = ServiceEstimate(
                         "quantum",
-                        *[col[j] for col in cols],
+                        total_s=total[j],
+                        compute_s=compute[j],
+                        state_prep_s=prep[j],
+                        readout_s=readout[j],
+                        overhead_s=overhead[j],
+                        queries=queries[j],
+                        runs=runs[j],
+                        n_qubits=qubits[j],
                         logical_qubits=lq,
                         physical_qubits=lq,
                         refusal=_footprint_refusal(lq, job_qubits),
