@@ -75,17 +75,18 @@ line naming the key that contributes most (e.g. `workload.jobs`, `workload.epoch
 | limit | value | why |
 |---|---|---|
 | simulated span | 1e12 s | the longest duration a scenario may give; beyond it a derived time is a slip (not checked when `until` is set: the run stops there) |
-| records in memory | 4 GB (about 450 B per job, 150 B per interval) | records are held until the run ends; this limit can rise once they stream to disk |
-| output files | 8 GB (about 1.2 kB per job with the report) | `jobs.csv`, `intervals.csv`, `queues.csv`, `steps.csv`, `trace.json` |
+| memory | 4 GB | records stream to disk as the run goes ([streaming](outputs.md#large-runs-streaming-and-lazy-records)): a run holds at most one chunk of rows of each kind (131,072 job rows of about 450 B, four times as many intervals of about 150 B or queue changes) and its aggregates, of which only the waits grow with the run (8 B per job): 10⁷ M/M/3 jobs take about 200 MB |
+| output files | 8 GB (about 600 B per synthetic job, 750 B per training job, with the report; 40 % of that for the CSVs with `output.compress`) | `jobs.csv`, `intervals.csv`, `queues.csv`, `steps.csv`, the trace (`trace.json.gz` past 4 MiB) |
 | simulation events | 2e8 | at 5–100 µs each, minutes to hours of wall time |
 | devices | 10,000 in all | the engine builds every device and routes over all of them |
 | real numerics | 1e14 flops | `kind = "mlp"` builds, shapes, estimates and solves every block (about 3·N³ flops per block and step): 1–2 hours on one core |
 
 For example `quickstart.toml` with `workload.tenants = 1000` would compute about 2e14 flops of
 real numerics and is refused naming `workload.tenants`; `mmc.toml` with
-`workload.jobs = 100000000` needs about 120 GB of records, and
+`workload.jobs = 100000000` would write about 72 GB, and
 `paper-bert-tiny.toml` with `epochs = 10000` about 800 million jobs: both are refused, naming
-`workload.jobs` and `workload.epochs`.
+`workload.jobs` and `workload.epochs`; `mmc.toml` with `workload.jobs = 10000000` (about 7 GB
+written) runs.
 
 ## Keys
 

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hybridsim.outputs.stream import Spill, recorder_for
 from hybridsim.results import RunResult
 from hybridsim.scenario import MLPWorkload, Scenario, load_scenario
 
@@ -31,6 +32,7 @@ def run(
     seed: int | None = None,
     overrides: Iterable[str] = (),
     progress: Callable[[Progress], None] | None = None,
+    spill: str | Path | Spill | None = None,
 ) -> RunResult:
     """Run a scenario and return its :class:`~hybridsim.results.RunResult`.
 
@@ -46,6 +48,10 @@ def run(
         Called with a :class:`~hybridsim.sim.engine.Progress` now and then during the main run
         and each baseline run (see :meth:`Simulation.run
         <hybridsim.sim.engine.Simulation.run>`); the results do not depend on it.
+    spill : path or hybridsim.outputs.Spill, optional
+        Where records go once a run outgrows memory (:mod:`hybridsim.outputs.stream`): a
+        directory, where the output files are then written as the run goes (``hybridsim run``
+        passes its staging directory). Default: a private temporary directory.
 
     Examples
     --------
@@ -61,12 +67,12 @@ def run(
     sc = load_scenario(scenario, overrides)
     if seed is not None:
         sc = sc.with_seed(seed)
-    sim = Simulation(sc, sc.seed)
+    sim = Simulation(sc, sc.seed, recorder=recorder_for(sc, spill))
     records = sim.run(progress)
     sim.close()  # the records are ours now: they go with the RunResult (see Simulation.close)
     baselines = {}
     for name, variant in baseline_scenarios(sc).items():
-        bsim = Simulation(variant, sc.seed, run_name=name)
+        bsim = Simulation(variant, sc.seed, run_name=name, recorder=recorder_for(variant))
         baselines[name] = bsim.run(progress)
         bsim.close()
         for k, v in bsim.wall.items():

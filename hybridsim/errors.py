@@ -16,6 +16,7 @@ __all__ = [
     "ScenarioWarning",
     "SolverError",
     "ModelDomainError",
+    "OutputError",
     "safe_text",
 ]
 
@@ -142,3 +143,8 @@ class SolverError(HybridSimError):
 
 class ModelDomainError(HybridSimError, ValueError):
     """A cost or physics model was asked for a value outside the range where it is valid."""
+
+
+class OutputError(HybridSimError):
+    """A run's output files cannot be read back: a missing directory or file, or a malformed
+    one (the message names the file, and the line and column of a bad cell)."""

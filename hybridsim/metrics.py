@@ -1,8 +1,19 @@
-"""Pure functions over a run's records: spans, makespan, waits, utilization, queue lengths.
+"""Pure functions over a run's records: spans, makespan, waits, utilization, queue lengths; and
+the same metrics as exact aggregates fed in chunks (:class:`RunTotals`), for runs whose records
+stream to disk.
 
 Nothing here touches the simulation; every function takes rows and returns numbers, so metrics can
 be recomputed from saved outputs and tested on hand-made rows. Instants and spans are exact integer
 ticks; averages are returned in float seconds.
+
+Streaming. A run's summary comes from :class:`RunTotals`, which sees every record once, in chunks
+of any size, and keeps only aggregates: counts and exact integer sums of ticks, the running
+makespan, per-device busy ticks, the queue-length area, each tenant's last step, and the waits of
+completed jobs as float seconds in one array (8 bytes per job). The percentiles are exact with
+that array: a wait's seconds are ``ticks / TICKS_PER_SECOND`` correctly rounded, a non-decreasing
+function of the ticks, so the k-th smallest of the seconds is the seconds of the k-th smallest
+of the ticks (what :func:`wait_stats` computes). Feeding the records in one chunk or in many
+gives the same numbers, to the last bit, as the functions below (tests/test_outputs.py).
 """
 
 from __future__ import annotations
@@ -10,6 +21,9 @@ from __future__ import annotations
 import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from operator import itemgetter
+
+import numpy as np
 
 from hybridsim.records import IntervalRecord, JobRecord, QueueRecord, StepRecord
 from hybridsim.timebase import TICKS_PER_SECOND
@@ -26,11 +40,22 @@ __all__ = [
     "utilization",
     "mean_queue_length",
     "peak_physical_qubits",
+    "qubit_events",
+    "peaks_of_events",
     "wait_stats",
     "span_means",
     "training_metrics",
     "seconds",
+    "INTERVAL_ORDER",
+    "RunTotals",
+    "StepTotals",
+    "QueueArea",
+    "WaitSample",
 ]
+
+#: Sort key of intervals.csv rows: (start_at, resource, job_id, kind). Sorts are stable, so rows
+#: with equal keys keep their record order.
+INTERVAL_ORDER = itemgetter(2, 0, 4, 1)
 
 
 def seconds(ticks: int) -> float:
@@ -89,7 +114,7 @@ def device_intervals(
 ) -> list[IntervalRecord]:
     """All intervals (job service and recorded ones), sorted by start, resource, job id."""
     out = job_intervals(jobs) + list(intervals)
-    out.sort(key=lambda iv: (iv.start_at, iv.resource, iv.job_id, iv.kind))
+    out.sort(key=INTERVAL_ORDER)
     return out
 
 
@@ -154,21 +179,42 @@ def peak_physical_qubits(jobs: Iterable[JobRecord], groups: Sequence[str]) -> di
     ...                      ["ft"])
     {'ft': 900}
     """
-    events: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    return peaks_of_events(sorted(qubit_events(jobs, groups)), groups)
+
+
+def qubit_events(jobs: Iterable[JobRecord], groups: Iterable[str]) -> list[tuple[str, int, int]]:
+    """The ``(group, at, dq)`` changes of physical qubits in use that :func:`peak_physical_qubits`
+    sweeps: ``+q`` when a job's service starts, ``-q`` when it ends (jobs of other groups, without
+    a qubit count or with zero service take none)."""
     wanted = set(groups)
+    out = []
     for j in jobs:
         q = j.physical_qubits
         if q is None or j.group not in wanted or j.finished_at <= j.started_at:
             continue
-        events[j.group].append((j.started_at, q))
-        events[j.group].append((j.finished_at, -q))
-    out = {}
-    for g in groups:
-        in_use = peak = 0
-        for _, dq in sorted(events.get(g, ())):  # at one instant, releases (dq < 0) come first
-            in_use += dq
-            peak = max(peak, in_use)
-        out[g] = peak
+        out.append((j.group, j.started_at, q))
+        out.append((j.group, j.finished_at, -q))
+    return out
+
+
+def peaks_of_events(
+    events: Iterable[tuple[str, int, int]], groups: Sequence[str]
+) -> dict[str, int]:
+    """Peak qubits per group from :func:`qubit_events` rows sorted as tuples (by group, then
+    instant, releases first at an instant); 0 for a group without events."""
+    out = dict.fromkeys(groups, 0)
+    group = None
+    in_use = peak = 0
+    for g, _, dq in events:
+        if g != group:
+            if group is not None:
+                out[group] = peak
+            group, in_use, peak = g, 0, 0
+        in_use += dq
+        if in_use > peak:
+            peak = in_use
+    if group is not None:
+        out[group] = peak
     return out
 
 
@@ -252,3 +298,306 @@ def training_metrics(
         "time_to_target_s": seconds(max(reach)) if len(reach) == len(tenants) else None,
         "training_steps": max(s.step for s in last),
     }
+
+
+# -- the same metrics, as aggregates fed in chunks ---------------------------------------------
+
+
+def _nearest_rank_95(n: int) -> int:
+    """Index of the nearest-rank 95th percentile in n sorted values."""
+    return min(n - 1, max(0, -(-95 * n // 100) - 1))
+
+
+class WaitSample:
+    """Queue waits as float seconds in one growable float64 array: 8 bytes per wait.
+
+    Parameters
+    ----------
+    capacity : int
+        Expected number of waits (the array is reserved, untouched, at this size; it grows by
+        half when exceeded).
+    """
+
+    def __init__(self, capacity: int = 0):
+        self._buf = np.empty(max(int(capacity), 1024))
+        self.n = 0
+
+    def extend(self, waits_s: Sequence[float]) -> None:
+        k = len(waits_s)
+        need = self.n + k
+        if need > len(self._buf):
+            grown = np.empty(max(need, len(self._buf) * 3 // 2))
+            grown[: self.n] = self._buf[: self.n]
+            self._buf = grown
+        self._buf[self.n : need] = waits_s
+        self.n = need
+
+    def order_statistics(self, ranks: Sequence[int]) -> list[float]:
+        """The values of the given ranks (0 = smallest) in sorted order (partitions in place)."""
+        a = self._buf[: self.n]
+        a.partition(sorted(set(ranks)))
+        return [float(a[k]) for k in ranks]
+
+    def max(self) -> float:
+        return float(self._buf[: self.n].max())
+
+
+class QueueArea:
+    """The time integral of each pool's queue length, fed rows in time order.
+
+    The result over ``[0, horizon]`` needs the horizon, known only at the end: rows up to the
+    ``bound`` given with them (never more than the final horizon) are folded in at once, later
+    ones wait (they are the few queue changes after the last recorded completion).
+    """
+
+    def __init__(self, pools: Iterable[str]):
+        self.area: dict[str, int] = {p: 0 for p in pools}
+        self.last_at: dict[str, int] = {p: 0 for p in self.area}
+        self.last_len: dict[str, int] = {p: 0 for p in self.area}
+        self.pending: list[QueueRecord] = []
+
+    def add(self, queues: Iterable[QueueRecord], bound: int) -> None:
+        rows = [*self.pending, *queues] if self.pending else queues
+        area, last_at, last_len = self.area, self.last_at, self.last_len
+        rest: list[QueueRecord] = []
+        it = iter(rows)
+        for q in it:
+            if q.at > bound:
+                rest.append(q)
+                rest.extend(it)
+                break
+            area[q.pool] += last_len[q.pool] * (q.at - last_at[q.pool])
+            last_at[q.pool], last_len[q.pool] = q.at, q.length
+        self.pending = rest
+
+    def means(self, horizon: int) -> dict[str, float]:
+        """Time-weighted mean lengths over [0, horizon] (as :func:`mean_queue_length`)."""
+        self.add((), horizon)
+        area, last_at, last_len = self.area, self.last_at, self.last_len
+        if horizon <= 0:
+            return {p: 0.0 for p in area}
+        return {p: (area[p] + last_len[p] * (horizon - last_at[p])) / horizon for p in area}
+
+
+class StepTotals:
+    """Each (run, tenant)'s last step and first time at the target accuracy, fed in chunks;
+    :meth:`metrics` is :func:`training_metrics`."""
+
+    def __init__(self, target_accuracy: float | None = None):
+        self.target = target_accuracy
+        self.last: dict[tuple[str, int], StepRecord] = {}
+        self.reach: dict[tuple[str, int], int] = {}
+        self.rows: dict[str, int] = defaultdict(int)
+        self.clipped: dict[str, int] = defaultdict(int)
+
+    def add(self, steps: Iterable[StepRecord]) -> None:
+        last, reach, target = self.last, self.reach, self.target
+        for s in steps:
+            key = (s.run, s.tenant)
+            cur = last.get(key)
+            if cur is None or s.step > cur.step:  # the first of equal maxima, as max() keeps
+                last[key] = s
+            if target is not None and s.test_accuracy is not None and s.test_accuracy >= target:
+                r = reach.get(key)
+                if r is None or s.at < r:
+                    reach[key] = s.at
+            self.rows[s.run] += 1
+            self.clipped[s.run] += s.kappa_clipped
+
+    def metrics(self, run: str) -> dict[str, float | None]:
+        """As :func:`training_metrics` over every step fed so far."""
+        keys = (
+            "training_time_s",
+            "final_loss",
+            "final_accuracy",
+            "final_train_accuracy",
+            "time_to_target_s",
+            "training_steps",
+        )
+        tenants = sorted(t for r, t in self.last if r == run)
+        if not tenants:
+            return dict.fromkeys(keys)
+        last = [self.last[(run, t)] for t in tenants]
+        reach = [self.reach.get((run, t)) for t in tenants]
+
+        def mean(xs: list[float | None]) -> float | None:
+            vals = [x for x in xs if x is not None]
+            return sum(vals) / len(vals) if vals and len(vals) == len(xs) else None
+
+        return {
+            "training_time_s": seconds(max(s.at for s in last)),
+            "final_loss": mean([s.loss for s in last]),
+            "final_accuracy": mean([s.test_accuracy for s in last]),
+            "final_train_accuracy": mean([s.train_accuracy for s in last]),
+            "time_to_target_s": (
+                seconds(max(reach)) if reach and all(r is not None for r in reach) else None
+            ),
+            "training_steps": max(s.step for s in last),
+        }
+
+    def clipped_block_steps(self, run: str) -> int | None:
+        """Sum of ``kappa_clipped`` over the run's steps (None without steps)."""
+        return self.clipped[run] if self.rows.get(run) else None
+
+
+class RunTotals:
+    """Exact aggregates of one run's records, fed in chunks of any size.
+
+    Feed jobs and intervals before the queue rows of the same stretch of the run (the queue
+    area folds rows up to the makespan seen so far). Every method returns what the pure
+    function of the same name computes over all records fed.
+
+    Parameters
+    ----------
+    pools : iterable of str
+        Pool names (queue rows of other pools are an error, as in :func:`mean_queue_length`).
+    target_accuracy : float, optional
+        For :meth:`StepTotals.metrics`.
+    expected_jobs : int
+        Room reserved for the waits (see :class:`WaitSample`).
+    qpu_groups : iterable of str
+        QPU group names, for :meth:`peak_physical_qubits`.
+
+    Attributes
+    ----------
+    qubit_events : list
+        The :func:`qubit_events` of the jobs fed and not yet taken. A caller that streams a
+        long run takes them (:meth:`take_qubit_events`), keeps them sorted on disk and hands
+        the merged, sorted stream back to :meth:`fold_qubit_events` at the end; the peaks are
+        then those of every event, in bounded memory.
+    """
+
+    def __init__(
+        self,
+        pools: Iterable[str] = (),
+        target_accuracy: float | None = None,
+        expected_jobs: int = 0,
+        qpu_groups: Iterable[str] = (),
+    ):
+        self.jobs = 0
+        self.completed = 0
+        self.failed = 0
+        self.routed: dict[str, int] = defaultdict(int)
+        self.horizon = 0
+        self.busy: dict[str, int] = defaultdict(int)  # service ticks of completed jobs
+        self.wait_sum = 0
+        self.service_sum = 0
+        self.response_sum = 0
+        self.waits = WaitSample(expected_jobs)
+        self.calibration = 0
+        self.intervals = 0
+        self.queues = QueueArea(pools)
+        self.steps = StepTotals(target_accuracy)
+        self.qpu_groups = list(qpu_groups)
+        self.qubit_events: list[tuple[str, int, int]] = []
+        self._peaks: dict[str, int] | None = None
+
+    def add_jobs(self, jobs: Iterable[JobRecord]) -> None:
+        if not isinstance(jobs, Sequence):  # read twice below
+            jobs = list(jobs)
+        horizon, busy, routed = self.horizon, self.busy, self.routed
+        waits: list[int] = []
+        n = failed = service = response = 0
+        for j in jobs:
+            n += 1
+            if j.completed_at > horizon:
+                horizon = j.completed_at
+            routed[j.route] += 1
+            status = j.status
+            if status == "completed":
+                s = j.finished_at - j.started_at
+                busy[j.device] += s
+                service += s
+                response += j.completed_at - j.submitted_at
+                waits.append(j.dispatched_at - j.submitted_at)
+            elif status == "failed":
+                failed += 1
+        self.jobs += n
+        self.failed += failed
+        self.completed += len(waits)
+        self.horizon = horizon
+        self.service_sum += service
+        self.response_sum += response
+        self.wait_sum += sum(waits)
+        self.waits.extend([w / TICKS_PER_SECOND for w in waits])
+        if self.qpu_groups:
+            self.qubit_events.extend(qubit_events(jobs, self.qpu_groups))
+
+    def take_qubit_events(self) -> list[tuple[str, int, int]]:
+        """The qubit events fed since the last take, sorted (they leave the aggregates)."""
+        events, self.qubit_events = self.qubit_events, []
+        events.sort()
+        return events
+
+    def fold_qubit_events(self, events: Iterable[tuple[str, int, int]]) -> None:
+        """Set the peaks from every event of the run, sorted (the taken ones merged with those
+        still held); call once, at the end."""
+        self._peaks = peaks_of_events(events, self.qpu_groups)
+        self.qubit_events = []
+
+    def add_intervals(self, intervals: Iterable[IntervalRecord]) -> None:
+        horizon = self.horizon
+        calibration = n = 0
+        for iv in intervals:
+            n += 1
+            if iv.end_at > horizon:
+                horizon = iv.end_at
+            if iv.kind == "calibration":
+                calibration += iv.end_at - iv.start_at
+        self.horizon = horizon
+        self.calibration += calibration
+        self.intervals += n
+
+    def add_queues(self, queues: Iterable[QueueRecord]) -> None:
+        self.queues.add(queues, self.horizon)
+
+    def add_steps(self, steps: Iterable[StepRecord]) -> None:
+        self.steps.add(steps)
+
+    def wait_stats(self) -> dict[str, float | None]:
+        """As :func:`wait_stats` of the completed jobs."""
+        n = self.completed
+        if not n:
+            return {
+                "mean_wait_s": None,
+                "median_wait_s": None,
+                "p95_wait_s": None,
+                "max_wait_s": None,
+            }
+        median, p95 = self.waits.order_statistics([(n - 1) // 2, _nearest_rank_95(n)])
+        return {
+            "mean_wait_s": seconds(self.wait_sum) / n,
+            "median_wait_s": median,
+            "p95_wait_s": p95,
+            "max_wait_s": self.waits.max(),
+        }
+
+    def span_means(self) -> dict[str, float | None]:
+        """As :func:`span_means` of the completed jobs."""
+        n = self.completed
+        if not n:
+            return {"mean_service_s": None, "mean_transfer_s": None, "mean_response_s": None}
+        transfer = self.response_sum - self.wait_sum - self.service_sum
+        return {
+            "mean_service_s": seconds(self.service_sum) / n,
+            "mean_transfer_s": seconds(transfer) / n,
+            "mean_response_s": seconds(self.response_sum) / n,
+        }
+
+    def utilization(self, capacities: Mapping[str, int]) -> dict[str, float]:
+        """As :func:`utilization` of the completed jobs over the makespan."""
+        horizon = self.horizon
+        if horizon <= 0:
+            return {dev: 0.0 for dev in capacities}
+        busy = self.busy
+        return {dev: busy.get(dev, 0) / (cap * horizon) for dev, cap in capacities.items()}
+
+    def peak_physical_qubits(self) -> dict[str, int]:
+        """As :func:`peak_physical_qubits` of the jobs fed (see :meth:`fold_qubit_events`)."""
+        if self._peaks is not None:
+            return dict(self._peaks)
+        return peaks_of_events(sorted(self.qubit_events), self.qpu_groups)
+
+    def mean_queue_length(self) -> dict[str, float]:
+        """As :func:`mean_queue_length` over the makespan (call once, at the end)."""
+        return self.queues.means(self.horizon)

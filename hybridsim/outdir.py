@@ -65,10 +65,16 @@ RUN_FILES = frozenset(
         "intervals.csv",
         "queues.csv",
         "steps.csv",
+        # output.compress = true (and traces past a size): gzip-compressed forms
+        "jobs.csv.gz",
+        "intervals.csv.gz",
+        "queues.csv.gz",
+        "steps.csv.gz",
         "scenario.toml",
         "report.html",
         "timeline.png",
         "trace.json",
+        "trace.json.gz",
         "comparison.html",
     }
 )

@@ -8,7 +8,9 @@ The simulation never edits a row after appending it; every metric and output fil
 function of these rows. Instants end in ``_at`` and spans in ``_time``; both are integer ticks
 (:mod:`hybridsim.timebase`). Predicted costs and model outputs are float seconds (``_s``).
 
-Job rows deliberately hold no matrices: a run of 10**6 jobs must fit in memory.
+Job rows deliberately hold no matrices. A run's rows stream to disk as it goes
+(:mod:`hybridsim.outputs.stream`): each list holds at most :data:`SPILL_ROWS` rows before they
+are written out, so a run of 10**7 jobs fits in flat memory.
 """
 
 from __future__ import annotations
@@ -23,7 +25,13 @@ __all__ = [
     "StepRecord",
     "Recorder",
     "column_names",
+    "SPILL_ROWS",
 ]
+
+#: Job rows a streaming recorder holds in memory before it writes its rows out (about 70 MB;
+#: four times as many of the smaller interval, queue and step rows); a run that never reaches
+#: it keeps every record in memory (an M/M/3 run of 10**5 jobs does).
+SPILL_ROWS = 2**17
 
 
 class JobRecord(NamedTuple):
@@ -132,7 +140,12 @@ class StepRecord(NamedTuple):
 
 @dataclass(slots=True)
 class Recorder:
-    """Append-only lists of rows for one run."""
+    """Append-only lists of rows for one run.
+
+    The simulation only calls ``append`` and ``len`` on them, so a recorder whose lists write
+    their rows to disk as they grow (:class:`hybridsim.outputs.stream.StreamingRecorder`) can
+    stand in for this one.
+    """
 
     jobs: list[JobRecord] = field(default_factory=list)
     intervals: list[IntervalRecord] = field(default_factory=list)

@@ -7,19 +7,28 @@ of ``summary.json``:
 ``jobs.csv``       one row per solve job (instants in exact ticks and in seconds);
 ``intervals.csv``  device and link busy intervals (job service, calibration, transfers);
 ``queues.csv``     every change of each pool's queue length;
+``steps.csv``      the training steps of the main run and its baselines;
 ``scenario.toml``  the resolved scenario, runnable as is.
 
-``DIR`` is written whole (:func:`hybridsim.outdir.replacing`): the files go to a fresh staging
-directory next to it, which then replaces ``DIR`` in one rename, so a failed or killed run leaves
-the previous directory as it was and never a mix of two runs' files.
+The format (columns, compression, reading back) is owned by :mod:`hybridsim.outputs`; this
+module holds the result object and its summary. ``DIR`` is written whole
+(:func:`hybridsim.outdir.replacing`): the files go to a fresh staging directory next to it,
+which then replaces ``DIR`` in one rename, so a failed or killed run leaves the previous
+directory as it was and never a mix of two runs' files.
+
+Large runs. A run's records stream to disk as it goes (:mod:`hybridsim.outputs.stream`): its
+``jobs``, ``queues``, ``steps`` and intervals are then lazy sequences over the files written (an
+iteration reads the file), and the summary comes from aggregates computed while streaming, equal
+to the last bit to the in-memory computation.
 """
 
 from __future__ import annotations
 
-import csv
 import functools
 import io
-import json
+import itertools
+import warnings
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -30,96 +39,29 @@ from hybridsim import metrics as M
 from hybridsim.records import IntervalRecord, JobRecord, QueueRecord, Recorder, StepRecord
 from hybridsim.scenario import Scenario, device_names
 from hybridsim.timebase import TICK_S
-from hybridsim.tomlio import dumps as toml_dumps
 
-__all__ = ["RunResult", "JOB_COLUMNS", "INTERVAL_COLUMNS", "QUEUE_COLUMNS", "package_versions"]
+__all__ = ["RunResult", "package_versions", "summarize", "totals_of"]
 
-_INSTANTS = ("submitted_at", "dispatched_at", "started_at", "finished_at", "completed_at")
+# Moved to hybridsim.outputs.columns (deprecated here for one release).
+_MOVED = {
+    "JOB_COLUMNS": "JOB_COLUMNS",
+    "INTERVAL_COLUMNS": "INTERVAL_COLUMNS",
+    "QUEUE_COLUMNS": "QUEUE_COLUMNS",
+    "STEP_COLUMNS": "STEP_COLUMNS",
+}
 
-#: Columns of jobs.csv, in order (documented in docs/reference/outputs.md).
-JOB_COLUMNS = [
-    "job_id",
-    "tenant",
-    "step",
-    "block",
-    "n",
-    "d",
-    "priority",
-    "route",
-    "group",
-    "device",
-    "status",
-    *_INSTANTS,
-    *(c.replace("_at", "_s") for c in _INSTANTS),
-    "wait_s",
-    "transfer_s",
-    "service_s",
-    "response_s",
-    "kappa_est",
-    "kappa_true",
-    "estimator",
-    "predicted_s",
-    "predicted_classical_s",
-    "predicted_quantum_s",
-    "solver",
-    "method",
-    "matrix",
-    "assembly_s",
-    "factor_reused",
-    "compute_s",
-    "state_prep_s",
-    "readout_s",
-    "overhead_s",
-    "queries",
-    "shots",
-    "n_qubits",
-    # -- issue 13: the job's size on a QPU (fault tolerance) --
-    "logical_qubits",
-    "t_count",
-    "code_distance",
-    "physical_qubits",
-    # --
-    "success_probability",
-    "fidelity",
-    "solution_error",
-    "attempts",
-    "fail_reason",
-]
-INTERVAL_COLUMNS = [
-    "resource",
-    "kind",
-    "start_at",
-    "end_at",
-    "start_s",
-    "end_s",
-    "duration_s",
-    "job_id",
-    "label",
-]
-QUEUE_COLUMNS = ["at", "at_s", "pool", "length"]
-STEP_COLUMNS = [
-    "run",
-    "tenant",
-    "step",
-    "at",
-    "at_s",
-    "loss",
-    "train_accuracy",
-    "test_accuracy",
-    "blocks",
-    "routed_quantum",
-    "hhl_jobs",
-    "kappa_true_median",
-    "kappa_est_median",
-    "kappa_true_max",
-    "kappa_est_max",
-    "d_median",
-    "solution_error_max",
-    "failed_blocks",
-    "kappa_clipped",
-]
-# jobs.csv columns copied verbatim from JobRecord fields (everything after the derived spans).
-_RECORD_TAIL = JOB_COLUMNS[JOB_COLUMNS.index("kappa_est") :]
+
+def __getattr__(name: str) -> Any:
+    if name in _MOVED:
+        from hybridsim.outputs import columns
+
+        warnings.warn(
+            f"hybridsim.results.{name} is deprecated; import it from hybridsim.outputs.columns",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return getattr(columns, _MOVED[name])
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @functools.cache
@@ -139,117 +81,56 @@ def package_versions() -> dict[str, str]:
     return dict(_versions())
 
 
-def _cell(value: Any) -> Any:
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        return repr(value)
-    return value
-
-
-def _job_row(j: JobRecord) -> list[Any]:
-    s = M.seconds
-    return [
-        j.job_id,
-        j.tenant,
-        j.step,
-        j.block,
-        j.n,
-        j.d,
-        j.priority,
-        j.route,
-        j.group,
-        j.device,
-        j.status,
-        j.submitted_at,
-        j.dispatched_at,
-        j.started_at,
-        j.finished_at,
-        j.completed_at,
-        repr(s(j.submitted_at)),
-        repr(s(j.dispatched_at)),
-        repr(s(j.started_at)),
-        repr(s(j.finished_at)),
-        repr(s(j.completed_at)),
-        repr(s(M.wait_ticks(j))),
-        repr(s(M.transfer_ticks(j))),
-        repr(s(M.service_ticks(j))),
-        repr(s(M.response_ticks(j))),
-        *(_cell(getattr(j, c)) for c in _RECORD_TAIL),
-    ]
-
-
-def _interval_row(iv: IntervalRecord) -> list[Any]:
-    s = M.seconds
-    return [
-        iv.resource,
-        iv.kind,
-        iv.start_at,
-        iv.end_at,
-        repr(s(iv.start_at)),
-        repr(s(iv.end_at)),
-        repr(s(iv.end_at - iv.start_at)),
-        iv.job_id,
-        iv.label,
-    ]
-
-
-def _queue_row(q: QueueRecord) -> list[Any]:
-    return [q.at, repr(M.seconds(q.at)), q.pool, q.length]
-
-
-def _step_row(s: StepRecord) -> list[Any]:
-    return [
-        s.run,
-        s.tenant,
-        s.step,
-        s.at,
-        repr(M.seconds(s.at)),
-        *(_cell(getattr(s, c)) for c in STEP_COLUMNS[5:]),
-    ]
+def totals_of(
+    rec: Recorder, scenario: Scenario, target_accuracy: float | None = None
+) -> M.RunTotals:
+    """The aggregates of a plain recorder's rows (all of them at once)."""
+    pools = [g.name for g in scenario.cluster.groups]
+    if target_accuracy is None:
+        target_accuracy = getattr(scenario.workload, "target_accuracy", None)
+    qpus = [g.name for g in scenario.cluster.qpu]
+    totals = M.RunTotals(pools, target_accuracy, len(rec.jobs), qpus)
+    totals.add_jobs(rec.jobs)
+    totals.add_intervals(rec.intervals)
+    totals.add_queues(rec.queues)
+    totals.add_steps(rec.steps)
+    return totals
 
 
 def summarize(
     scenario: Scenario,
     seed: int,
-    rec: Recorder,
+    totals: M.RunTotals,
     wall: dict[str, float],
-    baselines: dict[str, Recorder] | None = None,
+    baselines: Mapping[str, M.RunTotals] | None = None,
 ) -> dict[str, Any]:
-    """The flat summary of a run (see docs/reference/outputs.md for every key)."""
-    jobs = rec.jobs
-    completed = [j for j in jobs if j.status == "completed"]
-    horizon = M.makespan_ticks(jobs, rec.intervals)
+    """The flat summary of a run (see docs/reference/outputs.md for every key), from the
+    aggregates of its records (and of its baseline runs')."""
+    horizon = totals.horizon
     capacities = {}
     kind_of = {}
     for grp in scenario.cluster.groups:
         for dev in device_names(grp):
             capacities[dev] = grp.capacity
             kind_of[dev] = grp.kind
-    util = M.utilization(completed, capacities, horizon)
+    util = totals.utilization(capacities)
     out: dict[str, Any] = {
         "scenario_name": scenario.name,
         "seed": seed,
         "tick_s": TICK_S,
-        "jobs_completed": len(completed),
-        "jobs_failed": sum(1 for j in jobs if j.status == "failed"),
-        "routed_quantum": sum(1 for j in jobs if j.route == "quantum"),
-        "routed_classical": sum(1 for j in jobs if j.route == "classical"),
+        "jobs_completed": totals.completed,
+        "jobs_failed": totals.failed,
+        "routed_quantum": totals.routed.get("quantum", 0),
+        "routed_classical": totals.routed.get("classical", 0),
         "makespan_ticks": horizon,
         "makespan_s": M.seconds(horizon),
-        **M.wait_stats(completed),
-        **M.span_means(completed),
-        "calibration_time_s": M.seconds(
-            sum(iv.end_at - iv.start_at for iv in rec.intervals if iv.kind == "calibration")
-        ),
+        **totals.wait_stats(),
+        **totals.span_means(),
+        "calibration_time_s": M.seconds(totals.calibration),
     }
-    target = getattr(scenario.workload, "target_accuracy", None)
-    train = M.training_metrics(rec.steps, "main", target)
+    train = totals.steps.metrics("main")
     out.update(train)
-    main_steps = [s for s in rec.steps if s.run == "main"]
-    out["kappa_clipped_block_steps"] = (
-        sum(s.kappa_clipped for s in main_steps) if main_steps else None
-    )
+    out["kappa_clipped_block_steps"] = totals.steps.clipped_block_steps("main")
     baselines = baselines or {}
     # Every baseline the workload asks for gets its keys: one identical to the main run (e.g.
     # classical_newton when the main run routes everything classically) was not run again and
@@ -257,8 +138,8 @@ def summarize(
     names = list(getattr(scenario.workload, "baselines", ()))
     names += [b for b in baselines if b not in names]
     for name in names:
-        brec = baselines.get(name)
-        b = train if brec is None else M.training_metrics(brec.steps, name, target)
+        btotals = baselines.get(name)
+        b = train if btotals is None else btotals.steps.metrics(name)
         for key in ("training_time_s", "time_to_target_s", "final_loss", "final_accuracy"):
             out[f"{name}_{key}"] = b[key]
         ours, theirs = train["time_to_target_s"], b["time_to_target_s"]
@@ -273,12 +154,8 @@ def summarize(
         )
     for dev, u in util.items():
         out[f"utilization_{dev}"] = u
-    qpus = [g.name for g in scenario.cluster.qpu]
-    out.update(
-        {f"peak_physical_qubits_{g}": q for g, q in M.peak_physical_qubits(jobs, qpus).items()}
-    )
-    pools = [g.name for g in scenario.cluster.groups]
-    for pool, q in M.mean_queue_length(rec.queues, pools, horizon).items():
+    out.update({f"peak_physical_qubits_{g}": q for g, q in totals.peak_physical_qubits().items()})
+    for pool, q in totals.mean_queue_length().items():
         out[f"mean_queue_{pool}"] = q if scenario.output.queue_levels else None
     out["versions"] = package_versions()
     out["scenario"] = scenario.to_dict()
@@ -286,9 +163,27 @@ def summarize(
     return out
 
 
+def _finished(rec: Recorder, scenario: Scenario, extra_steps: Any = ()) -> Any:
+    """A recorder's records and aggregates, streamed or not (see
+    :class:`hybridsim.outputs.stream.Finished`)."""
+    from hybridsim.outputs.stream import Finished, StreamingRecorder
+
+    if isinstance(rec, StreamingRecorder):
+        return rec.finish(extra_steps)
+    totals = totals_of(rec, scenario)
+    intervals = sorted(rec.intervals, key=M.INTERVAL_ORDER)
+    steps = [*rec.steps, *extra_steps]
+    return Finished(totals, rec.jobs, intervals, rec.queues, steps)
+
+
 @dataclass(frozen=True)
 class RunResult:
     """Everything one run produced.
+
+    Records are lists for a run that stayed in memory; for a run whose records streamed to disk
+    (or one read back with :meth:`load` from long files) they are lazy sequences over the files
+    (:class:`hybridsim.outputs.RecordFile`: iterating reads the file, ``len`` and indexing work,
+    and they compare equal to lists of the same records).
 
     Attributes
     ----------
@@ -297,20 +192,30 @@ class RunResult:
     seed : int
     summary : dict
         As written to summary.json.
-    jobs : list of JobRecord
-    intervals : list of IntervalRecord
-        Recorded (non-job) intervals; :meth:`all_intervals` adds job service intervals.
-    queues : list of QueueRecord
+    jobs : sequence of JobRecord
+        In completion order (jobs.csv order).
+    intervals : sequence of IntervalRecord
+        Recorded (non-job) intervals, in intervals.csv order (by start, resource, job id, kind;
+        ties in record order); :meth:`all_intervals` adds job service intervals.
+    queues : sequence of QueueRecord
+    steps : sequence of StepRecord
+        The main run's training steps, then each baseline's.
+    baselines : dict of str to Recorder
+        The records of each baseline run (a result read back with :meth:`load` has only their
+        steps: baseline jobs are not written).
+    saved : Saved, optional
+        Where the records are kept on disk (None for a run held in memory).
     """
 
     scenario: Scenario
     seed: int
     summary: dict[str, Any]
-    jobs: list[JobRecord] = field(repr=False)
-    intervals: list[IntervalRecord] = field(repr=False)
-    queues: list[QueueRecord] = field(repr=False)
-    steps: list[StepRecord] = field(repr=False, default_factory=list)
+    jobs: Sequence[JobRecord] = field(repr=False)
+    intervals: Sequence[IntervalRecord] = field(repr=False)
+    queues: Sequence[QueueRecord] = field(repr=False)
+    steps: Sequence[StepRecord] = field(repr=False, default_factory=list)
     baselines: dict[str, Recorder] = field(repr=False, default_factory=dict)
+    saved: Any = field(repr=False, default=None, compare=False, kw_only=True)
 
     @classmethod
     def from_records(
@@ -321,17 +226,99 @@ class RunResult:
         sim: Any = None,
         baselines: dict[str, Recorder] | None = None,
     ) -> RunResult:
-        """Summarize a finished simulation (and its baseline runs) into a RunResult."""
-        wall = dict(getattr(sim, "wall", {}) or {})
-        baselines = dict(baselines or {})
-        summary = summarize(scenario, seed, rec, wall, baselines)
-        steps = list(rec.steps)
-        for brec in baselines.values():
-            steps.extend(brec.steps)
-        return cls(scenario, seed, summary, rec.jobs, rec.intervals, rec.queues, steps, baselines)
+        """Summarize a finished simulation (and its baseline runs) into a RunResult.
 
-    def all_intervals(self) -> list[IntervalRecord]:
-        """Job service intervals and recorded intervals, sorted."""
+        ``rec`` and the baselines' recorders may be plain :class:`~hybridsim.records.Recorder`
+        objects or :class:`~hybridsim.outputs.StreamingRecorder` ones (which are finished here).
+        """
+        from hybridsim.outputs.writer import Saved
+
+        wall = dict(getattr(sim, "wall", {}) or {})
+        done = {name: _finished(b, scenario) for name, b in (baselines or {}).items()}
+        extra = itertools.chain.from_iterable(f.steps for f in done.values())
+        main = _finished(rec, scenario, extra)
+        summary = summarize(
+            scenario, seed, main.totals, wall, {n: f.totals for n, f in done.items()}
+        )
+        saved = None
+        if main.stored:
+            saved = Saved(main.stored, main.all_intervals, None, main.directory)
+        return cls(
+            scenario,
+            seed,
+            summary,
+            main.jobs,
+            main.intervals,
+            main.queues,
+            main.steps,
+            {n: Recorder(f.jobs, f.intervals, f.queues, f.steps) for n, f in done.items()},
+            saved=saved,
+        )
+
+    @classmethod
+    def load(cls, directory: str | Path) -> RunResult:
+        """Read a run directory back: the records, summary and scenario ``run`` returned.
+
+        Parameters
+        ----------
+        directory : str or Path
+            Written by ``hybridsim run`` or :meth:`write` (plain or compressed CSVs).
+
+        Returns
+        -------
+        RunResult
+            Equal records, summary (``wall`` included) and scenario; long files are read lazily.
+            Baseline runs come back with their training steps only.
+
+        Raises
+        ------
+        OutputError
+            A missing directory or file, or a malformed one.
+        ScenarioError
+            ``scenario.toml`` (or, without it, the summary's ``scenario``) is not a valid scenario.
+
+        Examples
+        --------
+        >>> import hybridsim, tempfile
+        >>> r = hybridsim.run("scenarios/mmc.toml", overrides=["workload.jobs=50"])
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     back = RunResult.load(r.write(f"{tmp}/run"))
+        ...     print(back.jobs == r.jobs, back.summary == r.summary, len(back.jobs))
+        True True 50
+        """
+        from hybridsim.outputs.reader import RecordFile, read_run
+        from hybridsim.outputs.writer import Saved
+
+        files = read_run(directory)
+        scenario = _saved_scenario(files)
+        seed = files.summary.get("seed", scenario.seed)
+        if isinstance(files.intervals, RecordFile):
+            intervals: Sequence[Any] = RecordFile(
+                files.intervals.stored, files.intervals.table, keep=_recorded
+            )
+        else:
+            intervals = [iv for iv in files.intervals if iv.kind != "job"]
+        baselines: dict[str, Recorder] = {}
+        for s in files.steps:
+            if s.run != "main":
+                baselines.setdefault(s.run, Recorder()).steps.append(s)
+        saved = Saved(files.stored, files.intervals, files.scenario_text or None, files.directory)
+        return cls(
+            scenario,
+            int(seed),
+            files.summary,
+            files.jobs,
+            intervals,
+            files.queues,
+            files.steps,
+            baselines,
+            saved=saved,
+        )
+
+    def all_intervals(self) -> Sequence[IntervalRecord]:
+        """Job service intervals and recorded intervals, in intervals.csv order."""
+        if self.saved is not None and self.saved.all_intervals is not None:
+            return self.saved.all_intervals
         return M.device_intervals(self.jobs, self.intervals)
 
     # -- writing -------------------------------------------------------------------------------
@@ -352,23 +339,11 @@ class RunResult:
 
     def write_into(self, directory: str | Path) -> None:
         """Write the output files into an existing directory, without staging or locking (for
-        callers that stage the directory themselves, like ``hybridsim run``)."""
-        d = Path(directory)
-        self._write_csv(d / "jobs.csv", JOB_COLUMNS, map(_job_row, self.jobs))
-        self._write_csv(
-            d / "intervals.csv", INTERVAL_COLUMNS, map(_interval_row, self.all_intervals())
-        )
-        self._write_csv(d / "queues.csv", QUEUE_COLUMNS, map(_queue_row, self.queues))
-        self._write_csv(d / "steps.csv", STEP_COLUMNS, map(_step_row, self.steps))
-        (d / "scenario.toml").write_text(toml_dumps(self.scenario.to_dict()))
-        (d / "summary.json").write_text(json.dumps(self.summary, indent=2) + "\n")
+        callers that stage the directory themselves, like ``hybridsim run``). Files the run
+        already streamed into this directory are kept as they are."""
+        from hybridsim.outputs.writer import write_run
 
-    @staticmethod
-    def _write_csv(path: Path, header: list[str], rows) -> None:
-        with open(path, "w", newline="", encoding="utf-8") as fh:
-            w = csv.writer(fh, lineterminator="\n")
-            w.writerow(header)
-            w.writerows(rows)
+        write_run(directory, self)
 
     def _baseline_names(self) -> list[str]:
         """The baselines the summary reports: those asked for (run or identical to the main
@@ -418,3 +393,31 @@ class RunResult:
             text = f"{v:.6g}" if isinstance(v, float) else str(v)
             buf.write(f"{k:<{width}}  {text}\n")
         return buf.getvalue()
+
+
+def _recorded(iv: IntervalRecord) -> bool:
+    return iv.kind != "job"
+
+
+def _saved_scenario(files: Any) -> Scenario:
+    """The scenario of a run directory: its scenario.toml, else the summary's ``scenario``."""
+    from hybridsim.errors import OutputError, ScenarioWarning
+    from hybridsim.scenario import load_scenario
+    from hybridsim.tomlio import loads
+
+    path = files.directory / "scenario.toml"
+    with warnings.catch_warnings():
+        # Warnings about the scenario were shown when it ran; reading it back is not the place.
+        warnings.simplefilter("ignore", ScenarioWarning)
+        if files.scenario_text:
+            try:
+                data = loads(files.scenario_text)
+            except ValueError as exc:
+                raise OutputError(f"{path}: cannot read: {exc}") from None
+            return load_scenario(data, source=path)
+        data = files.summary.get("scenario")
+        if not isinstance(data, dict):
+            raise OutputError(
+                f"{files.directory}: no scenario.toml and no scenario in summary.json"
+            )
+        return load_scenario(data, source=files.directory / "summary.json")

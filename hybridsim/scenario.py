@@ -1400,6 +1400,13 @@ class OutputConfig:
     queue_levels: bool = key(
         True, kind="bool", doc="Record every change of each pool's queue length (queues.csv)."
     )
+    compress: bool = key(
+        False,
+        kind="bool",
+        doc="Write the CSV files gzip-compressed (jobs.csv.gz, intervals.csv.gz, queues.csv.gz, "
+        "steps.csv.gz) and trace.json.gz; deterministic (no name or time in the gzip header), "
+        "read back as the plain files are (docs/reference/outputs.md#compression).",
+    )
 
 
 # ---------------------------------------------------------------------------------------------

@@ -15,9 +15,13 @@ The limits are properties of this program on an ordinary machine, not of the mod
 - :data:`MAX_SPAN_S`: no run may span more simulated time than the longest duration a scenario
   may write (about 31,700 years): beyond it a derived time (a solve at 1 MFLOP/s, a transfer at
   1 B/s) is a slip, and tick counts would outgrow float seconds' precision for reports.
-- :data:`MAX_RECORD_BYTES`: records are held in memory until the run ends (about
-  :data:`JOB_RECORD_BYTES` per job); once records stream to disk this limit can rise.
-- :data:`MAX_OUTPUT_BYTES`: the files a run writes, with its report.
+- :data:`MAX_RECORD_BYTES`: what a run holds in memory. Records stream to disk as the run goes
+  (:mod:`hybridsim.outputs.stream`): a run holds at most one chunk of rows of each kind
+  (:data:`~hybridsim.records.SPILL_ROWS` job rows, four times as many of the others), the read
+  buffers of the interval merge and its aggregates, of which only the waits grow with the run
+  (:data:`WAIT_BYTES` per job), so the output limit binds long before this one.
+- :data:`MAX_OUTPUT_BYTES`: the files a run writes, with its report (gzip-compressed CSVs with
+  ``output.compress``; the trace is compressed past 4 MiB).
 - :data:`MAX_EVENTS`: simulation events, about 5-100 µs of wall time each.
 
 Estimates use the per-row sizes measured on the bundled scenarios (constants below); they are
@@ -31,6 +35,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hybridsim.errors import ScenarioError
+from hybridsim.records import SPILL_ROWS
 from hybridsim.timebase import TICKS_PER_SECOND
 
 __all__ = [
@@ -47,7 +52,7 @@ __all__ = [
 
 #: Longest simulated span a run may have, in seconds (the longest duration a scenario may give).
 MAX_SPAN_S = 1e12
-#: Most bytes of records a run may hold in memory (4 GB).
+#: Most bytes of records and aggregates a run may hold in memory (4 GB).
 MAX_RECORD_BYTES = 4 * 10**9
 #: Most bytes a run may write: CSV traces, trace.json and the report (8 GB).
 MAX_OUTPUT_BYTES = 8 * 10**9
@@ -65,10 +70,18 @@ JOB_RECORD_BYTES = 450  # a JobRecord (34 fields) in memory
 INTERVAL_RECORD_BYTES = 150  # a device interval (local compute, outage, calibration)
 QUEUE_RECORD_BYTES = 80  # a queue-level change
 STEP_RECORD_BYTES = 250  # a training step row
-JOB_OUTPUT_BYTES = 550 + 140 + 500  # jobs.csv row + its intervals.csv row + trace.json events
-INTERVAL_OUTPUT_BYTES = 140 + 500
-QUEUE_OUTPUT_BYTES = 50
+WAIT_BYTES = 8  # a completed job's wait, kept for exact percentiles (float64)
+MERGE_BLOCK_BYTES = 512 * INTERVAL_RECORD_BYTES  # one sorted run's read buffer in the merge
+# jobs.csv row (synthetic jobs leave the model columns empty; training jobs fill them) + its
+# intervals.csv row + its trace events (compressed: a run with enough jobs to matter has a
+# trace past the 4 MiB at which it is written as trace.json.gz, about 45 B per job).
+SYNTHETIC_JOB_OUTPUT_BYTES = 400 + 140 + 60
+JOB_OUTPUT_BYTES = 550 + 140 + 60
+INTERVAL_OUTPUT_BYTES = 140 + 60
+QUEUE_OUTPUT_BYTES = 50 + 10
 STEP_OUTPUT_BYTES = 300
+#: Share of the CSV bytes left by gzip (``output.compress``; 0.1-0.4 on the bundled scenarios).
+COMPRESSED_SHARE = 0.4
 # Events per solve job (arrival or submission, dispatch, transfers, service, return) and per
 # training step (forward/backward, curvature, estimate, update), upper-ish counts.
 EVENTS_PER_JOB = 8
@@ -632,17 +645,22 @@ def _estimate(sc: Any) -> tuple[RunSize, list[_Sim], list[_Term], list[_Term]]:
     n_calib = sum(t.value for t in calibrations)
     queue_rows = QUEUE_ROWS_PER_JOB * jobs if sc.output.queue_levels else 0
     local = steps * 4 if kind != "synthetic" else 0  # local-compute intervals per step
-    hops = 4 * jobs if _costs(sc).charges_transfer else 0  # star: 2 links there, 2 back
+    # Star: 2 links there, 2 back; a transfer is recorded only when it moves bytes (synthetic
+    # jobs of n = 0 move none).
+    moves = kind != "synthetic" or sc.workload.n > 0
+    hops = 4 * jobs if moves and _costs(sc).charges_transfer else 0
     intervals = local + hops + n_outages + n_calib
     events = EVENTS_PER_JOB * jobs + EVENTS_PER_STEP * steps + 2 * (n_outages + n_calib)
     record_bytes = (
-        JOB_RECORD_BYTES * jobs
-        + INTERVAL_RECORD_BYTES * intervals
-        + QUEUE_RECORD_BYTES * queue_rows
-        + STEP_RECORD_BYTES * steps
+        _held(jobs, JOB_RECORD_BYTES, SPILL_ROWS)
+        + _held(intervals, INTERVAL_RECORD_BYTES)
+        + _held(queue_rows, QUEUE_RECORD_BYTES)
+        + _held(steps, STEP_RECORD_BYTES)
+        + WAIT_BYTES * jobs
+        + _merge_bytes(jobs, intervals, queue_rows, steps)
     )
-    output_bytes = (
-        JOB_OUTPUT_BYTES * jobs
+    output_bytes = _written_share(sc) * (
+        _job_output_bytes(sc) * jobs
         + INTERVAL_OUTPUT_BYTES * intervals
         + QUEUE_OUTPUT_BYTES * queue_rows
         + STEP_OUTPUT_BYTES * steps
@@ -660,6 +678,30 @@ def _estimate(sc: Any) -> tuple[RunSize, list[_Sim], list[_Term], list[_Term]]:
         numeric_flops=flops,
     )
     return size, sims, outages, calibrations
+
+
+def _held(rows: float, per_row: int, limit: int = 4 * SPILL_ROWS) -> float:
+    """Bytes of one kind of record in memory: every row of a run that never spills, else at most
+    the chunk filling up (``limit`` rows: SPILL_ROWS job rows, four times as many others)."""
+    return per_row * min(rows, limit)
+
+
+def _merge_bytes(jobs: float, *others: float) -> float:
+    """Read buffers of the interval merge at the end of a run that spilled: two sorted runs (job
+    intervals and recorded ones) per spill, a spill every SPILL_ROWS jobs or four times as many
+    rows of another kind."""
+    spills = max(jobs / SPILL_ROWS, *(n / (4 * SPILL_ROWS) for n in others))
+    if not spills > 1:
+        return 0.0
+    return 2 * math.ceil(spills) * MERGE_BLOCK_BYTES
+
+
+def _job_output_bytes(sc: Any) -> int:
+    return SYNTHETIC_JOB_OUTPUT_BYTES if sc.workload.kind == "synthetic" else JOB_OUTPUT_BYTES
+
+
+def _written_share(sc: Any) -> float:
+    return COMPRESSED_SHARE if sc.output.compress else 1.0
 
 
 def _int(x: float) -> int:
@@ -732,15 +774,21 @@ def check_size(sc: Any, file: str) -> RunSize:
             )
     why = sims[0].jobs_key
     queue = sc.output.queue_levels
-    terms = [
-        _Term(JOB_RECORD_BYTES * size.jobs, why),
+    # What grows with each key: in memory only the waits (a job's), on disk every row.
+    held = [
+        _Term(WAIT_BYTES * size.jobs, why),
         *(_Term(INTERVAL_RECORD_BYTES * t.value, t.key) for t in outages + calibrations),
     ]
+    written = [
+        _Term(_job_output_bytes(sc) * size.jobs, why),
+        *(_Term(INTERVAL_OUTPUT_BYTES * t.value, t.key) for t in outages + calibrations),
+    ]
     if queue:
-        terms.append(_Term(QUEUE_RECORD_BYTES * QUEUE_ROWS_PER_JOB * size.jobs, why))
-    for total, limit, what in (
-        (size.record_bytes, MAX_RECORD_BYTES, "of records in memory"),
-        (size.output_bytes, MAX_OUTPUT_BYTES, "of output files"),
+        written.append(_Term(QUEUE_OUTPUT_BYTES * QUEUE_ROWS_PER_JOB * size.jobs, why))
+    # (compression scales every term alike: the largest stays the largest)
+    for total, limit, what, terms in (
+        (size.output_bytes, MAX_OUTPUT_BYTES, "of output files", written),
+        (size.record_bytes, MAX_RECORD_BYTES, "of records in memory", held),
     ):
         if total > limit:
             culprit = _largest(terms)

@@ -152,7 +152,7 @@ def test_scenario_reference_is_generated_from_the_schema():
 
 
 def test_every_output_column_and_summary_key_is_documented():
-    from hybridsim.results import INTERVAL_COLUMNS, JOB_COLUMNS, QUEUE_COLUMNS, STEP_COLUMNS
+    from hybridsim.outputs.columns import INTERVAL_COLUMNS, JOB_COLUMNS, QUEUE_COLUMNS, STEP_COLUMNS
 
     text = (ROOT / "docs/reference/outputs.md").read_text()
     for col in [*JOB_COLUMNS, *INTERVAL_COLUMNS, *QUEUE_COLUMNS, *STEP_COLUMNS]:

@@ -382,9 +382,10 @@ def test_validate_prints_the_size(capsys):
 @pytest.mark.parametrize(
     "path, sets, key, words",
     [
-        (MMC, ["workload.jobs=100000000"], "workload.jobs", "of records in memory"),
-        (BERT, ["workload.epochs=10000"], "workload.epochs", "of records in memory"),
-        (BERT, ["workload.steps=10000000"], "workload.steps", "of records in memory"),
+        # records stream to disk: what bounds a long run is what it writes
+        (MMC, ["workload.jobs=100000000"], "workload.jobs", "of output files"),
+        (BERT, ["workload.epochs=10000"], "workload.epochs", "of output files"),
+        (BERT, ["workload.steps=10000000"], "workload.steps", "of output files"),
         # a task much longer than the mean time between failures never completes
         (FAULTS, ['cluster.gpu.a100.failures.mtbf="1 zs"'], "a100.failures.mtbf", "forever"),
         (FAULTS, ["cluster.gpu.a100.tflops=1e-6"], "a100.failures.mtbf", "simulated time"),
@@ -397,7 +398,7 @@ def test_validate_prints_the_size(capsys):
                 'cluster.qpu.q.calibration_duration="1 zs"',
             ],
             "cluster.qpu.q.calibration_period",
-            "records",
+            "of output files",
         ),
         (MMC, ["cluster.qpu.q.count=20000"], "cluster.qpu.q.count", "devices"),
         (QUICK, ["workload.tenants=1000"], "workload.tenants", "flops of real numerics"),

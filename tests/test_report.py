@@ -24,6 +24,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import hybridsim
+from hybridsim.outputs.reader import read_records
 from hybridsim.records import IntervalRecord, JobRecord, QueueRecord, StepRecord
 from hybridsim.report import (
     ReportError,
@@ -47,7 +48,6 @@ from hybridsim.report import (
     write_report,
     write_trace,
 )
-from hybridsim.report.data import read_records
 from hybridsim.report.figures import COST_COMPONENTS, cost_rows
 from hybridsim.report.html import page_runs, write_comparison
 from hybridsim.report.lanes import lanes_of, plan_timeline
@@ -896,7 +896,7 @@ def test_predicted_vs_actual_one_point_per_predicted_job(atto_dir):
 # -- trace ----------------------------------------------------------------------------------------
 
 
-def test_trace_has_one_event_per_interval_with_exact_ticks(run_dir, tmp_path):
+def test_trace_has_one_event_per_interval_row_in_file_order(run_dir, tmp_path):
     data = load_run(run_dir)
     path = write_trace(data, tmp_path / "trace.json")
     trace = json.loads(path.read_text())
@@ -908,18 +908,21 @@ def test_trace_has_one_event_per_interval_with_exact_ticks(run_dir, tmp_path):
     by_id = {j.job_id: j for j in data.jobs}
     for e in jobs:
         j = by_id[e["args"]["job_id"]]
-        assert int(e["args"]["start_at"]) == j.started_at
-        assert int(e["args"]["end_at"]) == j.finished_at
         assert e["ts"] == j.started_at / 10**15
         assert e["dur"] == (j.finished_at - j.started_at) / 10**15
+        assert e["args"]["duration"] == format_duration(j.finished_at - j.started_at)
     threads = {
         (e["pid"], e["tid"]): e["args"]["name"] for e in events if e["name"] == "thread_name"
     }
     assert sorted(threads.values()) == sorted(ln.name for ln in lanes_of(data))
-    # events come in record order, each on its resource's track, with its exact instants
-    for e, iv in zip(complete, data.intervals, strict=True):
+    # events come in intervals.csv order, each on its resource's track: event k is row k, whose
+    # exact instants are in the file (the trace carries none: issue 15, compact outputs)
+    rows = read_records(run_dir / "intervals.csv", IntervalRecord)
+    for e, iv, row in zip(complete, data.intervals, rows, strict=True):
+        assert iv == row
         assert threads[(e["pid"], e["tid"])] == iv.resource and e["cat"] == iv.kind
-        assert (e["args"]["start_at"], e["args"]["end_at"]) == (str(iv.start_at), str(iv.end_at))
+        assert e["ts"] == iv.start_at / 10**15 and e["dur"] == (iv.end_at - iv.start_at) / 10**15
+        assert not {"start_at", "end_at", "duration_ticks"} & set(e["args"])
     counters = [e for e in events if e["ph"] == "C"]
     assert len(counters) == len(data.queues)
     assert trace["otherData"]["tick_s"] == "1e-21"
@@ -949,9 +952,9 @@ def test_trace_has_one_track_per_slot_and_no_overlapping_slices(tmp_path):
     complete = [e for e in events if e["ph"] == "X"]
     assert len(complete) == len(data.intervals)
     by_track: dict = {}
-    for e in complete:
+    for e, iv in zip(complete, data.intervals, strict=True):  # event k is intervals.csv row k
         by_track.setdefault((e["pid"], e["tid"]), []).append(
-            (int(e["args"]["start_at"]), int(e["args"]["end_at"]), e["args"]["slot"])
+            (iv.start_at, iv.end_at, e["args"]["slot"])
         )
     assert len(by_track) == 2
     for track, spans in by_track.items():
@@ -979,14 +982,15 @@ def test_slot_assignment_never_overlaps_and_uses_as_few_slots_as_the_overlap(raw
     assert len(set(slots)) == depth
 
 
-def test_trace_keeps_ticks_beyond_2_to_the_63_and_non_finite_values(tmp_path):
+def test_trace_of_ticks_beyond_2_to_the_63_and_non_finite_values(tmp_path):
     big = 2**80 + 3
     jobs = [_job(0, "q-0", big, big + 1300, kappa_est=float("inf"))]
     ivs = [IntervalRecord("q-0", "job", big, big + 1300, 0, "quantum")]
     path = write_trace(_hand_run(jobs, ivs, [QueueRecord(big, "q", 1)]), tmp_path / "t.json")
     events = json.loads(path.read_text())["traceEvents"]
     (job,) = [e for e in events if e["ph"] == "X"]
-    assert job["args"]["start_at"] == str(big) and job["args"]["duration"] == "1.3 as"
+    assert job["ts"] == big / 10**15 and job["dur"] == 1300 / 10**15
+    assert job["args"]["duration"] == "1.3 as"  # an attosecond slice says what it is
     assert job["args"]["kappa_est"] == "inf"
     (c,) = [e for e in events if e["ph"] == "C"]
     assert c == {"ph": "C", "name": "queue q", "pid": 5, "ts": big / 10**15, "args": {"length": 1}}
@@ -1205,17 +1209,12 @@ def test_every_page_shares_the_style_sheet_and_tables(small_dir, tmp_path):
 
 def test_outputs_reference_documents_every_column_and_summary_key(small_result, atto_result):
     """docs/reference/outputs.md lists every column the writer emits and every summary key."""
-    from hybridsim import results
+    from hybridsim.outputs import columns
 
     doc = (ROOT / "docs/reference/outputs.md").read_text()
     documented = set(re.findall(r"^\| `([^`]+)` \|", doc, flags=re.M))
-    for columns in (
-        results.JOB_COLUMNS,
-        results.INTERVAL_COLUMNS,
-        results.QUEUE_COLUMNS,
-        results.STEP_COLUMNS,
-    ):
-        missing = [c for c in columns if c not in documented]
+    for table in columns.TABLES.values():
+        missing = [c for c in table.columns if c not in documented]
         assert not missing, f"undocumented columns: {missing}"
     # `utilization_<device>` documents utilization_g-0, utilization_q-0, ...
     patterns = [re.compile("^" + re.sub(r"<[a-z]+>", ".+", k) + "$") for k in documented]

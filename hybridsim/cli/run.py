@@ -55,7 +55,8 @@ def command(args: argparse.Namespace) -> int:
             print(f"{args.scenario} (seed {seed}) -> {out}: {header_size(sc)}", flush=True)
         bar = ProgressBar(sc) if not args.quiet and sys.stderr.isatty() else None
         try:
-            result = run(sc, seed=args.seed, progress=bar)
+            # Records that outgrow memory stream straight into the staging directory.
+            result = run(sc, seed=args.seed, progress=bar, spill=stage)
         finally:
             if bar is not None:
                 bar.close()

@@ -1,29 +1,23 @@
-"""A run's outputs as records again: read a saved run directory (or wrap a :class:`RunResult`).
+"""What the report draws from: a view of a :class:`~hybridsim.results.RunResult`.
 
 The report draws from :class:`RunData`, never from the simulation, so ``hybridsim report DIR``
-redraws exactly what ``hybridsim run`` drew. The CSV files are read back into the same
-``NamedTuple`` rows the simulation appended (:mod:`hybridsim.records`): instants are exact integer
-ticks again (Python ints, which may exceed 2**63), floats round-trip exactly because the writer
-uses ``repr``, and empty cells become ``None`` where a field is optional.
-
-Columns are matched by name, so files with extra columns (written by a newer hybridsim) still
-load, and columns missing from older files take the record's default when it has one.
+redraws exactly what ``hybridsim run`` drew: :func:`load_run` reads the directory with
+:meth:`RunResult.load` (the one reader of run outputs, :mod:`hybridsim.outputs`), and
+:func:`from_result` wraps a result in memory; both give the same records and summary. A long
+run's records stay lazy sequences over its files.
 """
 
 from __future__ import annotations
 
-import csv
 import json
-import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from types import NoneType, UnionType
 from typing import Any
 
 from hybridsim import metrics as M
-from hybridsim.errors import HybridSimError
+from hybridsim.errors import OutputError
 from hybridsim.records import IntervalRecord, JobRecord, QueueRecord, StepRecord
 
 __all__ = [
@@ -34,17 +28,30 @@ __all__ = [
     "from_result",
     "as_run",
     "as_runs",
-    "read_records",
 ]
 
 #: Summary keys that are not scalar metrics (shown elsewhere in the report, or not at all).
 NESTED_KEYS = ("scenario", "versions", "wall")
 
-_REQUIRED_FILES = ("summary.json", "jobs.csv")
+#: A directory is not a readable run directory (missing or malformed outputs): the reader's
+#: :class:`~hybridsim.errors.OutputError`, under the name the report has always used.
+ReportError = OutputError
 
 
-class ReportError(HybridSimError):
-    """A directory is not a readable run directory (missing or malformed outputs)."""
+def __getattr__(name: str) -> Any:
+    if name == "read_records":
+        import warnings
+
+        from hybridsim.outputs.reader import read_records
+
+        warnings.warn(
+            "hybridsim.report.data.read_records is deprecated; import it from "
+            "hybridsim.outputs.reader",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return read_records
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,8 +76,9 @@ class RunData:
         ``summary.json`` as loaded (JSON types only).
     scenario_text : str
         ``scenario.toml`` as written.
-    jobs, intervals, queues, steps : tuple of records
-        ``intervals`` holds every interval, job service included (as in ``intervals.csv``).
+    jobs, intervals, queues, steps : sequence of records
+        Tuples, or lazy sequences over the files of a long run. ``intervals`` holds every
+        interval, job service included (as in ``intervals.csv``).
     source : Path or None
         The directory the run was read from.
     """
@@ -78,10 +86,10 @@ class RunData:
     label: str
     summary: Mapping[str, Any] = field(repr=False)
     scenario_text: str = field(repr=False)
-    jobs: tuple[JobRecord, ...] = field(repr=False)
-    intervals: tuple[IntervalRecord, ...] = field(repr=False)
-    queues: tuple[QueueRecord, ...] = field(repr=False)
-    steps: tuple[StepRecord, ...] = field(repr=False)
+    jobs: Sequence[JobRecord] = field(repr=False)
+    intervals: Sequence[IntervalRecord] = field(repr=False)
+    queues: Sequence[QueueRecord] = field(repr=False)
+    steps: Sequence[StepRecord] = field(repr=False)
     source: Path | None = None
 
     @cached_property
@@ -158,136 +166,6 @@ class RunData:
         return [n for n in names if n == "main"] + [n for n in names if n != "main"]
 
 
-# -- CSV -> records ---------------------------------------------------------------------------
-
-
-def _bool(text: str) -> bool:
-    if text in ("True", "true", "1"):
-        return True
-    if text in ("False", "false", "0", ""):
-        return False
-    raise ValueError(f"not a boolean: {text!r}")
-
-
-_BASIC: dict[Any, Callable[[str], Any]] = {int: int, float: float, str: str, bool: _bool}
-
-
-@dataclass(frozen=True, slots=True)
-class _Field:
-    """How one record field is read from a cell: ``base(text)``, or None for an empty cell when
-    the field is optional (``float | None``...)."""
-
-    name: str
-    base: Callable[[str], Any]
-    optional: bool
-
-    def read(self, text: str) -> Any:
-        return None if self.optional and text == "" else self.base(text)
-
-
-def _fields(record_type: type) -> list[_Field]:
-    hints = typing.get_type_hints(record_type)
-    out = []
-    for name in record_type._fields:
-        ann = hints[name]
-        if ann in _BASIC:
-            out.append(_Field(name, _BASIC[ann], False))
-            continue
-        args = [a for a in typing.get_args(ann) if a is not NoneType]
-        optional = typing.get_origin(ann) in (typing.Union, UnionType) and len(args) == 1
-        out.append(_Field(name, _BASIC.get(args[0], str) if optional else str, optional))
-    return out
-
-
-def _row_reader(record_type: type, fields: list[_Field], header: list[str], path: Path):
-    """A function turning one CSV row into a ``record_type``, generated for this header.
-
-    Generated code (as ``collections.namedtuple`` and ``dataclasses`` do) inlines every cell's
-    conversion into one tuple display: at 10**5 jobs x 35 fields this is the reader's hot loop,
-    about twice as fast as calling a converter per cell.
-    """
-    index = {name: i for i, name in enumerate(header)}
-    defaults = record_type._field_defaults
-    ns: dict[str, Any] = {"_new": tuple.__new__, "_cls": record_type}
-    exprs = []
-    for k, f in enumerate(fields):
-        if f.name not in index:
-            if f.name not in defaults:
-                raise ReportError(f"{path}: missing column {f.name!r}")
-            ns[f"d{k}"] = defaults[f.name]  # an older file: the record's default
-            exprs.append(f"d{k}")
-            continue
-        cell = f"r[{index[f.name]}]"
-        if f.base is str:
-            expr = f"({cell} or None)" if f.optional else cell
-        else:
-            ns[f"c{k}"] = f.base
-            expr = f'(None if {cell} == "" else c{k}({cell}))' if f.optional else f"c{k}({cell})"
-        exprs.append(expr)
-    src = "def read_row(r):\n    return _new(_cls, (" + ", ".join(exprs) + ",))\n"
-    exec(src, ns)  # noqa: S102 - source built above from field names and column indices only
-    return ns["read_row"]
-
-
-def read_records(path: Path, record_type: type, *, required: bool = True) -> list[Any]:
-    """Read a CSV written by :class:`hybridsim.results.RunResult` back into ``record_type`` rows.
-
-    Parameters
-    ----------
-    path : Path
-        The CSV file.
-    record_type : type
-        A ``NamedTuple`` row type of :mod:`hybridsim.records`.
-    required : bool
-        If False, a missing file reads as no rows.
-
-    Returns
-    -------
-    list
-        Rows of ``record_type``, in file order.
-
-    Raises
-    ------
-    ReportError
-        Missing file (when required), a missing column without default, or an unreadable cell
-        (the message names the file, line and column).
-    """
-    if not path.exists():
-        if required:
-            raise ReportError(f"{path}: missing (is this a hybridsim run directory?)")
-        return []
-    try:
-        with open(path, newline="", encoding="utf-8") as fh:
-            reader = csv.reader(fh)
-            header = next(reader, None)
-            rows = list(reader)
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise ReportError(f"{path}: cannot read: {exc}") from exc
-    if header is None:
-        raise ReportError(f"{path}: empty file (expected a header row)")
-    fields = _fields(record_type)
-    read_row = _row_reader(record_type, fields, header, path)
-    try:
-        return list(map(read_row, rows))
-    except (ValueError, IndexError):
-        pass
-    # Slow path, only to name the bad cell.
-    index = {name: i for i, name in enumerate(header)}
-    for n, row in enumerate(rows, start=2):
-        if len(row) != len(header):
-            raise ReportError(f"{path}: line {n}: {len(row)} cells (expected {len(header)})")
-        for f in fields:
-            if f.name in index:
-                try:
-                    f.read(row[index[f.name]])
-                except ValueError:
-                    cell = row[index[f.name]]
-                    raise ReportError(
-                        f"{path}: line {n}: column {f.name!r}: cannot read {cell!r}"
-                    ) from None
-    raise ReportError(f"{path}: cannot read")  # pragma: no cover - the loop finds the cell
-
-
 # -- building RunData -------------------------------------------------------------------------
 
 
@@ -298,7 +176,7 @@ def load_run(directory: str | Path, label: str | None = None) -> RunData:
     ----------
     directory : str or Path
         Directory holding ``summary.json``, ``jobs.csv`` and (optionally) ``intervals.csv``,
-        ``queues.csv``, ``steps.csv`` and ``scenario.toml``.
+        ``queues.csv``, ``steps.csv`` and ``scenario.toml`` (CSVs plain or ``.gz``).
     label : str, optional
         Name of the run in the report (default: the directory's name).
 
@@ -311,53 +189,38 @@ def load_run(directory: str | Path, label: str | None = None) -> RunData:
     ReportError
         If the directory is missing, is not a run directory, or holds malformed files.
     """
+    from hybridsim.results import RunResult
+
     d = Path(directory)
-    if not d.exists():
-        raise ReportError(f"{d}: no such directory")
-    if not d.is_dir():
-        raise ReportError(f"{d}: not a directory")
-    for name in _REQUIRED_FILES:
-        if not (d / name).is_file():
-            raise ReportError(f"{d}: not a run directory (no {name})")
-    try:
-        summary = json.loads((d / "summary.json").read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ReportError(f"{d / 'summary.json'}: cannot read: {exc}") from exc
-    if not isinstance(summary, dict):
-        raise ReportError(f"{d / 'summary.json'}: expected a JSON object")
-    toml_path = d / "scenario.toml"
-    scenario_text = toml_path.read_text(encoding="utf-8") if toml_path.is_file() else ""
-    return RunData(
-        label=label or d.resolve().name,
-        summary=summary,
-        scenario_text=scenario_text,
-        jobs=tuple(read_records(d / "jobs.csv", JobRecord)),
-        intervals=tuple(read_records(d / "intervals.csv", IntervalRecord, required=False)),
-        queues=tuple(read_records(d / "queues.csv", QueueRecord, required=False)),
-        steps=tuple(read_records(d / "steps.csv", StepRecord, required=False)),
-        source=d,
-    )
+    return from_result(RunResult.load(d), label=label or d.resolve().name, source=d)
+
+
+def _records(seq: Sequence[Any]) -> Sequence[Any]:
+    # Lists become tuples (a RunData is immutable); lazy sequences stay lazy.
+    return tuple(seq) if isinstance(seq, list | tuple) else seq
 
 
 def from_result(result: Any, label: str | None = None, source: Path | None = None) -> RunData:
-    """Wrap an in-memory :class:`hybridsim.results.RunResult` without writing it.
+    """A view of a :class:`hybridsim.results.RunResult` (in memory or read back).
 
     The summary goes through a JSON round trip so that it holds exactly what ``summary.json``
     would (lists, not tuples): the report built from a result and the one rebuilt from its saved
     directory are then byte-identical.
     """
-    from hybridsim.tomlio import dumps as toml_dumps
+    from hybridsim.outputs.writer import scenario_text
 
     summary = json.loads(json.dumps(result.summary))
     name = label or (Path(source).resolve().name if source else None)
+    saved = getattr(result, "saved", None)
+    text = saved.scenario_text if saved is not None else None
     return RunData(
         label=name or str(summary.get("scenario_name") or "run"),
         summary=summary,
-        scenario_text=toml_dumps(result.scenario.to_dict()),
-        jobs=tuple(result.jobs),
-        intervals=tuple(result.all_intervals()),
-        queues=tuple(result.queues),
-        steps=tuple(result.steps),
+        scenario_text=text if text is not None else scenario_text(result.scenario),
+        jobs=_records(result.jobs),
+        intervals=_records(result.all_intervals()),
+        queues=_records(result.queues),
+        steps=_records(result.steps),
         source=Path(source) if source else None,
     )
 

@@ -39,18 +39,24 @@ __all__ = [
     "page_runs",
 ]
 
-#: Files ``write_report`` writes into a run directory.
-REPORT_FILES = ("timeline.png", "trace.json", "report.html")
+#: Files ``write_report`` writes into a run directory (one of the two traces: a large one, or
+#: any with ``output.compress``, is compressed).
+REPORT_FILES = ("timeline.png", "trace.json", "trace.json.gz", "report.html")
 # Output files a report links to when present (in this order).
 _LINKED = (
     "summary.json",
     "jobs.csv",
+    "jobs.csv.gz",
     "intervals.csv",
+    "intervals.csv.gz",
     "queues.csv",
+    "queues.csv.gz",
     "steps.csv",
+    "steps.csv.gz",
     "scenario.toml",
     "timeline.png",
     "trace.json",
+    "trace.json.gz",
 )
 
 
@@ -246,7 +252,8 @@ def render_comparison(
 
 
 def write_report(run: Any, out_dir: str | Path | None = None, *, trace: bool = True) -> list[Path]:
-    """Write ``timeline.png``, ``trace.json`` and ``report.html`` for one run.
+    """Write ``timeline.png``, ``trace.json`` (or ``trace.json.gz``: see
+    :func:`~hybridsim.report.trace.write_trace`) and ``report.html`` for one run.
 
     Parameters
     ----------
@@ -256,7 +263,7 @@ def write_report(run: Any, out_dir: str | Path | None = None, *, trace: bool = T
     out_dir : str or Path, optional
         Where to write (created if needed). Default: the run's own directory.
     trace : bool
-        Also write ``trace.json``.
+        Also write the trace (compressed past 4 MiB, or always with ``output.compress``).
 
     Returns
     -------
@@ -296,7 +303,9 @@ def write_report(run: Any, out_dir: str | Path | None = None, *, trace: bool = T
     if trace:
         from hybridsim.report.trace import write_trace
 
-        written.append(write_trace(data, out / "trace.json"))
+        output = data.scenario.get("output")
+        compress = isinstance(output, Mapping) and output.get("compress") is True
+        written.append(write_trace(data, out / "trace.json", compress=True if compress else None))
     written.append(write_text(out / "report.html", render_report(data, blocks, base=out)))
     return written
 

@@ -70,6 +70,11 @@ class Simulation:
         Root seed of every random stream of the run.
     run_name : str
         ``"main"``, or the baseline's name (recorded in the step rows).
+    recorder : Recorder, optional
+        Where the records go (default: a new in-memory :class:`~hybridsim.records.Recorder`).
+        Anything with the Recorder's four lists works: the simulation only appends to them and
+        reads their lengths (:class:`hybridsim.outputs.stream.StreamingRecorder` streams them
+        to disk).
 
     Attributes
     ----------
@@ -88,13 +93,19 @@ class Simulation:
         Wall-clock seconds by activity (the summary's ``wall``).
     """
 
-    def __init__(self, scenario: Scenario, seed: int, run_name: str = "main"):
+    def __init__(
+        self,
+        scenario: Scenario,
+        seed: int,
+        run_name: str = "main",
+        recorder: Recorder | None = None,
+    ):
         self.scenario = scenario
         self.run_name = run_name
         self.seed = seed
         self.streams = Streams(seed)
         self.env = env = TickEnvironment(initial_time=0)
-        self.recorder = Recorder()
+        self.recorder = recorder if recorder is not None else Recorder()
         graph = build_graph(scenario)
         _check_connected(scenario, graph)
         self.clock = clock = Clock(env)  # every callback, at its tie-rule priority

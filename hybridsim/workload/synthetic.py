@@ -9,6 +9,7 @@ changing the service distribution leaves the arrival instants unchanged (common 
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 
 import numpy as np
@@ -116,12 +117,13 @@ def synthetic_jobs(
         Network node the jobs come from (the cluster's host).
     """
     gaps = sample_ticks(wl.arrival, wl.jobs, streams["arrivals"])
+    # repeat(), not a list: a constant column must not cost 8 bytes per job of a 10**7-job run
     if isinstance(wl.service, ModelDist):
-        services: Iterator[int | None] = iter([None] * wl.jobs)  # the device's cost model
+        services: Iterator[int | None] = itertools.repeat(None, wl.jobs)  # the cost model's
     else:
         services = sample_ticks(wl.service, wl.jobs, streams["service"])
     if len(wl.priorities) == 1:
-        priorities: Iterator[int] = iter([wl.priorities[0]] * wl.jobs)
+        priorities: Iterator[int] = itertools.repeat(wl.priorities[0], wl.jobs)
     else:
         idx = streams["priority"].integers(0, len(wl.priorities), size=wl.jobs)
         priorities = iter(np.asarray(wl.priorities)[idx].tolist())
