@@ -419,6 +419,7 @@ class StepTotals:
             return dict.fromkeys(keys)
         last = [self.last[(run, t)] for t in tenants]
         reach = [self.reach.get((run, t)) for t in tenants]
+        reached = [r for r in reach if r is not None]
 
         def mean(xs: list[float | None]) -> float | None:
             vals = [x for x in xs if x is not None]
@@ -430,7 +431,7 @@ class StepTotals:
             "final_accuracy": mean([s.test_accuracy for s in last]),
             "final_train_accuracy": mean([s.train_accuracy for s in last]),
             "time_to_target_s": (
-                seconds(max(reach)) if reach and all(r is not None for r in reach) else None
+                seconds(max(reached)) if reach and len(reached) == len(reach) else None
             ),
             "training_steps": max(s.step for s in last),
         }
