@@ -128,3 +128,29 @@ def test_progress_bar_reopens_after_close(capsys):
     bar.close()
     err = capsys.readouterr().err
     assert err.count("main:") >= 2, err
+
+
+# What the annotations claim, checked at run time -----------------------------------------------
+
+
+def test_the_engine_clock_is_integer_ticks():
+    # sim.clock.TickEnvironment types env.now as int (SimPy's hints say int | float), the one
+    # place the engine says so: it starts at tick 0 and schedules integer delays only. A float
+    # delay anywhere would make the clock, and the tick fields of the records, floats.
+    from hybridsim.scenario import load_scenario
+    from hybridsim.sim.clock import TickEnvironment
+    from hybridsim.sim.engine import Simulation
+
+    sc = load_scenario(ROOT / "scenarios/faults.toml", ["workload.epochs=0.05"])
+    sim = Simulation(sc, 1)
+    rec = sim.run()
+    assert isinstance(sim.env, TickEnvironment)
+    assert type(sim.env.now) is int and sim.env.now > 0
+    instants = [
+        (j.submitted_at, j.dispatched_at, j.started_at, j.finished_at, j.completed_at)
+        for j in rec.jobs
+    ]
+    assert instants and all(type(t) is int for row in instants for t in row)
+    assert rec.intervals and all(type(i.start_at) is type(i.end_at) is int for i in rec.intervals)
+    assert rec.steps and all(type(s.at) is int for s in rec.steps)
+    sim.close()
