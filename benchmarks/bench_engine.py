@@ -1,8 +1,9 @@
-"""Engine throughput and memory: the M/M/3 scenario through ``hybridsim.run`` against a plain,
+"""Engine throughput: the M/M/3 scenario through ``hybridsim.run`` against a plain,
 hand-written SimPy M/M/3 model of the same arrivals, timed alternately in the same process.
 
 Targets: hybridsim at least 0.8x the plain SimPy throughput with full records kept and the
-summary computed (issue 15; 0.5x in issue 2); 10**6 jobs in one run with peak RSS under 1.5 GB.
+summary computed (issue 15; 0.5x in issue 2). Memory (peak RSS of 10**6 and 10**7 jobs) is
+``benchmarks/bench_memory.py``.
 
 Where the run's time goes is measured in the same process (the rows ``mmc_engine_parts``): making
 the synthetic jobs (sampling, ``SolveJob``), the engine (events, dispatch, transfers, records),
@@ -13,11 +14,7 @@ job: arrival, payload, service, result). The row ``record`` times the ways to bu
 
 from __future__ import annotations
 
-import json
 import statistics
-import subprocess
-import sys
-import textwrap
 import time
 
 import simpy
@@ -85,40 +82,6 @@ def same_samples(jobs: int, seed: int = 1) -> tuple[list[float], list[float]]:
     gaps = [t / TICKS_PER_SECOND for t in sample_ticks(wl.arrival, jobs, streams["arrivals"])]
     svc = [t / TICKS_PER_SECOND for t in sample_ticks(wl.service, jobs, streams["service"])]
     return gaps, svc
-
-
-_MEMORY_CHILD = textwrap.dedent(
-    """
-    import json, resource, sys, time
-    sys.path.insert(0, {root!r})
-    from benchmarks.bench_engine import mmc_scenario
-    import hybridsim
-    t0 = time.perf_counter()
-    r = hybridsim.run(mmc_scenario({jobs}), seed=1)
-    wall = time.perf_counter() - t0
-    assert r.summary["jobs_completed"] == {jobs}
-    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({{"rss_mb": rss_mb, "wall_s": wall, "records": len(r.jobs)}}))
-    """
-)
-
-
-def _peak_rss_child(jobs: int) -> dict:
-    from pathlib import Path
-
-    root = str(Path(__file__).resolve().parent.parent)
-    code = _MEMORY_CHILD.format(root=root, jobs=jobs)
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
-
-
-def _baseline_rss_child() -> float:
-    code = (
-        "import resource, hybridsim.sim.engine; "
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    return float(out.stdout.strip())
 
 
 def simpy_queue_floor(events: int, pending: int = 4) -> None:
@@ -292,21 +255,6 @@ def run(quick: bool) -> list[Row]:
             rec["job_record"] * 1e6,
             baseline=rec["keywords"] * 1e6,
             note="baseline: the same record with one keyword argument per field",
-        )
-    )
-    mem_jobs = 100_000 if quick else 1_000_000
-    child = _peak_rss_child(mem_jobs)
-    base_rss = _baseline_rss_child()
-    target_ok = child["rss_mb"] < 1536 if mem_jobs == 1_000_000 else None
-    rows.append(
-        Row(
-            "mmc_engine",
-            f"peak RSS MB ({mem_jobs} jobs in one run)",
-            child["rss_mb"],
-            baseline=base_rss,
-            target="< 1536 MB at 10^6 jobs",
-            ok=target_ok,
-            note=f"baseline: interpreter + import only; run took {child['wall_s']:.1f} s",
         )
     )
     return rows

@@ -1,22 +1,11 @@
-"""Shared helpers for the test suite."""
+"""Shared helpers for the test suite. The configuration shared with the package's doctests (one
+BLAS thread, Hypothesis's storage outside the repository) is in the repository's conftest.py."""
 
 from __future__ import annotations
 
 import copy
 from collections import defaultdict
 from typing import Any
-
-import pytest
-from threadpoolctl import threadpool_limits
-
-
-@pytest.fixture(autouse=True, scope="session")
-def _single_threaded_blas():
-    # Tests solve many small systems: multithreaded BLAS only adds contention on a 2-core machine
-    # (seen: an N=128 solve 370x slower with both cores busy), and one thread keeps results
-    # bitwise reproducible across machines with different core counts.
-    with threadpool_limits(limits=1):
-        yield
 
 
 def synthetic(
@@ -52,11 +41,6 @@ def synthetic(
     }
 
 
-@pytest.fixture
-def tiny():
-    return synthetic
-
-
 def check_run_invariants(r):
     """Invariants every run must satisfy, faults or not (see docs/background/faults.md).
 
@@ -69,7 +53,13 @@ def check_run_invariants(r):
     wl = r.scenario.workload
     # every emitted job ends exactly once, completed or failed with a reason
     ids = sorted(j.job_id for j in jobs)
-    if getattr(wl, "jobs", None) is not None:
+    until = r.scenario.until
+    if until is not None:  # stopped early: the jobs that ended by then, each once
+        assert len(ids) == len(set(ids))
+        assert all(j.completed_at <= until for j in jobs)
+        if getattr(wl, "jobs", None) is not None:
+            assert set(ids) <= set(range(wl.jobs))
+    elif getattr(wl, "jobs", None) is not None:
         assert ids == list(range(wl.jobs))
     else:
         assert ids == list(range(len(ids)))

@@ -226,15 +226,13 @@ def test_training_jobs_move_what_their_method_needs():
     for iv in r.intervals:
         if iv.kind == "transfer" and iv.resource == "link:g-0->switch":
             moved[iv.job_id] = int(iv.label.split()[0])
-    for j in r.jobs:
-        if j.device != "g-1":
-            continue  # the home GPU's own jobs move nothing
-        if j.method == "woodbury":  # the factor U (N×B, B = 2048) and b, not the N×N block
-            assert moved[j.job_id] == solve_payload_bytes(j.n, j.n, factor_rank=2048)
-        else:  # a small block assembled on the device from its factor as well
-            assert moved[j.job_id] == solve_payload_bytes(j.n, j.n, factor_rank=2048)
-    big = next(j for j in r.jobs if j.n == 23520)
-    assert big.method == "woodbury" and big.matrix == "unpruned"
+    # The home GPU g-0 keeps the five small blocks (they move nothing); the 23520-unknown block
+    # goes to g-1 as Woodbury, which needs the factor U (N×B, B = 2048) and b, not the N×N block:
+    # 8·23520·2048 + 8·23520 bytes.
+    remote = [(j.job_id, j.device, j.n, j.method, j.matrix) for j in r.jobs if j.device != "g-0"]
+    assert remote == [(0, "g-1", 23520, "woodbury", "unpruned")]
+    assert moved == {0: 8 * 23520 * 2048 + 8 * 23520}
+    assert moved[0] == solve_payload_bytes(23520, 23520, factor_rank=2048)
 
 
 # --- break-even against every method ---------------------------------------------------------

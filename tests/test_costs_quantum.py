@@ -107,8 +107,13 @@ def test_jennings_validity_enforced():
         jennings_queries(np.array([10.0, 2.0]), 1e-2)  # one bad entry is enough
     with pytest.raises(ModelDomainError):
         jennings_queries(math.inf, 1e-2)
-    assert jennings_queries(10.0, 0.24) > 0  # boundary is valid
-    assert jennings_queries(JENNINGS_KAPPA_MIN, 1e-2) > 0
+    # the boundaries are valid: E[Q] = Q*/(0.39 − 0.204·ε) there too (Q* checked by hand above)
+    assert jennings_queries(10.0, 0.24) == pytest.approx(
+        jennings_q_star(10.0, 0.24) / (0.39 - 0.204 * 0.24), rel=1e-13
+    )
+    assert jennings_queries(JENNINGS_KAPPA_MIN, 1e-2) == pytest.approx(
+        jennings_q_star(JENNINGS_KAPPA_MIN, 1e-2) / (0.39 - 0.00204), rel=1e-13
+    )
 
 
 def test_jennings_clamp_is_explicit():

@@ -1,7 +1,7 @@
 """Tiny scenarios whose every instant is computed by hand."""
 
 import pytest
-from conftest import synthetic
+from conftest import check_run_invariants, synthetic
 
 from hybridsim import run
 from hybridsim.sim.network import LinkState
@@ -175,9 +175,19 @@ def test_queue_disciplines(discipline, order, monkeypatch):
 
 
 def test_until_stops_the_run():
+    # By hand: job k arrives at (k + 1) s and, FIFO on the one GPU, runs 1.5 s from
+    # 1 + 1.5·k s; it completes at 2.5 + 1.5·k s, which is <= 10 s for k = 0..5. Job 5 ends at
+    # exactly 10 s and counts: the stop at `until` comes after the events of that instant.
     r = run(synthetic(jobs=100), overrides=["until='10 s'"])
-    assert 0 < r.summary["jobs_completed"] < 100
-    assert all(j.completed_at <= T("10 s") for j in r.jobs)
+    assert log(r) == [
+        (k, "g-0", T(f"{k + 1} s"), *[T(f"{1 + 1.5 * k} s")] * 2, *[T(f"{2.5 + 1.5 * k} s")] * 2)
+        for k in range(6)
+    ]
+    s = r.summary
+    assert (s["jobs_completed"], s["jobs_failed"], s["makespan_ticks"]) == (6, 0, T("10 s"))
+    # jobs 6.. arrived (at 7, 8, 9, 10 s) but did not finish: they leave no record
+    assert s["routed_classical"] == 6
+    check_run_invariants(r)
 
 
 def test_unconnected_device_is_a_scenario_error():

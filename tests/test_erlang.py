@@ -39,6 +39,9 @@ def mmc(c: int, lam: float, jobs: int) -> dict:
     }
 
 
+# no_cover: 10^4-4·10^4 jobs through code the small tests already cover; coverage tracing would
+# triple its time (CONTRIBUTING.md)
+@pytest.mark.no_cover
 @pytest.mark.parametrize(
     "c, rho, jobs, seeds", [(3, 0.8, 20000, 8), (2, 0.5, 10000, 8), (1, 0.9, 40000, 8)]
 )

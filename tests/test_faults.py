@@ -222,7 +222,10 @@ def test_link_outage_delays_transfers_until_repair():
     assert len(outage_intervals(r, "link:host<->switch")) == 1
 
 
-def test_training_applies_no_update_with_a_missing_block():
+def test_training_applies_no_update_when_every_block_fails():
+    # Error 0.5 per two-qubit gate: every QPU attempt fails, and with one attempt and no
+    # fallback every block of every step is missing (test_job_failures.py checks that the
+    # blocks that did come back are still applied when only some fail).
     data = {
         "cluster": {
             "gpu": [{"name": "g"}],
@@ -244,7 +247,10 @@ def test_training_applies_no_update_with_a_missing_block():
     }
     r = run(data)
     steps = [s for s in r.steps if s.run == "main"]
-    assert all(s.failed_blocks > 0 for s in steps[1:])
+    # wine 13 -> 4 -> 3: four blocks per step (W1, b1, W2, b2), all failed, in each of 4 steps
+    assert [(s.blocks, s.failed_blocks) for s in steps[1:]] == [(4, 4)] * 4
+    assert r.summary["jobs_failed"] == len(r.jobs) == 16
+    assert {j.fail_reason for j in r.jobs} == {"gate or readout error"}
     assert len({s.loss for s in steps}) == 1  # no update was ever applied
 
 

@@ -481,7 +481,7 @@ def test_fuzz_console_script_bounded(sets, tmp_path):
     out = tmp_path / "out"
     cmd = [sys.executable, "-m", "hybridsim.cli", "run", str(MMC), "--out", str(out), *args]
     proc = subprocess.run(
-        cmd, capture_output=True, text=True, timeout=60, preexec_fn=_limited, cwd=tmp_path
+        cmd, capture_output=True, text=True, timeout=300, preexec_fn=_limited, cwd=tmp_path
     )
     assert proc.returncode == 2, proc.stderr[-3000:]
     assert proc.stderr.startswith("error: ") and proc.stderr.count("\n") == 1, proc.stderr[-3000:]

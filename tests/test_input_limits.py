@@ -455,7 +455,7 @@ def test_huge_exponent_in_a_set_value_is_refused_at_once(capsys):
         capsys,
         "cluster.qpu.q.gate_time_2q: exponent out of range",
     )
-    assert time.perf_counter() - t0 < 5  # was about 20 s
+    assert time.perf_counter() - t0 < 10  # a hang guard: it took about 20 s
 
 
 def test_a_sweep_seed_sqlite_cannot_store_is_refused_up_front(tmp_path, capsys):

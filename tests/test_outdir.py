@@ -187,9 +187,7 @@ def _bad_outs(tmp_path: Path) -> dict[str, str]:
 def test_bad_out_is_refused_before_the_simulation(tmp_path, capsys, case):
     out, message = list(_bad_outs(tmp_path).items())[case]
     before = tree(tmp_path)
-    t0 = time.perf_counter()
-    assert main(["run", MMC, "--out", out]) == 2
-    assert time.perf_counter() - t0 < 5
+    assert main(["run", MMC, "--out", out]) == 2  # no_simulation: refused before any work
     assert message in one_error_line(capsys)
     assert tree(tmp_path) == before
 

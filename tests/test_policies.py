@@ -4,6 +4,7 @@ protocol's declared facts (needs, uses_estimate) and the registry, scoped regist
 import dataclasses
 import math
 import threading
+from pathlib import Path
 
 import pytest
 from conftest import synthetic
@@ -31,6 +32,8 @@ from hybridsim.scheduling.registry import (
     scheduler_names,
     scoped_registry,
 )
+
+QUICKSTART = Path(__file__).resolve().parent.parent / "scenarios" / "quickstart.toml"
 
 
 class FakeView:
@@ -147,10 +150,10 @@ def test_the_workload_estimates_kappa_only_for_policies_that_use_it():
     overrides = ["workload.steps=1", "workload.baselines=[]"]
     with scoped_registry({TrueKappaQNewton.name: TrueKappaQNewton}):
         free = run(
-            "scenarios/quickstart.toml",
+            QUICKSTART,
             overrides=[*overrides, f"scheduler.policy={TrueKappaQNewton.name}"],
         )
-    paid = run("scenarios/quickstart.toml", overrides=[*overrides, "scheduler.policy=qnewton"])
+    paid = run(QUICKSTART, overrides=[*overrides, "scheduler.policy=qnewton"])
     assert free.jobs and all(j.kappa_est is None and j.estimator is None for j in free.jobs)
     assert all(j.kappa_est is not None and j.estimator == "norm_det" for j in paid.jobs)
     assert len(free.jobs) == len(paid.jobs)

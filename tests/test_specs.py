@@ -4,7 +4,6 @@ deprecated keyword forms still giving the same predictions (with a DeprecationWa
 from __future__ import annotations
 
 import dataclasses
-import doctest
 import math
 import tomllib
 import warnings
@@ -15,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hybridsim.costs import breakeven, classical, model, quantum, specs
+from hybridsim.costs import classical
 from hybridsim.costs.breakeven import break_even, break_even_gate_time, break_even_table
 from hybridsim.costs.classical import classical_solve_time
 from hybridsim.costs.model import CostModel
@@ -359,8 +358,3 @@ def test_calibration_gives_a_spec():
     assert (
         cal.predict_s(100) == classical_solve_time("lu", 100, 100, None, None, gpu=cal.spec).total_s
     )
-
-
-@pytest.mark.parametrize("module", [specs, classical, quantum, breakeven, model])
-def test_doctests_of_the_cost_modules(module):
-    assert doctest.testmod(module).failed == 0

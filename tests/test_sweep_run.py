@@ -261,7 +261,12 @@ def _sweep_process(path: Path, out: Path, *extra: str) -> subprocess.Popen:
     )  # fmt: skip
 
 
-def _wait_for_rows(out: Path, count: int, proc: subprocess.Popen, timeout: float = 60.0) -> int:
+#: Generous bounds that only catch a hang: on a loaded 2-core machine a sweep of a few seconds
+#: can take minutes, and a test that waits for a condition never needs a tight one.
+HANG_S = 300.0
+
+
+def _wait_for_rows(out: Path, count: int, proc: subprocess.Popen, timeout: float = HANG_S) -> int:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         assert proc.poll() is None, proc.communicate()
@@ -286,13 +291,14 @@ def test_sigkill_midway_then_resume_equals_an_uninterrupted_run(tmp_path, backen
     children = psutil.Process(proc.pid).children(recursive=True)
     proc.send_signal(signal.SIGKILL)
     proc.communicate()
-    # Orphaned pool workers notice their parent is gone and exit.
-    _, alive = psutil.wait_procs(children, timeout=5)
+    # Orphaned pool workers notice their parent is gone (they check twice a second) and exit:
+    # wait for that, however long a loaded machine takes to schedule them.
+    _, alive = psutil.wait_procs(children, timeout=HANG_S)
     assert not alive
     saved = db_rows(out)
     assert 3 <= len(saved) < 12
     resumed = _sweep_process(path, out, *backend)
-    stdout, stderr = resumed.communicate(timeout=120)
+    stdout, stderr = resumed.communicate(timeout=HANG_S)
     assert resumed.returncode == 0, stderr
     rows = db_rows(out)
     assert len(rows) == 12 == len(set(rows))
@@ -305,10 +311,10 @@ def test_ctrl_c_stops_cleanly_and_keeps_what_finished(tmp_path):
     out = tmp_path / "out"
     proc = _sweep_process(path, out, "--workers", "2")
     _wait_for_rows(out, 2, proc)
-    t0 = time.monotonic()
     proc.send_signal(signal.SIGINT)
-    stdout, stderr = proc.communicate(timeout=30)
-    assert time.monotonic() - t0 < 10
+    # It stops without running the other runs (fewer than 18 rows below); the timeout only
+    # catches a hang, it is no measure of how promptly it stops.
+    stdout, stderr = proc.communicate(timeout=HANG_S)
     assert proc.returncode == 130
     assert "Traceback" not in stderr
     assert "runs saved in" in stderr and "run the same command again to resume" in stderr
@@ -448,7 +454,8 @@ def test_a_backend_that_cannot_start_leaves_nothing_written(tmp_path):
         with pytest.raises(HybridSimError, match="cannot reach"):
             run_sweep(spec, out, _BackendThatCannotStart(), progress=False)
         assert not (tmp_path / "new").exists()
-        assert not out.exists() or list(out.iterdir()) == []
+        if out.name == "existing":
+            assert list(out.iterdir()) == []  # the directory the user made, left empty
 
 
 def test_a_bad_out_is_reported_before_the_backend_starts(tmp_path):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
-import math
+import re
 import time
 import tomllib
 from pathlib import Path
@@ -299,7 +299,7 @@ def test_digest_tracks_what_runs(tmp_path):
     base = tmp_path / "base.toml"
     base.write_text(Path(MMC).read_text().replace("jobs = 20000", "jobs = 200"))
     assert load_sweep({**data, "base": str(base)}).digest != d0
-    assert len(d0) == 64 and math.isfinite(int(d0, 16))
+    assert re.fullmatch("[0-9a-f]{64}", d0)  # a SHA-256 hex digest
 
 
 def test_the_demo_sweep_file_is_valid():
@@ -332,7 +332,7 @@ def test_a_huge_range_is_refused_before_its_values_are_generated():
     t0 = time.perf_counter()
     with pytest.raises(ScenarioError) as err:
         expand(raw)
-    assert time.perf_counter() - t0 < 1
+    assert time.perf_counter() - t0 < 10  # a hang guard: generating them took minutes
     assert str(err.value).startswith('s.toml: factors."k".num: 10000000 values, more than')
     assert len(expand({"logspace": ["1 s", "1 zs"], "num": MAX_POINTS})) == MAX_POINTS
 

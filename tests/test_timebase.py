@@ -115,15 +115,12 @@ def test_parse_refuses_huge_magnitudes_at_once(text):
     import time
 
     t0 = time.perf_counter()
-    with pytest.raises(ValueError, match="exponent|digits|too long"):
+    with pytest.raises(ValueError, match="exponent|digits|too long") as info:
         parse_duration(text)
     # generous: the old code needed ~20 s for the first case; a hang guard, not a benchmark
-    assert time.perf_counter() - t0 < 0.5
+    assert time.perf_counter() - t0 < 10
     # and the message stays short however long the input was
-    try:
-        parse_duration(text)
-    except ValueError as exc:
-        assert len(str(exc)) < 200
+    assert len(str(info.value)) < 200
 
 
 def test_parse_keeps_the_whole_representable_range():

@@ -3,7 +3,6 @@ anything written read back equal by tomllib (non-ASCII keys included)."""
 
 from __future__ import annotations
 
-import doctest
 import math
 import tomllib
 from pathlib import Path
@@ -12,7 +11,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hybridsim import tomlio
 from hybridsim.scenario import load_scenario
 from hybridsim.tomlio import dumps
 
@@ -118,7 +116,3 @@ def test_anything_written_reads_back_equal(data):
 
 def test_nan_is_written_as_nan():
     assert math.isnan(tomllib.loads(dumps({"x": float("nan")}))["x"])
-
-
-def test_doctests():
-    assert doctest.testmod(tomlio).failed == 0

@@ -76,13 +76,14 @@ def test_qpu_jobs_with_small_blocks_run_as_hhl_and_record_fidelity():
         mlp(steps=3, curvature="gauss_newton", partition="neuron", lr=0.3),
         overrides=["scheduler.policy=quantum_only", "scheduler.estimator=lanczos"],
     )
-    qpu = [j for j in r.jobs if j.route == "quantum"]
-    assert qpu
-    for j in qpu:
-        assert j.solver in ("hhl", "trivial")
-        if j.solver == "hhl":
-            assert j.fidelity is not None and j.fidelity > 0.99
-            assert j.success_probability is not None and j.n_qubits >= 3
+    # neuron blocks of wine 13 -> 4 -> 3: four of 13 + 1 unknowns, three of 4 + 1, in 3 steps;
+    # every one on the QPU and every one run as an HHL circuit
+    assert sorted((j.route, j.solver, j.n) for j in r.jobs) == sorted(
+        [("quantum", "hhl", 14)] * 12 + [("quantum", "hhl", 5)] * 9
+    )
+    for j in r.jobs:
+        assert j.fidelity > 0.99
+        assert 0 < j.success_probability <= 1 and j.n_qubits >= 3
     assert r.summary["wall"]["circuit_s"] > 0
 
 
@@ -97,8 +98,9 @@ def test_hhl_trained_accuracy_within_one_point_of_classical():
 
 def test_newton_beats_sgd_in_steps_to_90_percent_on_digits():
     """Gauss-Newton neuron blocks (eps 0.1, lr 0.1) against SGD with momentum at its best
-    learning rate from a grid (2.0; docs/background/training.md has the grid), digits 64-32-10.
-    Measured: Newton reaches 90 % test accuracy in 2 steps, SGD in 4-8 depending on the seed."""
+    learning rate from a grid (2.0; docs/background/training.md has the grid), digits 64-32-10,
+    seed 1. Measured: Newton reaches 90 % test accuracy at step 3, SGD at step 8; both must reach
+    it, so a run where SGD never gets there fails (it used to pass)."""
     data = mlp(
         dataset="digits",
         hidden=[32],
@@ -112,14 +114,20 @@ def test_newton_beats_sgd_in_steps_to_90_percent_on_digits():
     )
     r = run(data, overrides=["scheduler.policy=classical_only"])
 
-    def steps_to(run_name):
-        hits = [s.step for s in r.steps if s.run == run_name and s.test_accuracy >= 0.9]
-        return min(hits) if hits else None
+    def first_reach(run_name):
+        hits = [s for s in r.steps if s.run == run_name and s.test_accuracy >= 0.9]
+        assert hits, f"{run_name} never reaches 90 % test accuracy"
+        return min(hits, key=lambda s: s.step)
 
-    newton, sgd = steps_to("main"), steps_to("sgd")
-    assert newton is not None
-    assert sgd is None or newton < sgd
-    assert r.summary["speedup_vs_sgd"] is None or r.summary["speedup_vs_sgd"] > 0
+    newton, sgd = first_reach("main"), first_reach("sgd")
+    assert (newton.step, sgd.step) == (3, 8)
+    # The summary's speedup is SGD's time to target over Newton's, here recomputed from the step
+    # records (exact tick counts): Newton wins in steps but its steps cost more simulated time.
+    s = r.summary
+    assert s["time_to_target_s"] == newton.at / 10**21
+    assert s["sgd_time_to_target_s"] == sgd.at / 10**21
+    assert s["speedup_vs_sgd"] == pytest.approx(sgd.at / newton.at, rel=1e-12)
+    assert s["speedup_vs_sgd"] < 1
 
 
 def test_baselines_and_speedups_in_summary():
@@ -150,6 +158,7 @@ def test_tenants_share_the_cluster():
     assert t0 == losses(one)  # tenant 0 sees exactly what a lone tenant sees
 
 
+@pytest.mark.no_cover  # 79 872 jobs through covered code: tracing would triple its time
 def test_paper_shape_bert_tiny_epoch_job_count():
     model = paper_model("bert-tiny")
     data = {
