@@ -133,18 +133,18 @@ def run(quick: bool) -> list[Row]:
             for m, its in iterations.items():
                 asm = float(costs[m].assembly_s)
                 told[m] = asm + (predicted[m] - asm) / BOUND * its
-            for m in METHODS:
-                rows.append(
-                    Row(
-                        "classical_methods",
-                        f"{spectrum} N={n} r={r} {m} s",
-                        measured[m],
-                        predicted[m],
-                        "",
-                        None,
-                        "baseline: the cost model's prediction on " + spec_note,
-                    )
+            rows.extend(
+                Row(
+                    "classical_methods",
+                    f"{spectrum} N={n} r={r} {m} s",
+                    measured[m],
+                    predicted[m],
+                    "",
+                    None,
+                    "baseline: the cost model's prediction on " + spec_note,
                 )
+                for m in METHODS
+            )
             got, want, with_its = _rank(measured), _rank(predicted), _rank(told)
             rows.append(
                 Row(

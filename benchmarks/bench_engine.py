@@ -107,7 +107,7 @@ def simpy_queue_floor(events: int, pending: int = 4) -> None:
     env.run()
 
 
-def _parts(scenario, jobs: int, repeats: int) -> dict[str, float]:
+def _parts(scenario, repeats: int) -> dict[str, float]:
     """Median seconds of the run's parts: job generation, simulation, summary."""
     wl, host = scenario.workload, scenario.cluster.host
     out: dict[str, list[float]] = {"jobs": [], "simulate": [], "summary": []}
@@ -227,7 +227,7 @@ def run(quick: bool) -> list[Row]:
             note=f"{jobs} jobs, median of {repeats}, baseline: plain SimPy M/M/3",
         )
     ]
-    parts = _parts(scenario, jobs, repeats)
+    parts = _parts(scenario, repeats)
     per_job = {k: v / jobs * 1e6 for k, v in parts.items()}
     engine_us = per_job["simulate"] - per_job["jobs"]
     simpy_us = med["simpy"] / jobs * 1e6

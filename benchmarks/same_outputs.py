@@ -123,14 +123,17 @@ def save(out: Path) -> None:
 
 def compare(a: Path, b: Path) -> list[str]:
     """Differences between two snapshots, one line each."""
-    problems = []
     files_a = {p.relative_to(a) for p in a.rglob("*") if p.is_file()}
     files_b = {p.relative_to(b) for p in b.rglob("*") if p.is_file()}
-    for rel in sorted(files_a ^ files_b):
-        problems.append(f"{rel}: only in {'before' if rel in files_a else 'after'}")
-    for rel in sorted(files_a & files_b):
-        if (a / rel).read_bytes() != (b / rel).read_bytes():
-            problems.append(f"{rel}: differs")
+    problems = [
+        f"{rel}: only in {'before' if rel in files_a else 'after'}"
+        for rel in sorted(files_a ^ files_b)
+    ]
+    problems.extend(
+        f"{rel}: differs"
+        for rel in sorted(files_a & files_b)
+        if (a / rel).read_bytes() != (b / rel).read_bytes()
+    )
     return problems
 
 

@@ -105,6 +105,9 @@ def baseline_scenarios(sc: Scenario) -> dict[str, Scenario]:
                 continue
         elif name in ("sgd", "adam", "kfac") and wl.optimizer == name:
             continue
-        extra = (("workload.baselines", []), ("workload.kappa_true", False))
+        extra: tuple[tuple[str, Any], ...] = (
+            ("workload.baselines", []),
+            ("workload.kappa_true", False),
+        )
         out[name] = load_scenario(sc, [*_BASELINE_OVERRIDES[name], *extra])
     return out

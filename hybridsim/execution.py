@@ -241,6 +241,7 @@ def _finite(*arrays: np.ndarray | None) -> bool:
 
 def _reference(job: SolveJob) -> tuple[np.ndarray | None, str]:
     """The exact solution of ``job``'s system, or None and the failure reason."""
+    assert job.matrix is not None and job.rhs is not None  # only jobs that really run come here
     if not _finite(job.matrix, job.rhs):
         return None, "non-finite"
     try:
@@ -291,6 +292,7 @@ def _classical(job: SolveJob, group: Any, costs: CostModel) -> Outcome:
     if job.matrix is None:
         est = estimate(_kappa_for_charge(job))
         return Outcome(est.total_s, "modelled", method=est.method, compute_s=est.compute_s)
+    assert job.rhs is not None  # a block that runs comes with its right-hand side
     t0 = time.perf_counter()
     # A block that cannot be solved at all (non-finite entries, exactly singular) is a structural
     # fact of the workload: reported as a failed attempt, never raised.
@@ -452,6 +454,7 @@ def _modelled_quantum(
     # (2·N_pad CNOTs per U_b query, see costs.quantum.state_prep_gates).
     spec = costs.qpu_spec(group)
     if spec.fault_tolerant:
+        assert est.failure_probability is not None  # a fault-tolerant estimate has its bound
         p_fail = float(est.failure_probability)
     else:
         t2 = spec.gate_time_2q_s
@@ -539,6 +542,7 @@ def _hhl(
     from hybridsim.quantum.hhl import hhl_resources, hhl_solve
     from hybridsim.quantum.readout import PostselectionError
 
+    assert job.matrix is not None  # _execute runs HHL only on a block that is there
     eps = costs.config.epsilon
     t0 = time.perf_counter()
     ref, failure = _reference(job)
@@ -630,7 +634,7 @@ def _hhl(
         )
         qubits = n_qubits + oracle.qubits
         sizes = {"logical_qubits": qubits, "physical_qubits": qubits}
-    timing = {
+    timing: dict[str, Any] = {  # Outcome fields, as keywords
         "compute_s": compute_s,
         "state_prep_s": 0.0,  # inside the circuit's gate counts
         "readout_s": readout_s,
@@ -650,8 +654,10 @@ def _hhl(
             failure=failure,
             **timing,
         )
+    assert ref is not None  # an answer implies the reference solve succeeded
     x = np.real_if_close(res.x)
     if spec.fault_tolerant:
+        assert est.failure_probability is not None  # a fault-tolerant estimate has its bound
         p_fail = float(est.failure_probability)
     else:
         p_fail = failure_probability(group, charge.n_1q, charge.n_2q, n_qubits)

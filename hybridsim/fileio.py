@@ -40,9 +40,10 @@ def atomic_open(path: Path, mode: str = "w") -> Iterator[IO]:
     """Open a fresh temporary sibling of ``path`` for writing; rename it to ``path`` on success."""
     path = Path(path)
     tmp, fd = _create_temp(path)
-    kwargs = {} if "b" in mode else {"encoding": "utf-8", "newline": "\n"}
+    text = "b" not in mode
     try:
-        with open(fd, mode, **kwargs) as fh:
+        encoding, newline = ("utf-8", "\n") if text else (None, None)
+        with open(fd, mode, encoding=encoding, newline=newline) as fh:
             yield fh
         os.replace(tmp, path)
     except BaseException:
@@ -68,7 +69,7 @@ def remove_temp_files(directory: Path, names: Iterable[str]) -> list[Path]:
     """Remove the temporary files that killed writes of ``names`` left in ``directory``: this
     module's ``.NAME.<16 hex>.tmp`` and the ``.NAME.<pid>.tmp`` of earlier versions. Only
     regular files and symlinks are removed (a symlink itself, never its target)."""
-    removed = []
+    removed: list[Path] = []
     patterns = [re.compile(rf"\.{re.escape(n)}\.(?:[0-9a-f]{{16}}|\d+)\.tmp\Z") for n in names]
     try:
         entries = list(os.scandir(directory))

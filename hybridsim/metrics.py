@@ -273,7 +273,7 @@ def training_metrics(
         return dict.fromkeys(keys)
     tenants = sorted({s.tenant for s in rows})
     last = [max((s for s in rows if s.tenant == t), key=lambda s: s.step) for t in tenants]
-    reach: list[int | None] = []
+    reach: list[int] = []  # one instant per tenant that reached the target
     for t in tenants:
         hits = [
             s.at
@@ -283,7 +283,8 @@ def training_metrics(
             and s.test_accuracy is not None
             and s.test_accuracy >= target_accuracy
         ]
-        reach.append(min(hits) if hits else None)
+        if hits:
+            reach.append(min(hits))
 
     def mean(xs: list[float | None]) -> float | None:
         vals = [x for x in xs if x is not None]
@@ -294,9 +295,7 @@ def training_metrics(
         "final_loss": mean([s.loss for s in last]),
         "final_accuracy": mean([s.test_accuracy for s in last]),
         "final_train_accuracy": mean([s.train_accuracy for s in last]),
-        "time_to_target_s": (
-            seconds(max(reach)) if reach and all(r is not None for r in reach) else None
-        ),
+        "time_to_target_s": seconds(max(reach)) if len(reach) == len(tenants) else None,
         "training_steps": max(s.step for s in last),
     }
 
@@ -420,6 +419,7 @@ class StepTotals:
             return dict.fromkeys(keys)
         last = [self.last[(run, t)] for t in tenants]
         reach = [self.reach.get((run, t)) for t in tenants]
+        reached = [r for r in reach if r is not None]
 
         def mean(xs: list[float | None]) -> float | None:
             vals = [x for x in xs if x is not None]
@@ -431,7 +431,7 @@ class StepTotals:
             "final_accuracy": mean([s.test_accuracy for s in last]),
             "final_train_accuracy": mean([s.train_accuracy for s in last]),
             "time_to_target_s": (
-                seconds(max(reach)) if reach and all(r is not None for r in reach) else None
+                seconds(max(reached)) if reach and len(reached) == len(reach) else None
             ),
             "training_steps": max(s.step for s in last),
         }

@@ -21,6 +21,7 @@ can use it.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import functools
 import hashlib
@@ -90,10 +91,9 @@ _LEGACY_TAIL = re.compile(r"[a-z0-9_]{8}\Z")
 def _busy(shown: object, fd: int | None) -> HybridSimError:
     holder = ""
     if fd is not None:
-        try:  # the holder wrote "<what> <pid>" into the file (see DirLock.acquire)
+        # the holder wrote "<what> <pid>" into the file (see DirLock.acquire)
+        with contextlib.suppress(OSError):
             holder = os.pread(fd, 64, 0).decode("ascii", "replace")
-        except OSError:
-            pass
     what, _, pid = holder.strip().partition(" ")
     if what in _WRITERS and pid.isdigit():
         who, pid = f"another {what}", f" (pid {pid})"
@@ -402,7 +402,7 @@ def remove_leftovers(target: Path) -> list[Path]:
     """
     prefix = _stage_prefix(target.name)
     legacy = f".{target.name}."
-    removed = []
+    removed: list[Path] = []
     try:
         entries = list(os.scandir(target.parent))
     except OSError:
@@ -540,10 +540,8 @@ def replacing(
             lock.release(unlink=not committed)
         if not committed:
             for d in reversed(created):
-                try:
+                with contextlib.suppress(OSError):
                     os.rmdir(d)
-                except OSError:
-                    pass
 
 
 @contextmanager
@@ -575,7 +573,5 @@ def writing_into(path: str | os.PathLike, *, option: str = "--out") -> Iterator[
             lock.release()
         if not ok:
             for d in reversed(created):
-                try:
+                with contextlib.suppress(OSError):
                     os.rmdir(d)
-                except OSError:
-                    pass

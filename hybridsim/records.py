@@ -16,7 +16,7 @@ are written out, so a run of 10**7 jobs fits in flat memory.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 __all__ = [
     "JobRecord",
@@ -153,6 +153,12 @@ class Recorder:
     steps: list[StepRecord] = field(default_factory=list)
 
 
-def column_names(record_type: type) -> list[str]:
+class _RecordType(Protocol):
+    """A record class (a NamedTuple): what :func:`column_names` reads of it."""
+
+    _fields: tuple[str, ...]
+
+
+def column_names(record_type: _RecordType) -> list[str]:
     """Field names of a record type, in declaration order."""
     return list(record_type._fields)

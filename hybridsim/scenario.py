@@ -21,12 +21,15 @@ import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hybridsim import tomlio
 from hybridsim.errors import ScenarioError
 from hybridsim.schema import Ctx, build, key, unbuild
 from hybridsim.sizing import RunSize, check_size, run_size
+
+if TYPE_CHECKING:  # pragma: no cover
+    from hybridsim.workload.mlp import Kind, Partition
 
 __all__ = [
     "Scenario",
@@ -407,7 +410,7 @@ class QpuGroup:
     def _validate(self, ctx: Ctx) -> None:
         _check_name(self.name, ctx.child("name"))
         if self.fault_tolerance is not None:
-            _validate_fault_tolerance(self, ctx)
+            _validate_fault_tolerance(self, self.fault_tolerance, ctx)
         period, length = self.calibration_period, self.calibration_duration
         if self.calibration_times and length is None:
             raise ctx.child("calibration_duration").error(
@@ -432,7 +435,7 @@ class QpuGroup:
         return "qpu"
 
 
-def _validate_fault_tolerance(g: QpuGroup, ctx: Ctx) -> None:
+def _validate_fault_tolerance(g: QpuGroup, spec: FaultTolerance, ctx: Ctx) -> None:
     """A fault-tolerant group's model, code and budget work, and it holds one logical qubit.
 
     The rule for the qubits: a job's share (``qubits // capacity``) must hold one logical qubit
@@ -444,7 +447,6 @@ def _validate_fault_tolerance(g: QpuGroup, ctx: Ctx) -> None:
     from hybridsim.errors import ModelDomainError
     from hybridsim.timebase import format_duration
 
-    spec = g.fault_tolerance
     fctx = ctx.child("fault_tolerance")
     model = ft.QUBIT_MODELS.get(spec.qubit_model)
     if spec.qec == "floquet_code" and model is not None and model.instruction_set != "majorana":
@@ -485,6 +487,7 @@ def _validate_fault_tolerance(g: QpuGroup, ctx: Ctx) -> None:
         ft.check_model(qpu.qubit_model, qpu.qec)
     except ModelDomainError as exc:
         raise fctx.child("qubit_model").error(str(exc)) from None
+    assert qpu.error_budget is not None  # a fault-tolerant spec has one (QpuSpec checks)
     try:
         smallest = ft.estimate(
             {"numQubits": 1, "measurementCount": 1},
@@ -845,13 +848,13 @@ class MLPWorkload:
     test_fraction: float = key(
         0.25, kind="float", gt=0, max=0.9, doc="Share of the dataset held out for testing."
     )
-    curvature: str = key(
+    curvature: Kind = key(
         "fisher",
         kind="choice",
         choices=("fisher", "gauss_newton"),
         doc="Curvature blocks: empirical Fisher (the paper's code) or exact Gauss-Newton.",
     )
-    partition: str = key(
+    partition: Partition = key(
         "layer",
         kind="choice",
         choices=("layer", "neuron", "chunk"),

@@ -282,7 +282,7 @@ def _duration(value: Any, spec: Spec, ctx: Ctx) -> int:
     if not lower_ok:
         words = "a positive duration" if spec.gt == 0 else f"a duration {_bounds_text(spec)} s"
         raise ctx.error(f"out of range: {value!r}", words)
-    hi = MAX_DURATION_S if spec.max is None else min(Fraction(spec.max), MAX_DURATION_S)
+    hi = Fraction(MAX_DURATION_S if spec.max is None else min(spec.max, MAX_DURATION_S))
     if seconds > hi:
         raise ctx.error(f"out of range: {value!r}", f"a duration of at most {float(hi):g} s")
     ticks = to_ticks(seconds)
@@ -384,7 +384,7 @@ def _build_union(value: Any, spec: Spec, ctx: Ctx) -> Any:
 
 
 def _build_tables(value: Any, spec: Spec, ctx: Ctx) -> tuple[Any, ...]:
-    if isinstance(value, Mapping) or isinstance(value, str) or not isinstance(value, Sequence):
+    if isinstance(value, Mapping | str) or not isinstance(value, Sequence):
         raise ctx.error(f"wrong type: got {_type_name(value)}", "an array of tables")
     out = []
     seen: set[str] = set()
@@ -425,11 +425,11 @@ def _unknown_key(name: str, value: Any, known, ctx: Ctx) -> ScenarioError:
 
 def fields_of(cls: Any) -> list[tuple[str, Spec, Any]]:
     """(name, spec, file default) for every schema field of ``cls``."""
-    out = []
-    for f in dataclasses.fields(cls):
-        if "spec" in f.metadata:
-            out.append((f.name, f.metadata["spec"], f.metadata["file_default"]))
-    return out
+    return [
+        (f.name, f.metadata["spec"], f.metadata["file_default"])
+        for f in dataclasses.fields(cls)
+        if "spec" in f.metadata
+    ]
 
 
 def build(cls: Any, raw: Any, ctx: Ctx) -> Any:
@@ -594,6 +594,7 @@ def _reference(cls: Any, prefix: str, out: list[str], seen: dict[Any, str]) -> N
         elif spec.kind == "tables":
             nested.append((spec.schema, f"{path}[]"))
         elif spec.kind == "union":
+            assert spec.union is not None
             for tag, member in spec.union.items():
                 nested.append((member, f'{path} ({spec.tag} = "{tag}")'))
     out.append("")

@@ -251,7 +251,9 @@ def _transfer_s(sc: Any, origin: Any, group: Any, n: Any, d: Any) -> tuple[Any, 
     for latency, bandwidth, where in ends:
         parts[f"{where}_latency"] = 2.0 * _s(latency)  # both directions
         parts[f"{where}_bandwidth"] = nbytes / bandwidth
-    total = sum(np.broadcast_to(np.asarray(v, dtype=float), n.shape) for v in parts.values())
+    total: np.ndarray | float = sum(
+        np.broadcast_to(np.asarray(v, dtype=float), n.shape) for v in parts.values()
+    )
     lf = net.link_failures
     if lf is not None and lf.mtbf is not None:
         total = total * (_s(lf.mtbf) + _s(lf.mttr)) / _s(lf.mtbf)  # transfers wait for repairs

@@ -79,7 +79,7 @@ def check_depth(data: Any, limit: int = MAX_NESTING) -> None:
     Iterative, so it cannot itself overflow the stack on the data it rejects.
     """
     if not isinstance(data, Mapping | list | tuple):
-        return None
+        return
     stack = [(data, 0)]
     while stack:
         value, depth = stack.pop()
@@ -88,7 +88,6 @@ def check_depth(data: Any, limit: int = MAX_NESTING) -> None:
         children = value.values() if isinstance(value, Mapping) else value
         # only containers are pushed: a flat array of two million numbers costs one pass
         stack.extend((v, depth + 1) for v in children if isinstance(v, _CONTAINERS))
-    return None
 
 
 def loads(text: str) -> dict[str, Any]:
@@ -190,9 +189,7 @@ def dumps(data: Mapping[str, Any]) -> str:
 def _emit(table: Mapping[str, Any], path: tuple[str, ...], lines: list[str]) -> None:
     subtables = []
     for k, v in table.items():
-        if isinstance(v, Mapping) and not _is_inline(v):
-            subtables.append((k, v))
-        elif _is_table_array(v):
+        if (isinstance(v, Mapping) and not _is_inline(v)) or _is_table_array(v):
             subtables.append((k, v))
         else:
             lines.append(f"{_key(k)} = {_scalar(v)}")

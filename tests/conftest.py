@@ -41,11 +41,10 @@ def synthetic(
     }
 
 
-def check_run_invariants(r, data=None):
+def check_run_invariants(r):
     """Invariants every run must satisfy, faults or not (see docs/background/faults.md).
 
-    ``r`` is a RunResult; capacities and the job count come from its resolved scenario (``data``
-    is accepted for older callers and ignored).
+    ``r`` is a RunResult; capacities and the job count come from its resolved scenario.
     """
     from hybridsim.metrics import device_intervals
     from hybridsim.scenario import device_names

@@ -243,7 +243,7 @@ def test_digits_quickstart_classical_newton_with_auto_matches_lu():
     # The quickstart's classical Newton (its baseline), a few steps: auto's answers drive the
     # same training as LU's, to the last digit of accuracy.
     def final(method):
-        r = run(
+        return run(
             ROOT / "scenarios/quickstart.toml",
             overrides=[
                 f'costs.classical_method="{method}"',
@@ -253,7 +253,6 @@ def test_digits_quickstart_classical_newton_with_auto_matches_lu():
                 "workload.kappa_true=false",
             ],
         )
-        return r
 
     a, b = final("lu"), final("auto")
     assert [s.test_accuracy for s in a.steps] == [s.test_accuracy for s in b.steps]

@@ -201,7 +201,7 @@ def test_calibrate_recovers_a_known_machine(monkeypatch):
     model predicts this CPU is a benchmark (benchmarks/bench_classical.py), not a test."""
     from hybridsim.costs import classical
 
-    def known(A, b, repeats):
+    def known(A, _b, _repeats):  # stands in for _time_solve(A, b, repeats)
         return 3e-6 + lu_flops(A.shape[0]) / 2e10
 
     monkeypatch.setattr(classical, "_time_solve", known)

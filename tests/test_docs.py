@@ -183,9 +183,13 @@ def citing_files():
     skip = {".git", "__pycache__", "runs", "build", "dist", ".hypothesis", ".pytest_cache"}
     for p in sorted(ROOT.rglob("*")):
         rel = p.relative_to(ROOT)
-        if p.is_file() and p.suffix in CITING_SUFFIXES and not skip & set(rel.parts):
-            if not any(part.endswith(".egg-info") for part in rel.parts):
-                yield rel.as_posix(), p.read_text(errors="replace")
+        if (
+            p.is_file()
+            and p.suffix in CITING_SUFFIXES
+            and not skip & set(rel.parts)
+            and not any(part.endswith(".egg-info") for part in rel.parts)
+        ):
+            yield rel.as_posix(), p.read_text(errors="replace")
 
 
 def reference_anchors():

@@ -70,7 +70,7 @@ def scenarios(draw):
 def test_engine_invariants(data, seed):
     r = run(data, seed=seed)
     # no job lost or duplicated, causality, capacity, nothing during calibration, totals
-    check_run_invariants(r, data)
+    check_run_invariants(r)
     n = data["workload"]["jobs"]
     # queue lengths never negative and end empty
     levels = defaultdict(int)

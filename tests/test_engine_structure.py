@@ -240,7 +240,7 @@ def test_a_kappa_replay_is_not_revalidated_when_the_run_starts(monkeypatch):
     }
     expected = hybridsim.run(data)
 
-    def refuse(self):
+    def refuse(_self):
         raise AssertionError("a replay trajectory was built (and re-validated) during the run")
 
     monkeypatch.setattr(shapes.KappaTrajectory, "__post_init__", refuse)

@@ -342,14 +342,14 @@ def faulty_scenarios(draw):
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(faulty_scenarios(), st.integers(0, 2**31))
 def test_invariants_under_faults(data, seed):
-    check_run_invariants(run(data, seed=seed), data)
+    check_run_invariants(run(data, seed=seed))
 
 
 @pytest.mark.slow
 @settings(max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(faulty_scenarios(), st.integers(0, 2**31))
 def test_invariants_under_faults_thorough(data, seed):
-    check_run_invariants(run(data, seed=seed), data)
+    check_run_invariants(run(data, seed=seed))
 
 
 def test_job_failing_in_transit_keeps_ordered_instants():

@@ -97,9 +97,12 @@ def category(e, r: dict, i: int, budget: float) -> str:
         rt,
     ):
         return "exact"
-    if e.t_factory and max(x.units for x in e.t_factory.rounds) >= 1000:
-        if abs(e.physical_qubits / pq - 1) <= 0.005:
-            return "quantile"
+    if (
+        e.t_factory
+        and max(x.units for x in e.t_factory.rounds) >= 1000
+        and abs(e.physical_qubits / pq - 1) <= 0.005
+    ):
+        return "quantile"
     if e.physical_qubits < pq:
         return "search"
     return "unexplained"

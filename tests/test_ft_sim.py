@@ -525,7 +525,8 @@ def test_peak_physical_qubits_counts_overlapping_services_half_open():
 def test_run_outputs_carry_the_sizes_of_qpu_jobs(tmp_path):
     r = run(two_qpus("earliest_finish", jobs=3))
     out = r.write(tmp_path / "o")
-    rows = list(csv.DictReader(open(out / "jobs.csv")))
+    with open(out / "jobs.csv") as f:
+        rows = list(csv.DictReader(f))
     for row, j in zip(rows, r.jobs, strict=True):
         assert row["code_distance"] == str(j.code_distance) and j.code_distance >= 3
         assert int(row["physical_qubits"]) == j.physical_qubits > 60_000
@@ -547,7 +548,8 @@ def test_fault_tolerant_scenario_file_shows_distance_and_qubits_per_qpu_job(tmp_
     out = tmp_path / "o"
     assert cli.main(["run", str(ROOT / "scenarios/fault-tolerant.toml"), "--out", str(out),
                      "--no-report"]) == 0  # fmt: skip
-    rows = list(csv.DictReader(open(out / "jobs.csv")))
+    with open(out / "jobs.csv") as f:
+        rows = list(csv.DictReader(f))
     qpu = [r for r in rows if r["route"] == "quantum"]
     assert qpu and {r["group"] for r in qpu} == {"big", "small"}
     for r in qpu:

@@ -242,7 +242,8 @@ def test_exact_spectrum_when_no_estimate_given():
     r = hhl_solve(a, np.ones(2))
     assert (r.lambda_min, r.lambda_max, r.kappa) == pytest.approx((0.5, 4.0, 8.0))
     assert r.spectrum_source == "exact"
-    assert r.C == pytest.approx(0.75 * 0.5 * r.evolution_time * 2**r.clock_qubits / (2 * np.pi))
+    # (r.C is HHL's constant C, an attribute: not the constant SIM300 takes it for)
+    assert r.C == pytest.approx(0.75 * 0.5 * r.evolution_time * 2**r.clock_qubits / (2 * np.pi))  # noqa: SIM300
 
 
 # --- inverse QFT, Trotter ----------------------------------------------------------------------

@@ -64,7 +64,7 @@ def test_reading_hybridsim_sweep_before_the_package_is_imported_names_run_sweep(
     assert out[1] == "module hybridsim.sweep"
 
 
-def test_the_old_function_name_forwards_for_one_release(tmp_path):
+def test_the_old_function_name_forwards_for_one_release():
     with pytest.deprecated_call(match="hybridsim.run_sweep"):
         from hybridsim.sweep import sweep
     assert sweep is hybridsim.run_sweep

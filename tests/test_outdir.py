@@ -66,7 +66,7 @@ def no_simulation(monkeypatch):
     """Fail the test if a simulation starts."""
     import hybridsim.api as api
 
-    def refuse(*a, **k):
+    def refuse(*_a, **_k):
         raise AssertionError("the simulation ran before --out was checked")
 
     monkeypatch.setattr(api, "run", refuse)
@@ -182,8 +182,9 @@ def _bad_outs(tmp_path: Path) -> dict[str, str]:
     }
 
 
+@pytest.mark.usefixtures("no_simulation")
 @pytest.mark.parametrize("case", [0, 1, 2])
-def test_bad_out_is_refused_before_the_simulation(tmp_path, capsys, no_simulation, case):
+def test_bad_out_is_refused_before_the_simulation(tmp_path, capsys, case):
     out, message = list(_bad_outs(tmp_path).items())[case]
     before = tree(tmp_path)
     assert main(["run", MMC, "--out", out]) == 2  # no_simulation: refused before any work
@@ -221,7 +222,8 @@ def test_an_unwritable_place_is_refused_before_the_simulation(tmp_path, capsys, 
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes anywhere")
-def test_a_read_only_directory_is_refused_before_the_simulation(tmp_path, capsys, no_simulation):
+@pytest.mark.usefixtures("no_simulation")
+def test_a_read_only_directory_is_refused_before_the_simulation(tmp_path, capsys):
     ro = tmp_path / "ro"
     ro.mkdir(mode=0o500)
     try:
@@ -433,7 +435,7 @@ def test_a_symlinked_lock_is_never_followed(tmp_path, capsys):
     assert not target.exists() and not target.is_symlink()
 
 
-def test_sweep_lock_symlink_is_not_followed_and_no_lock_is_left(tmp_path, capsys):
+def test_sweep_lock_symlink_is_not_followed_and_no_lock_is_left(tmp_path):
     sweep = tmp_path / "sweep.toml"
     sweep.write_text(dumps({"base": MMC, "seeds": [1], "factors": {"workload.jobs": [5]}}))
     out = tmp_path / "s"

@@ -457,7 +457,7 @@ def test_gzip_files_are_deterministic(tmp_path):
         assert data[3] & 0x08 == 0 and data[4:8] == b"\0\0\0\0"
 
 
-def test_lazy_records_index_slice_compare_and_pickle_as_lists(tmp_path):
+def test_lazy_records_index_slice_compare_and_pickle_as_lists():
     r = hybridsim.run(
         ROOT / "scenarios/mmc.toml", overrides=["workload.jobs=120"], spill=Spill(rows=10)
     )

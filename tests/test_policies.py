@@ -359,7 +359,8 @@ def test_policy_without_declared_facts_is_deprecated_but_still_runs():
             def decide(self, job, view):
                 return Decision("classical", view.groups("gpu")[0].name)
 
-        def legacy_factory(config=None, costs=None):  # a plain function building a bare object
+        # A plain function building a bare object (called with the factories' keywords).
+        def legacy_factory(config=None, costs=None):  # noqa: ARG001
             return Bare()
 
         legacy_factory.needs = frozenset({"gpu"})

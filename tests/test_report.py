@@ -1045,7 +1045,7 @@ def test_report_figures_fit_their_figures(data, atto_dir, monkeypatch):
         assert_laid_out(fig)
 
 
-def test_report_from_memory_equals_report_from_disk(small_result, small_dir, tmp_path):
+def test_report_from_memory_equals_report_from_disk(small_result, small_dir):
     a = write_report(small_result, small_dir)
     first = {p.name: p.read_bytes() for p in a}
     b = write_report(small_dir)

@@ -31,7 +31,7 @@ def _dask(*args: str, log: Path) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "distributed.cli.dask_" + args[0], *args[1:]],
         stdout=subprocess.DEVNULL,
-        stderr=open(log, "w"),  # noqa: SIM115 - closed with the process
+        stderr=open(log, "w"),  # closed with the process
         start_new_session=True,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
@@ -151,7 +151,7 @@ def test_cluster_gives_the_same_results_csv_as_serial(tmp_path, dask_cluster):
     assert not any(w.endswith(f":{os.getpid()}") for w in workers)
 
 
-def test_unreachable_scheduler_is_one_line_error(tmp_path, capsys):
+def test_unreachable_scheduler_is_one_line_error():
     with pytest.raises(HybridSimError, match=r"--cluster tcp://127.0.0.1:9: cannot reach"):
         from hybridsim.sweep.backends import DaskBackend
 

@@ -209,7 +209,7 @@ def test_keep_runs_writes_each_run_directory(tmp_path):
 
 
 def test_python_api_from_a_dict_and_callable_package(tmp_path):
-    import hybridsim.sweep.store  # noqa: F401 - binds the package to hybridsim.sweep
+    import hybridsim.sweep.store  # binds the package to hybridsim.sweep
 
     r = hybridsim.run_sweep(failing_sweep(), out=tmp_path / "out", serial=True, progress=False)
     assert r.ok == 4

@@ -150,7 +150,7 @@ def test_grid_sweep_file_points_and_resolved_scenarios(tmp_path):
     assert spec.name == "sweep"
 
 
-def test_zip_mode_pairs_values(tmp_path):
+def test_zip_mode_pairs_values():
     spec = load_sweep(
         {
             "base": MMC,
@@ -326,7 +326,7 @@ def test_a_huge_grid_is_refused_before_any_point_is_generated(tmp_path):
     assert all(f'"{k}" (10)' in message for k in keys) and "\n" not in message
 
 
-def test_a_huge_range_is_refused_before_its_values_are_generated(tmp_path):
+def test_a_huge_range_is_refused_before_its_values_are_generated():
     # Generating 10**7 values took minutes and 2.6 GB.
     raw = {"logspace": [0.1, 2.4], "num": 10**7}
     t0 = time.perf_counter()
@@ -372,7 +372,7 @@ def test_points_one_at_a_time_are_the_points_in_order(lengths, mode):
     assert [point_values(factors, mode, i) for i in range(len(every))] == every
 
 
-def test_points_are_made_on_access_from_compact_text(tmp_path):
+def test_points_are_made_on_access_from_compact_text():
     spec = load_sweep({"base": MMC, "seeds": [1], "factors": {"cluster.qpu.q.count": [2, 3, 4]}})
     assert isinstance(spec.points, PointList) and len(spec.points) == 3
     assert spec.size_text() == "3 points × 1 seed = 3 runs"
@@ -386,7 +386,7 @@ def test_points_are_made_on_access_from_compact_text(tmp_path):
         spec.points[3]
 
 
-def test_the_digest_is_the_hash_of_the_whole_definition(tmp_path):
+def test_the_digest_is_the_hash_of_the_whole_definition():
     """Fed piece by piece, the digest equals the hash of the definition as one JSON document
     (as computed before points were lazy), so stores written earlier still resume."""
     import hashlib

@@ -26,10 +26,10 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
-from hybridsim.quantum import default_clock_qubits, hhl_solve  # noqa: E402
+from hybridsim.quantum import default_clock_qubits, hhl_solve
 
 IMG = Path(__file__).resolve().parent / "img"
 KAPPAS = (2.0, 5.0, 10.0, 20.0, 50.0)

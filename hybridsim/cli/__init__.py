@@ -51,7 +51,7 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ARG001 - warnings.showwarning's signature
     # Scenario warnings are one line like errors; anything else keeps Python's format.
     if issubclass(category, ScenarioWarning):
         print(f"warning: {message}", file=sys.stderr)

@@ -58,12 +58,13 @@ class ProgressBar:
     def __call__(self, p) -> None:
         from hybridsim.timebase import to_seconds
 
-        if p.run != self._run:
+        bar = self._bar
+        if bar is None or p.run != self._run:
             self.close()
             from tqdm import tqdm
 
             self._run = p.run
-            self._bar = tqdm(
+            bar = self._bar = tqdm(
                 total=self.total,
                 desc=p.run,
                 unit=self.unit,
@@ -71,7 +72,6 @@ class ProgressBar:
                 dynamic_ncols=True,
                 mininterval=0.5,
             )
-        bar = self._bar
         bar.set_postfix_str(
             f"jobs {p.jobs_done:,}, t {to_seconds(p.now_ticks):.6g} s", refresh=False
         )

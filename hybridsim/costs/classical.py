@@ -105,6 +105,11 @@ def _out(x):
     return float(x) if x.ndim == 0 else x
 
 
+def _masked(x, ok):
+    """:func:`_out` of ``x`` where ``ok``, infinity elsewhere."""
+    return _out(np.where(ok, np.asarray(x, float), np.inf))
+
+
 def _flags(x) -> np.ndarray:
     return np.asarray(x, dtype=bool)
 
@@ -622,12 +627,17 @@ def method_costs(
             factored=np.broadcast_to(_flags(factored), shape) & (method == "lu"),
             cg_calls_per_iteration=cg_calls_per_iteration,
         )
-        vals = [
-            np.where(ok, np.asarray(getattr(c, f), float), np.inf)
-            for f in ("flops", "bytes", "calls", "compute_s", "memory_s", "launch_s", "total_s")
-        ]
-        asm = np.where(ok, np.asarray(c.assembly_s, float), np.inf)
-        out[method] = ClassicalCost(method, *(_out(v) for v in vals), _out(asm))
+        out[method] = ClassicalCost(
+            method,
+            flops=_masked(c.flops, ok),
+            bytes=_masked(c.bytes, ok),
+            calls=_masked(c.calls, ok),
+            compute_s=_masked(c.compute_s, ok),
+            memory_s=_masked(c.memory_s, ok),
+            launch_s=_masked(c.launch_s, ok),
+            total_s=_masked(c.total_s, ok),
+            assembly_s=_masked(c.assembly_s, ok),
+        )
     return out
 
 

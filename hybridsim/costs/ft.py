@@ -43,7 +43,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from fractions import Fraction
 from functools import lru_cache
@@ -454,12 +454,13 @@ def qec_scheme(qec: str | QecScheme, qubit: QubitModel) -> QecScheme:
                 f"unknown QEC scheme {qec!r} (expected one of {', '.join(QEC_SCHEMES)} "
                 "or a QecScheme)"
             )
-        scheme = variants.get(qubit.instruction_set)
-        if scheme is None:
+        variant = variants.get(qubit.instruction_set)
+        if variant is None:
             raise ModelDomainError(
                 f"QEC scheme {qec!r} needs a Majorana qubit model; {qubit.name!r} is "
                 f"{qubit.instruction_set} (use 'surface_code')"
             )
+        scheme = variant
     if scheme.majorana_only and qubit.instruction_set != "majorana":
         raise ModelDomainError(
             f"QEC scheme {scheme.name!r} needs a Majorana qubit model; {qubit.name!r} is "
@@ -668,11 +669,12 @@ def _build_family(qubit: QubitModel, scheme: QecScheme, rounds: int) -> _Factory
     if not combos:
         return _empty_table(rounds, unit)
     dist = np.array(combos, dtype=np.int64)
-    rows = []
-    for units in itertools.product(range(len(_UNITS)), repeat=rounds):
-        rows.append(_evaluate(dist, units, patch_q, cycle, lerr, qubit, rounds, unit))
+    rows = [
+        _evaluate(dist, units, patch_q, cycle, lerr, qubit, rounds, unit)
+        for units in itertools.product(range(len(_UNITS)), repeat=rounds)
+    ]
     cat = [np.concatenate(a) for a in zip(*rows, strict=True)]
-    return _FactoryTable(*cat, tick_unit=unit)
+    return _table(cat, unit)
 
 
 def _check_span(qubit: QubitModel, scheme: QecScheme) -> None:
@@ -708,6 +710,14 @@ def _tick_unit(qubit: QubitModel) -> int:
     """Greatest common divisor of a model's durations (50 ns for ``qubit_gate_ns_e3``)."""
     times = [getattr(qubit, f.name) for f in fields(qubit) if f.name.endswith("_time")]
     return math.gcd(*[t for t in times if t is not None])
+
+
+def _table(columns: Sequence[np.ndarray], tick_unit: int) -> _FactoryTable:
+    """A table from its array columns in field order."""
+    units, dist, counts, error, max_d, qubits, duration, volume = columns
+    return _FactoryTable(
+        units, dist, counts, error, max_d, qubits, duration, volume, tick_unit=tick_unit
+    )
 
 
 def _empty_table(rounds: int, unit: int) -> _FactoryTable:
@@ -849,7 +859,7 @@ def _prune(t: _FactoryTable) -> _FactoryTable:
             st[j:end] = [du]
     idx = np.array(keep, dtype=np.int64)
     arrays = [getattr(t, f.name)[idx] for f in fields(_FactoryTable) if f.name != "tick_unit"]
-    return _FactoryTable(*arrays, tick_unit=t.tick_unit)
+    return _table(arrays, t.tick_unit)
 
 
 def _pick_factory(

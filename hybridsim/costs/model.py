@@ -23,8 +23,9 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -89,9 +90,11 @@ class ServiceEstimate:
     refusal: str = ""
 
 
+_V = TypeVar("_V")
+
 #: Bound on memoized predictions; the cache is dropped when it grows past this.
 _CACHE_LIMIT = 200_000
-#: The QLSA cost fields a quantum :class:`ServiceEstimate` takes, in its field order.
+#: The QLSA cost fields a quantum :class:`ServiceEstimate` takes from the cost arrays.
 _QUANTUM_FIELDS = (
     "total_s",
     "compute_s",
@@ -272,7 +275,8 @@ class CostModel:
             queries=queries,
         )
 
-    def _remember(self, key: tuple, value: ServiceEstimate) -> ServiceEstimate:
+    def _remember(self, key: tuple, value: _V) -> _V:
+        # The memo holds predictions, fault-tolerant estimates (or refusals) and qubit counts.
         if len(self._memo) >= _CACHE_LIMIT:
             self._memo.clear()
         self._memo[key] = value
@@ -313,9 +317,9 @@ class CostModel:
             refusal=_footprint_refusal(logical_qubits, job_qubits),
         )
 
-    def logical_qubits(self, n: int, d: int, kappa: float) -> int:
+    def logical_qubits(self, n: int, d: int, kappa: float | None) -> int:
         """The job's logical qubits under the accounting's oracle (memoized): its logical counts'
-        ``numQubits`` (:func:`hybridsim.costs.logical.qlsa_logical_qubits`)."""
+        ``numQubits`` (:func:`hybridsim.costs.logical.qlsa_logical_qubits`; HHL needs κ)."""
         hhl = self.config.algorithm == "hhl"
         key = ("lq", n, d, kappa if hhl else None)
         hit = self._memo.get(key)
@@ -377,6 +381,7 @@ class CostModel:
     def _estimate(self, spec: QpuSpec, counts) -> ft.FtEstimate | str:
         """The estimate of one count set, or the refusal when the estimator refuses it."""
         backend = self.config.ft_backend
+        assert spec.error_budget is not None  # a fault-tolerant spec has one (QpuSpec checks)
         if backend == "qdk" and max(counts.values()) > ft.U64_MAX:
             return "estimator_limit"
         try:
@@ -532,7 +537,7 @@ class CostModel:
         self,
         n: int,
         d: int,
-        kappa: float,
+        kappa: float | None,
         qpu: Any,
         *,
         job_alpha: float | None = None,
@@ -544,7 +549,8 @@ class CostModel:
         on a fault-tolerant group, which counts logical operations: see
         :meth:`fault_tolerant`). On a fault-tolerant group the job's logical counts per solve are
         estimated (see the module docstring); on every group the estimate carries the job's
-        qubits and a refusal when they exceed the QPU's share per job.
+        qubits and a refusal when they exceed the QPU's share per job. A κ that is None or
+        infinite has no QLSA cost (``ModelDomainError``).
         """
         alpha = self.alpha(d, job_alpha)
         key = ("q", qpu.name, n, d, kappa, alpha, queries)
@@ -656,8 +662,8 @@ class CostModel:
                     grp,
                 )
                 for j, i in enumerate(idx):
-                    key = ("c", grp.name, n_l[i], d_l[i], k_l[i], None)
-                    self._remember(key, self._classical_estimate(c, j))
+                    ckey = ("c", grp.name, n_l[i], d_l[i], k_l[i], None)
+                    self._remember(ckey, self._classical_estimate(c, j))
             elif self.qpu_spec(grp).fault_tolerant:
                 self._prime_fault_tolerant(n_l, d_l, k_l, grp)
             else:
@@ -678,23 +684,30 @@ class CostModel:
                 # Each field as a list of Python floats once (float(x[i]) per field and job was
                 # most of a primed step's time); the values are the same.
                 m = len(idx)
-                cols = [
+                total, compute, prep, readout, overhead, queries, runs, qubits = (
                     np.broadcast_to(np.asarray(getattr(c, f), dtype=float), (m,)).tolist()
                     for f in _QUANTUM_FIELDS
-                ]
+                )
                 job_qubits = self.qpu_spec(grp).job_qubits
                 gname = grp.name
                 for j, i in enumerate(idx):
-                    key = ("q", gname, n_l[i], d_l[i], k_l[i], alphas[j], None)
+                    qkey = ("q", gname, n_l[i], d_l[i], k_l[i], alphas[j], None)
                     lq = self.logical_qubits(n_l[i], d_l[i], k_l[i])
                     est = ServiceEstimate(
                         "quantum",
-                        *[col[j] for col in cols],
+                        total_s=total[j],
+                        compute_s=compute[j],
+                        state_prep_s=prep[j],
+                        readout_s=readout[j],
+                        overhead_s=overhead[j],
+                        queries=queries[j],
+                        runs=runs[j],
+                        n_qubits=qubits[j],
                         logical_qubits=lq,
                         physical_qubits=lq,
                         refusal=_footprint_refusal(lq, job_qubits),
                     )
-                    self._remember(key, est)
+                    self._remember(qkey, est)
         return primed
 
     def _prime_fault_tolerant(self, n_l, d_l, k_l, grp) -> None:
@@ -719,7 +732,9 @@ class CostModel:
             if ("ft", grp.name, key) not in self._memo:
                 fresh[key] = counts
         if fresh and self.config.ft_backend == "builtin":
+            assert spec.error_budget is not None  # a fault-tolerant spec has one (QpuSpec checks)
             keys = list(fresh)
+            estimates: Sequence[ft.FtEstimate | str]
             try:
                 estimates = ft.estimate_many(
                     [fresh[k] for k in keys],

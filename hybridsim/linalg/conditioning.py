@@ -137,7 +137,8 @@ class KappaEstimate:
     factor: Any = field(default=None, compare=False, repr=False)
 
 
-def _square(A: np.ndarray) -> np.ndarray:
+def _square(A: Any) -> np.ndarray:
+    """A dense array-like or a scipy.sparse matrix as a square float array (checked)."""
     if sp.issparse(A):
         A = A.toarray()
     A = np.asarray(A, dtype=float)
@@ -244,18 +245,18 @@ def _bound_from_log(log_bound: float) -> float:
     return math.exp(log_bound)
 
 
-def _work_norm_det(n, d):
+def _work_norm_det(n, _d):
     n = np.asarray(n, dtype=float)
     return 2.0 / 3.0 * n**3 + 2.0 * n**2, 32.0 * n**2
 
 
-def _work_hager_higham(n, d):
+def _work_hager_higham(n, _d):
     n = np.asarray(n, dtype=float)
     s = HAGER_HIGHAM_MODEL_SOLVES
     return 2.0 / 3.0 * n**3 + n**2 + s * 2.0 * n**2, (16.0 + 8.0 + 8.0 * s) * n**2
 
 
-def _work_exact(n, d):
+def _work_exact(n, _d):
     n = np.asarray(n, dtype=float)
     return 8.0 / 3.0 * n**3, 16.0 * n**2
 
@@ -443,10 +444,7 @@ def kappa_lanczos(
             # A singular A is an answer here (κ = inf), not a problem to warn about.
             warnings.simplefilter("ignore", sla.LinAlgWarning)
             lu = sla.lu_factor(A, check_finite=False)
-    if np.any(np.diag(lu[0]) == 0.0):  # exactly singular: |λ|min = 0
-        lmin = 0.0
-    else:
-        lmin = None
+    lmin = 0.0 if np.any(np.diag(lu[0]) == 0.0) else None  # exactly singular: |λ|min = 0
 
     def solve(x):
         counts["solve"] += 1
@@ -479,6 +477,7 @@ def kappa_lanczos(
         # Rare (e.g. a huge eigenvalue cluster); pay for the dense answer on top of what was spent.
         f, b = _lanczos_sparse_work(n, nnz, counts["matvec"], counts["solve"])
         est = _dense_eig_estimate(A, float(f) + 4.0 / 3.0 * n**3, float(b) + 16.0 * n**2)
+        assert est.lambda_min is not None and est.lambda_max is not None  # the dense path sets both
         lmin, lmax = math.ldexp(est.lambda_min, e), math.ldexp(est.lambda_max, e)
         return replace(est, lambda_min=lmin, lambda_max=lmax)
     flops, bytes_ = _lanczos_sparse_work(n, nnz, counts["matvec"], counts["solve"])
@@ -545,7 +544,7 @@ def _work_floor_factor(n, r):
     return 5.0 * n * r + 2.0 * n, 16.0 * n * r
 
 
-def _work_floor(n, d):
+def _work_floor(n, _d):
     n = np.asarray(n, dtype=float)
     return 7.0 * n**2, 24.0 * n**2
 
@@ -656,6 +655,8 @@ ESTIMATORS: Mapping[str, Callable[[np.ndarray], KappaEstimate]] = MappingProxyTy
 #: an LU solve of the same matrix.
 FACTORING_ESTIMATORS = frozenset({"norm_det", "hager_higham"})
 
+# Flops and bytes of each estimator from (n, d); an entry whose work does not depend on d names
+# it _d.
 _WORK = MappingProxyType(
     {
         "norm_det": _work_norm_det,
@@ -686,7 +687,9 @@ def estimate_kappa(A: np.ndarray, method: str) -> KappaEstimate:
     return ESTIMATORS[_method(method)](A)
 
 
-def estimator_work(method: str, n, d, *, rank=None) -> tuple[float, float]:
+def estimator_work(
+    method: str, n, d, *, rank=None
+) -> tuple[float, float] | tuple[np.ndarray, np.ndarray]:
     """Predicted (flops, bytes) of an estimator on an N×N matrix with row sparsity d.
 
     For workloads that carry shapes but no matrices. Vectorized: ``n`` and ``d`` may be numpy

@@ -93,8 +93,7 @@ def qft_gates(qubits: Sequence[int], *, swaps: bool = True, inverse: bool = Fals
                 )
             )
     if swaps:
-        for i in range(m // 2):
-            gates.append(Gate("SWAP", targets=[q[i], q[m - 1 - i]]))
+        gates.extend(Gate("SWAP", targets=[q[i], q[m - 1 - i]]) for i in range(m // 2))
     if inverse:
         inv = []
         for g in reversed(gates):

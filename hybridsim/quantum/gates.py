@@ -157,7 +157,7 @@ class UniformlyControlledRotation(Gate):
         if k == 0:
             return [(name, (t,))]
         n = 2**k
-        ops = []
+        ops: list[tuple[str, tuple[int, ...]]] = []
         for i in range(n):
             ops.append((name, (t,)))
             # The control bit that flips between gray(i) and gray(i+1) (cyclically). Bit position p

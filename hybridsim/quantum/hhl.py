@@ -489,7 +489,7 @@ def _validate_inputs(A, b) -> tuple[np.ndarray, np.ndarray, bool]:
     try:
         a = np.asarray(A)
         bb = np.asarray(b)
-    except Exception as exc:  # noqa: BLE001 - anything unconvertible is a refused input
+    except Exception as exc:  # anything unconvertible is a refused input
         raise SolverError(f"A and b must be numeric arrays: {exc}") from exc
     if a.ndim != 2 or a.shape[0] != a.shape[1] or a.shape[0] == 0:
         raise SolverError(f"A must be a non-empty square matrix, got shape {a.shape}")

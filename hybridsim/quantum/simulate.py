@@ -99,9 +99,7 @@ def _apply_cu(psi: np.ndarray, gate, axes_of, conj: bool) -> np.ndarray:
     if gate.matrix is None:
         raise ValueError("placeholder ControlledUnitary (matrix=None) cannot be simulated")
     c = axes_of(gate.controls[0])
-    idx = [slice(None)] * psi.ndim
-    idx[c] = 1
-    idx = tuple(idx)
+    idx = (slice(None),) * c + (1,) + (slice(None),) * (psi.ndim - c - 1)
     # Axes of the control = 1 slice: every axis after the control shifts down by one.
     t_axes = [a - (a > c) for a in (axes_of(t) for t in gate.targets)]
     mat = gate.matrix.conj() if conj else gate.matrix

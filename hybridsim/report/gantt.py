@@ -226,8 +226,8 @@ def _draw_lanes(ax, data: RunData, plan: TimelinePlan, color_by: str, min_px: fl
     ax.set_xlabel(f"simulated time ({unit_label(unit)})")
     ax.grid(axis="x", alpha=0.3)
     ax.set_axisbelow(True)
-    for y in _group_breaks(plan):
-        ax.axhline(y, color="0.6", linewidth=0.6)
+    for y_break in _group_breaks(plan):
+        ax.axhline(y_break, color="0.6", linewidth=0.6)
     title = f"{plain_text(data.title)}: timeline, {format_duration(plan.horizon)}"
     if plan.failed_jobs:
         title += f", {plan.failed_jobs} failed job(s)"
@@ -240,15 +240,15 @@ def _draw_lanes(ax, data: RunData, plan: TimelinePlan, color_by: str, min_px: fl
                 label="jobs coloured by training step (dark → light)",
             )
         )
-    for kind in window_kinds:
-        handles.append(
-            Patch(
-                facecolor=color(kind),
-                alpha=0.3,
-                hatch="xx" if is_failure_kind(kind) else "//",
-                label=kind,
-            )
+    handles.extend(
+        Patch(
+            facecolor=color(kind),
+            alpha=0.3,
+            hatch="xx" if is_failure_kind(kind) else "//",
+            label=kind,
         )
+        for kind in window_kinds
+    )
     if any_failure:
         handles.append(
             Line2D([], [], linestyle="none", marker="x", color=color("failed"), label="failed job")
@@ -322,11 +322,8 @@ def _step_colors(plan: TimelinePlan) -> dict[str, Any]:
 
 
 def _group_breaks(plan: TimelinePlan) -> list[float]:
-    out = []
-    for i in range(1, len(plan.lanes)):
-        if plan.lanes[i].lane.kind != plan.lanes[i - 1].lane.kind:
-            out.append(i - 0.5)
-    return out
+    lanes = plan.lanes
+    return [i - 0.5 for i in range(1, len(lanes)) if lanes[i].lane.kind != lanes[i - 1].lane.kind]
 
 
 def _draw_zoom(zax, plan: TimelinePlan) -> None:
@@ -345,7 +342,7 @@ def _draw_zoom(zax, plan: TimelinePlan) -> None:
     window_w = (z.end - z.start) / size
     groups: dict[str, list[tuple[float, float, int]]] = {}
     focus = None
-    labels = []
+    labels: list[tuple[float, float, str, bool]] = []  # x, y, text, inside the bar
     for x, slot in zip(z.intervals, slots, strict=True):
         # Same colour keys as the main lanes: job bars by route label, the rest by kind.
         key = (x.label or "job") if x.kind == "job" else x.kind
@@ -397,10 +394,10 @@ def _draw_zoom(zax, plan: TimelinePlan) -> None:
             labels.append((left + width / 2, row, name, True))
         else:
             labels.append((left + width / 2, row - _BAR_H / 2 - 0.08, name, False))
-    for x, y, text, inside in labels:
+    for lx, ly, text, inside in labels:
         zax.text(
-            x,
-            y,
+            lx,
+            ly,
             text,
             ha="center",
             va="center" if inside else "bottom",

@@ -144,18 +144,18 @@ def union_ticks(spans: Iterable[Span]) -> int:
     >>> union_ticks([(0, 10), (5, 15), (20, 21)])
     16
     """
+    ordered = sorted(spans)
+    if not ordered:
+        return 0
     total = 0
-    cur_start = cur_end = None
-    for start, end in sorted(spans):
-        if cur_end is None or start > cur_end:
-            if cur_end is not None:
-                total += cur_end - cur_start
+    cur_start, cur_end = ordered[0]
+    for start, end in ordered[1:]:
+        if start > cur_end:
+            total += cur_end - cur_start
             cur_start, cur_end = start, end
         elif end > cur_end:
             cur_end = end
-    if cur_end is not None:
-        total += cur_end - cur_start
-    return total
+    return total + cur_end - cur_start
 
 
 def merge_spans(spans: Sequence[Span], gap: int) -> list[Span]:
@@ -322,10 +322,10 @@ def plan_timeline(
         for key in sorted(groups):
             spans = groups[key]
             if len(spans) > max_bars_per_lane:
-                slots = capacity.get(lane.name, 1)
+                n_slots = capacity.get(lane.name, 1)
                 busy = busy_per_bin(spans, edges)
                 density = tuple(
-                    min(1.0, b / (slots * (edges[k + 1] - edges[k]))) if b else 0.0
+                    min(1.0, b / (n_slots * (edges[k + 1] - edges[k]))) if b else 0.0
                     for k, b in enumerate(busy)
                 )
                 bars.append(Bars(key, (), len(spans), density))

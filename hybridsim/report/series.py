@@ -71,8 +71,8 @@ def envelope(steps: Steps, bins: int) -> Envelope:
     """Minimum, maximum and time-weighted mean of a step function in ``bins`` equal bins."""
     edges = bin_edges(steps.edges[-1], bins)
     nb = len(edges) - 1
-    low = [None] * nb
-    high = [None] * nb
+    low: list[int | None] = [None] * nb
+    high: list[int | None] = [None] * nb
     area = [0] * nb
     for i, v in enumerate(steps.values):
         a, b = steps.edges[i], steps.edges[i + 1]
@@ -83,8 +83,9 @@ def envelope(steps: Steps, bins: int) -> Envelope:
             lo, hi = max(a, edges[k]), min(b, edges[k + 1])
             if hi > lo:
                 area[k] += v * (hi - lo)
-                low[k] = v if low[k] is None else min(low[k], v)
-                high[k] = v if high[k] is None else max(high[k], v)
+                lo_k, hi_k = low[k], high[k]
+                low[k] = v if lo_k is None else min(lo_k, v)
+                high[k] = v if hi_k is None else max(hi_k, v)
             k += 1
     widths = [edges[k + 1] - edges[k] for k in range(nb)]
     return Envelope(

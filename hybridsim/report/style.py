@@ -23,7 +23,7 @@ import io
 import re
 import zlib
 from fractions import Fraction
-from typing import Any
+from typing import Any, Literal
 
 from hybridsim.timebase import SI_UNITS, duration_unit, format_duration
 
@@ -165,7 +165,7 @@ def percent(fraction: float | Fraction) -> str:
 def new_figure(
     width_in: float = FIG_WIDTH_IN,
     height_in: float = 4.0,
-    layout: str | None = "constrained",
+    layout: Literal["constrained", "compressed", "tight"] | None = "constrained",
     **kwargs: Any,
 ):
     """A figure on its own Agg canvas (no pyplot state).

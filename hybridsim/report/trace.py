@@ -28,6 +28,7 @@ Reference: "Trace Event Format", https://docs.google.com/document/d/1CvAClvFfyA5
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
 import math
@@ -313,7 +314,7 @@ def write_trace(run: Any, path: str | Path, *, compress: bool | None = None) -> 
             compress = False
     target, other = (packed, plain) if compress else (plain, packed)
     with atomic_open(target, "wb") as raw:
-        out: IO[bytes] = gzip_writer(raw) if compress else raw
+        out: IO[bytes] | gzip.GzipFile = gzip_writer(raw) if compress else raw
         text = io.TextIOWrapper(out, encoding="utf-8", newline="\n")
         for piece in head:
             text.write(piece)

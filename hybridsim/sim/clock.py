@@ -13,22 +13,46 @@ callback, in place of a :class:`simpy.Timeout` (whose construction, checks and
 ``Environment.step`` processes like any event (it reads only ``callbacks`` and ``_ok``), queued
 exactly as ``env.timeout(delay)`` would queue it (same instant, priority and sequence number), so
 the order of events is unchanged (tests/test_engine_clock.py).
+
+The run's environment is a :class:`TickEnvironment`: SimPy's, with the clock typed as what it
+is in this engine, an int.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from heapq import heappush
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import simpy
 from simpy.events import NORMAL
 
-__all__ = ["Clock", "END_PRIORITY", "START_PRIORITY", "DISPATCH_PRIORITY"]
+__all__ = ["Clock", "TickEnvironment", "END_PRIORITY", "START_PRIORITY", "DISPATCH_PRIORITY"]
 
 END_PRIORITY = -3  # a calibration window or an outage ends
 START_PRIORITY = -2  # a calibration window is due; a device or a link fails
 DISPATCH_PRIORITY = 2  # a pool's deferred dispatch, after everything else at the instant
+
+
+class TickEnvironment(simpy.Environment):
+    """A :class:`simpy.Environment` whose clock is an integer tick count (for the type checker).
+
+    SimPy allows float time, so its hints type ``now`` as ``int | float``. The engine starts at
+    tick 0 and schedules only integer delays (:meth:`Clock.after`, :meth:`Clock.call_in` and
+    ``env.timeout`` all take ticks, timebase.py), so its clock is always an int, which the
+    records' tick fields rely on. This is the one place that says so: the class adds nothing at
+    run time (same clock, same queue, same ``now`` property).
+    """
+
+    if TYPE_CHECKING:
+        _now: int
+        # Queue entries are (instant, priority, sequence, event); the engine's own entries
+        # carry a _Call, which SimPy's hint (an Event) does not cover. (A list's item type cannot
+        # be narrowed or widened in a subclass, hence the one ignore.)
+        _queue: list[tuple[int, int, int, Any]]  # type: ignore[assignment]
+
+        @property
+        def now(self) -> int: ...
 
 
 class _Call:
@@ -53,7 +77,7 @@ class Clock:
 
     __slots__ = ("env", "device_phase", "_queue", "_eid")
 
-    def __init__(self, env: simpy.Environment):
+    def __init__(self, env: TickEnvironment):
         self.env = env
         self.device_phase = False
         # SimPy's queue and sequence counter, as Environment.schedule uses them

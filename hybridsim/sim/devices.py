@@ -46,7 +46,13 @@ from typing import Any
 
 from hybridsim.records import IntervalRecord, QueueRecord, Recorder
 from hybridsim.scheduling.base import Decision, SolveJob
-from hybridsim.sim.clock import DISPATCH_PRIORITY, END_PRIORITY, START_PRIORITY, Clock
+from hybridsim.sim.clock import (
+    DISPATCH_PRIORITY,
+    END_PRIORITY,
+    START_PRIORITY,
+    Clock,
+    TickEnvironment,
+)
 
 __all__ = [
     "Flight",
@@ -100,7 +106,7 @@ class Flight:
         seq: int,
         submitted_at: int,
         predicted_ticks: int,
-        on_done: Callable[[Flight], None] | None,
+        on_done: Callable[[Flight], object] | None,
         label: str | None = None,
     ):
         self.job = job
@@ -158,9 +164,8 @@ class JobQueue:
             flight.key = self.rank(flight)
             heapq.heappush(self._items, (flight.key, flight.seq, flight))
 
-    def peek_key(self) -> tuple | None:
-        if not self._items:
-            return None
+    def peek_key(self) -> tuple:
+        """The first flight's ordering key (the queue is not empty: callers look first)."""
         return self._items[0].key if self._fifo else self._items[0][0]
 
     def pop(self) -> Flight:
@@ -230,7 +235,7 @@ class Pool:
 
     Parameters
     ----------
-    env : simpy.Environment
+    env : hybridsim.sim.clock.TickEnvironment
     name, kind : str
         Group name and ``"gpu"``/``"qpu"``.
     config : GpuGroup or QpuGroup
@@ -274,7 +279,7 @@ class Pool:
 
     def __init__(
         self,
-        env,
+        env: TickEnvironment,
         name: str,
         kind: str,
         config: Any,
@@ -521,9 +526,11 @@ class Pool:
         dev.active = [f for f in dev.active if f.end_at == now]
         self.running -= len(aborted)
         dev.running -= len(aborted)
+        on_abort = self._on_abort
+        assert on_abort is not None, "a pool whose devices fail has on_abort (Recovery.aborted)"
         for flight in aborted:
             flight.end_at = -1
-            self._on_abort(flight, dev, reason)
+            on_abort(flight, dev, reason)
 
     def repair(self, dev: Device) -> None:
         """``dev`` is back up: free slots go to waiting jobs."""

@@ -38,6 +38,7 @@ from hybridsim.rng import Streams
 from hybridsim.scenario import Scenario, device_names
 from hybridsim.scheduling.base import Decision, SolveJob
 from hybridsim.scheduling.registry import make_scheduler
+from hybridsim.sim.clock import TickEnvironment
 from hybridsim.sim.devices import Clock, Device, Flight, Pool
 from hybridsim.sim.faults import Recovery, device_outages, link_outages
 from hybridsim.sim.lifecycle import JobPath, ServiceFn, device_service
@@ -77,7 +78,7 @@ class Simulation:
 
     Attributes
     ----------
-    env : simpy.Environment
+    env : hybridsim.sim.clock.TickEnvironment
         Its clock counts integer ticks.
     recorder : Recorder
     pools : dict of str to Pool
@@ -103,7 +104,7 @@ class Simulation:
         self.run_name = run_name
         self.seed = seed
         self.streams = Streams(seed)
-        self.env = env = simpy.Environment(initial_time=0)
+        self.env = env = TickEnvironment(initial_time=0)
         self.recorder = recorder if recorder is not None else Recorder()
         graph = build_graph(scenario)
         _check_connected(scenario, graph)
@@ -158,7 +159,7 @@ class Simulation:
     def submit(
         self,
         job: SolveJob,
-        on_done: Callable[[Flight], None] | None = None,
+        on_done: Callable[[Flight], object] | None = None,
         decision: Decision | None = None,
     ) -> None:
         """Hand a job to the cluster at the current instant.
@@ -329,7 +330,7 @@ class Simulation:
                 count += 1
                 if count == every:
                     count = 0
-                    if clock() >= due:
+                    if progress is not None and clock() >= due:  # (every > 0: progress is set)
                         progress(Progress(self.run_name, env.now, len(rec.jobs), len(rec.steps)))
                         due = clock() + self.PROGRESS_INTERVAL_S
         if progress is not None:

@@ -397,10 +397,13 @@ class Recovery:
         if outcome.failure:
             self.attempt_failed(flight, dev, outcome.failure)
             return True
-        if outcome.p_fail > 0.0:
-            if self.streams[f"faults/jobs/{dev.name}"].random() < outcome.p_fail:
-                self.attempt_failed(flight, dev, "gate or readout error")
-                return True
+        # (the stream is drawn from only when the attempt can fail: same draws as before)
+        if (
+            outcome.p_fail > 0.0
+            and self.streams[f"faults/jobs/{dev.name}"].random() < outcome.p_fail
+        ):
+            self.attempt_failed(flight, dev, "gate or readout error")
+            return True
         return False
 
     def attempt_failed(self, flight: Flight, dev: Device, reason: str) -> None:

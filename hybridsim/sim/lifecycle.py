@@ -109,7 +109,7 @@ _LAYOUT = (
     "fail_reason",
     *_RESOURCES,
 )
-if _LAYOUT != JobRecord._fields:  # pragma: no cover - fails at import, in every test
+if JobRecord._fields != _LAYOUT:  # pragma: no cover - fails at import, in every test
     raise ImportError(f"job_record's layout differs from JobRecord's fields: {_LAYOUT}")
 
 _job_ids = attrgetter(*_JOB_IDS)
@@ -128,7 +128,8 @@ _make = JobRecord._make
 
 def job_record(flight: Flight, status: str, now: int) -> JobRecord:
     """The record of ``flight``, which ended with ``status`` at ``now``."""
-    job, decision, outcome = flight.job, flight.decision, flight.outcome
+    job, decision, outcome, dev = flight.job, flight.decision, flight.outcome, flight.device
+    assert dev is not None  # a job is recorded once it has ended on a device
     if outcome is not None:
         served, size = _outcome(outcome), _resources(outcome)
     else:
@@ -138,7 +139,7 @@ def job_record(flight: Flight, status: str, now: int) -> JobRecord:
         (
             *_job_ids(job),
             *_route(decision),
-            flight.device.name,  # device
+            dev.name,  # device
             status,  # status
             *_instants(flight),
             now,  # completed_at
@@ -223,7 +224,7 @@ class JobPath:
         job: SolveJob,
         decision: Decision,
         predicted_ticks: int,
-        on_done: Callable[[Flight], None] | None,
+        on_done: Callable[[Flight], object] | None,
         label: str | None = None,
     ) -> None:
         """Offer a new flight of ``job`` to its decision's pool at the current instant."""
@@ -326,7 +327,9 @@ class JobPath:
         dev.pool.release(dev, flight)
         outcome = flight.outcome
         if outcome is not None and (outcome.failure or outcome.p_fail > 0.0):
-            if self.recovery.outcome_failed(flight, dev, outcome):  # type: ignore[union-attr]
+            recovery = self.recovery
+            assert recovery is not None  # the engine sets it before the run
+            if recovery.outcome_failed(flight, dev, outcome):
                 return
         if not self.charge_network:
             self.complete(flight)
@@ -343,6 +346,7 @@ class JobPath:
             self.recorder.jobs.append(job_record(flight, status, self.env._now))
         else:
             # A device-local compute task: an interval, not a solve job.
+            assert flight.device is not None  # it ended on its GPU
             self.recorder.intervals.append(
                 IntervalRecord(
                     flight.device.name,

@@ -63,7 +63,7 @@ def build_graph(scenario: Scenario) -> nx.Graph:
     group name stands for one link to each device of that group.
     """
     cluster, net = scenario.cluster, scenario.network
-    g = nx.Graph()
+    g: nx.Graph = nx.Graph()
     g.add_node(cluster.host, kind="host")
     for grp in cluster.groups:
         for dev in device_names(grp):

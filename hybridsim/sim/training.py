@@ -33,7 +33,7 @@ scheduler or the optimizer never changes which data a tenant sees.
 from __future__ import annotations
 
 import math
-from collections.abc import Generator
+from collections.abc import Generator, Iterator
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
@@ -50,8 +50,9 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from hybridsim.costs.model import CostModel
     from hybridsim.rng import Streams
-    from hybridsim.scenario import MLPWorkload, Scenario, ShapesWorkload
+    from hybridsim.scenario import Scenario
     from hybridsim.scheduling.base import Decision
+    from hybridsim.sim.clock import TickEnvironment
     from hybridsim.sim.devices import Device
 
 __all__ = ["TrainingHost", "mlp_trainer", "shapes_trainer", "step_stats", "TRAINERS"]
@@ -63,7 +64,7 @@ class TrainingHost(Protocol):
     that the trainers read no other member)."""
 
     @property
-    def env(self) -> simpy.Environment:
+    def env(self) -> TickEnvironment:
         """The run's environment: trainers are its processes (``now``, ``all_of``,
         ``process``)."""
 
@@ -177,6 +178,7 @@ def _true_kappa(S: np.ndarray, factor: Any = None) -> float:
 
 def mlp_trainer(host: TrainingHost, tenant: int, run_name: str) -> Generator:
     """SimPy process: train the scenario's MLP for ``workload.steps`` steps."""
+    from hybridsim.scenario import MLPWorkload
     from hybridsim.workload.datasets import batches, load_dataset
     from hybridsim.workload.kfac import KFAC, kfac_step_flops
     from hybridsim.workload.mlp import (
@@ -192,7 +194,8 @@ def mlp_trainer(host: TrainingHost, tenant: int, run_name: str) -> Generator:
     )
     from hybridsim.workload.optimizers import SGD, Adam, newton_update
 
-    wl: MLPWorkload = host.scenario.workload
+    wl = host.scenario.workload
+    assert isinstance(wl, MLPWorkload)  # TRAINERS runs this trainer for kind "mlp" only
     streams = host.streams
     ds = load_dataset(wl.dataset, test_fraction=wl.test_fraction, rng=streams[f"data/{tenant}"])
     spec = MLPSpec((ds.n_features, *wl.hidden, ds.n_classes), wl.activation)
@@ -212,7 +215,7 @@ def mlp_trainer(host: TrainingHost, tenant: int, run_name: str) -> Generator:
             damping=wl.kfac_damping,
             update_interval=wl.kfac_update_interval,
         )
-    opt_state = opt.init(params) if opt is not None else None
+    opt_state: Any = opt.init(params) if opt is not None else None
 
     def record(step: int, flights: list[Any]) -> None:
         with host.timed("evaluate_s"):
@@ -234,7 +237,7 @@ def mlp_trainer(host: TrainingHost, tenant: int, run_name: str) -> Generator:
         )
 
     record(0, [])
-    batch_iter = iter(())
+    batch_iter: Iterator[np.ndarray] = iter(())
     for step in range(1, wl.steps + 1):
         idx = next(batch_iter, None)
         if idx is None:
@@ -558,6 +561,7 @@ def _shape_block_work(sizes, ds, rank: int, estimator: str, uses_estimate: bool)
 
 def shapes_trainer(host: TrainingHost, tenant: int, run_name: str) -> Generator:
     """SimPy process: the paper's block shapes for the configured epochs (no matrices)."""
+    from hybridsim.scenario import ShapesWorkload
     from hybridsim.workload.shapes import (
         kappa_bound,
         kappa_steps,
@@ -565,7 +569,8 @@ def shapes_trainer(host: TrainingHost, tenant: int, run_name: str) -> Generator:
         sparsity_d,
     )
 
-    wl: ShapesWorkload = host.scenario.workload
+    wl = host.scenario.workload
+    assert isinstance(wl, ShapesWorkload)  # TRAINERS runs this trainer for kind "shapes" only
     model = paper_model(wl.model, batch_size=wl.batch_size)
     n_steps = wl.steps if wl.steps is not None else max(1, round(model.steps_per_epoch * wl.epochs))
     # The scenario's [workload.kappa] is the trajectory: validated when the scenario was loaded
@@ -648,6 +653,7 @@ def shapes_trainer(host: TrainingHost, tenant: int, run_name: str) -> Generator:
                     method = host.costs.classical(
                         size_l[i], size_l[i], kappa, home.config, form=form
                     ).method
+                assert method is not None  # a classical estimate names its method
                 c_bytes = c_payload.get((i, method))
                 if c_bytes is None:
                     c_bytes = c_payload[i, method] = host.costs.classical_payload_bytes(

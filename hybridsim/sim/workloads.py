@@ -55,17 +55,22 @@ def arrivals(
 
 def start_synthetic(sim: Simulation, done: Callable[[], None]) -> None:
     """Jobs with explicit (or modelled) service times at sampled instants, from the host."""
+    from hybridsim.scenario import SyntheticWorkload
     from hybridsim.workload.synthetic import synthetic_jobs
 
-    jobs = synthetic_jobs(sim.scenario.workload, sim.streams, sim.scenario.cluster.host)
+    wl = sim.scenario.workload
+    assert isinstance(wl, SyntheticWorkload)  # STARTERS runs this starter for kind "synthetic"
+    jobs = synthetic_jobs(wl, sim.streams, sim.scenario.cluster.host)
     arrivals(sim.clock, sim.submit, jobs, done)
 
 
 def start_training(sim: Simulation, done: Callable[[], None]) -> None:
     """One training process per tenant; done when every tenant has finished."""
+    from hybridsim.scenario import SyntheticWorkload
     from hybridsim.sim.training import TRAINERS
 
     wl = sim.scenario.workload
+    assert not isinstance(wl, SyntheticWorkload)  # a training kind: "mlp" or "shapes"
     trainer = TRAINERS[wl.kind]
     procs = [sim.env.process(trainer(sim, t, sim.run_name)) for t in range(wl.tenants)]
     sim.env.all_of(procs).callbacks.append(lambda _ev: done())

@@ -215,7 +215,7 @@ class PoolBackend:
                 # Runs that were in flight when a worker died: re-run them one at a time, so a
                 # second death points at the run that causes it and spares the others.
                 task = suspects.popleft()
-                fut = self._pool.submit(run_point, task)
+                fut = self._submit(task)
                 pending[fut] = task
                 wait([fut])
                 del pending[fut]
@@ -227,10 +227,10 @@ class PoolBackend:
                 yield outcome
                 continue
             while len(pending) < window:
-                task = next(source, None)
-                if task is None:
+                fresh = next(source, None)
+                if fresh is None:
                     break
-                pending[self._pool.submit(run_point, task)] = task
+                pending[self._submit(fresh)] = fresh
             if not pending:
                 return
             done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
@@ -252,6 +252,10 @@ class PoolBackend:
                         suspects.append(task)
                 pending.clear()
                 self._restart()
+
+    def _submit(self, task: RunTask) -> Future[RunOutcome]:
+        assert self._pool is not None  # started by __enter__ or run, replaced by _restart
+        return self._pool.submit(run_point, task)
 
     def _restart(self) -> None:
         """Replace a broken pool (a worker died) with a fresh one."""
@@ -511,10 +515,10 @@ class DaskBackend:
             except Exception as exc:  # noqa: BLE001 - the result could not be fetched
                 raise self._lost(f"lost the connection to it: {_one_line(exc)}") from None
         try:
-            exc = fut.exception(timeout=self.timeout)
+            error = fut.exception(timeout=self.timeout)
         except BaseException as err:  # noqa: BLE001 - a cancelled future raises its reason
-            exc = err
-        reason = getattr(exc, "reason", "")
+            error = err
+        reason = getattr(error, "reason", "")
         if status == "cancelled" and (
             reason == "scheduler-connection-lost" or self._client.status != "running"
         ):
@@ -523,7 +527,7 @@ class DaskBackend:
             return _failed(task, "cancelled by the Dask scheduler")
         # run_point catches every error of a run; what lands here is Dask's own (e.g. a worker
         # that kept dying: KilledWorker, or a worker without hybridsim).
-        return _failed(task, f"{type(exc).__name__}: {_one_line(exc)}")
+        return _failed(task, f"{type(error).__name__}: {_one_line(error)}")
 
     def run(self, tasks: Iterable[RunTask]) -> Iterator[RunOutcome]:
         client = self._client

@@ -37,7 +37,7 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 from hybridsim.errors import ScenarioError
 from hybridsim.schema import SEED_MAX, Ctx, build, fields_of, key
@@ -206,7 +206,13 @@ class PointList(Sequence[Point]):
             raise IndexError(f"point {index} out of range (0-{len(self) - 1})")
         return index
 
-    def __getitem__(self, index):  # type: ignore[override]
+    @overload
+    def __getitem__(self, index: int) -> Point: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Point]: ...
+
+    def __getitem__(self, index: int | slice) -> Point | list[Point]:
         if isinstance(index, slice):
             return [self[i] for i in range(*index.indices(len(self)))]
         i = self._index(index)
@@ -451,7 +457,7 @@ def load_sweep(
 
 
 def _factors(raw: Mapping[str, Any], ctx: Ctx) -> list[Factor]:
-    out = []
+    out: list[Factor] = []
     for k, v in raw.items():
         fctx = ctx.child("factors").child(f'"{k}"')
         parts = k.split(".")
@@ -609,7 +615,9 @@ def _numeric(infos: Sequence[FactorInfo], scenario: Any) -> tuple[float | None, 
         if info.kind == "category":
             out.append(None)
             continue
-        obj, leaf = _leaf(scenario, info.key)
+        found = _leaf(scenario, info.key)
+        assert found is not None  # only a factor on a scenario key is numeric (_factor_info)
+        obj, leaf = found
         value = getattr(obj, leaf)
         if info.kind == "duration":
             # The ticks the run used, in seconds (exact ticks, correctly rounded float).

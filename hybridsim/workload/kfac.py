@@ -130,7 +130,7 @@ class KFAC:
         if self.clip is not None and not self.clip > 0:
             raise ValueError(f"clip must be > 0, got {self.clip!r}")
 
-    def init(self, params: Sequence[np.ndarray]) -> KFACState:
+    def init(self, params: Sequence[np.ndarray]) -> KFACState:  # noqa: ARG002 - optimizers' API
         """Step 0 and no factors yet (the first step refreshes them)."""
         return KFACState(0, (), ())
 

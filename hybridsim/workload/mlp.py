@@ -287,7 +287,8 @@ class _Cache:
 
 
 def _forward_cache(spec: MLPSpec, params: Sequence[np.ndarray], X: np.ndarray) -> _Cache:
-    inputs, pre = [], []
+    inputs: list[np.ndarray] = []
+    pre: list[np.ndarray] = []
     a = X
     for layer in range(spec.n_layers):
         inputs.append(a)
@@ -478,8 +479,8 @@ def block_layout(
                 segs = ((pi, np.arange(n_in) * n_out + j), (pi + 1, np.array([j])))
                 layout.append((f"L{pi // 2 + 1}.n{j}", segs))
     if partition == "full":
-        segs = tuple((pi, np.arange(int(np.prod(s)))) for pi, s in enumerate(shapes))
-        layout.append(("full", segs))
+        every = tuple((pi, np.arange(int(np.prod(s)))) for pi, s in enumerate(shapes))
+        layout.append(("full", every))
     return tuple(
         (name, tuple((pi, _ro(idx.astype(np.int64))) for pi, idx in segs)) for name, segs in layout
     )

@@ -526,7 +526,7 @@ def _median_row(traj: Trajectory, step: int, n_steps: int, n_blocks: int) -> np.
         raise ValueError(f"need 0 <= step < n_steps, got step={step}, n_steps={n_steps}")
     frac = step / (n_steps - 1) if n_steps > 1 else 0.0
     if traj.kind == "geometric":
-        med = traj.kappa_start * traj.total_drop ** (-frac)  # type: ignore[operator]
+        med = traj.kappa_start * traj.total_drop ** (-frac)
         return np.full(n_blocks, med)
     arr = np.asarray(traj.values, dtype=np.float64)
     pos = frac * (arr.shape[0] - 1)
@@ -587,7 +587,7 @@ def kappa_step(
 
 
 def kappa_steps(
-    traj: KappaTrajectory,
+    traj: Trajectory,
     first: int,
     count: int,
     n_steps: int,

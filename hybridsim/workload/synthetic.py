@@ -68,6 +68,7 @@ def sample_ticks(dist: Distribution, count: int, rng: np.random.Generator) -> It
     """
     if isinstance(dist, DeterministicDist):
         value = dist.value_s if dist.value_s is not None else dist.interval_s
+        assert value is not None  # the schema requires exactly one of them
         for _ in range(count):
             yield value
         return
@@ -75,7 +76,11 @@ def sample_ticks(dist: Distribution, count: int, rng: np.random.Generator) -> It
         yield from dist.values_s[:count]
         return
     if isinstance(dist, ExponentialDist):
-        mean_s = dist.mean_s / TICKS_PER_SECOND if dist.mean_s is not None else 1 / dist.rate_per_s
+        if dist.mean_s is not None:
+            mean_s = dist.mean_s / TICKS_PER_SECOND
+        else:
+            assert dist.rate_per_s is not None  # the schema requires exactly one of them
+            mean_s = 1 / dist.rate_per_s
 
         def draw(k: int) -> np.ndarray:
             return rng.exponential(mean_s, size=k)
