@@ -372,7 +372,7 @@ def test_run_grids_resumes_and_reports_failed_runs(tmp_path):
     assert r2.path == r.path and (r.path / "summary.json").stat().st_mtime_ns == first
 
 
-def test_pick_and_one_select_by_keyword_values(tmp_path):
+def test_pick_and_one_select_by_keyword_values():
     from pathlib import Path
 
     rs = [runs.GridRun("m", i, s, {"costs.classical_method": m}, Path(f"{m}{s}"))
@@ -389,7 +389,7 @@ def test_pick_and_one_select_by_keyword_values(tmp_path):
 def test_run_grids_stops_on_a_failed_run(tmp_path, monkeypatch):
     import hybridsim.api
 
-    def broken(*args, **kwargs):
+    def broken(*_args, **_kwargs):
         raise RuntimeError("boom")
 
     monkeypatch.setattr(hybridsim.api, "run", broken)  # what the sweep's worker calls

@@ -20,7 +20,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 #: What ``ruff check`` and ``ruff format --check`` cover (the README's and CI's command).
-RUFF_PATHS = ("hybridsim", "tests", "benchmarks", "scenarios", "docs")
+RUFF_PATHS = ("hybridsim", "tests", "benchmarks", "scenarios", "docs", "studies")
 FORMAT_PATHS = ("hybridsim", "tests", "benchmarks", "scenarios")
 
 _DEV = "is not installed (pip install -e '.[dev]')"
@@ -42,8 +42,11 @@ def _mypy(cache: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture(scope="module")
-def mypy_cache(request) -> Path:
-    return Path(request.config.cache.mkdir("mypy"))
+def mypy_cache(request, tmp_path_factory) -> Path:
+    cache = getattr(request.config, "cache", None)
+    if cache is None:  # pytest -p no:cacheprovider: a cold cache of this session
+        return tmp_path_factory.mktemp("mypy-cache")
+    return Path(cache.mkdir("mypy"))
 
 
 @needs_mypy

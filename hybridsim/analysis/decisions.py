@@ -21,10 +21,11 @@ applied to the job's true κ with the QPU's time repriced at that κ:
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 import numpy as np
 
@@ -73,7 +74,7 @@ class ReferenceDecision:
         return chosen - best
 
 
-def _finite(x: Any) -> bool:
+def _finite(x: Any) -> TypeGuard[float]:
     return x is not None and math.isfinite(x)
 
 
@@ -144,10 +145,8 @@ def reference_decisions(jobs: Sequence[JobRecord], scenario: Any) -> list[Refere
         if not _finite(pc):
             pc = math.inf
             if gpus:
-                try:
+                with contextlib.suppress(ModelDomainError):  # no GPU price: stays infinite
                     pc = costs.classical(j.n, j.d, j.kappa_true, gpus[0]).total_s
-                except ModelDomainError:
-                    pass
         route, _ = qnewton_route(j.kappa_true, pc, pq, threshold)
         out.append(ReferenceDecision(j.job_id, j.step, j.block, j.route, route, pc, pq))
     return out

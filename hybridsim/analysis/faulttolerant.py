@@ -29,7 +29,7 @@ Examples
 
 from __future__ import annotations
 
-import math  # noqa: F401 (the doctests' namespace)
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -280,6 +280,11 @@ def ft_break_even(
     return out
 
 
+def _runtime(r: FtRow) -> float:
+    """Sort key: a row's runtime (rows without an estimate last)."""
+    return math.inf if r.runtime_s is None else r.runtime_s
+
+
 def block_table(
     blocks: Sequence[Block],
     classical: dict[str, tuple[str, float]],
@@ -341,10 +346,11 @@ def block_table(
             {
                 "name": b.name, "n": b.n, "d": b.d, "kappa": b.kappa,
                 "logical_qubits": mine[0].algorithm_qubits, "runs": mine[0].runs,
-                "t_states": max((r.t_states for r in ok), default=None), "models": models,
+                "t_states": max((r.t_states for r in ok if r.t_states is not None), default=None),
+                "models": models,
                 "classical_method": method, "classical_s": cls,
                 "break_even": [asdict(x) | {"block": None} for x in be],
-                "fastest": min(ok, key=lambda r: r.runtime_s).qubit if ok else None,
+                "fastest": min(ok, key=_runtime).qubit if ok else None,
             }
         )  # fmt: skip
     return out

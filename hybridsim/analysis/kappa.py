@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 import statistics
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, TypeGuard
 
 from hybridsim.records import JobRecord
 
@@ -48,7 +48,7 @@ def kappa_bound(n: Any, eps_norm: float) -> Any:
     return bound(n, eps_norm)
 
 
-def _ok(x: Any) -> bool:
+def _ok(x: Any) -> TypeGuard[float]:
     return x is not None and isinstance(x, int | float) and math.isfinite(x) and x > 0
 
 
@@ -160,8 +160,7 @@ def trajectory(run: Any, eps_norm: float, window: int) -> dict[str, Any]:
 
     diverged = accuracy_stats(run.steps, 1.0).diverged_at
     last = diverged - 1 if diverged else math.inf
-    med = [s.kappa_true_median for s in main_steps(run.steps) if 0 < s.step <= last]
-    med = [x for x in med if _ok(x)]
+    med = [x for s in main_steps(run.steps) if 0 < s.step <= last if _ok(x := s.kappa_true_median)]
     return {
         "diverged_at": diverged,
         "analysed": len(med),

@@ -23,7 +23,7 @@ True
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -80,7 +80,7 @@ class RouteTotals:
 
 def route_totals(jobs: Iterable[JobRecord]) -> dict[str, RouteTotals]:
     """:class:`RouteTotals` per route (``"classical"``, ``"quantum"``), routes sorted."""
-    acc: dict[str, Counter] = defaultdict(Counter)
+    acc: defaultdict[str, defaultdict[str, float]] = defaultdict(lambda: defaultdict(float))
     for j in jobs:
         a = acc[j.route]
         a["count"] += 1
@@ -100,7 +100,7 @@ def route_totals(jobs: Iterable[JobRecord]) -> dict[str, RouteTotals]:
 
 def compute_by_label(intervals: Iterable[IntervalRecord]) -> dict[str, float]:
     """Seconds of ``compute`` intervals per label (``forward_backward``, ``hessian``...)."""
-    out: Counter = Counter()
+    out: defaultdict[str, float] = defaultdict(float)
     for iv in intervals:
         if iv.kind == "compute":
             out[iv.label] += M.seconds(iv.end_at - iv.start_at)

@@ -132,6 +132,7 @@ class GridRun:
 
 
 def _warm() -> None:
+    import contextlib
     import importlib
 
     for name in (
@@ -142,10 +143,8 @@ def _warm() -> None:
         "hybridsim.quantum.gates",
         "qutip_qip.circuit",
     ):
-        try:
+        with contextlib.suppress(ImportError):  # the circuit simulator is a dependency
             importlib.import_module(name)
-        except ImportError:  # pragma: no cover - the circuit simulator is a dependency
-            pass
 
 
 def run_grids(

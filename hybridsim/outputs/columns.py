@@ -224,7 +224,7 @@ class _Field:
         return list(map(base, cells))
 
 
-def _fields(record_type: type) -> tuple[_Field, ...]:
+def _fields(record_type: type[Any]) -> tuple[_Field, ...]:
     hints = typing.get_type_hints(record_type)
     out = []
     for name in record_type._fields:
@@ -259,7 +259,7 @@ class Table:
     """
 
     name: str
-    record: type
+    record: type[Any]  # a NamedTuple class: _fields, _field_defaults, _make
     columns: tuple[str, ...]
     derived: Mapping[str, Callable[[Columns], Sequence[Any]]] = field(repr=False)
 

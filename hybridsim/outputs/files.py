@@ -14,6 +14,7 @@ two iterations over one file never disturb each other.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import gzip
 import io
@@ -107,10 +108,8 @@ class CsvSink:
 
     def abandon(self) -> None:
         """Close without caring about the content (an aborted run)."""
-        try:
+        with contextlib.suppress(OSError):  # the file is being thrown away
             self.close()
-        except OSError:  # pragma: no cover - the file is being thrown away
-            pass
 
 
 class _PRead(io.RawIOBase):
@@ -146,7 +145,7 @@ class Stored:
         self.compressed = self.path.name.endswith(GZ)
         flags = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0)
         try:
-            self._fd = os.open(self.path, flags)
+            self._fd: int | None = os.open(self.path, flags)
         except OSError as exc:
             raise OutputError(f"{self.path}: cannot read: {exc.strerror}") from None
         self._pread = hasattr(os, "pread")
@@ -160,16 +159,15 @@ class Stored:
         fd = getattr(self, "_fd", None)
         if fd is not None:
             self._fd = None
-            try:
+            with contextlib.suppress(OSError):  # already closed
                 os.close(fd)
-            except OSError:  # pragma: no cover - already closed
-                pass
 
     def binary(self) -> IO[bytes]:
         """A fresh binary stream over the file's bytes as stored (compressed or not)."""
         if self._pread:
+            assert self._fd is not None, "binary() after close()"
             return io.BufferedReader(_PRead(self._fd), buffer_size=1 << 20)
-        return open(self.path, "rb")  # pragma: no cover - systems without os.pread  # noqa: SIM115
+        return open(self.path, "rb")  # pragma: no cover - systems without os.pread
 
     def text(self) -> IO[str]:
         """A fresh text stream over the file's content (decompressed)."""

@@ -29,6 +29,7 @@ the system's temporary directory; never a half-written file where a complete one
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import itertools
 import os
@@ -117,7 +118,10 @@ class SpillList:
         rows = self.rows
         rows.append(row)
         if len(rows) >= self._limit:
-            self._spill()()
+            spill = self._spill()
+            # the owner appends through its own lists, so it is alive here
+            assert spill is not None, "spill target collected while appending"
+            spill()
 
     def take(self) -> list[Any]:
         """The rows in memory, which leave it."""
@@ -223,10 +227,8 @@ def _cleanup(sinks: dict[str, CsvSink], runs: list[_Runs], private: list[Path]) 
     for sink in sinks.values():
         sink.abandon()
     for r in runs:
-        try:
+        with contextlib.suppress(OSError):  # best effort at exit
             r.close()
-        except OSError:  # pragma: no cover - best effort at exit
-            pass
     for d in private:
         shutil.rmtree(d, ignore_errors=True)
 
