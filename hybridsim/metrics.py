@@ -251,6 +251,13 @@ def span_means(jobs: Sequence[JobRecord]) -> dict[str, float | None]:
     }
 
 
+def _mean_of_all(xs: list[float | None]) -> float | None:
+    """The mean of the tenants' values, or None unless every tenant has one (a summary's final
+    loss and accuracies: a mean over some tenants would read as the run's)."""
+    vals = [x for x in xs if x is not None]
+    return sum(vals) / len(vals) if vals and len(vals) == len(xs) else None
+
+
 def training_metrics(
     steps: Sequence[StepRecord], run: str, target_accuracy: float | None
 ) -> dict[str, float | None]:
@@ -286,15 +293,11 @@ def training_metrics(
         if hits:
             reach.append(min(hits))
 
-    def mean(xs: list[float | None]) -> float | None:
-        vals = [x for x in xs if x is not None]
-        return sum(vals) / len(vals) if vals and len(vals) == len(xs) else None
-
     return {
         "training_time_s": seconds(max(s.at for s in last)),
-        "final_loss": mean([s.loss for s in last]),
-        "final_accuracy": mean([s.test_accuracy for s in last]),
-        "final_train_accuracy": mean([s.train_accuracy for s in last]),
+        "final_loss": _mean_of_all([s.loss for s in last]),
+        "final_accuracy": _mean_of_all([s.test_accuracy for s in last]),
+        "final_train_accuracy": _mean_of_all([s.train_accuracy for s in last]),
         "time_to_target_s": seconds(max(reach)) if len(reach) == len(tenants) else None,
         "training_steps": max(s.step for s in last),
     }
@@ -421,15 +424,11 @@ class StepTotals:
         reach = [self.reach.get((run, t)) for t in tenants]
         reached = [r for r in reach if r is not None]
 
-        def mean(xs: list[float | None]) -> float | None:
-            vals = [x for x in xs if x is not None]
-            return sum(vals) / len(vals) if vals and len(vals) == len(xs) else None
-
         return {
             "training_time_s": seconds(max(s.at for s in last)),
-            "final_loss": mean([s.loss for s in last]),
-            "final_accuracy": mean([s.test_accuracy for s in last]),
-            "final_train_accuracy": mean([s.train_accuracy for s in last]),
+            "final_loss": _mean_of_all([s.loss for s in last]),
+            "final_accuracy": _mean_of_all([s.test_accuracy for s in last]),
+            "final_train_accuracy": _mean_of_all([s.train_accuracy for s in last]),
             "time_to_target_s": (
                 seconds(max(reached)) if reach and len(reached) == len(reach) else None
             ),
