@@ -221,13 +221,14 @@ class Device:
     def backlog_ticks(self, now: int) -> int:
         """Predicted ticks until a new job could start here (running work plus pinned queue,
         spread over the slots)."""
+        own = self.own
+        if self.running < self.capacity and not own._items:
+            return own.predicted_ticks // self.capacity  # a free slot: running work is no wait
         remaining = 0
         for f in self.active:
             end = (f.started_at if f.started_at >= 0 else f.dispatched_at) + f.predicted_ticks
             remaining += max(0, end - now)
-        if self.running < self.capacity and not len(self.own):
-            remaining = 0
-        return (remaining + self.own.predicted_ticks) // self.capacity
+        return (remaining + own.predicted_ticks) // self.capacity
 
 
 class Pool:

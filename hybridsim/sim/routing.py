@@ -25,28 +25,60 @@ def device_view(dev: Device, now: int, exclude: frozenset[str] | set[str]) -> De
     """The scheduler's snapshot of ``dev`` at ``now`` (devices in ``exclude`` shown as
     unavailable)."""
     pool = dev.pool
-    return DeviceView(
-        name=dev.name,
-        group=pool.name,
-        kind=pool.kind,
-        capacity=dev.capacity,
-        running=dev.running,
-        available=dev.available and dev.name not in exclude,
-        queued=len(dev.own),
-        backlog_s=dev.backlog_ticks(now) / TICKS_PER_SECOND,
+    return _new_tuple(
+        DeviceView,
+        (
+            dev.name,
+            pool.name,
+            pool.kind,
+            dev.capacity,
+            dev.running,
+            dev.available and dev.name not in exclude,
+            len(dev.own._items),
+            dev.backlog_ticks(now) / TICKS_PER_SECOND,
+        ),
     )
 
 
 def group_view(pool: Pool, now: int, exclude: frozenset[str] | set[str]) -> GroupView:
     """The scheduler's snapshot of ``pool`` at ``now``."""
-    return GroupView(
-        name=pool.name,
-        kind=pool.kind,
-        config=pool.config,
-        queued=len(pool.queue),
-        queued_predicted_s=pool.queue.predicted_ticks / TICKS_PER_SECOND,
-        devices=tuple([device_view(d, now, exclude) for d in pool.devices]),
+    # Built at every decision for every device: the NamedTuples are made from plain tuples
+    # (tuple.__new__, what their own constructor ends in, without its argument parsing) and
+    # the device fields are read inline; the values are those of device_view.
+    name, kind = pool.name, pool.kind
+    new = _new_tuple
+    devices = []
+    for dev in pool.devices:
+        devices.append(
+            new(
+                DeviceView,
+                (
+                    dev.name,
+                    name,
+                    kind,
+                    dev.capacity,
+                    dev.running,
+                    dev.up and not (dev.calibrating or dev.draining) and dev.name not in exclude,
+                    len(dev.own._items),
+                    dev.backlog_ticks(now) / TICKS_PER_SECOND,
+                ),
+            )
+        )
+    queue = pool.queue
+    return new(
+        GroupView,
+        (
+            name,
+            kind,
+            pool.config,
+            len(queue._items),
+            queue.predicted_ticks / TICKS_PER_SECOND,
+            tuple(devices),
+        ),
     )
+
+
+_new_tuple = tuple.__new__
 
 
 class ClusterView:
