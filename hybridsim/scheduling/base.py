@@ -20,6 +20,7 @@ __all__ = [
     "Decision",
     "DeviceView",
     "GroupView",
+    "GroupHead",
     "ClusterView",
     "Scheduler",
     "SchedulerFactory",
@@ -159,6 +160,17 @@ class GroupView(NamedTuple):
     queued: int  # jobs waiting in the shared queue
     queued_predicted_s: float  # sum of their predicted service times
     devices: tuple[DeviceView, ...]
+
+
+class GroupHead(NamedTuple):
+    """What identifies a device group, without its state: the part of a :class:`GroupView`
+    a policy reads to route to a group it did not have to compare with others (the engine's
+    view gives it for a kind with one group, see ``ClusterView.sole_group`` in
+    :mod:`hybridsim.sim.routing`; an optional extension, not part of the protocol)."""
+
+    name: str
+    kind: str
+    config: Any  # the scenario's GpuGroup / QpuGroup (frozen)
 
 
 @runtime_checkable

@@ -44,7 +44,14 @@ from collections.abc import Sequence
 import numpy as np
 
 from hybridsim.errors import ModelDomainError
-from hybridsim.scheduling.base import BaseScheduler, ClusterView, Decision, GroupView, SolveJob
+from hybridsim.scheduling.base import (
+    BaseScheduler,
+    ClusterView,
+    Decision,
+    GroupHead,
+    GroupView,
+    SolveJob,
+)
 
 __all__ = [
     "ClassicalOnly",
@@ -75,6 +82,26 @@ def least_loaded(groups: Sequence[GroupView]) -> GroupView:
     return min(groups, key=load)
 
 
+#: A group a policy routes to: a full snapshot, or only its head when it is the one group of
+#: its kind (the helpers below read only ``name`` and ``config`` of the group they price).
+_Group = GroupView | GroupHead
+
+
+def _sole_group(view: ClusterView, kind: str) -> GroupHead | None:
+    """The only group of ``kind`` when the view offers that shortcut (the engine's does), else
+    None: with one group the policies route to it without reading its state, so they need not
+    have its snapshot built."""
+    sole = getattr(view, "sole_group", None)
+    return None if sole is None else sole(kind)
+
+
+def _least_loaded_of(view: ClusterView, kind: str) -> _Group:
+    """``least_loaded(view.groups(kind))``, through the view's one-group shortcut when it has
+    one (the same group: least_loaded of one group is that group)."""
+    sole = _sole_group(view, kind)
+    return sole if sole is not None else least_loaded(view.groups(kind))
+
+
 class _Policy(BaseScheduler):
     """Shared plumbing: the cost model, the configuration and prediction helpers.
 
@@ -91,7 +118,7 @@ class _Policy(BaseScheduler):
     #: Price the classical route with the true κ of the block (the oracle policy).
     _true_kappa = False
 
-    def _classical(self, job: SolveJob, group: GroupView, kappa: float | None) -> float:
+    def _classical(self, job: SolveJob, group: _Group, kappa: float | None) -> float:
         """Predicted GPU time; infinite where the model has no finite answer (CG with an
         infinite or missing κ̂)."""
         try:
@@ -103,7 +130,7 @@ class _Policy(BaseScheduler):
         except ModelDomainError:
             return math.inf
 
-    def _quantum(self, job: SolveJob, group: GroupView, kappa: float | None) -> float:
+    def _quantum(self, job: SolveJob, group: _Group, kappa: float | None) -> float:
         """Predicted QPU time; infinite where the model has no finite answer (κ̂ = inf) or the
         group refuses the job (too few qubits, no code distance for its error budget)."""
         if kappa is None or not math.isfinite(kappa):
@@ -117,7 +144,7 @@ class _Policy(BaseScheduler):
         t = est.total_s
         return t if math.isfinite(t) else math.inf
 
-    def _holds(self, job: SolveJob, group: GroupView, kappa: float | None) -> bool:
+    def _holds(self, job: SolveJob, group: _Group, kappa: float | None) -> bool:
         """Whether QPU group ``group`` can hold ``job`` (its cost model does not refuse it).
 
         Decided on the prediction's κ; without a usable κ̂ nothing is known against the group
@@ -131,7 +158,7 @@ class _Policy(BaseScheduler):
             return True
         return not est.refusal
 
-    def _quantum_estimate(self, job: SolveJob, group: GroupView, kappa: float):
+    def _quantum_estimate(self, job: SolveJob, group: _Group, kappa: float):
         """The cost model's QPU estimate for ``job`` on ``group``: the memoized one when the
         step primed it (no numpy runs, so no error state to set: entering ``np.errstate`` cost
         more than the rest of a decision), else computed. κ̂ from the paper's bound can be
@@ -142,9 +169,12 @@ class _Policy(BaseScheduler):
         with np.errstate(over="ignore", invalid="ignore"):
             return self.costs.quantum(job.n, job.d, kappa, group.config, job_alpha=None)
 
-    def _qpu_group(self, job: SolveJob, view: ClusterView, kappa: float | None) -> GroupView:
+    def _qpu_group(self, job: SolveJob, view: ClusterView, kappa: float | None) -> _Group:
         """The least-loaded QPU group that can hold ``job``; the least-loaded of all when none
         can (its prediction is then infinite)."""
+        sole = _sole_group(view, "qpu")
+        if sole is not None:
+            return sole
         groups = view.groups("qpu")
         if len(groups) == 1:
             return groups[0]  # least_loaded(holding or groups) of one group is that group
@@ -153,11 +183,11 @@ class _Policy(BaseScheduler):
 
     def _both(
         self, job: SolveJob, view: ClusterView, kappa: float | None
-    ) -> tuple[GroupView, float, GroupView, float]:
+    ) -> tuple[_Group, float, _Group, float]:
         """Least-loaded GPU group and QPU group holding the job, and each route's predicted
         total (the quantum one including the job's preparation on its origin; infinite when no
         QPU group holds the job)."""
-        gc = least_loaded(view.groups("gpu"))
+        gc = _least_loaded_of(view, "gpu")
         gq = self._qpu_group(job, view, kappa)
         pq = self._quantum(job, gq, kappa) + job.quantum_prep_s
         return gc, self._classical(job, gc, kappa), gq, pq
@@ -165,7 +195,7 @@ class _Policy(BaseScheduler):
     def _decision(
         self,
         route: str,
-        group: GroupView,
+        group: _Group,
         pc: float | None,
         pq: float | None,
         reason: str,
@@ -200,7 +230,7 @@ class ClassicalOnly(_Policy):
     uses_estimate = False
 
     def decide(self, job: SolveJob, view: ClusterView) -> Decision:
-        g = least_loaded(view.groups("gpu"))
+        g = _least_loaded_of(view, "gpu")
         return self._decision(
             "classical", g, self._classical(job, g, job.kappa_est), None, "policy"
         )

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING
 
-from hybridsim.scheduling.base import Decision, DeviceView, GroupView, SolveJob
+from hybridsim.scheduling.base import Decision, DeviceView, GroupHead, GroupView, SolveJob
 from hybridsim.timebase import TICKS_PER_SECOND
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -47,9 +47,8 @@ def group_view(pool: Pool, now: int, exclude: frozenset[str] | set[str]) -> Grou
     # the device fields are read inline; the values are those of device_view.
     name, kind = pool.name, pool.kind
     new = _new_tuple
-    devices = []
-    for dev in pool.devices:
-        devices.append(
+    devices = tuple(
+        [
             new(
                 DeviceView,
                 (
@@ -63,7 +62,9 @@ def group_view(pool: Pool, now: int, exclude: frozenset[str] | set[str]) -> Grou
                     dev.backlog_ticks(now) / TICKS_PER_SECOND,
                 ),
             )
-        )
+            for dev in pool.devices
+        ]
+    )
     queue = pool.queue
     return new(
         GroupView,
@@ -73,7 +74,7 @@ def group_view(pool: Pool, now: int, exclude: frozenset[str] | set[str]) -> Grou
             pool.config,
             len(queue._items),
             queue.predicted_ticks / TICKS_PER_SECOND,
-            tuple(devices),
+            devices,
         ),
     )
 
@@ -96,7 +97,7 @@ class ClusterView:
         Devices shown as unavailable (the devices a job already failed on).
     """
 
-    __slots__ = ("_now", "_pools", "_transfer_ticks", "_exclude")
+    __slots__ = ("_now", "_pools", "_transfer_ticks", "_exclude", "_sole")
 
     def __init__(
         self,
@@ -109,6 +110,9 @@ class ClusterView:
         self._pools = pools
         self._transfer_ticks = transfer_ticks
         self._exclude = exclude
+        # kind -> (its only pool, that pool's GroupHead) for kinds with one group; made at the
+        # first decision (the engine fills ``pools`` after making its view)
+        self._sole: dict[str, tuple[Pool, GroupHead]] | None = None
 
     def excluding(self, devices: Iterable[str]) -> ClusterView:
         """The same view with ``devices`` shown as unavailable."""
@@ -127,6 +131,29 @@ class ClusterView:
             pool.observe()  # the scheduler reads availability: wake dormant fault processes
             out.append(group_view(pool, now, self._exclude))
         return out
+
+    def sole_group(self, kind: str) -> GroupHead | None:
+        """The only group of ``kind`` as a :class:`~hybridsim.scheduling.base.GroupHead` (its
+        name, kind and configuration: no device snapshot built), observed as :meth:`groups`
+        observes it; None when there are several groups of ``kind`` or none (nothing observed).
+
+        The built-in policies' shortcut: with one group of a kind they route to it without
+        reading its state, so building its snapshot at every decision would be wasted work.
+        """
+        if self._sole is None:
+            by_kind: dict[str, list[Pool]] = {}
+            for pool in self._pools.values():
+                by_kind.setdefault(pool.kind, []).append(pool)
+            self._sole = {
+                k: (ps[0], GroupHead(ps[0].name, k, ps[0].config))
+                for k, ps in by_kind.items()
+                if len(ps) == 1
+            }
+        sole = self._sole.get(kind)
+        if sole is None:
+            return None
+        sole[0].observe()
+        return sole[1]
 
     def transfer_time_s(self, src: str, dst: str, nbytes: float) -> float:
         return self._transfer_ticks(src, dst, nbytes) / TICKS_PER_SECOND
