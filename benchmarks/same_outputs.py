@@ -18,7 +18,6 @@ import json
 import shutil
 import sys
 import tempfile
-import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -61,43 +60,18 @@ VARIANTS = {
 }
 
 
-def is_sweep(path: Path) -> bool:
-    return "base" in tomllib.loads(path.read_text())
-
-
-def reduced_sweep(path: Path) -> dict[str, Any]:
-    """The sweep with the first and last value of each factor and one seed (as the tests)."""
-    raw = tomllib.loads(path.read_text())
-    reduced = {k: v for k, v in raw.items() if k not in ("seeds", "factors", "set")}
-    reduced["seeds"] = [1]
-    factors = {}
-    for key, values in raw.get("factors", {}).items():
-        if isinstance(values, dict):  # a logspace/linspace range: keep its two ends
-            values = [values[k] for k in ("logspace", "linspace") if k in values][0]
-        factors[key] = [values[0], values[-1]] if len(values) > 1 else values
-    if raw.get("options", {}).get("mode") == "grid":
-        first = next(iter(factors))
-        factors = {k: (v if k == first else v[:1]) for k, v in factors.items()}
-    reduced["factors"] = factors
-    base = tomllib.loads((SCENARIOS / raw["base"]).read_text())
-    kind = base["workload"]["kind"]
-    shorten = {"mlp": {"workload.steps": 2}, "shapes": {"workload.steps": 5}}.get(
-        kind, {"workload.jobs": 200}
-    )
-    reduced["set"] = {**raw.get("set", {}), **shorten}
-    reduced["base"] = str(SCENARIOS / raw["base"])
-    return reduced
-
-
 def runs() -> Iterator[tuple[str, Any, list[str], int | None]]:
     """(name, scenario, overrides, seed) of every run of the snapshot."""
     from hybridsim.sweep.spec import load_sweep
 
+    # the sweeps cut exactly as the golden-summary tests cut them (one definition of "reduced")
+    from tests.golden import is_sweep, reduced_sweep
+
     for path in sorted(SCENARIOS.glob("*.toml")):
-        if not is_sweep(path):
+        if not is_sweep(path.name):
             yield path.stem, path, SHORTEN.get(path.name, []), None
             continue
-        spec = load_sweep(reduced_sweep(path))
+        spec = load_sweep(reduced_sweep(path.name))
         for point in spec.points:
             for seed in spec.seeds:
                 yield f"{path.stem}-p{point.index}-s{seed}", point.scenario, [], seed
