@@ -314,6 +314,23 @@ def _series(runs: list[RunData]):
     return out
 
 
+def _series_line(
+    ax: Any, pts: list[tuple[float, Any]], data: Any, name: str, label: str, colour: Any
+) -> None:
+    """One training series as the panels draw it: dots joined, solid for the run's own
+    training, dashed for a baseline, with the gid ``line:<run>:<series>`` the tests read."""
+    ax.plot(
+        [p[0] for p in pts],
+        [p[1] for p in pts],
+        marker="o",
+        markersize=3,
+        linestyle="-" if name == "main" else "--",
+        color=colour,
+        label=label,
+        gid=f"line:{data.label}:{name}",
+    )
+
+
 def _training_panel(runs_in: Any, ax: Any, field: str, ylabel: str, title: str, log: bool):
     runs = as_runs(runs_in)
     fig, ax, own = _axes(ax)
@@ -324,16 +341,7 @@ def _training_panel(runs_in: Any, ax: Any, field: str, ylabel: str, title: str, 
         pts = [(s.at / size, getattr(s, field)) for s in rows if getattr(s, field) is not None]
         if not pts:
             continue
-        ax.plot(
-            [p[0] for p in pts],
-            [p[1] for p in pts],
-            marker="o",
-            markersize=3,
-            linestyle="-" if name == "main" else "--",
-            color=colour,
-            label=label,
-            gid=f"line:{data.label}:{name}",
-        )
+        _series_line(ax, pts, data, name, label, colour)
         n += 1
     if not n:
         _no_data(ax, f"no {ylabel} recorded (no model was trained)")
@@ -457,16 +465,7 @@ def time_to_accuracy(runs: Any, ax: Any = None):
         first = (data.label, name) not in marked  # a run's other tenants share its marker
         if target is not None and has_key and first:
             label += f": {_reach_text(reached)}"
-        ax.plot(
-            [p[0] for p in pts],
-            [p[1] for p in pts],
-            marker="o",
-            markersize=3,
-            linestyle="-" if name == "main" else "--",
-            color=colour,
-            label=label,
-            gid=f"line:{data.label}:{name}",
-        )
+        _series_line(ax, pts, data, name, label, colour)
         n += 1
         if target is not None and has_key and first:
             marked.add((data.label, name))
