@@ -24,9 +24,9 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from functools import partial
 from itertools import repeat
-from dataclasses import dataclass, field
 from typing import Any, NamedTuple, TypeVar
 
 import numpy as np
@@ -117,7 +117,7 @@ def _estimates(count: int, **columns: Any) -> list[ServiceEstimate]:
             cols.append(value)
         else:
             cols.append(repeat(value, count))
-    return list(map(_new_estimate, zip(*cols)))
+    return list(map(_new_estimate, zip(*cols, strict=True)))
 
 
 _V = TypeVar("_V")
@@ -644,7 +644,9 @@ class CostModel:
         memo = self._memo
         if len(memo) + len(f_l) >= _CACHE_LIMIT:
             memo.clear()
-        memo.update(zip(zip(repeat("c"), repeat(grp.name), n_l, d_l, kappas, f_l), ests))
+        m = len(f_l)
+        keys = zip(repeat("c", m), repeat(grp.name, m), n_l, d_l, kappas, f_l, strict=True)
+        memo.update(zip(keys, ests, strict=True))
         return ests
 
     def prime(
@@ -727,7 +729,7 @@ class CostModel:
         # Logical qubits per distinct (n, d), or (n, d, κ) for HHL, whose clock reads κ; each
         # computed in job order, so an error is raised for the first job it concerns.
         hhl = self.config.algorithm == "hhl"
-        size_keys = list(zip(n_s, d_s, k_s if hhl else repeat(None, m)))
+        size_keys = list(zip(n_s, d_s, k_s if hhl else repeat(None, m), strict=True))
         qubits_of = dict.fromkeys(size_keys)
         for key in qubits_of:
             qubits_of[key] = self.logical_qubits(*key)
@@ -752,8 +754,11 @@ class CostModel:
         memo = self._memo
         if len(memo) + m >= _CACHE_LIMIT:
             memo.clear()
-        keys = zip(repeat("q"), repeat(grp.name), n_s, d_s, k_s, alphas, repeat(None))
-        memo.update(zip(keys, ests))
+        name = grp.name
+        keys = zip(
+            repeat("q", m), repeat(name, m), n_s, d_s, k_s, alphas, repeat(None, m), strict=True
+        )
+        memo.update(zip(keys, ests, strict=True))
 
     def _prime_fault_tolerant(self, n_l, d_l, k_l, grp) -> None:
         """The fault-tolerant half of :meth:`prime`: the jobs' count sets estimated together

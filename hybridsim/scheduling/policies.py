@@ -133,16 +133,7 @@ class _Policy(BaseScheduler):
     def _quantum(self, job: SolveJob, group: _Group, kappa: float | None) -> float:
         """Predicted QPU time; infinite where the model has no finite answer (κ̂ = inf) or the
         group refuses the job (too few qubits, no code distance for its error budget)."""
-        if kappa is None or not math.isfinite(kappa):
-            return math.inf
-        try:
-            est = self._quantum_estimate(job, group, kappa)
-        except ModelDomainError:
-            return math.inf
-        if est.refusal:
-            return math.inf
-        t = est.total_s
-        return t if math.isfinite(t) else math.inf
+        return self._quantum_holds(job, group, kappa)[0]
 
     def _holds(self, job: SolveJob, group: _Group, kappa: float | None) -> bool:
         """Whether QPU group ``group`` can hold ``job`` (its cost model does not refuse it).
@@ -150,13 +141,23 @@ class _Policy(BaseScheduler):
         Decided on the prediction's κ; without a usable κ̂ nothing is known against the group
         (its footprint needs the job's counts), so it is taken to hold the job.
         """
+        return self._quantum_holds(job, group, kappa)[1]
+
+    def _quantum_holds(
+        self, job: SolveJob, group: _Group, kappa: float | None
+    ) -> tuple[float, bool]:
+        """(:meth:`_quantum`, :meth:`_holds`) from one estimate: a decision needs both, and
+        looking the estimate up twice was a tenth of a decision."""
         if kappa is None or not math.isfinite(kappa):
-            return True
+            return math.inf, True
         try:
             est = self._quantum_estimate(job, group, kappa)
         except ModelDomainError:
-            return True
-        return not est.refusal
+            return math.inf, True
+        if est.refusal:
+            return math.inf, False
+        t = est.total_s
+        return (t if math.isfinite(t) else math.inf), True
 
     def _quantum_estimate(self, job: SolveJob, group: _Group, kappa: float):
         """The cost model's QPU estimate for ``job`` on ``group``: the memoized one when the
@@ -183,14 +184,14 @@ class _Policy(BaseScheduler):
 
     def _both(
         self, job: SolveJob, view: ClusterView, kappa: float | None
-    ) -> tuple[_Group, float, _Group, float]:
-        """Least-loaded GPU group and QPU group holding the job, and each route's predicted
-        total (the quantum one including the job's preparation on its origin; infinite when no
-        QPU group holds the job)."""
+    ) -> tuple[_Group, float, _Group, float, bool]:
+        """Least-loaded GPU group and QPU group holding the job, each route's predicted total
+        (the quantum one including the job's preparation on its origin; infinite when no QPU
+        group holds the job), and whether that QPU group holds it."""
         gc = _least_loaded_of(view, "gpu")
         gq = self._qpu_group(job, view, kappa)
-        pq = self._quantum(job, gq, kappa) + job.quantum_prep_s
-        return gc, self._classical(job, gc, kappa), gq, pq
+        tq, holds = self._quantum_holds(job, gq, kappa)
+        return gc, self._classical(job, gc, kappa), gq, tq + job.quantum_prep_s, holds
 
     def _decision(
         self,
@@ -207,14 +208,7 @@ class _Policy(BaseScheduler):
             # The device's share of the route: the quantum preparation runs on the origin GPU.
             chosen = pq - job_prep if (route == "quantum" and pq is not None) else pc
         return Decision(
-            route=route,
-            group=group.name,
-            device=device,
-            predicted_s=_finite(chosen),
-            predicted_classical_s=_finite(pc),
-            predicted_quantum_s=_finite(pq),
-            policy=self.name,
-            reason=reason,
+            route, group.name, device, _finite(chosen), _finite(pc), _finite(pq), self.name, reason
         )
 
 
@@ -297,9 +291,9 @@ class QNewton(_Policy):
 
     def decide(self, job: SolveJob, view: ClusterView) -> Decision:
         kappa = self._rule_kappa(job)
-        gc, pc, gq, pq = self._both(job, view, kappa)
+        gc, pc, gq, pq, holds = self._both(job, view, kappa)
         route, reason = qnewton_route(kappa, pc, pq, self.config.kappa_threshold)
-        if reason != "kappa above threshold" and not self._holds(job, gq, kappa):
+        if reason != "kappa above threshold" and not holds:
             return self._decision("classical", gc, pc, pq, "no QPU group holds the job")
         if route == "quantum":
             return self._decision("quantum", gq, pc, pq, reason, job_prep=job.quantum_prep_s)
@@ -333,9 +327,9 @@ class KappaThreshold(_Policy):
 
     def decide(self, job: SolveJob, view: ClusterView) -> Decision:
         kappa = job.kappa_est
-        gc, pc, gq, pq = self._both(job, view, kappa)
+        gc, pc, gq, pq, holds = self._both(job, view, kappa)
         if kappa is not None and kappa <= self.config.kappa_threshold:
-            if not self._holds(job, gq, kappa):
+            if not holds:
                 return self._decision("classical", gc, pc, pq, "no QPU group holds the job")
             return self._decision(
                 "quantum", gq, pc, pq, "kappa at or below threshold", job_prep=job.quantum_prep_s
