@@ -151,6 +151,33 @@ def test_primed_predictions_equal_scalar_ones(kappas, accounting, method):
         assert _same(primed.quantum(n_i, d_i, k, q), want)
 
 
+def test_prime_keeps_what_it_primed_when_the_memo_is_full(monkeypatch):
+    """A memo near its bound is cleared before a prime adds to it, never between the GPU half
+    and the QPU half, so every estimate a prime made is then read from the memo (regression:
+    the QPU half's clear dropped the GPU estimates just primed, each recomputed alone)."""
+    from hybridsim.costs import model
+
+    monkeypatch.setattr(model, "_CACHE_LIMIT", 100)
+    sc = _cost_scenario()
+    g, q = sc.cluster.gpu[0], sc.cluster.qpu[0]
+    costs = CostModel(sc.costs)
+    form = ClassicalForm(64, 64, rank=128, spd=True, assembled=False)
+    costs.prime(
+        [64] * 30, [7] * 30, [1e3 + i for i in range(30)], sc.cluster.groups, forms=[form] * 30
+    )
+    kappas = [10.0 + i for i in range(20)]
+    costs.prime([64] * 20, [7] * 20, kappas, sc.cluster.groups, forms=[form] * 20)
+
+    def computed(*args, **kwargs):
+        raise AssertionError("a primed estimate was computed again")
+
+    monkeypatch.setattr(CostModel, "_choose_arrays", computed)
+    monkeypatch.setattr(CostModel, "_quantum_arrays", computed)
+    for k in kappas:
+        costs.classical(64, 64, k, g, form=form)
+        costs.quantum(64, 7, k, q)
+
+
 # --- one factorization per block -----------------------------------------------------------------
 
 

@@ -641,9 +641,7 @@ class CostModel:
             method=names.tolist(),
             assembly_s=asm.tolist(),
         )
-        memo = self._memo
-        if len(memo) + len(f_l) >= _CACHE_LIMIT:
-            memo.clear()
+        memo = self._memo  # (room made by prime)
         m = len(f_l)
         keys = zip(repeat("c", m), repeat(grp.name, m), n_l, d_l, kappas, f_l, strict=True)
         memo.update(zip(keys, ests, strict=True))
@@ -676,6 +674,12 @@ class CostModel:
         primed: dict[str, list[ServiceEstimate]] = {}
         if not n_l:
             return primed
+        groups = list(groups)
+        # Room for everything this call adds (at most two entries per job and group), made
+        # before any of it is added: a clear between the GPU and the QPU halves dropped the
+        # GPU estimates just primed, and each was then recomputed alone.
+        if len(self._memo) + 2 * len(n_l) * len(groups) >= _CACHE_LIMIT:
+            self._memo.clear()
         for grp in groups:
             if grp.kind == "gpu" and forms is not None:
                 ck = list(classical_kappa) if classical_kappa is not None else k_l
@@ -751,9 +755,7 @@ class CostModel:
             physical_qubits=lq,
             refusal=list(map(refusal_of.__getitem__, lq)),
         )
-        memo = self._memo
-        if len(memo) + m >= _CACHE_LIMIT:
-            memo.clear()
+        memo = self._memo  # (room made by prime)
         name = grp.name
         keys = zip(
             repeat("q", m), repeat(name, m), n_s, d_s, k_s, alphas, repeat(None, m), strict=True
