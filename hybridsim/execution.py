@@ -149,14 +149,17 @@ def failure_probability(qpu: Any, n_1q: float, n_2q: float, n_measured: float) -
     state, which the simulator counts as a failed attempt). Computed with log1p/expm1 so tiny
     rates over billions of gates stay accurate.
     """
+    # (three terms written out, not a loop over pairs: once per modelled QPU job)
     log_ok = 0.0
-    for rate, count in (
-        (qpu.error_1q, n_1q),
-        (qpu.error_2q, n_2q),
-        (qpu.readout_error, n_measured),
-    ):
-        if rate > 0.0 and count > 0:
-            log_ok += count * math.log1p(-rate)
+    rate = qpu.error_1q
+    if rate > 0.0 and n_1q > 0:
+        log_ok += n_1q * math.log1p(-rate)
+    rate = qpu.error_2q
+    if rate > 0.0 and n_2q > 0:
+        log_ok += n_2q * math.log1p(-rate)
+    rate = qpu.readout_error
+    if rate > 0.0 and n_measured > 0:
+        log_ok += n_measured * math.log1p(-rate)
     return float(-math.expm1(log_ok))
 
 
@@ -233,6 +236,13 @@ def execute(
     rng : numpy.random.Generator
         The device's stream (shot sampling, modelled output error).
     """
+    if job.matrix is None and job.rhs is None:
+        # No arrays (a shape run's jobs): _execute's dispatch taken directly, and no answer
+        # to check (a Python call less for every modelled job).
+        if group.kind != "gpu":
+            return _modelled_quantum(job, group, costs, rng)
+        if job.structure is not None:
+            return _structured_classical(job, group, costs)
     outcome = _execute(job, group, costs, quantum, rng)
     if outcome.solution is not None and not np.all(np.isfinite(outcome.solution)):
         return outcome._replace(solution=None, failure="non-finite")
@@ -424,7 +434,7 @@ def _modelled_quantum(
         wall = time.perf_counter() - t0
     # A primed step's estimate is memoized: read it without entering np.errstate (what
     # _charged's first attempt returns for it; its fallbacks only run when that attempt raises).
-    k = _kappa_for_charge(job)
+    k = job.kappa_true if job.kappa_true is not None else job.kappa_est  # _kappa_for_charge
     est = costs.cached_quantum(job.n, job.d, k, group) if k is not None else None
     try:
         if est is None:

@@ -157,10 +157,12 @@ class CostModel:
     _acc: Any = field(default=None, compare=False, repr=False)
     _specs: dict = field(default_factory=dict, compare=False, repr=False)
     _static: dict = field(default_factory=dict, compare=False, repr=False)
+    _ideal: bool = field(default=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         # The accounting with overrides is read on every prediction: resolve it once.
         object.__setattr__(self, "_acc", self._resolve_accounting())
+        object.__setattr__(self, "_ideal", self._acc.block_encoding == "ideal")
 
     def _resolve_accounting(self) -> Accounting:
         cfg = self.config
@@ -194,7 +196,7 @@ class CostModel:
     def alpha(self, d: int, job_alpha: float | None) -> float:
         """Relative block-encoding normalization α/‖A‖ for the accounting's block encoding
         (``costs.block_encoding`` overrides it): 1 when ideal, else the job's α or d."""
-        if self._acc.block_encoding == "ideal":
+        if self._ideal:
             return 1.0
         return float(job_alpha) if job_alpha is not None else float(d)
 
@@ -517,7 +519,10 @@ class CostModel:
             k = job.kappa_true if true_kappa and job.kappa_true is not None else job.kappa_est
             return self.classical(job.n, job.d, k, gpu)
         k = s.kappa_true if true_kappa and s.kappa_true is not None else s.kappa_est
-        return self.classical(s.form.n, s.form.d, k, gpu, form=s.form)
+        f = s.form
+        # the memo lookup of classical(), inline: every decision (and GPU charge) comes here
+        hit = self._memo.get(("c", gpu.name, f.n, f.d, k, f))
+        return hit if hit is not None else self.classical(f.n, f.d, k, gpu, form=f)
 
     def classical_charge(self, job: Any, gpu: Any) -> ServiceEstimate:
         """What a GPU of group ``gpu`` is charged for ``job``: the method the prediction chose
@@ -608,7 +613,9 @@ class CostModel:
     ) -> ServiceEstimate | None:
         """What :meth:`quantum` would return, when it is memoized already; else None (nothing
         is computed). Lets a hot caller skip the numpy error-state setup a computation needs."""
-        return self._memo.get(("q", qpu.name, n, d, kappa, self.alpha(d, job_alpha), queries))
+        # (α as :meth:`alpha` gives it, inline: two lookups per job come here)
+        a = 1.0 if self._ideal else float(job_alpha) if job_alpha is not None else float(d)
+        return self._memo.get(("q", qpu.name, n, d, kappa, a, queries))
 
     def _prime_forms(self, forms, kappas, grp) -> list[ServiceEstimate]:
         """The classical half of :meth:`prime` for jobs with structure; returns the estimates

@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from functools import partial
 
 import numpy as np
 
@@ -150,10 +151,13 @@ class _Policy(BaseScheduler):
         looking the estimate up twice was a tenth of a decision."""
         if kappa is None or not math.isfinite(kappa):
             return math.inf, True
-        try:
-            est = self._quantum_estimate(job, group, kappa)
-        except ModelDomainError:
-            return math.inf, True
+        # the primed estimate first, as _quantum_estimate reads it (one call less per decision)
+        est = self.costs.cached_quantum(job.n, job.d, kappa, group.config)
+        if est is None:
+            try:
+                est = self._quantum_estimate(job, group, kappa)
+            except ModelDomainError:
+                return math.inf, True
         if est.refusal:
             return math.inf, False
         t = est.total_s
@@ -176,7 +180,10 @@ class _Policy(BaseScheduler):
         sole = _sole_group(view, "qpu")
         if sole is not None:
             return sole
-        groups = view.groups("qpu")
+        return self._holding_group(job, view.groups("qpu"), kappa)
+
+    def _holding_group(self, job: SolveJob, groups: list[GroupView], kappa: float | None):
+        """:meth:`_qpu_group` among ``groups``, the view's QPU groups."""
         if len(groups) == 1:
             return groups[0]  # least_loaded(holding or groups) of one group is that group
         holding = [g for g in groups if self._holds(job, g, kappa)]
@@ -188,8 +195,14 @@ class _Policy(BaseScheduler):
         """Least-loaded GPU group and QPU group holding the job, each route's predicted total
         (the quantum one including the job's preparation on its origin; infinite when no QPU
         group holds the job), and whether that QPU group holds it."""
-        gc = _least_loaded_of(view, "gpu")
-        gq = self._qpu_group(job, view, kappa)
+        # _least_loaded_of(view, "gpu") and _qpu_group, with the view's shortcut read once
+        sole = getattr(view, "sole_group", None)
+        gc = sole("gpu") if sole is not None else None
+        if gc is None:
+            gc = least_loaded(view.groups("gpu"))
+        gq = sole("qpu") if sole is not None else None
+        if gq is None:
+            gq = self._holding_group(job, view.groups("qpu"), kappa)
         tq, holds = self._quantum_holds(job, gq, kappa)
         return gc, self._classical(job, gc, kappa), gq, tq + job.quantum_prep_s, holds
 
@@ -207,13 +220,42 @@ class _Policy(BaseScheduler):
         if chosen is None:
             # The device's share of the route: the quantum preparation runs on the origin GPU.
             chosen = pq - job_prep if (route == "quantum" and pq is not None) else pc
-        return Decision(
-            route, group.name, device, _finite(chosen), _finite(pc), _finite(pq), self.name, reason
+        # One per job: made from a tuple in Decision's field order (checked at import), with
+        # _finite inline, which halves the cost of building it.
+        isfinite = math.isfinite
+        return _new_decision(
+            (
+                route,
+                group.name,
+                device,
+                chosen if chosen is not None and isfinite(chosen) else None,  # predicted_s
+                pc if pc is not None and isfinite(pc) else None,  # predicted_classical_s
+                pq if pq is not None and isfinite(pq) else None,  # predicted_quantum_s
+                self.name,  # policy
+                reason,
+            )
         )
 
 
 def _finite(x: float | None) -> float | None:
     return x if x is not None and math.isfinite(x) else None
+
+
+_new_decision = partial(tuple.__new__, Decision)
+_DECISION = (
+    "route",
+    "group",
+    "device",
+    "predicted_s",
+    "predicted_classical_s",
+    "predicted_quantum_s",
+    "policy",
+    "reason",
+)
+if Decision._fields != _DECISION:  # pragma: no cover - fails at import, in every test
+    raise ImportError(
+        f"_Policy._decision's layout differs from Decision's fields: {Decision._fields}"
+    )
 
 
 class ClassicalOnly(_Policy):
