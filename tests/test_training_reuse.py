@@ -168,7 +168,7 @@ def test_prime_keeps_what_it_primed_when_the_memo_is_full(monkeypatch):
     kappas = [10.0 + i for i in range(20)]
     costs.prime([64] * 20, [7] * 20, kappas, sc.cluster.groups, forms=[form] * 20)
 
-    def computed(*args, **kwargs):
+    def computed(*_args, **_kwargs):
         raise AssertionError("a primed estimate was computed again")
 
     monkeypatch.setattr(CostModel, "_choose_arrays", computed)
@@ -253,3 +253,115 @@ def test_step_median_is_numpys(xs):
 
 def test_step_median_with_nan_is_numpys():
     assert math.isnan(training._median([1.0, float("nan"), 3.0]))
+
+
+# --- step statistics ------------------------------------------------------------------------------
+
+
+def _plain_step_stats(flights):
+    """The statistics as first written: one generator expression per statistic."""
+    jobs = [f.job for f in flights]
+    k_true = [j.kappa_true for j in jobs if j.kappa_true is not None]
+    k_est = [j.kappa_est for j in jobs if j.kappa_est is not None]
+    errors = [
+        f.outcome.solution_error
+        for f in flights
+        if f.outcome is not None and f.outcome.solution_error is not None
+    ]
+
+    def med(xs):
+        return float(np.median(xs)) if xs else None
+
+    return {
+        "blocks": len(flights),
+        "routed_quantum": sum(1 for f in flights if f.decision.route == "quantum"),
+        "hhl_jobs": sum(
+            1 for f in flights if f.outcome is not None and f.outcome.solver.startswith("hhl")
+        ),
+        "kappa_true_median": med(k_true),
+        "kappa_est_median": med(k_est),
+        "kappa_true_max": max(k_true) if k_true else None,
+        "kappa_est_max": max(k_est) if k_est else None,
+        "d_median": med([float(j.d) for j in jobs]),
+        "solution_error_max": max(errors) if errors else None,
+        "failed_blocks": sum(1 for f in flights if f.status == "failed"),
+    }
+
+
+def _flights(draws, shared):
+    """Finished flights from ``draws`` (κ, second κ, d, route, status, solver, error); with
+    ``shared`` every job's estimate is its true κ, the same object, as in a shape run."""
+    from hybridsim.execution import Outcome
+    from hybridsim.scheduling.base import Decision, SolveJob
+    from hybridsim.sim.devices import Flight
+
+    flights = []
+    for i, (k, k2, d, route, status, solver, err) in enumerate(draws):
+        job = SolveJob(job_id=i, n=64, d=d, kappa_est=k if shared else k2, kappa_true=k)
+        f = Flight(job, Decision(route, "g"), i, 0, 0, None)
+        f.outcome = None if solver is None else Outcome(1.0, solver, solution_error=err)
+        f.status = status
+        flights.append(f)
+    return flights
+
+
+_kappas = st.one_of(st.none(), st.floats(1.0, 1e12), st.just(math.inf), st.just(math.nan))
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    draws=st.lists(
+        st.tuples(
+            _kappas,
+            _kappas,
+            st.integers(1, 5000),
+            st.sampled_from(["classical", "quantum"]),
+            st.sampled_from(["done", "failed"]),
+            st.sampled_from([None, "modelled", "numpy", "hhl", "hhl_signed", "trivial"]),
+            st.one_of(st.none(), st.floats(0.0, 1.0)),
+        ),
+        max_size=45,
+    ),
+    shared=st.booleans(),
+)
+def test_step_stats_are_the_plain_statistics(draws, shared):
+    flights = _flights(draws, shared)
+    got, want = training.step_stats(flights), _plain_step_stats(flights)
+    if not flights:
+        want.pop("failed_blocks")
+    assert got.keys() == want.keys()
+    for key in want:
+        assert _same_value(got[key], want[key]), key
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    draws=st.lists(
+        st.tuples(
+            st.floats(1.0, 1e12),
+            st.none(),
+            st.integers(1, 5000),
+            st.sampled_from(["classical", "quantum"]),
+            st.sampled_from(["done", "failed"]),
+            st.sampled_from([None, "modelled"]),
+            st.none(),
+        ),
+        min_size=1,
+        max_size=45,
+    )
+)
+def test_a_shape_steps_statistics_from_what_it_knows_are_step_stats(draws):
+    """The shape trainer passes its step's κ list (estimates = truth) and its blocks' d median
+    instead of reading them back from the flights: the same statistics."""
+    flights = _flights(draws, shared=True)
+    kappas = [f.job.kappa_true for f in flights]
+    d_median = training._median([float(d) for _, _, d, *_ in draws])
+    got = training._step_stats(flights, kappas, kappas, d_median)
+    want = training.step_stats(flights)
+    assert got.keys() == want.keys()
+    for key in want:
+        assert _same_value(got[key], want[key]), key
+
+
+def _same_value(a, b) -> bool:
+    return type(a) is type(b) and (a == b or (a != a and b != b))
