@@ -635,7 +635,10 @@ class CostModel:
                 [f.d for f in f_l],
             )
         n, d, rank, spd, assembled, factored, n_l, d_l = columns
-        k = np.array([np.nan if x is None else x for x in kappas], dtype=float)
+        if None in kappas:
+            k = np.array([np.nan if x is None else x for x in kappas], dtype=float)
+        else:
+            k = np.array(kappas, dtype=float)
         names, totals, asm = self._choose_arrays(
             n, d, k, rank, spd, assembled, factored, grp, static_key
         )
@@ -721,18 +724,21 @@ class CostModel:
         """The gate-model QPU half of :meth:`prime`: one vectorized QLSA cost for the jobs with
         a finite κ, memoized as :meth:`quantum` would (the same arrays' elements, the same
         logical qubits and refusals, which do not depend on κ except for HHL's clock)."""
-        idx = [i for i, k in enumerate(k_l) if k is not None and math.isfinite(k) and k < 1e300]
-        if not idx:
-            return
-        n_s, d_s, k_s = [n_l[i] for i in idx], [d_l[i] for i in idx], [k_l[i] for i in idx]
-        alphas = [self.alpha(d, None) for d in d_s]
+        ka = np.array(k_l, dtype=float) if None not in k_l else None
+        if ka is not None and np.isfinite(ka).all() and max(k_l) < 1e300:
+            n_s, d_s, k_s = n_l, d_l, k_l  # every job has a usable κ (a shape run's steps)
+        else:
+            idx = [i for i, k in enumerate(k_l) if k is not None and math.isfinite(k) and k < 1e300]
+            if not idx:
+                return
+            n_s, d_s, k_s = [n_l[i] for i in idx], [d_l[i] for i in idx], [k_l[i] for i in idx]
+            ka = np.array(k_s, dtype=float)
+        m = len(k_s)
+        alphas = [1.0] * m if self._ideal else [float(d) for d in d_s]  # alpha(d, None)
         with np.errstate(over="ignore", invalid="ignore"):
-            c = self._quantum_arrays(
-                np.array(n_s), np.array(d_s), np.array(k_s, dtype=float), grp, np.array(alphas)
-            )
+            c = self._quantum_arrays(np.array(n_s), np.array(d_s), ka, grp, np.array(alphas))
         # Each field as a list of Python floats once (float(x[i]) per field and job was most
         # of a primed step's time); the values are the same.
-        m = len(idx)
         total, compute, prep, readout, overhead, queries, runs, qubits = (
             np.broadcast_to(np.asarray(getattr(c, f), dtype=float), (m,)).tolist()
             for f in _QUANTUM_FIELDS
