@@ -102,15 +102,20 @@ def _same(a, b) -> bool:
     )
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(
-    kappas=st.lists(
-        st.one_of(st.floats(1.0, 1e12), st.just(math.inf), st.none()), min_size=1, max_size=40
+    # drawn from a few values too, so that jobs repeat a κ (each distinct one is priced once)
+    kappas=st.one_of(
+        st.lists(
+            st.one_of(st.floats(1.0, 1e12), st.just(math.inf), st.none()), min_size=1, max_size=40
+        ),
+        st.lists(st.sampled_from([2.0, 2.0**20, math.inf, None]), min_size=1, max_size=40),
     ),
     accounting=st.sampled_from(["paper", "full"]),
     method=st.sampled_from(["auto", "lu", "cg", "woodbury"]),
+    period=st.sampled_from([1, 4, 420]),  # blocks repeat every `period` jobs (a shape step)
 )
-def test_primed_predictions_equal_scalar_ones(kappas, accounting, method):
+def test_primed_predictions_equal_scalar_ones(kappas, accounting, method, period):
     sc = _cost_scenario(accounting=accounting, classical_method=method)
     g, q = sc.cluster.gpu[0], sc.cluster.qpu[0]
     sizes = [64, 4096, 300, 49152]
@@ -123,7 +128,7 @@ def test_primed_predictions_equal_scalar_ones(kappas, accounting, method):
             assembled=i % 2 == 0,
             factored=i % 7 == 0,
         )
-        for i in range(len(kappas))
+        for i in (j % period for j in range(len(kappas)))
     ]
     n = [f.n for f in forms]
     d = [max(1, f.n // 10) for f in forms]
