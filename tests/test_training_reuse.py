@@ -23,6 +23,7 @@ from hybridsim.linalg.conditioning import (
     kappa_paper,
 )
 from hybridsim.linalg.solvers import LUFactor
+from hybridsim.linalg.structure import BlockStructure
 from hybridsim.scenario import load_scenario
 from hybridsim.sim import training
 from hybridsim.workload.shapes import KappaTrajectory, kappa_step, kappa_steps
@@ -370,3 +371,45 @@ def test_a_shape_steps_statistics_from_what_it_knows_are_step_stats(draws):
 
 def _same_value(a, b) -> bool:
     return type(a) is type(b) and (a == b or (a != a and b != b))
+
+
+# --- records built from tuples --------------------------------------------------------------------
+
+
+@given(pruned=st.booleans(), kappa=st.floats(1.0, 1e12), rank=st.sampled_from([None, 128]))
+def test_a_shape_structure_is_the_keyword_built_one(pruned, kappa, rank):
+    form = ClassicalForm(64, 64, rank=rank, spd=True)
+    got = training._shape_structure(form, pruned, kappa)
+    want = BlockStructure(form, pruned=pruned, kappa_est=kappa, kappa_true=kappa)
+    assert type(got) is BlockStructure
+    assert tuple.__eq__(got, want)  # field by field (BlockStructure compares by identity)
+
+
+def test_block_structures_compare_and_hash_by_identity():
+    """As the dataclass (eq=False) did: a structure's arrays have no equality, so comparing two
+    structures (or the jobs holding them) must not compare arrays."""
+    form = ClassicalForm(3, 3)
+    a = BlockStructure(form, matrix=np.eye(3))
+    b = BlockStructure(form, matrix=np.eye(3))
+    assert a == a and a != b and (a == b) is False
+    assert {a: 1, b: 2}[a] == 1 and hash(a) != hash(b)
+
+
+def test_a_gpu_group_named_columns_prices_like_any_other():
+    """Regression: the cost model kept the columns of a set of forms and a GPU group's κ-free
+    method costs for that set under colliding keys when the group was named ``columns`` (a
+    shape run then failed in its first prime)."""
+
+    def rows(name):
+        r = hybridsim.run(
+            {
+                "cluster": {
+                    "gpu": [{"name": name}],
+                    "qpu": [{"name": "q", "preset": "attosecond"}],
+                },
+                "workload": {"kind": "shapes", "model": "bert-tiny", "steps": 2},
+            }
+        )
+        return [(j.route, j.method, j.predicted_classical_s, j.finished_at) for j in r.jobs]
+
+    assert rows("columns") == rows("g")

@@ -108,7 +108,7 @@ def _estimates(count: int, **columns: Any) -> list[ServiceEstimate]:
     if unknown:
         raise TypeError(f"not ServiceEstimate fields: {sorted(unknown)}")
     defaults = ServiceEstimate._field_defaults
-    cols = []
+    cols: list[Any] = []
     for name in ServiceEstimate._fields:
         value = columns[name] if name in columns else defaults[name]
         if isinstance(value, list):

@@ -71,7 +71,8 @@ class BlockStructure(NamedTuple):
     def __ne__(self, other: object) -> bool:
         return self is not other
 
-    __hash__ = object.__hash__
+    def __hash__(self) -> int:
+        return object.__hash__(self)
 
     @property
     def factor(self) -> np.ndarray | None:

@@ -182,7 +182,9 @@ class _Policy(BaseScheduler):
             return sole
         return self._holding_group(job, view.groups("qpu"), kappa)
 
-    def _holding_group(self, job: SolveJob, groups: list[GroupView], kappa: float | None):
+    def _holding_group(
+        self, job: SolveJob, groups: Sequence[GroupView], kappa: float | None
+    ) -> GroupView:
         """:meth:`_qpu_group` among ``groups``, the view's QPU groups."""
         if len(groups) == 1:
             return groups[0]  # least_loaded(holding or groups) of one group is that group
