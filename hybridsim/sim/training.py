@@ -429,8 +429,14 @@ def _shape_and_estimate(host, wl, blocks, assembly, tenant: int, step: int, home
             pre_bytes += p_bytes
         kappa_true = cl_true = None
         if wl.kappa_true:
-            kappa_true = _true_kappa_reusing(S, est, estimator)
-            cl_true = _true_kappa(shaped.regularized) if shaped.pruned else kappa_true
+            # H̃ = U·Uᵀ + shift·I exactly from its factor where that is the cheap route
+            exact = _true_kappa_factor(block, shift) if has_factor else None
+            if shaped.pruned:
+                kappa_true = _true_kappa_reusing(S, est, estimator)
+                cl_true = exact if exact is not None else _true_kappa(shaped.regularized)
+            else:  # S is H̃
+                kappa_true = exact if exact is not None else _true_kappa_reusing(S, est, estimator)
+                cl_true = kappa_true
         d_cl = sparsity(shaped.regularized) if shaped.pruned else shaped.d
         form = ClassicalForm(
             n,
@@ -496,6 +502,27 @@ def _shape_and_estimate(host, wl, blocks, assembly, tenant: int, step: int, home
         )
         quantum_work.append((q_flops, q_bytes))
     return _StepPrep(jobs, pre_flops, pre_bytes, est_flops, est_bytes, quantum_work)
+
+
+def _true_kappa_factor(block: Any, shift: float) -> float | None:
+    """κ₂ of a block's H̃ = U·Uᵀ + shift·I (unpruned) from its N×r factor, where that replaces
+    a Lanczos run (N ≥ :data:`~hybridsim.linalg.conditioning.LANCZOS_DENSE_BELOW`) and is
+    cheaper (r < N); None elsewhere (the other routes of :func:`_true_kappa` then apply).
+
+    :func:`~hybridsim.linalg.conditioning.kappa_exact_factor` is exact to about 1e-13 relative
+    (the rounding of UᵀU and of an r×r eigensolve), where Lanczos was good to ~1e-4. The value
+    is recorded to 10 significant digits, every one of them correct, so that it does not depend
+    on the last bits of a BLAS product (as the Hager–Higham estimate, docs/design.md)."""
+    from hybridsim.linalg.conditioning import LANCZOS_DENSE_BELOW, kappa_exact_factor
+
+    n, r = block.n, block.rank
+    if r is None or n < LANCZOS_DENSE_BELOW or r >= n:
+        return None
+    try:
+        kappa = kappa_exact_factor(block.factor, shift).kappa
+    except (ModelDomainError, np.linalg.LinAlgError, ArithmeticError):
+        return math.inf
+    return float(f"{kappa:.10g}")
 
 
 def _true_kappa_reusing(S: np.ndarray, est: Any, estimator: str) -> float:
