@@ -189,6 +189,7 @@ def mlp_trainer(host: TrainingHost, tenant: int, run_name: str) -> Generator:
         forward_backward_flops,
         hessian_blocks,
         init_params,
+        loss_and_accuracy,
         loss_and_grad,
         update_flops,
     )
@@ -222,7 +223,7 @@ def mlp_trainer(host: TrainingHost, tenant: int, run_name: str) -> Generator:
             _record(step, flights)
 
     def _record(step: int, flights: list[Any]) -> None:
-        loss, _ = loss_and_grad(spec, params, ds.X_train, ds.y_train, l2=wl.l2)
+        loss, train_acc = loss_and_accuracy(spec, params, ds.X_train, ds.y_train, l2=wl.l2)
         host.record_step(
             StepRecord(
                 run_name,
@@ -230,7 +231,7 @@ def mlp_trainer(host: TrainingHost, tenant: int, run_name: str) -> Generator:
                 step,
                 host.env.now,
                 float(loss),
-                accuracy(spec, params, ds.X_train, ds.y_train),
+                train_acc,
                 accuracy(spec, params, ds.X_test, ds.y_test),
                 **step_stats(flights),
             )
