@@ -12,10 +12,12 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy.linalg import lapack
 
 import hybridsim
 from hybridsim.costs.classical import ClassicalForm
 from hybridsim.costs.model import CostModel
+from hybridsim.linalg import conditioning
 from hybridsim.linalg.conditioning import (
     _max_asymmetry,
     estimate_kappa,
@@ -185,6 +187,67 @@ def test_true_kappa_reusing_the_estimate_is_the_plain_true_kappa(name):
         est = estimate_kappa(S, name)
         assert training._true_kappa_reusing(S, est, name) == training._true_kappa(S)
     assert training._true_kappa_reusing(S, None, name) == training._true_kappa(S)
+
+
+def _norm_det_plainly(A: np.ndarray):
+    """The norm/det bound and LU as first written: |A| for the max, getrf copying A·2⁻ᵉ itself,
+    ‖A·2⁻ᵉ‖_F² from a squares temporary."""
+    n = A.shape[0]
+    amax = float(np.max(np.abs(A)))
+    if amax == 0.0:
+        return math.inf, None
+    e = math.frexp(amax)[1]
+    As = np.ldexp(A, -e)
+    lu, piv, info = lapack.dgetrf(As)
+    if info != 0:
+        return math.inf, None
+    with np.errstate(divide="ignore"):
+        logabsdet = float(np.cumsum(np.log(np.abs(np.diagonal(lu))))[-1])
+    if not math.isfinite(logabsdet):
+        return math.inf, None
+    log_y = min(n * (math.log(n) - math.log(float(np.sum(As * As)))) + 2.0 * logabsdet, 0.0)
+    return math.log1p(math.sqrt(-math.expm1(log_y))) - 0.5 * log_y, (lu, piv, e)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    n=st.integers(1, 120),
+    layout=st.sampled_from(["C", "F", "strided", "symmetric"]),
+    exponent=st.integers(-1060, 1000),
+    singular=st.booleans(),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_norm_det_writes_fewer_arrays_and_gives_the_same_bits(n, layout, exponent, singular, seed):
+    rng = np.random.default_rng(seed)
+    A = (
+        rng.standard_normal((2 * n, 2 * n))[::2, ::2]
+        if layout == "strided"
+        else rng.standard_normal((n, n))
+    )
+    if layout == "symmetric":
+        A = A + A.T
+    if singular and n > 1:
+        A[-1] = A[0]
+    A = np.ldexp(A, exponent)
+    if layout == "F":
+        A = np.asfortranarray(A)
+    bound, factor = conditioning._norm_det_with_lu(A)
+    ref_bound, ref = _norm_det_plainly(A)
+    assert bound == ref_bound
+    assert (factor is None) == (ref is None)
+    if ref is not None:
+        assert factor.lu.tobytes(order="A") == ref[0].tobytes(order="A")
+        assert np.array_equal(factor.piv, ref[1]) and factor.exponent == ref[2]
+    assert kappa_paper(A).kappa == (math.inf if bound > 709.0 else math.exp(bound))
+
+
+def test_norm_det_refuses_non_finite_matrices_and_bounds_a_zero_one_by_inf():
+    for bad in (math.nan, math.inf, -math.inf):
+        A = np.eye(3)
+        A[1, 2] = bad
+        with pytest.raises(ValueError, match="non-finite"):
+            kappa_paper(A)
+    assert kappa_paper(np.zeros((3, 3))).kappa == math.inf
 
 
 @settings(max_examples=60, deadline=None)

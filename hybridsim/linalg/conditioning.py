@@ -138,16 +138,27 @@ class KappaEstimate:
     factor: Any = field(default=None, compare=False, repr=False)
 
 
-def _square(A: Any) -> np.ndarray:
-    """A dense array-like or a scipy.sparse matrix as a square float array (checked)."""
+def _square(A: Any, *, finite: bool = True) -> np.ndarray:
+    """A dense array-like or a scipy.sparse matrix as a square float array (checked; the
+    entries' finiteness only with ``finite``, for a caller that checks max|A| instead)."""
     if sp.issparse(A):
         A = A.toarray()
     A = np.asarray(A, dtype=float)
     if A.ndim != 2 or A.shape[0] != A.shape[1] or A.shape[0] == 0:
         raise ModelDomainError(f"expected a non-empty square matrix, got shape {A.shape}")
-    if not np.all(np.isfinite(A)):
-        raise ModelDomainError("matrix has non-finite entries")
+    if finite and not np.all(np.isfinite(A)):
+        raise _non_finite()
     return A
+
+
+def _non_finite() -> ModelDomainError:
+    return ModelDomainError("matrix has non-finite entries")
+
+
+def _max_abs(A: np.ndarray) -> float:
+    """max|A| as ``np.max(np.abs(A))`` gives it (NaN if A has one, inf if it has one), from two
+    reductions and no |A| temporary (a max is exact, so the same number)."""
+    return max(float(A.max()), -float(A.min()))
 
 
 def _power_of_two_scaled(A: np.ndarray, amax: float | None = None) -> tuple[np.ndarray, int]:
@@ -174,18 +185,32 @@ def _norm_det_with_lu(A: np.ndarray, *, checked: bool = False) -> tuple[float, A
     (:func:`_power_of_two_scaled`; exact), which keeps ‖A‖_F² and det away from overflow and
     lets a solve reuse the factors exactly. log|det| is the sum of log|uᵢᵢ| of ``getrf``'s U in
     row order, as ``numpy.linalg.slogdet`` accumulates it. ``checked``: A passed
-    :func:`_square` already.
+    :func:`_square` already (its finiteness may be left to the max|A| taken here).
+
+    Two arrays of N² are written, not four: max|A| comes from two reductions (no |A|), A·2⁻ᵉ is
+    copied once into the Fortran-ordered array ``getrf`` factors in place (it would copy a C
+    array itself), and its squares overwrite the scaled array, in A's layout, before they are
+    summed. ‖A‖_F², the LU and the bound are the same bits as from ``np.sum(As * As)`` and
+    ``getrf(As)`` (tests/test_training_reuse.py compares them).
     """
     from hybridsim.linalg.solvers import LUFactor
 
     if not checked:
-        A = _square(A)
+        A = _square(A, finite=False)
     n = A.shape[0]
-    As, e = _power_of_two_scaled(A)
-    if e == 0 and not np.any(As):
+    amax = _max_abs(A)
+    if not math.isfinite(amax):
+        raise _non_finite()
+    if amax == 0.0:
         return math.inf, None
-    getrf = lapack.get_lapack_funcs("getrf", (As,))
-    lu, piv, info = getrf(As)
+    As, e = _power_of_two_scaled(A, amax)  # a new array in A's layout (e = 0 copies too)
+    F = np.asfortranarray(As)  # what getrf would factor: the same values, column-major
+    if F is As:  # A was column-major already: keep the scaled copy apart from the one factored
+        F = As.copy(order="F")
+    np.multiply(As, As, out=As)
+    fro2 = float(np.sum(As))
+    getrf = lapack.get_lapack_funcs("getrf", (F,))
+    lu, piv, info = getrf(F, overwrite_a=True)
     if info != 0:  # info > 0: an exactly zero pivot, A is singular
         return math.inf, None
     diag = np.abs(np.diagonal(lu))
@@ -193,7 +218,6 @@ def _norm_det_with_lu(A: np.ndarray, *, checked: bool = False) -> tuple[float, A
         logabsdet = float(np.cumsum(np.log(diag))[-1])
     if not math.isfinite(logabsdet):
         return math.inf, None
-    fro2 = float(np.sum(As * As))
     log_y = n * (math.log(n) - math.log(fro2)) + 2.0 * logabsdet
     # AM-GM on the σᵢ² gives y <= 1; rounding can push it a hair above.
     log_y = min(log_y, 0.0)
@@ -293,7 +317,7 @@ def _work_lanczos(n, d):
 def kappa_paper(A: np.ndarray) -> KappaEstimate:
     """:func:`kappa_norm_det_bound` wrapped with its cost (method ``"norm_det"``), keeping its
     LU in ``factor`` (None for a singular matrix)."""
-    A = _square(A)
+    A = _square(A, finite=False)  # _norm_det_with_lu checks max|A| instead
     n = A.shape[0]
     flops, bytes_ = _work_norm_det(n, n)
     log_bound, factor = _norm_det_with_lu(A, checked=True)
