@@ -167,11 +167,12 @@ def _true_kappa(S: np.ndarray, factor: Any = None) -> float:
     step would dominate the run's wall time. Infinite for a singular block.
 
     ``factor`` is an LU of ``S`` a κ estimator already made (``KappaEstimate.factor``); the
-    Lanczos shift-invert reuses it rather than factoring ``S`` a second time (same bits)."""
+    Lanczos shift-invert reuses it rather than factoring ``S`` a second time (same bits). A
+    shaped block is symmetric by construction, so its symmetry is not checked again."""
     from hybridsim.linalg.conditioning import kappa_lanczos
 
     try:
-        return float(kappa_lanczos(S, factor=factor).kappa)
+        return float(kappa_lanczos(S, factor=factor, symmetric=True).kappa)
     except (ModelDomainError, np.linalg.LinAlgError, ArithmeticError):
         return math.inf
 
@@ -405,12 +406,17 @@ def _shape_and_estimate(host, wl, blocks, assembly, tenant: int, step: int, home
                 est = kappa_floor_factor(block.factor, shift)  # O(r·N): nothing formed
             else:
                 formed = True
+                # S is symmetric by construction (a symmetrized Gram matrix, a diagonal shift,
+                # a symmetric mask): the estimators skip what only restates that (same bits)
                 if estimator == "floor":  # S = PSD + shift·I − (what pruning removed)
                     est = kappa_floor(
-                        S, shift=shift if shift > 0 else None, removed_fro=shaped.removed_fro
+                        S,
+                        shift=shift if shift > 0 else None,
+                        removed_fro=shaped.removed_fro,
+                        symmetric=True,
                     )
                 else:
-                    est = estimate_kappa(S, estimator)
+                    est = estimate_kappa(S, estimator, symmetric=True)
             est_flops += est.flops
             est_bytes += est.bytes_touched
             kappa_est = est.kappa
