@@ -23,6 +23,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -99,13 +100,15 @@ class DigitsTiming(NamedTuple):
     wall: dict[str, Any]  # the last simulated run's summary["wall"] (where its time went)
 
 
-def digits_newton(steps: int, repeats: int) -> DigitsTiming:
+def digits_newton(steps: int, repeats: int, overrides: Sequence[str] = ()) -> DigitsTiming:
     """Time the quickstart's ``steps`` Newton steps through the simulator and as a plain numpy
-    loop, alternately ``repeats`` times, both with one BLAS thread, in a warm process."""
+    loop, alternately ``repeats`` times, both with one BLAS thread, in a warm process
+    (``overrides``: further ``--set`` items for the simulated run, e.g.
+    ``["workload.kappa_true=false"]``)."""
     import qutip_qip.circuit
     import qutip_qip.operations  # noqa: F401
 
-    overrides = [f"workload.steps={steps}", "workload.baselines=[]"]
+    overrides = [f"workload.steps={steps}", "workload.baselines=[]", *overrides]
     sims: list[float] = []
     plains: list[float] = []
     wall: dict[str, Any] = {}
