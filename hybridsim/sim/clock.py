@@ -8,11 +8,11 @@ and a pool's deferred dispatch after everything else (:data:`DISPATCH_PRIORITY`)
 
 Most of a run's events are plain delays: a job's arrival, a hop of its payload, its service, its
 result's way back. Each is one :meth:`Clock.after` call: one entry on the queue carrying the
-callback, in place of a :class:`simpy.Timeout` (whose construction, checks and
-``Environment.schedule`` call cost more than the entry). The entry is an object SimPy's
-``Environment.step`` processes like any event (it reads only ``callbacks`` and ``_ok``), queued
-exactly as ``env.timeout(delay)`` would queue it (same instant, priority and sequence number), so
-the order of events is unchanged (tests/test_engine_clock.py).
+callback and its argument, in place of a :class:`simpy.Timeout` (whose construction, checks and
+``Environment.schedule`` call cost more than the entry). The entry is a pair SimPy's
+``Environment.step`` can also process like any event (it reads only ``callbacks`` and ``_ok``),
+queued exactly as ``env.timeout(delay)`` would queue it (same instant, priority and sequence
+number), so the order of events is unchanged (tests/test_engine_clock.py).
 
 The run's environment is a :class:`TickEnvironment`: SimPy's, with the clock typed as what it
 is in this engine, an int.
@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 import simpy
 from simpy.events import NORMAL
 
-__all__ = ["Clock", "TickEnvironment", "END_PRIORITY", "START_PRIORITY", "DISPATCH_PRIORITY"]
+__all__ = ["Clock", "Call", "TickEnvironment", "END_PRIORITY", "START_PRIORITY", "DISPATCH_PRIORITY"]
 
 END_PRIORITY = -3  # a calibration window or an outage ends
 START_PRIORITY = -2  # a calibration window is due; a device or a link fails
@@ -47,7 +47,7 @@ class TickEnvironment(simpy.Environment):
     if TYPE_CHECKING:
         _now: int
         # Queue entries are (instant, priority, sequence, event); the engine's own entries
-        # carry a _Call, which SimPy's hint (an Event) does not cover. (A list's item type cannot
+        # carry a Call, which SimPy's hint (an Event) does not cover. (A list's item type cannot
         # be narrowed or widened in a subclass, hence the one ignore.)
         _queue: list[tuple[int, int, int, Any]]  # type: ignore[assignment]
 
@@ -55,16 +55,29 @@ class TickEnvironment(simpy.Environment):
         def now(self) -> int: ...
 
 
-class _Call:
-    """A callback on SimPy's queue: what ``Environment.step`` reads of an event, and no more
-    (an event that always succeeds, with no value, and one callback)."""
+class Call(tuple):
+    """A callback on SimPy's queue: the pair ``(fn, arg)``, processed as ``fn(arg)``.
 
-    __slots__ = ("callbacks",)
+    A tuple, so making one is a single C call (no ``__init__`` frame, no callback list): the
+    engine queues four per job. The run's loop (:meth:`Simulation._loop
+    <hybridsim.sim.engine.Simulation._loop>`) recognises the type and calls ``fn(arg)``
+    directly; SimPy's own ``Environment.step`` (tests, scripts that run the environment
+    themselves) processes it like any event, through the attributes it reads: an event that
+    always succeeds, with no value, whose one callback calls ``fn(arg)``.
+    """
+
+    __slots__ = ()
     _ok = True
     _value = None
 
-    def __init__(self, fn: Callable[[Any], None]):
-        self.callbacks: list | None = [fn]
+    @property
+    def callbacks(self) -> list | None:
+        fn, arg = self
+        return [lambda _ev: fn(arg)]
+
+    @callbacks.setter
+    def callbacks(self, _value: list | None) -> None:
+        """SimPy sets ``callbacks = None`` once the event is processed: nothing to keep."""
 
 
 class Clock:
@@ -84,14 +97,16 @@ class Clock:
         self._queue = env._queue
         self._eid = env._eid
 
-    def after(self, delay: int, fn: Callable[[Any], None]) -> None:
-        """Call ``fn(event)`` ``delay`` ticks from now, at NORMAL priority: where
-        ``env.timeout(delay).callbacks.append(fn)`` would call it."""
+    def after(self, delay: int, fn: Callable[[Any], None], arg: Any = None) -> None:
+        """Call ``fn(arg)`` ``delay`` ticks from now, at NORMAL priority: where
+        ``env.timeout(delay).callbacks.append(lambda _ev: fn(arg))`` would call it.
+
+        ``arg`` spares the caller a closure per call (the job path passes its flight)."""
         env = self.env
-        heappush(self._queue, (env._now + delay, NORMAL, next(self._eid), _Call(fn)))
+        heappush(self._queue, (env._now + delay, NORMAL, next(self._eid), Call((fn, arg))))
 
     def call_in(self, delay: int, priority: int, fn: Callable[[Any], None]) -> None:
-        """Call ``fn(event)`` ``delay`` ticks from now, at ``priority`` among that instant's
+        """Call ``fn(None)`` ``delay`` ticks from now, at ``priority`` among that instant's
         events."""
         if priority < 0:
 
@@ -102,7 +117,7 @@ class Clock:
                 finally:
                     self.device_phase = False
 
-            call = _Call(run)
+            call = Call((run, None))
         else:
-            call = _Call(fn)
+            call = Call((fn, None))
         heappush(self._queue, (self.env._now + delay, priority, next(self._eid), call))
