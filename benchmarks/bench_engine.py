@@ -9,7 +9,7 @@ Where the run's time goes is measured in the same process (the rows ``mmc_engine
 the synthetic jobs (sampling, ``SolveJob``), the engine (events, dispatch, transfers, records),
 the summary, and the floor of SimPy's own event queue for the same number of events (four per
 job: arrival, payload, service, result). The row ``record`` times the ways to build a
-``JobRecord`` (the engine builds it by field name with ``JobRecord._make``).
+``JobRecord`` (the engine builds it by field name, as one tuple).
 """
 
 from __future__ import annotations
@@ -192,7 +192,7 @@ def _by_keywords(f: Flight, status: str, now: int) -> JobRecord:
 
 def record_costs(n: int = 100_000) -> dict[str, float]:
     """Seconds per JobRecord of a finished flight: the engine's ``job_record`` (each value read
-    by its field's name, one ``JobRecord._make``) against one keyword argument per field."""
+    by its field's name, one tuple) against one keyword argument per field."""
     f = _flight()
     assert job_record(f, "completed", 5) == _by_keywords(f, "completed", 5)
     fns = {
@@ -251,7 +251,7 @@ def run(quick: bool) -> list[Row]:
     rows.append(
         Row(
             "record",
-            "us per JobRecord: job_record (by field name, JobRecord._make)",
+            "us per JobRecord: job_record (by field name, one tuple)",
             rec["job_record"] * 1e6,
             baseline=rec["keywords"] * 1e6,
             note="baseline: the same record with one keyword argument per field",

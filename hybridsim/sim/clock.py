@@ -9,10 +9,16 @@ and a pool's deferred dispatch after everything else (:data:`DISPATCH_PRIORITY`)
 Most of a run's events are plain delays: a job's arrival, a hop of its payload, its service, its
 result's way back. Each is one :meth:`Clock.after` call: one entry on the queue carrying the
 callback and its argument, in place of a :class:`simpy.Timeout` (whose construction, checks and
-``Environment.schedule`` call cost more than the entry). The entry is a pair SimPy's
-``Environment.step`` can also process like any event (it reads only ``callbacks`` and ``_ok``),
-queued exactly as ``env.timeout(delay)`` would queue it (same instant, priority and sequence
-number), so the order of events is unchanged (tests/test_engine_clock.py).
+``Environment.schedule`` call cost more than the entry), queued exactly as ``env.timeout(delay)``
+would queue it (same instant, priority and sequence number), so the order of events is unchanged
+(tests/test_engine_clock.py).
+
+The entry is a plain pair ``(fn, arg)``, processed as ``fn(arg)``: making a tuple is one cheap C
+call, where an event-like object (an ``__init__`` frame and a callback list, or even a tuple
+subclass) cost a few hundred nanoseconds, times four per job. SimPy's own ``Environment.step``
+does not know such entries: an environment that has them is run by the engine's loop
+(:meth:`Simulation._loop <hybridsim.sim.engine.Simulation._loop>`), or by :meth:`Clock.run`
+(tests, scripts).
 
 The run's environment is a :class:`TickEnvironment`: SimPy's, with the clock typed as what it
 is in this engine, an int.
@@ -21,13 +27,13 @@ is in this engine, an int.
 from __future__ import annotations
 
 from collections.abc import Callable
-from heapq import heappush
+from heapq import heappop, heappush
 from typing import TYPE_CHECKING, Any
 
 import simpy
 from simpy.events import NORMAL
 
-__all__ = ["Clock", "Call", "TickEnvironment", "END_PRIORITY", "START_PRIORITY", "DISPATCH_PRIORITY"]
+__all__ = ["Clock", "TickEnvironment", "END_PRIORITY", "START_PRIORITY", "DISPATCH_PRIORITY"]
 
 END_PRIORITY = -3  # a calibration window or an outage ends
 START_PRIORITY = -2  # a calibration window is due; a device or a link fails
@@ -47,37 +53,12 @@ class TickEnvironment(simpy.Environment):
     if TYPE_CHECKING:
         _now: int
         # Queue entries are (instant, priority, sequence, event); the engine's own entries
-        # carry a Call, which SimPy's hint (an Event) does not cover. (A list's item type cannot
+        # carry an (fn, arg) pair, which SimPy's hint (an Event) does not cover. (A list's item type cannot
         # be narrowed or widened in a subclass, hence the one ignore.)
         _queue: list[tuple[int, int, int, Any]]  # type: ignore[assignment]
 
         @property
         def now(self) -> int: ...
-
-
-class Call(tuple):
-    """A callback on SimPy's queue: the pair ``(fn, arg)``, processed as ``fn(arg)``.
-
-    A tuple, so making one is a single C call (no ``__init__`` frame, no callback list): the
-    engine queues four per job. The run's loop (:meth:`Simulation._loop
-    <hybridsim.sim.engine.Simulation._loop>`) recognises the type and calls ``fn(arg)``
-    directly; SimPy's own ``Environment.step`` (tests, scripts that run the environment
-    themselves) processes it like any event, through the attributes it reads: an event that
-    always succeeds, with no value, whose one callback calls ``fn(arg)``.
-    """
-
-    __slots__ = ()
-    _ok = True
-    _value = None
-
-    @property
-    def callbacks(self) -> list | None:
-        fn, arg = self
-        return [lambda _ev: fn(arg)]
-
-    @callbacks.setter
-    def callbacks(self, _value: list | None) -> None:
-        """SimPy sets ``callbacks = None`` once the event is processed: nothing to keep."""
 
 
 class Clock:
@@ -103,7 +84,7 @@ class Clock:
 
         ``arg`` spares the caller a closure per call (the job path passes its flight)."""
         env = self.env
-        heappush(self._queue, (env._now + delay, NORMAL, next(self._eid), Call((fn, arg))))
+        heappush(self._queue, (env._now + delay, NORMAL, next(self._eid), (fn, arg)))
 
     def call_in(self, delay: int, priority: int, fn: Callable[[Any], None]) -> None:
         """Call ``fn(None)`` ``delay`` ticks from now, at ``priority`` among that instant's
@@ -117,7 +98,27 @@ class Clock:
                 finally:
                     self.device_phase = False
 
-            call = Call((run, None))
+            call = (run, None)
         else:
-            call = Call((fn, None))
+            call = (fn, None)
         heappush(self._queue, (self.env._now + delay, priority, next(self._eid), call))
+
+    def run(self) -> None:
+        """Process every event until none is left: ``env.run()`` for an environment that holds
+        the clock's ``(fn, arg)`` entries (which SimPy's own loop does not know).
+
+        The engine runs its simulations with its own loop (the same processing, with a stop
+        event and progress reports); this one is for tests and scripts that use a clock alone.
+        """
+        env, queue = self.env, self._queue
+        while queue:
+            env._now, _, _, event = heappop(queue)
+            if event.__class__ is tuple:
+                fn, arg = event
+                fn(arg)
+                continue
+            callbacks, event.callbacks = event.callbacks, None
+            for callback in callbacks:
+                callback(event)
+            if not event._ok and not hasattr(event, "_defused"):
+                raise event._value

@@ -66,7 +66,8 @@ __all__ = [
     "DORMANT_AFTER",
 ]
 
-_queue_record = QueueRecord._make  # (at, pool, length); once per queue change
+_new = tuple.__new__  # a QueueRecord (at, pool, length) is made once per queue change:
+_QUEUE = QueueRecord  # by tuple.__new__, as JobRecord._make does without its length check
 
 #: Consecutive idle cycles (outages) or periods (calibration windows) after which a fault or
 #: calibration process of an idle resource stops generating events (see hybridsim.sim.faults).
@@ -321,7 +322,7 @@ class Pool:
     def _queue_changed(self, delta: int) -> None:
         self.waiting += delta
         if self._record_queue:
-            self.recorder.queues.append(_queue_record((self.env._now, self.name, self.waiting)))
+            self.recorder.queues.append(_new(_QUEUE, (self.env._now, self.name, self.waiting)))
 
     # -- arrivals ------------------------------------------------------------------------------
     def observe(self) -> None:

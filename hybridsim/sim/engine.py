@@ -38,7 +38,7 @@ from hybridsim.rng import Streams
 from hybridsim.scenario import Scenario, device_names
 from hybridsim.scheduling.base import Decision, SolveJob
 from hybridsim.scheduling.registry import make_scheduler
-from hybridsim.sim.clock import Call, TickEnvironment
+from hybridsim.sim.clock import TickEnvironment
 from hybridsim.sim.devices import Clock, Device, Flight, Pool
 from hybridsim.sim.faults import Recovery, device_outages, link_outages
 from hybridsim.sim.lifecycle import JobPath, ServiceFn, device_service
@@ -298,8 +298,8 @@ class Simulation:
 
         The loop body is SimPy's ``Environment.step`` (pop the next event, run its callbacks,
         crash on a failed event nobody defused) without a method call per event, which is a
-        tenth of an event's cost; the engine's own delays (:class:`~hybridsim.sim.clock.Call`
-        pairs, most of a run's events) are called directly. Events are processed in the same
+        tenth of an event's cost; the engine's own delays (the clock's ``(fn, arg)`` pairs, most
+        of a run's events: :mod:`hybridsim.sim.clock`) are called directly. Events are processed in the same
         order, and no event after ``stop`` is. With ``progress``, it is called about every ``PROGRESS_INTERVAL_S`` of wall
         time (looking at the clock every ``_PROGRESS_EVERY`` events) and once at the end; it
         only reads counters, so the run is the same with or without it.
@@ -320,7 +320,7 @@ class Simulation:
                     raise RuntimeError(  # pragma: no cover - the workload always ends
                         f'No scheduled events left but "until" event was not triggered: {stop}'
                     ) from None
-                if event.__class__ is Call:  # the engine's own delays: fn(arg), nothing else
+                if event.__class__ is tuple:  # the clock's (fn, arg) delays: fn(arg), nothing else
                     fn, arg = event
                     fn(arg)
                 else:
