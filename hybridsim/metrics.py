@@ -19,31 +19,14 @@ gives the same numbers, to the last bit, as the functions below (tests/test_outp
 from __future__ import annotations
 
 import statistics
-from bisect import bisect_right
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from itertools import compress
-from operator import attrgetter, countOf, itemgetter, mul, sub
+from operator import itemgetter
 
 import numpy as np
 
 from hybridsim.records import IntervalRecord, JobRecord, QueueRecord, StepRecord
 from hybridsim.timebase import TICKS_PER_SECOND
-
-# Job-row columns read by RunTotals.add_jobs (attribute getters of the record's fields).
-_STATUS = attrgetter("status")
-_ROUTE = attrgetter("route")
-_DEVICE = attrgetter("device")
-_SUBMITTED_AT = attrgetter("submitted_at")
-_DISPATCHED_AT = attrgetter("dispatched_at")
-_STARTED_AT = attrgetter("started_at")
-_FINISHED_AT = attrgetter("finished_at")
-_COMPLETED_AT = attrgetter("completed_at")
-_PHYSICAL_QUBITS = attrgetter("physical_qubits")
-# Queue-row columns read by QueueArea.add.
-_AT = attrgetter("at")
-_POOL = attrgetter("pool")
-_LENGTH = attrgetter("length")
 
 __all__ = [
     "wait_ticks",
@@ -377,27 +360,18 @@ class QueueArea:
         self.pending: list[QueueRecord] = []
 
     def add(self, queues: Iterable[QueueRecord], bound: int) -> None:
-        rows = [*self.pending, *queues] if self.pending else list(queues)
-        ats = list(map(_AT, rows))
-        cut = bisect_right(ats, bound)  # rows come in time order: the later ones wait
-        self.pending = rows[cut:]
-        if cut < len(rows):
-            rows, ats = rows[:cut], ats[:cut]
-        if not rows:
-            return
-        pools = list(map(_POOL, rows))
-        lengths = list(map(_LENGTH, rows))
-        for pool in dict.fromkeys(pools):  # each pool's rows in order: exact integer sums
-            if len(pools) == pools.count(pool):
-                at, length = ats, lengths
-            else:
-                mine = [p == pool for p in pools]
-                at, length = list(compress(ats, mine)), list(compress(lengths, mine))
-            # the area under the step function: each length times the span to the next change
-            since = [self.last_at[pool], *at[:-1]]
-            held = [self.last_len[pool], *length[:-1]]
-            self.area[pool] += sum(map(mul, held, map(sub, at, since)))
-            self.last_at[pool], self.last_len[pool] = at[-1], length[-1]
+        rows = [*self.pending, *queues] if self.pending else queues
+        area, last_at, last_len = self.area, self.last_at, self.last_len
+        rest: list[QueueRecord] = []
+        it = iter(rows)
+        for q in it:
+            if q.at > bound:
+                rest.append(q)
+                rest.extend(it)
+                break
+            area[q.pool] += last_len[q.pool] * (q.at - last_at[q.pool])
+            last_at[q.pool], last_len[q.pool] = q.at, q.length
+        self.pending = rest
 
     def means(self, horizon: int) -> dict[str, float]:
         """Time-weighted mean lengths over [0, horizon] (as :func:`mean_queue_length`)."""
@@ -519,33 +493,34 @@ class RunTotals:
         self._peaks: dict[str, int] | None = None
 
     def add_jobs(self, jobs: Iterable[JobRecord]) -> None:
-        # Column by column with C-level map/sum/Counter over the rows (about three times
-        # faster than one Python loop over them, which was most of the summary's time); the
-        # sums are of exact integer ticks, so their order does not matter.
-        if not isinstance(jobs, Sequence):  # read several times below
+        if not isinstance(jobs, Sequence):  # read twice below
             jobs = list(jobs)
-        if not jobs:
-            return
-        statuses = Counter(map(_STATUS, jobs))
-        completed = statuses["completed"]
-        done = jobs if completed == len(jobs) else [j for j in jobs if j.status == "completed"]
-        self.jobs += len(jobs)
-        self.failed += statuses["failed"]
-        self.completed += completed
-        self.horizon = max(self.horizon, max(map(_COMPLETED_AT, jobs)))
-        routed = self.routed
-        for route, k in Counter(map(_ROUTE, jobs)).items():
-            routed[route] += k
-        services = list(map(sub, map(_FINISHED_AT, done), map(_STARTED_AT, done)))
-        busy = self.busy
-        for device, s in zip(map(_DEVICE, done), services):
-            busy[device] += s
-        self.service_sum += sum(services)
-        self.response_sum += sum(map(sub, map(_COMPLETED_AT, done), map(_SUBMITTED_AT, done)))
-        waits = list(map(sub, map(_DISPATCHED_AT, done), map(_SUBMITTED_AT, done)))
+        horizon, busy, routed = self.horizon, self.busy, self.routed
+        waits: list[int] = []
+        n = failed = service = response = 0
+        for j in jobs:
+            n += 1
+            if j.completed_at > horizon:
+                horizon = j.completed_at
+            routed[j.route] += 1
+            status = j.status
+            if status == "completed":
+                s = j.finished_at - j.started_at
+                busy[j.device] += s
+                service += s
+                response += j.completed_at - j.submitted_at
+                waits.append(j.dispatched_at - j.submitted_at)
+            elif status == "failed":
+                failed += 1
+        self.jobs += n
+        self.failed += failed
+        self.completed += len(waits)
+        self.horizon = horizon
+        self.service_sum += service
+        self.response_sum += response
         self.wait_sum += sum(waits)
         self.waits.extend([w / TICKS_PER_SECOND for w in waits])
-        if self.qpu_groups and countOf(map(_PHYSICAL_QUBITS, jobs), None) < len(jobs):
+        if self.qpu_groups:
             self.qubit_events.extend(qubit_events(jobs, self.qpu_groups))
 
     def take_qubit_events(self) -> list[tuple[str, int, int]]:
