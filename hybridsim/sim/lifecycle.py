@@ -289,7 +289,7 @@ class JobPath:
         job = flight.job
         nbytes = job.payload_for(flight.decision.route)
         self.network.transfer(
-            job.origin, dev.name, nbytes, self._arrived, (flight, flight.token), job.job_id
+            job.origin, dev.name, nbytes, self._arrived, job.job_id, (flight, flight.token)
         )
 
     def _arrived(self, attempt: tuple[Flight, int]) -> None:
@@ -349,7 +349,7 @@ class JobPath:
             return
         job = flight.job
         self.network.transfer(
-            dev.name, job.origin, job.result_bytes, self.complete, flight, job.job_id
+            dev.name, job.origin, job.result_bytes, self.complete, job.job_id, flight
         )
 
     def complete(self, flight: Flight, status: str = "completed") -> None:

@@ -162,8 +162,8 @@ class Network:
         dst: str,
         nbytes: float,
         done: Callable[[Any], None],
-        arg: Any = None,
         job_id: int = -1,
+        arg: Any = None,
     ) -> None:
         """Move ``nbytes`` from ``src`` to ``dst`` and call ``done(arg)`` on arrival.
 
