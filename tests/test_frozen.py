@@ -1,4 +1,4 @@
-"""hybridsim.frozen.fast_init: the same constructor as the dataclass's, only cheaper (issue 15.2)."""
+"""hybridsim.frozen.fast_init: the dataclass's own constructor, only cheaper (issue 15.2)."""
 
 from __future__ import annotations
 

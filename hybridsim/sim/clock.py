@@ -53,8 +53,8 @@ class TickEnvironment(simpy.Environment):
     if TYPE_CHECKING:
         _now: int
         # Queue entries are (instant, priority, sequence, event); the engine's own entries
-        # carry an (fn, arg) pair, which SimPy's hint (an Event) does not cover. (A list's item type cannot
-        # be narrowed or widened in a subclass, hence the one ignore.)
+        # carry an (fn, arg) pair, which SimPy's hint (an Event) does not cover. (A list's item
+        # type cannot be narrowed or widened in a subclass, hence the one ignore.)
         _queue: list[tuple[int, int, int, Any]]  # type: ignore[assignment]
 
         @property
@@ -89,19 +89,17 @@ class Clock:
     def call_in(self, delay: int, priority: int, fn: Callable[[Any], None]) -> None:
         """Call ``fn(None)`` ``delay`` ticks from now, at ``priority`` among that instant's
         events."""
+        call: Callable[[Any], None] = fn
         if priority < 0:
 
-            def run(event) -> None:
+            def call(event) -> None:
                 self.device_phase = True
                 try:
                     fn(event)
                 finally:
                     self.device_phase = False
 
-            call = (run, None)
-        else:
-            call = (fn, None)
-        heappush(self._queue, (self.env._now + delay, priority, next(self._eid), call))
+        heappush(self._queue, (self.env._now + delay, priority, next(self._eid), (call, None)))
 
     def run(self) -> None:
         """Process every event until none is left: ``env.run()`` for an environment that holds

@@ -152,7 +152,7 @@ def job_record(flight: Flight, status: str, now: int) -> JobRecord:
             flight.attempts,  # attempts
             flight.fail_reason if status == "failed" else "",  # fail_reason
             *size,
-        )
+        ),
     )
 
 
