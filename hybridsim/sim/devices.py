@@ -158,8 +158,7 @@ class JobQueue:
 
     def push(self, flight: Flight) -> None:
         self.predicted_ticks += flight.predicted_ticks
-        if self._fifo:
-            flight.key = (flight.seq,)
+        if self._fifo:  # its key is (seq,): made only when compared (peek_key)
             self._items.append(flight)
         else:
             flight.key = self.rank(flight)
@@ -167,7 +166,7 @@ class JobQueue:
 
     def peek_key(self) -> tuple:
         """The first flight's ordering key (the queue is not empty: callers look first)."""
-        return self._items[0].key if self._fifo else self._items[0][0]
+        return (self._items[0].seq,) if self._fifo else self._items[0][0]
 
     def pop(self) -> Flight:
         flight = self._items.popleft() if self._fifo else heapq.heappop(self._items)[2]
