@@ -226,6 +226,15 @@ def _simulate(scenario) -> None:
     Simulation(scenario, 1).run()
 
 
+def _minor_faults(fn, scenario) -> int:
+    """Minor page faults of the process during ``fn(scenario)`` (the memory it touched fresh)."""
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    fn(scenario)
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
+
+
 def construct_costs(n: int = 100_000) -> dict[str, float]:
     """Seconds per ``SolveJob`` of a synthetic job's fields: its constructor (``fast_init``)
     against the one ``dataclasses`` generates for the same frozen, slotted fields."""
@@ -307,6 +316,19 @@ def run(quick: bool) -> list[Row]:
             baseline=kept["kept"] / jobs * 1e6,
             note=f"Simulation.run alone, interleaved, median of {repeats}; the difference is what "
             "keeping the job and queue rows in memory costs (allocation of fresh memory)",
+        )
+    )
+    faults = {
+        k: _minor_faults(fn, scenario)
+        for k, fn in (("kept", _simulate), ("unkept", _simulate_unkept))
+    }
+    rows.append(
+        Row(
+            "mmc_engine_unkept",
+            "minor page faults per job: rows dropped (vs kept)",
+            faults["unkept"] / jobs,
+            baseline=faults["kept"] / jobs,
+            note="one more run of each, ru_minflt of the process: memory the run touched fresh",
         )
     )
     made = construct_costs(20_000 if quick else 100_000)
