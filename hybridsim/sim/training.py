@@ -32,6 +32,7 @@ scheduler or the optimizer never changes which data a tenant sees.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import operator
 from collections.abc import Generator, Iterator
@@ -724,23 +725,31 @@ def shapes_trainer(host: TrainingHost, tenant: int, run_name: str) -> Generator:
                     for n, k, f in zip(size_l, k_list, forms, strict=True)
                 ]
             assert None not in methods  # a classical estimate names its method
+            # Every field positionally, in _SHAPE_JOB's order (checked at import): keyword
+            # matching cost a third of the job's construction.
             jobs = [
                 SolveJob(
-                    job_id=next_id(),
-                    n=n,
-                    d=d,
-                    tenant=tenant,
-                    step=step,
-                    block=name,
-                    origin=origin,
-                    payload_bytes=q_bytes,
-                    result_bytes=r_bytes,
-                    kappa_est=kappa,  # no matrix to estimate from: estimates are exact here
-                    kappa_true=kappa,
-                    estimator=est_name,
-                    structure=_shape_structure(form, prn, kappa),
-                    classical_payload_bytes=c_bytes[method],
-                    quantum_prep_s=prep,
+                    next_id(),  # job_id
+                    n,
+                    d,
+                    tenant,
+                    step,
+                    name,  # block
+                    0,  # priority
+                    origin,
+                    q_bytes,  # payload_bytes
+                    r_bytes,  # result_bytes
+                    None,  # service_ticks
+                    None,  # pool
+                    kappa,  # kappa_est: no matrix to estimate from, estimates are exact here
+                    kappa,  # kappa_true
+                    est_name,  # estimator
+                    None,  # eigen_bounds
+                    None,  # matrix
+                    None,  # rhs
+                    _shape_structure(form, prn, kappa),  # structure
+                    c_bytes[method],  # classical_payload_bytes
+                    prep,  # quantum_prep_s
                 )
                 for kappa, method, (n, d, name, q_bytes, r_bytes, form, prn, prep, c_bytes) in zip(
                     k_list, methods, blocks, strict=True
@@ -770,6 +779,33 @@ def shapes_trainer(host: TrainingHost, tenant: int, run_name: str) -> Generator:
 
 #: Steps of a shape run whose κ are drawn and priced together (one vectorized prediction).
 _PRIME_STEPS = 64
+
+#: SolveJob's fields, in order, as a shape step passes them (positionally).
+_SHAPE_JOB = (
+    "job_id",
+    "n",
+    "d",
+    "tenant",
+    "step",
+    "block",
+    "priority",
+    "origin",
+    "payload_bytes",
+    "result_bytes",
+    "service_ticks",
+    "pool",
+    "kappa_est",
+    "kappa_true",
+    "estimator",
+    "eigen_bounds",
+    "matrix",
+    "rhs",
+    "structure",
+    "classical_payload_bytes",
+    "quantum_prep_s",
+)
+if tuple(f.name for f in dataclasses.fields(SolveJob)) != _SHAPE_JOB:  # pragma: no cover
+    raise ImportError(f"SolveJob's fields are no longer {_SHAPE_JOB}")
 
 _new_structure = partial(tuple.__new__, BlockStructure)
 _SHAPE_STRUCTURE = ("form", "pruned", "shift", "factor_rows", "factor_weights", "matrix", "lu")
