@@ -274,7 +274,7 @@ def _chunks(data: RunData) -> Iterator[str]:
     names: dict[str, str] = {}
     lines: list[str] = []
     for ev in trace_events(data):
-        if len(lines) >= 20000:  # write in chunks: one write call per event is slow
+        if len(lines) >= 4096:  # write in chunks: one write call per event is slow
             yield ",\n".join(lines) + ",\n"
             lines.clear()
         if ev["ph"] == "C":
@@ -336,6 +336,7 @@ def write_trace(run: Any, path: str | Path, *, compress: bool | None = None) -> 
         text = io.TextIOWrapper(out, encoding="utf-8", newline="\n")
         for piece in head:
             text.write(piece)
+        head.clear()
         for piece in pieces:
             text.write(piece)
         text.flush()
