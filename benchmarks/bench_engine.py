@@ -3,17 +3,22 @@ hand-written SimPy M/M/3 model of the same arrivals, timed alternately in the sa
 
 Targets: hybridsim at least 0.8x the plain SimPy throughput with full records kept and the
 summary computed (issue 15; 0.5x in issue 2). Memory (peak RSS of 10**6 and 10**7 jobs) is
-``benchmarks/bench_memory.py``.
+``benchmarks/bench_memory.py``. The row ``mmc_engine_unkept`` runs the same simulation with a
+recorder that builds every row and drops it at once: what keeping the rows in memory costs (the
+plain SimPy model keeps one float per customer).
 
 Where the run's time goes is measured in the same process (the rows ``mmc_engine_parts``): making
 the synthetic jobs (sampling, ``SolveJob``), the engine (events, dispatch, transfers, records),
 the summary, and the floor of SimPy's own event queue for the same number of events (four per
 job: arrival, payload, service, result). The row ``record`` times the ways to build a
-``JobRecord`` (the engine builds it by field name with ``JobRecord._make``).
+``JobRecord`` (the engine builds it by field name, as one tuple), and the row ``construct`` a
+``SolveJob`` (through :func:`hybridsim.frozen.fast_init`'s constructor, against the one
+``dataclasses`` generates for the same fields).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import statistics
 import time
 
@@ -22,7 +27,7 @@ import simpy
 from benchmarks.harness import Row, interleaved_medians
 from hybridsim.api import run as hs_run
 from hybridsim.execution import Outcome
-from hybridsim.records import JobRecord
+from hybridsim.records import JobRecord, Recorder
 from hybridsim.results import RunResult
 from hybridsim.rng import Streams
 from hybridsim.scenario import load_scenario
@@ -192,13 +197,65 @@ def _by_keywords(f: Flight, status: str, now: int) -> JobRecord:
 
 def record_costs(n: int = 100_000) -> dict[str, float]:
     """Seconds per JobRecord of a finished flight: the engine's ``job_record`` (each value read
-    by its field's name, one ``JobRecord._make``) against one keyword argument per field."""
+    by its field's name, one tuple) against one keyword argument per field."""
     f = _flight()
     assert job_record(f, "completed", 5) == _by_keywords(f, "completed", 5)
     fns = {
         "job_record": lambda: [job_record(f, "completed", 5) for _ in range(n)],
         "keywords": lambda: [_by_keywords(f, "completed", 5) for _ in range(n)],
     }
+    return {k: v / n for k, v in interleaved_medians(fns, 5).items()}
+
+
+class _Dropped(list):
+    """A record list that forgets every row appended (the row is still built)."""
+
+    __slots__ = ()
+
+    def append(self, _row: object) -> None:
+        pass
+
+
+def _simulate_unkept(scenario) -> None:
+    """The simulation alone, every job and queue row built and dropped at once."""
+    Simulation(scenario, 1, recorder=Recorder(jobs=_Dropped(), queues=_Dropped())).run()
+
+
+def _simulate(scenario) -> None:
+    """The simulation alone, the rows kept (as ``hybridsim.run`` keeps them)."""
+    Simulation(scenario, 1).run()
+
+
+def _minor_faults(fn, scenario) -> int:
+    """Minor page faults of the process during ``fn(scenario)`` (the memory it touched fresh)."""
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    fn(scenario)
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
+
+
+def construct_costs(n: int = 100_000) -> dict[str, float]:
+    """Seconds per ``SolveJob`` of a synthetic job's fields: its constructor (``fast_init``)
+    against the one ``dataclasses`` generates for the same frozen, slotted fields."""
+    plain = dataclasses.make_dataclass(
+        "PlainSolveJob",
+        [
+            (f.name, f.type, dataclasses.field(default=f.default))
+            for f in dataclasses.fields(SolveJob)
+        ],
+        frozen=True,
+        slots=True,
+    )
+
+    def make(cls):
+        def loop() -> None:
+            for i in range(n):  # each job dropped at once, as the engine drops a finished job's
+                cls(job_id=i, n=64, d=64, origin="host", service_ticks=10**21, pool="qpu")
+
+        return loop
+
+    fns = {"fast_init": make(SolveJob), "dataclass": make(plain)}
     return {k: v / n for k, v in interleaved_medians(fns, 5).items()}
 
 
@@ -247,11 +304,48 @@ def run(quick: bool) -> list[Row]:
                 note=f"{note}; baseline: plain SimPy M/M/3 us per job; median of {repeats}",
             )
         )
+    kept = interleaved_medians(
+        {"kept": lambda: _simulate(scenario), "unkept": lambda: _simulate_unkept(scenario)},
+        repeats,
+    )
+    rows.append(
+        Row(
+            "mmc_engine_unkept",
+            "us per job: simulation, rows built and dropped (vs kept)",
+            kept["unkept"] / jobs * 1e6,
+            baseline=kept["kept"] / jobs * 1e6,
+            note=f"Simulation.run alone, interleaved, median of {repeats}; the difference is what "
+            "keeping the job and queue rows in memory costs (allocation of fresh memory)",
+        )
+    )
+    faults = {
+        k: _minor_faults(fn, scenario)
+        for k, fn in (("kept", _simulate), ("unkept", _simulate_unkept))
+    }
+    rows.append(
+        Row(
+            "mmc_engine_unkept",
+            "minor page faults per job: rows dropped (vs kept)",
+            faults["unkept"] / jobs,
+            baseline=faults["kept"] / jobs,
+            note="one more run of each, ru_minflt of the process: memory the run touched fresh",
+        )
+    )
+    made = construct_costs(20_000 if quick else 100_000)
+    rows.append(
+        Row(
+            "construct",
+            "us per SolveJob: fast_init (slot descriptors)",
+            made["fast_init"] * 1e6,
+            baseline=made["dataclass"] * 1e6,
+            note="baseline: the __init__ dataclasses generates for the same frozen, slotted fields",
+        )
+    )
     rec = record_costs(20_000 if quick else 100_000)
     rows.append(
         Row(
             "record",
-            "us per JobRecord: job_record (by field name, JobRecord._make)",
+            "us per JobRecord: job_record (by field name, one tuple)",
             rec["job_record"] * 1e6,
             baseline=rec["keywords"] * 1e6,
             note="baseline: the same record with one keyword argument per field",

@@ -9,8 +9,9 @@ function of these rows. Instants end in ``_at`` and spans in ``_time``; both are
 (:mod:`hybridsim.timebase`). Predicted costs and model outputs are float seconds (``_s``).
 
 Job rows deliberately hold no matrices. A run's rows stream to disk as it goes
-(:mod:`hybridsim.outputs.stream`): each list holds at most :data:`SPILL_ROWS` rows before they
-are written out, so a run of 10**7 jobs fits in flat memory.
+(:mod:`hybridsim.outputs.stream`): each list holds about :data:`SPILL_ROWS` rows at most before
+they are written out (at the simulation's next checkpoint, every :data:`CHECKPOINT_EVENTS`
+events), so a run of 10**7 jobs fits in flat memory.
 """
 
 from __future__ import annotations
@@ -26,12 +27,18 @@ __all__ = [
     "Recorder",
     "column_names",
     "SPILL_ROWS",
+    "CHECKPOINT_EVENTS",
 ]
 
 #: Job rows a streaming recorder holds in memory before it writes its rows out (about 70 MB;
 #: four times as many of the smaller interval, queue and step rows); a run that never reaches
 #: it keeps every record in memory (an M/M/3 run of 10**5 jobs does).
 SPILL_ROWS = 2**17
+
+#: Events between the simulation's calls of :meth:`Recorder.checkpoint` (where a streaming
+#: recorder spills): the lists are plain appends in between, and no event appends more than a
+#: few rows, so a list overshoots its limit by a few hundred rows at most.
+CHECKPOINT_EVENTS = 64
 
 
 class JobRecord(NamedTuple):
@@ -142,15 +149,20 @@ class StepRecord(NamedTuple):
 class Recorder:
     """Append-only lists of rows for one run.
 
-    The simulation only calls ``append`` and ``len`` on them, so a recorder whose lists write
-    their rows to disk as they grow (:class:`hybridsim.outputs.stream.StreamingRecorder`) can
-    stand in for this one.
+    The simulation only calls ``append`` and ``len`` on them, and :meth:`checkpoint` every few
+    events, so a recorder whose lists write their rows to disk as they grow
+    (:class:`hybridsim.outputs.stream.StreamingRecorder`) can stand in for this one.
     """
 
     jobs: list[JobRecord] = field(default_factory=list)
     intervals: list[IntervalRecord] = field(default_factory=list)
     queues: list[QueueRecord] = field(default_factory=list)
     steps: list[StepRecord] = field(default_factory=list)
+
+    def checkpoint(self) -> None:
+        """Called by the simulation every :data:`CHECKPOINT_EVENTS` events and at the end; a
+        recorder that streams its rows to disk moves them there when due. This one keeps every
+        row in memory: nothing to do."""
 
 
 class _RecordType(Protocol):

@@ -36,7 +36,10 @@ def _order(schedule_with_clock: bool, plan) -> list:
             clock.after(delay, note(tag))
         else:
             env.timeout(delay).callbacks.append(note(tag))
-    env.run()
+    if schedule_with_clock:
+        clock.run()  # SimPy's env.run() does not know the clock's (fn, arg) entries
+    else:
+        env.run()
     return seen
 
 
@@ -58,9 +61,41 @@ def test_priorities_at_one_instant_follow_the_tie_rule():
     env.timeout(5).callbacks.append(lambda _ev: seen.append("timeout"))
     clock.call_in(5, START_PRIORITY, lambda _ev: seen.append(("start", clock.device_phase)))
     clock.call_in(5, END_PRIORITY, lambda _ev: seen.append(("end", clock.device_phase)))
-    env.run()
+    clock.run()
     assert seen == [("end", True), ("start", True), "release", "timeout", "dispatch"]
     assert clock.device_phase is False
+
+
+def test_after_passes_its_argument_and_clock_run_processes_simpy_events_as_env_run():
+    def model(env, clock, seen):
+        def proc():
+            yield env.timeout(2)
+            seen.append(("proc", env.now))
+            if clock is not None:
+                clock.after(1, seen.append, ("arg", 3))
+            yield env.timeout(1)
+            seen.append(("proc", env.now))
+
+        env.process(proc())
+        env.timeout(1).callbacks.append(lambda _ev: seen.append(("timeout", env.now)))
+
+    runs = []
+    for with_clock in (False, True):
+        env, seen = simpy.Environment(), []
+        clock = Clock(env) if with_clock else None
+        model(env, clock, seen)
+        (clock.run if clock else env.run)()
+        runs.append(seen)
+    assert runs[0] == [("timeout", 1), ("proc", 2), ("proc", 3)]
+    assert runs[1] == [("timeout", 1), ("proc", 2), ("arg", 3), ("proc", 3)]
+
+
+def test_clock_run_raises_a_failed_event_nobody_handled():
+    env = simpy.Environment()
+    clock = Clock(env)
+    env.event().fail(ValueError("boom"))
+    with pytest.raises(ValueError, match="boom"):
+        clock.run()
 
 
 MMC = {

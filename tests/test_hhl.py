@@ -324,6 +324,28 @@ def test_gate_counts_by_hand():
     assert big["CNOT"] == 2**9 + (2 + 4 + 8 + 16)
 
 
+def test_gate_counts_are_remembered_by_structure_and_equal_a_fresh_count(monkeypatch):
+    from hybridsim.quantum import circuits
+
+    monkeypatch.setattr(circuits, "_COUNTS", {})
+    rng = np.random.default_rng(11)
+    runs = [hhl_solve(random_spd(rng, n, 3.0), rng.standard_normal(n), clock_qubits=m)
+            for n, m in [(3, 4), (3, 4), (8, 5), (3, 5)]]  # fmt: skip
+    for r in runs:
+        assert circuits.count_gates(r.circuit) == circuits._count_gates(r.circuit) == r.gate_counts
+    # the same size and clock, other matrices and angles: one structure, one entry
+    assert circuits._structure(runs[0].circuit) == circuits._structure(runs[1].circuit)
+    assert len(circuits._COUNTS) == 3
+    # callers get their own dict
+    got = circuits.count_gates(runs[0].circuit)
+    got["CNOT"] = -1
+    assert circuits.count_gates(runs[0].circuit)["CNOT"] == runs[0].gate_counts["CNOT"] > 0
+    # bounded: a full memo starts over
+    monkeypatch.setattr(circuits, "_COUNTS_MAX", 3)
+    other = hhl_solve(random_spd(rng, 2, 3.0), rng.standard_normal(2), clock_qubits=3)
+    assert {circuits._structure(other.circuit): other.gate_counts} == circuits._COUNTS
+
+
 def test_qasm_export_text_and_roundtrip():
     from qutip_qip.qasm import read_qasm
 

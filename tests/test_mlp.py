@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import scipy.optimize
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy.special import logsumexp
 
 from hybridsim.workload.datasets import batches, load_dataset
@@ -18,6 +20,7 @@ from hybridsim.workload.mlp import (
     hessian_blocks,
     hessian_flops,
     init_params,
+    loss_and_accuracy,
     loss_and_grad,
     newton_update,
     per_sample_grads,
@@ -99,6 +102,32 @@ def test_loss_is_mean_cross_entropy_plus_l2():
     l2 = 0.5
     expected = ce + 0.25 * (np.sum(params[0] ** 2) + np.sum(params[1] ** 2))
     assert loss_and_grad(spec, params, X, y, l2=l2)[0] == pytest.approx(expected, rel=1e-14)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    sizes=st.lists(st.integers(1, 9), min_size=1, max_size=3),
+    classes=st.integers(2, 6),
+    activation=st.sampled_from(ACTIVATIONS),
+    batch=st.integers(1, 30),
+    l2=st.sampled_from([0.0, 1e-3, 0.7]),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_loss_and_accuracy_are_loss_and_grad_and_accuracy_bit_for_bit(
+    sizes, classes, activation, batch, l2, seed
+):
+    """The per-step evaluation's one forward pass gives the numbers of the two calls it replaces
+    (a training run records them, and its outputs must not move)."""
+    spec = MLPSpec((*sizes, classes), activation)
+    rng = np.random.default_rng(seed)
+    params = init_params(spec, rng)
+    X = rng.standard_normal((batch, sizes[0])) * 3.0
+    y = rng.integers(0, classes, batch)
+    loss, acc = loss_and_accuracy(spec, params, X, y, l2=l2)
+    assert loss.hex() == loss_and_grad(spec, params, X, y, l2=l2)[0].hex()
+    assert acc.hex() == accuracy(spec, params, X, y).hex()
+    with pytest.raises(ValueError):
+        loss_and_accuracy(spec, params, X, y + classes)
 
 
 def test_per_sample_grads_average_to_the_batch_gradient():

@@ -292,6 +292,8 @@ def test_spill_list_speaks_only_append_and_len_once_spilled():
     for k in range(4):
         rec.jobs.append(JobRecord(k, 0, -1, "", 0, 0, 0, "quantum", "q", "q-0", "completed",
                                   0, 0, 0, 1, 1))  # fmt: skip
+    assert not rec.spilled and len(rec.jobs) == 4  # the rows leave at the next checkpoint
+    rec.checkpoint()
     assert rec.spilled and len(rec.jobs) == 4 and len(rec.steps) == 1
     with pytest.raises(RuntimeError, match="spilled"):
         list(rec.jobs)
@@ -595,3 +597,31 @@ def test_run_cli_streams_a_long_run_into_its_output(tmp_path, monkeypatch):
         warnings.simplefilter("error")
         back = RunResult.load(out)
     _same_records(back, memory)
+
+
+def test_rows_held_between_checkpoints_stay_bounded_by_the_limit_and_one_interval():
+    """The lists are plain appends between the engine's checkpoints (every CHECKPOINT_EVENTS
+    events): what a streaming recorder holds never exceeds its limit by more than the rows of
+    one interval of events, and it spills during the run, not only at the end."""
+    from hybridsim.records import CHECKPOINT_EVENTS
+    from hybridsim.sim.engine import Simulation
+
+    held, spills = [], []
+
+    class Watching(StreamingRecorder):
+        __slots__ = ()
+
+        def checkpoint(self):
+            held.append(max(list.__len__(x) for x in (self.jobs, self.queues, self.intervals)))
+            before = self.spilled
+            super().checkpoint()
+            spills.append(self.spilled and not before)
+
+    sc = load_scenario(ROOT / "scenarios/mmc.toml", ["workload.jobs=3000"])
+    rec = Watching(sc, Spill(rows=50))
+    Simulation(sc, 1, recorder=rec).run()
+    done = rec.finish()
+    assert done.totals.jobs == 3000 and len(held) > 100
+    # queue rows spill at four times the job limit; an event appends at most two rows
+    assert max(held) <= 4 * 50 + 2 * CHECKPOINT_EVENTS
+    assert spills.index(True) < len(spills) - 1  # the first spill came well before the end

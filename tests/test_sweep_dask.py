@@ -172,14 +172,14 @@ def test_dask_local_cluster_gives_the_same_results(tmp_path):
 
 
 def _slow_sweep(tmp_path: Path, runs: int = 12) -> Path:
-    """Runs of a fraction of a second each (more on a busy machine): a kill lands mid-sweep."""
+    """Runs of about a second each (more on a busy machine): a kill lands mid-sweep."""
     path = tmp_path / "slow.toml"
     path.write_text(
         dumps(
             {
                 "base": MMC,
                 "seeds": list(range(1, runs // 3 + 1)),
-                "set": {"workload.jobs": 10_000},
+                "set": {"workload.jobs": 40_000},
                 "factors": {"cluster.qpu.q.count": [2, 3, 4]},
             }
         )

@@ -12,10 +12,12 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy.linalg import lapack
 
 import hybridsim
 from hybridsim.costs.classical import ClassicalForm
 from hybridsim.costs.model import CostModel
+from hybridsim.linalg import conditioning
 from hybridsim.linalg.conditioning import (
     _max_asymmetry,
     estimate_kappa,
@@ -187,6 +189,67 @@ def test_true_kappa_reusing_the_estimate_is_the_plain_true_kappa(name):
     assert training._true_kappa_reusing(S, None, name) == training._true_kappa(S)
 
 
+def _norm_det_plainly(A: np.ndarray):
+    """The norm/det bound and LU as first written: |A| for the max, getrf copying A·2⁻ᵉ itself,
+    ‖A·2⁻ᵉ‖_F² from a squares temporary."""
+    n = A.shape[0]
+    amax = float(np.max(np.abs(A)))
+    if amax == 0.0:
+        return math.inf, None
+    e = math.frexp(amax)[1]
+    As = np.ldexp(A, -e)
+    lu, piv, info = lapack.dgetrf(As)
+    if info != 0:
+        return math.inf, None
+    with np.errstate(divide="ignore"):
+        logabsdet = float(np.cumsum(np.log(np.abs(np.diagonal(lu))))[-1])
+    if not math.isfinite(logabsdet):
+        return math.inf, None
+    log_y = min(n * (math.log(n) - math.log(float(np.sum(As * As)))) + 2.0 * logabsdet, 0.0)
+    return math.log1p(math.sqrt(-math.expm1(log_y))) - 0.5 * log_y, (lu, piv, e)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    n=st.integers(1, 120),
+    layout=st.sampled_from(["C", "F", "strided", "symmetric"]),
+    exponent=st.integers(-1060, 1000),
+    singular=st.booleans(),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_norm_det_writes_fewer_arrays_and_gives_the_same_bits(n, layout, exponent, singular, seed):
+    rng = np.random.default_rng(seed)
+    A = (
+        rng.standard_normal((2 * n, 2 * n))[::2, ::2]
+        if layout == "strided"
+        else rng.standard_normal((n, n))
+    )
+    if layout == "symmetric":
+        A = A + A.T
+    if singular and n > 1:
+        A[-1] = A[0]
+    A = np.ldexp(A, exponent)
+    if layout == "F":
+        A = np.asfortranarray(A)
+    bound, factor = conditioning._norm_det_with_lu(A)
+    ref_bound, ref = _norm_det_plainly(A)
+    assert bound == ref_bound
+    assert (factor is None) == (ref is None)
+    if ref is not None:
+        assert factor.lu.tobytes(order="A") == ref[0].tobytes(order="A")
+        assert np.array_equal(factor.piv, ref[1]) and factor.exponent == ref[2]
+    assert kappa_paper(A).kappa == (math.inf if bound > 709.0 else math.exp(bound))
+
+
+def test_norm_det_refuses_non_finite_matrices_and_bounds_a_zero_one_by_inf():
+    for bad in (math.nan, math.inf, -math.inf):
+        A = np.eye(3)
+        A[1, 2] = bad
+        with pytest.raises(ValueError, match="non-finite"):
+            kappa_paper(A)
+    assert kappa_paper(np.zeros((3, 3))).kappa == math.inf
+
+
 @settings(max_examples=60, deadline=None)
 @given(
     n=st.integers(1, 300),
@@ -223,3 +286,83 @@ def test_step_median_is_numpys(xs):
 
 def test_step_median_with_nan_is_numpys():
     assert math.isnan(training._median([1.0, float("nan"), 3.0]))
+
+
+# --- what a symmetric block spares -----------------------------------------------------------
+
+
+def _same_estimate(a, b) -> bool:
+    """Two KappaEstimates are the same bits, their LUs included."""
+    if a != b or (a.factor is None) != (b.factor is None):
+        return False
+    if a.factor is None:
+        return True
+    return (
+        a.factor.lu.tobytes(order="A") == b.factor.lu.tobytes(order="A")
+        and np.array_equal(a.factor.piv, b.factor.piv)
+        and a.factor.exponent == b.factor.exponent
+    )
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    n=st.integers(1, 140),
+    name=st.sampled_from(["norm_det", "hager_higham", "lanczos", "exact", "floor"]),
+    layout=st.sampled_from(["C", "F"]),
+    exponent=st.integers(-1060, 1000),
+    singular=st.booleans(),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_a_symmetric_matrix_said_so_gets_the_same_estimate(
+    n, name, layout, exponent, singular, seed
+):
+    rng = np.random.default_rng(seed)
+    U = rng.standard_normal((n, max(1, n // 3 if singular else n)))
+    A = np.ldexp(U @ U.T + (0.0 if singular else 0.1) * np.eye(n), exponent)
+    A = 0.5 * (A + A.T)
+    if layout == "F":
+        A = np.asfortranarray(A)
+    kept = A.copy()
+    said = estimate_kappa(A, name, symmetric=True)
+    looked = estimate_kappa(A, name)
+    assert _same_estimate(said, looked)
+    assert np.array_equal(A, kept)  # nobody's in-place factorization reached the caller's array
+
+
+def test_the_symmetric_lanczos_path_gives_the_same_bits_above_the_dense_size():
+    A = _fisher_like(560, 40, 9)
+    f = kappa_paper(A, symmetric=True).factor
+    assert (
+        kappa_lanczos(A, factor=f, symmetric=True)
+        == kappa_lanczos(A, factor=f)
+        == (kappa_lanczos(A))
+    )
+    assert training._true_kappa(A, f) == training._true_kappa(A)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    n=st.integers(1, 40),
+    r=st.integers(1, 30),
+    eps_norm=st.floats(0.0, 10.0),
+    ratio=st.floats(0.05, 1.0),
+    order=st.sampled_from(["prune_then_regularize", "regularize_then_prune"]),
+    mask=st.sampled_from(["union", "intersection"]),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_shaped_blocks_are_exactly_symmetric(n, r, eps_norm, ratio, order, mask, seed):
+    """What the trainer's ``symmetric=True`` rests on: a training block (a symmetrized Gram
+    matrix) stays exactly symmetric through regularization and pruning in every order."""
+    from hybridsim.linalg.shaping import shape_hessian
+    from hybridsim.workload.mlp import _make_block
+
+    rng = np.random.default_rng(seed)
+    R = rng.standard_normal((r, n)) * rng.lognormal(0.0, 1.0, n)
+    g = [np.zeros(n)]
+    block = _make_block("W", [(0, np.arange(n))], R.T @ R, g, 0.01 * (seed % 2))
+    assert np.array_equal(block.matrix, block.matrix.T)
+    shaped = shape_hessian(
+        block.matrix, eps_norm=eps_norm, prune_ratio=ratio, order=order, mask=mask
+    )
+    for S in (shaped.matrix, shaped.regularized):
+        assert np.array_equal(S, S.T)

@@ -72,6 +72,7 @@ __all__ = [
     "kappa_exact",
     "kappa_floor",
     "kappa_floor_factor",
+    "kappa_exact_factor",
     "factor_lambda_max_bound",
     "ESTIMATORS",
     "FACTORING_ESTIMATORS",
@@ -137,16 +138,27 @@ class KappaEstimate:
     factor: Any = field(default=None, compare=False, repr=False)
 
 
-def _square(A: Any) -> np.ndarray:
-    """A dense array-like or a scipy.sparse matrix as a square float array (checked)."""
+def _square(A: Any, *, finite: bool = True) -> np.ndarray:
+    """A dense array-like or a scipy.sparse matrix as a square float array (checked; the
+    entries' finiteness only with ``finite``, for a caller that checks max|A| instead)."""
     if sp.issparse(A):
         A = A.toarray()
     A = np.asarray(A, dtype=float)
     if A.ndim != 2 or A.shape[0] != A.shape[1] or A.shape[0] == 0:
         raise ModelDomainError(f"expected a non-empty square matrix, got shape {A.shape}")
-    if not np.all(np.isfinite(A)):
-        raise ModelDomainError("matrix has non-finite entries")
+    if finite and not np.all(np.isfinite(A)):
+        raise _non_finite()
     return A
+
+
+def _non_finite() -> ModelDomainError:
+    return ModelDomainError("matrix has non-finite entries")
+
+
+def _max_abs(A: np.ndarray) -> float:
+    """max|A| as ``np.max(np.abs(A))`` gives it (NaN if A has one, inf if it has one), from two
+    reductions and no |A| temporary (a max is exact, so the same number)."""
+    return max(float(A.max()), -float(A.min()))
 
 
 def _power_of_two_scaled(A: np.ndarray, amax: float | None = None) -> tuple[np.ndarray, int]:
@@ -166,25 +178,48 @@ def _power_of_two_scaled(A: np.ndarray, amax: float | None = None) -> tuple[np.n
     return np.ldexp(A, -e), e
 
 
-def _norm_det_with_lu(A: np.ndarray, *, checked: bool = False) -> tuple[float, Any]:
+def _norm_det_with_lu(
+    A: np.ndarray, *, checked: bool = False, symmetric: bool = False
+) -> tuple[float, Any]:
     """Log of the norm/determinant bound and the LU it was computed from (None if singular).
 
     y is invariant under A -> A·s, so the LU is taken of the power-of-two scaled A·2⁻ᵉ
     (:func:`_power_of_two_scaled`; exact), which keeps ‖A‖_F² and det away from overflow and
     lets a solve reuse the factors exactly. log|det| is the sum of log|uᵢᵢ| of ``getrf``'s U in
     row order, as ``numpy.linalg.slogdet`` accumulates it. ``checked``: A passed
-    :func:`_square` already.
+    :func:`_square` already (its finiteness may be left to the max|A| taken here).
+
+    Two arrays of N² are written, not four: max|A| comes from two reductions (no |A|), A·2⁻ᵉ is
+    copied once into the Fortran-ordered array ``getrf`` factors in place (it would copy a C
+    array itself), and its squares overwrite the scaled array, in A's layout, before they are
+    summed. With ``symmetric`` (A = Aᵀ exactly, the caller's guarantee) the row-major scaled
+    array *is* the column-major one: ``getrf`` factors it in place through its transpose view,
+    and the transposing copy (as long as the max, the scaling and the squares together at
+    N = 1024) is not made. ‖A‖_F², the LU and the bound are the same bits as from
+    ``np.sum(As * As)`` and ``getrf(As)`` either way (tests/test_training_reuse.py compares them).
     """
     from hybridsim.linalg.solvers import LUFactor
 
     if not checked:
-        A = _square(A)
+        A = _square(A, finite=False)
     n = A.shape[0]
-    As, e = _power_of_two_scaled(A)
-    if e == 0 and not np.any(As):
+    amax = _max_abs(A)
+    if not math.isfinite(amax):
+        raise _non_finite()
+    if amax == 0.0:
         return math.inf, None
-    getrf = lapack.get_lapack_funcs("getrf", (As,))
-    lu, piv, info = getrf(As)
+    As, e = _power_of_two_scaled(A, amax)  # a new array in A's layout (e = 0 copies too)
+    if symmetric and (As.flags.c_contiguous or As.flags.f_contiguous):
+        F = As.T if As.flags.c_contiguous else As  # column-major and equal to As: no copy
+        fro2 = float(np.sum(As * As))  # before getrf overwrites As
+    else:
+        F = np.asfortranarray(As)  # what getrf would factor: the same values, column-major
+        if F is As:  # A was column-major already: keep the scaled copy apart from the factored
+            F = As.copy(order="F")
+        np.multiply(As, As, out=As)
+        fro2 = float(np.sum(As))
+    getrf = lapack.get_lapack_funcs("getrf", (F,))
+    lu, piv, info = getrf(F, overwrite_a=True)
     if info != 0:  # info > 0: an exactly zero pivot, A is singular
         return math.inf, None
     diag = np.abs(np.diagonal(lu))
@@ -192,7 +227,6 @@ def _norm_det_with_lu(A: np.ndarray, *, checked: bool = False) -> tuple[float, A
         logabsdet = float(np.cumsum(np.log(diag))[-1])
     if not math.isfinite(logabsdet):
         return math.inf, None
-    fro2 = float(np.sum(As * As))
     log_y = n * (math.log(n) - math.log(fro2)) + 2.0 * logabsdet
     # AM-GM on the σᵢ² gives y <= 1; rounding can push it a hair above.
     log_y = min(log_y, 0.0)
@@ -289,25 +323,26 @@ def _work_lanczos(n, d):
     return np.where(dense, 4.0 / 3.0 * n**3, sparse_f), np.where(dense, 16.0 * n**2, sparse_b)
 
 
-def kappa_paper(A: np.ndarray) -> KappaEstimate:
+def kappa_paper(A: np.ndarray, *, symmetric: bool = False) -> KappaEstimate:
     """:func:`kappa_norm_det_bound` wrapped with its cost (method ``"norm_det"``), keeping its
-    LU in ``factor`` (None for a singular matrix)."""
-    A = _square(A)
+    LU in ``factor`` (None for a singular matrix). ``symmetric``: see :func:`estimate_kappa`."""
+    A = _square(A, finite=False)  # _norm_det_with_lu checks max|A| instead
     n = A.shape[0]
     flops, bytes_ = _work_norm_det(n, n)
-    log_bound, factor = _norm_det_with_lu(A, checked=True)
+    log_bound, factor = _norm_det_with_lu(A, checked=True, symmetric=symmetric)
     return KappaEstimate(
         _bound_from_log(log_bound), "norm_det", float(flops), float(bytes_), factor=factor
     )
 
 
-def kappa_hager_higham(A: np.ndarray) -> KappaEstimate:
+def kappa_hager_higham(A: np.ndarray, *, symmetric: bool = False) -> KappaEstimate:
     """1-norm condition number estimate from LU + LAPACK ``gecon`` (Hager 1984; Higham 1988).
 
     Returns an estimate of κ₁(A) = ‖A‖₁·‖A⁻¹‖₁ (``norm=1`` in the record). The estimate of
     ‖A⁻¹‖₁ is a lower bound, almost always within a factor 3 (Higham 1988); κ₁ and κ₂ differ by at
     most a factor N. Costs the LU (which a direct solve computes anyway) plus a handful of
-    triangular solves.
+    triangular solves. ``symmetric``: see :func:`estimate_kappa` (the scaled copy is factored
+    in place through its transpose view; the same LU).
 
     Examples
     --------
@@ -317,12 +352,16 @@ def kappa_hager_higham(A: np.ndarray) -> KappaEstimate:
     """
     from hybridsim.linalg.solvers import LUFactor
 
-    A, e = _power_of_two_scaled(_square(A))  # κ₁ is scale-invariant; LAPACK's rcond is not
+    given = _square(A)
+    A, e = _power_of_two_scaled(given)  # κ₁ is scale-invariant; LAPACK's rcond is not
     n = A.shape[0]
     flops, bytes_ = _work_hager_higham(n, n)
     anorm = float(np.linalg.norm(A, 1))
     getrf, gecon = lapack.get_lapack_funcs(("getrf", "gecon"), (A,))
-    lu, piv, info = getrf(A)
+    if symmetric and A is not given and A.flags.c_contiguous:  # the scaled copy is ours
+        lu, piv, info = getrf(A.T, overwrite_a=True)
+    else:
+        lu, piv, info = getrf(A)
     factor = None
     if info > 0 or anorm == 0.0:  # info > 0: U[info-1, info-1] is exactly zero, A is singular
         kappa = math.inf
@@ -384,6 +423,7 @@ def kappa_lanczos(
     rng: np.random.Generator | None = None,
     dense_below: int = LANCZOS_DENSE_BELOW,
     factor: Any = None,
+    symmetric: bool = False,
 ) -> KappaEstimate:
     """κ₂ of a symmetric matrix from its extreme eigenvalue magnitudes (Lanczos / ARPACK).
 
@@ -412,15 +452,19 @@ def kappa_lanczos(
         too). The shift-invert solves then reuse it instead of factoring A again; the factor is
         the one ``scipy.linalg.lu_factor`` would compute (the same LAPACK call on the same
         array), so the result is the same bits. A factor of another scaling is not used.
+    symmetric : bool
+        The caller guarantees A = Aᵀ exactly: the symmetry check is skipped (see
+        :func:`estimate_kappa`).
 
     Raises
     ------
     ModelDomainError
-        If A is not symmetric.
+        If A is not symmetric (checked unless ``symmetric``).
     """
     A = _square(A)
-    amax = float(np.max(np.abs(A)))  # one pass serves the symmetry check and the scaling
-    _check_symmetric(A, amax)
+    amax = _max_abs(A)  # one max serves the symmetry check and the scaling
+    if not symmetric:
+        _check_symmetric(A, amax)
     n = A.shape[0]
     if n < dense_below:
         flops, bytes_ = _work_lanczos(n, n)
@@ -486,7 +530,7 @@ def kappa_lanczos(
     return KappaEstimate(kappa, "lanczos", float(flops), float(bytes_), lmin, lmax)
 
 
-def kappa_exact(A: np.ndarray) -> KappaEstimate:
+def kappa_exact(A: np.ndarray, *, symmetric: bool = False) -> KappaEstimate:
     """Exact κ₂ = σmax/σmin from the singular values (LAPACK ``gesdd``, values only).
 
     For a symmetric matrix the singular values are the eigenvalue magnitudes, so the record also
@@ -503,7 +547,7 @@ def kappa_exact(A: np.ndarray) -> KappaEstimate:
     s = np.linalg.svd(A, compute_uv=False)
     smax, smin = float(s[0]), float(s[-1])
     kappa = math.inf if smin == 0.0 else smax / smin
-    symmetric = bool(np.array_equal(A, A.T))
+    symmetric = symmetric or bool(np.array_equal(A, A.T))  # the caller's word, else a look
     return KappaEstimate(
         kappa,
         "exact",
@@ -512,6 +556,101 @@ def kappa_exact(A: np.ndarray) -> KappaEstimate:
         smin if symmetric else None,
         smax if symmetric else None,
     )
+
+
+#: :func:`kappa_exact_factor` scales U by a power of two only when max|U| lies outside
+#: [2⁻⁴⁰⁰, 2⁴⁰⁰]: inside, no entry of UᵀU overflows (N·r·2⁸⁰⁰ is far below the float range)
+#: and a product that underflows is below 2⁻¹⁰²² against a largest entry above 2⁻⁸⁰⁰ (relative
+#: 2⁻²²², nothing an eigenvalue notices), so the common path copies nothing.
+_GRAM_SAFE_EXPONENT = 400
+
+
+def _ldexp_or_inf(x: float, exp: int) -> float:
+    """x·2ᵉˣᵖ, ``inf`` where that exceeds the float range (``math.ldexp`` raises there)."""
+    try:
+        return math.ldexp(x, exp)
+    except OverflowError:
+        return math.inf
+
+
+def _work_exact_factor(n, r):
+    n = np.asarray(n, dtype=float)
+    r = np.asarray(r, dtype=float)
+    # syrk (one triangle of UᵀU) and a values-only tridiagonal eigensolve of the r×r Gram
+    return n * r * (r + 1.0) + 4.0 / 3.0 * r**3, 8.0 * n * r + 16.0 * r**2
+
+
+def kappa_exact_factor(U: np.ndarray, shift: float) -> KappaEstimate:
+    """Exact κ₂ of H̃ = U·Uᵀ + c·I from its N×r factor U, through the r×r Gram matrix UᵀU.
+
+    U·Uᵀ and UᵀU have the same nonzero eigenvalues (U = QΣVᵀ: both are Σ² in another basis), so
+    the spectrum of H̃ is {μᵢ + c} for the eigenvalues μ₁ ≥ … ≥ μᵣ of UᵀU, plus c itself
+    N − r times when r < N. Hence
+
+        κ₂(H̃) = (μ₁ + c) / c                 (r < N: U·Uᵀ is singular),
+        κ₂(H̃) = (μ₁ + c) / (μ_N + c)         (r ≥ N: the N largest μ are U·Uᵀ's spectrum).
+
+    This is the exact κ₂, not an estimate: its error is the rounding of forming UᵀU (syrk) and
+    of a dense symmetric eigensolve (LAPACK ``syevd``), about N·ε relative on μ₁ in the worst
+    case and √N·ε typically (Golub & Van Loan §8.1,
+    docs/background/references.md#golub-van-loan-2013). On an N = 1024, r = 256 Fisher block it
+    agrees with ``eigvalsh`` of the dense N×N block to 1e-14 and costs N·r² + 4/3·r³ flops
+    (≈ 4 ms with one BLAS thread) instead of the dense 4/3·N³ (≈ 90 ms) or a Lanczos run to
+    relative 1e-4 (≈ 17 ms, 60 operator applications on the dense block). Worth it for r well
+    below N; for r ≥ N the dense block is the smaller problem.
+
+    Parameters
+    ----------
+    U : (N, r) array_like
+        The factor.
+    shift : float
+        c > 0, everything added to the diagonal of U·Uᵀ (regularization and any L2 term).
+
+    Returns
+    -------
+    KappaEstimate
+        Method ``"exact"``, with ``lambda_min``/``lambda_max`` the extreme eigenvalues of H̃.
+
+    Examples
+    --------
+    >>> U = np.array([[3.0], [4.0]])  # U·Uᵀ has eigenvalues 25 and 0
+    >>> kappa_exact_factor(U, 5.0).kappa  # (25 + 5) / 5
+    6.0
+    >>> est = kappa_exact_factor(np.eye(2), 1.0)  # r = N: H̃ = 2·I
+    >>> est.kappa, est.lambda_min, est.lambda_max
+    (1.0, 2.0, 2.0)
+    """
+    U = np.asarray(U, dtype=float)
+    if U.ndim != 2 or U.size == 0:
+        raise ModelDomainError(f"expected a non-empty N×r factor, got shape {U.shape}")
+    if not (math.isfinite(shift) and shift > 0.0):
+        raise ModelDomainError(f"the exact factor route needs a shift c > 0, got {shift}")
+    amax = max(float(U.max()), -float(U.min()))  # no |U| temporary; NaN and inf propagate
+    if not math.isfinite(amax):
+        raise ModelDomainError("factor has non-finite entries")
+    n, r = U.shape
+    c = float(shift)
+    e = 0
+    if amax != 0.0 and abs(math.frexp(amax)[1]) > _GRAM_SAFE_EXPONENT:
+        U, e = _power_of_two_scaled(U, amax)  # UᵀU would over- or underflow; exact scaling
+    mu = np.linalg.eigvalsh(U.T @ U)  # ascending; U.T @ U is one syrk (numpy sees Uᵀ·U)
+    top = max(float(mu[-1]), 0.0)  # a PSD Gram: only rounding could make it negative
+    bottom = 0.0 if r < n else max(float(mu[r - n]), 0.0)
+    if e == 0:
+        kappa = (top + c) / (bottom + c)
+    else:
+        # κ = (μ₁' + c')/(μ_N' + c') with c' = c·2⁻²ᵉ, the shift at U's scale; c' overflows
+        # when U is tiny against c (then κ = 1) and underflows when U is huge (κ from μ alone)
+        cs = _ldexp_or_inf(c, -2 * e)
+        if math.isinf(cs):
+            kappa = 1.0
+        elif cs == 0.0:
+            kappa = math.inf if bottom == 0.0 else top / bottom
+        else:
+            kappa = (top + cs) / (bottom + cs)
+    lo, hi = _ldexp_or_inf(bottom, 2 * e) + c, _ldexp_or_inf(top, 2 * e) + c
+    flops, bytes_ = _work_exact_factor(n, r)
+    return KappaEstimate(kappa, "exact", float(flops), float(bytes_), lo, hi)
 
 
 def factor_lambda_max_bound(U: np.ndarray) -> float:
@@ -587,7 +726,11 @@ def kappa_floor_factor(U: np.ndarray, shift: float) -> KappaEstimate:
 
 
 def kappa_floor(
-    A: np.ndarray, *, shift: float | None = None, removed_fro: float = 0.0
+    A: np.ndarray,
+    *,
+    shift: float | None = None,
+    removed_fro: float = 0.0,
+    symmetric: bool = False,
 ) -> KappaEstimate:
     """A rigorous upper bound on κ₂ of a symmetric matrix, in O(N²) and without a factorization.
 
@@ -612,6 +755,8 @@ def kappa_floor(
         c > 0 as above; None uses Gershgorin alone.
     removed_fro : float
         ‖E‖_F, 0 for an unpruned block.
+    symmetric : bool
+        The caller guarantees A = Aᵀ exactly: the symmetry check is skipped.
 
     Examples
     --------
@@ -619,7 +764,8 @@ def kappa_floor(
     2.0
     """
     A = _square(A)
-    _check_symmetric(A)
+    if not symmetric:
+        _check_symmetric(A)
     n = A.shape[0]
     # Norms of a subnormal or huge A under/overflow; scaling by a power of two is exact.
     A, e = _power_of_two_scaled(A)
@@ -641,7 +787,8 @@ def kappa_floor(
 
 
 #: Estimators by name: ``"norm_det"``, ``"hager_higham"``, ``"lanczos"``, ``"exact"``, ``"floor"``.
-ESTIMATORS: Mapping[str, Callable[[np.ndarray], KappaEstimate]] = MappingProxyType(
+#: Each takes the matrix and a keyword ``symmetric`` (see :func:`estimate_kappa`).
+ESTIMATORS: Mapping[str, Callable[..., KappaEstimate]] = MappingProxyType(
     {
         "norm_det": kappa_paper,
         "hager_higham": kappa_hager_higham,
@@ -676,15 +823,23 @@ def _method(method: str) -> str:
     return method
 
 
-def estimate_kappa(A: np.ndarray, method: str) -> KappaEstimate:
+def estimate_kappa(A: np.ndarray, method: str, *, symmetric: bool = False) -> KappaEstimate:
     """Estimate κ of ``A`` with the named estimator (a key of :data:`ESTIMATORS`).
+
+    ``symmetric`` is the caller's guarantee that A = Aᵀ exactly (a training block is symmetric
+    by construction: a symmetrized Gram matrix, a diagonal shift, a symmetric pruning mask). It
+    saves work that only restates it, never changes an estimate: Lanczos and floor skip their
+    symmetry check, exact its ``A == Aᵀ`` look, and norm_det and hager_higham let ``getrf``
+    factor the row-major scaled copy of A as column-major (for a symmetric A the same matrix)
+    instead of transposing it first (3.5–8 ms of a 30 ms LU at N = 1024). For a matrix that is
+    not exactly symmetric the answer is undefined.
 
     Examples
     --------
     >>> estimate_kappa([[1.0, 2.0], [3.0, 4.0]], "norm_det").kappa > 14.9
     True
     """
-    return ESTIMATORS[_method(method)](A)
+    return ESTIMATORS[_method(method)](A, symmetric=symmetric)
 
 
 def estimator_work(

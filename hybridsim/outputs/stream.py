@@ -3,8 +3,11 @@
 The simulation appends rows with ``recorder.jobs.append(row)`` (and ``intervals``, ``queues``,
 ``steps``) and reads only their lengths. :class:`StreamingRecorder` gives it lists that do just
 that: while a run is small every row stays in memory, exactly as with a plain
-:class:`~hybridsim.records.Recorder`; when one list reaches :data:`~hybridsim.records.SPILL_ROWS`
-rows, all four are *spilled*: their rows are fed to the run's aggregates
+:class:`~hybridsim.records.Recorder`; when one list has reached
+:data:`~hybridsim.records.SPILL_ROWS` rows at one of the simulation's checkpoints (every
+:data:`~hybridsim.records.CHECKPOINT_EVENTS` events: :meth:`Recorder.checkpoint
+<hybridsim.records.Recorder.checkpoint>`), all four are *spilled*: their rows are fed to the run's
+aggregates
 (:class:`hybridsim.metrics.RunTotals`, which give the summary), written to the output files and
 dropped. Memory then stays bounded by one chunk of rows plus the aggregates, whatever the length
 of the run.
@@ -96,52 +99,47 @@ class Spill:
         return self.rows if self.rows is not None else SPILL_ROWS
 
 
-class SpillList:
-    """An append-only list of rows that spills its owner's rows when it reaches ``limit``.
+class SpillList(list):
+    """An append-only list of rows that tells its owner when it holds ``limit`` rows.
 
-    ``len`` counts every row appended, spilled or not. Iterating is for the rows still in
-    memory, i.e. only before anything spilled (afterwards, read the finished result).
+    A ``list``, so the engine's appends (a few per job) are the C ``list.append``; the owner
+    looks at :attr:`due` at each of the simulation's checkpoints
+    (:meth:`StreamingRecorder.checkpoint`) and takes the rows away. ``len`` counts every row
+    appended, taken or not. Iterating and indexing are for the rows still in memory, i.e. only
+    before any were taken (afterwards, read the finished result).
     """
 
-    __slots__ = ("rows", "spilled", "_limit", "_spill")
+    __slots__ = ("spilled", "_limit")
 
-    def __init__(self, limit: int, spill: Any):
-        self.rows: list[Any] = []
+    def __init__(self, limit: int):
+        super().__init__()
         self.spilled = 0
         self._limit = limit
-        # A weak reference to the owner's bound method: no cycle (owner -> list -> owner), so a
-        # finished recorder and the records it holds go as soon as the last reference does,
-        # not in a later full garbage-collector pass.
-        self._spill = weakref.WeakMethod(spill)
 
-    def append(self, row: Any) -> None:
-        rows = self.rows
-        rows.append(row)
-        if len(rows) >= self._limit:
-            spill = self._spill()
-            # the owner appends through its own lists, so it is alive here
-            assert spill is not None, "spill target collected while appending"
-            spill()
+    @property
+    def due(self) -> bool:
+        """Whether it holds ``limit`` rows or more."""
+        return list.__len__(self) >= self._limit
 
     def take(self) -> list[Any]:
         """The rows in memory, which leave it."""
-        rows = self.rows
-        self.rows = []
+        rows = list.copy(self)
+        list.clear(self)
         self.spilled += len(rows)
         return rows
 
     def __len__(self) -> int:
-        return self.spilled + len(self.rows)
+        return self.spilled + list.__len__(self)
 
     def __iter__(self) -> Iterator[Any]:
         if self.spilled:
             raise RuntimeError("these records were spilled to disk; read the finished run's")
-        return iter(self.rows)
+        return list.__iter__(self)
 
     def __getitem__(self, index: Any) -> Any:
         if self.spilled:
             raise RuntimeError("these records were spilled to disk; read the finished run's")
-        return self.rows[index]
+        return list.__getitem__(self, index)
 
 
 @dataclass
@@ -269,12 +267,7 @@ class StreamingRecorder(Recorder):
         spill = spill if spill is not None else Spill()
         rows = spill.limit
         small = _SMALL_ROWS * rows
-        super().__init__(
-            SpillList(rows, self.spill),  # type: ignore[arg-type]
-            SpillList(small, self.spill),  # type: ignore[arg-type]
-            SpillList(small, self.spill),  # type: ignore[arg-type]
-            SpillList(small, self.spill),  # type: ignore[arg-type]
-        )
+        super().__init__(SpillList(rows), SpillList(small), SpillList(small), SpillList(small))
         self.scenario = scenario
         self.compress = bool(getattr(scenario.output, "compress", False))
         pools = [g.name for g in scenario.cluster.groups]
@@ -321,6 +314,12 @@ class StreamingRecorder(Recorder):
                     d / csv_name(table.name, self.compress), table.columns, self.compress
                 )
         return self._dir
+
+    def checkpoint(self) -> None:
+        """Spill if one of the lists holds its limit of rows (the simulation calls this every
+        :data:`~hybridsim.records.CHECKPOINT_EVENTS` events)."""
+        if self.jobs.due or self.intervals.due or self.queues.due or self.steps.due:  # type: ignore[attr-defined]
+            self.spill()
 
     def spill(self) -> None:
         """Move every row still in memory to the aggregates and the files."""

@@ -223,7 +223,46 @@ def count_gates(qc) -> dict:
     dict
         Gate name → count, plus ``"n_1q"``, ``"n_2q"`` (native basis), ``"n_1q_cx"``,
         ``"n_2q_cx"`` (CX basis), ``"n_oracle"``, ``"u_applications"``, ``"depth"``.
+
+    Notes
+    -----
+    The counts depend on the circuit's structure alone (each gate's kind, name, qubits, and an
+    oracle's power or a rotation's axis), never on angles or matrices, so they are remembered by
+    that structure (:func:`_structure`, one pass over the gates): an HHL run of the same size
+    and clock register as an earlier one skips expanding its uniformly controlled rotations
+    (2^k gates each). A fresh dict is returned each time.
     """
+    key = _structure(qc)
+    hit = _COUNTS.get(key)
+    if hit is None:
+        if len(_COUNTS) >= _COUNTS_MAX:
+            _COUNTS.clear()
+        hit = _COUNTS[key] = _count_gates(qc)
+    return dict(hit)
+
+
+#: count_gates's results by circuit structure (bounded: cleared when full).
+_COUNTS: dict[tuple, dict] = {}
+_COUNTS_MAX = 256
+
+
+def _structure(qc) -> tuple:
+    """Everything :func:`_count_gates` reads of ``qc``: its width and, per gate, its name, its
+    kind and qubits, and an oracle's power or a rotation's axis, controls and target."""
+    from hybridsim.quantum.gates import ControlledUnitary, UniformlyControlledRotation
+
+    key: list = [qc.N]
+    for g in qc.gates:
+        if isinstance(g, UniformlyControlledRotation):
+            key.append((g.name, "ucr", g.axis, tuple(g.controls or ()), g.targets[0]))
+        elif isinstance(g, ControlledUnitary):
+            key.append((g.name, "cu", tuple(g.get_all_qubits()), g.power))
+        else:
+            key.append((g.name, tuple(g.get_all_qubits())))
+    return tuple(key)
+
+
+def _count_gates(qc) -> dict:
     from hybridsim.quantum.gates import ControlledUnitary, UniformlyControlledRotation
 
     names: Counter = Counter()

@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import sys
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -621,20 +622,33 @@ def _noisy_output(qc, post_ideal, npad, m, noise):
     return probs, top, float(np.real(np.trace(block))), np.clip(np.real(np.diag(block)), 0.0, None)
 
 
+#: ``(controller, len(sys.modules))``: the process's ``threadpoolctl.ThreadpoolController`` and
+#: the number of imported modules when it was made. Building a controller scans every loaded
+#: shared library (3.5 ms, an eighth of a 10×10 HHL run); limiting through one costs 20 µs. A
+#: library is loaded by an import (the first HHL run loads scipy's OpenBLAS with qutip), so the
+#: controller is rebuilt whenever modules were imported since; in a run that soon stops.
+_BLAS_CONTROLLER: tuple[Any, int] | None = None
+
+
 def _single_thread_blas():
     """Context limiting BLAS to one thread.
 
     The simulation is a long chain of small GEMMs (a 2^n-square oracle on a few thousand rows);
     multithreaded OpenBLAS turns each 0.1 ms product into 5-10 ms on a busy 2-core machine.
-    threadpoolctl is one of hybridsim's own dependencies (setup.cfg).
+    threadpoolctl is one of hybridsim's own dependencies (setup.cfg). The same limit as
+    ``threadpool_limits(1, user_api="blas")``, through a cached controller.
     """
+    global _BLAS_CONTROLLER
     try:
-        from threadpoolctl import threadpool_limits
+        from threadpoolctl import ThreadpoolController
     except ImportError:  # pragma: no cover - a declared dependency
         from contextlib import nullcontext
 
         return nullcontext()
-    return threadpool_limits(1, user_api="blas")
+    imported = len(sys.modules)
+    if _BLAS_CONTROLLER is None or _BLAS_CONTROLLER[1] != imported:
+        _BLAS_CONTROLLER = (ThreadpoolController(), imported)
+    return _BLAS_CONTROLLER[0].limit(limits=1, user_api="blas")
 
 
 def hhl_solve(

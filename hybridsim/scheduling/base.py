@@ -15,6 +15,8 @@ from typing import Any, ClassVar, NamedTuple, Protocol, runtime_checkable
 
 import numpy as np
 
+from hybridsim.frozen import fast_init
+
 __all__ = [
     "SolveJob",
     "Decision",
@@ -28,6 +30,7 @@ __all__ = [
 ]
 
 
+@fast_init  # built once per job: see hybridsim/frozen.py
 @dataclass(frozen=True, slots=True, eq=False)
 class SolveJob:
     """A Hessian-block solve (or any job) handed to the cluster.
@@ -103,6 +106,7 @@ class SolveJob:
         return self.payload_bytes
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Decision:
     """Where a job goes and why.

@@ -8,11 +8,17 @@ and a pool's deferred dispatch after everything else (:data:`DISPATCH_PRIORITY`)
 
 Most of a run's events are plain delays: a job's arrival, a hop of its payload, its service, its
 result's way back. Each is one :meth:`Clock.after` call: one entry on the queue carrying the
-callback, in place of a :class:`simpy.Timeout` (whose construction, checks and
-``Environment.schedule`` call cost more than the entry). The entry is an object SimPy's
-``Environment.step`` processes like any event (it reads only ``callbacks`` and ``_ok``), queued
-exactly as ``env.timeout(delay)`` would queue it (same instant, priority and sequence number), so
-the order of events is unchanged (tests/test_engine_clock.py).
+callback and its argument, in place of a :class:`simpy.Timeout` (whose construction, checks and
+``Environment.schedule`` call cost more than the entry), queued exactly as ``env.timeout(delay)``
+would queue it (same instant, priority and sequence number), so the order of events is unchanged
+(tests/test_engine_clock.py).
+
+The entry is a plain pair ``(fn, arg)``, processed as ``fn(arg)``: making a tuple is one cheap C
+call, where an event-like object (an ``__init__`` frame and a callback list, or even a tuple
+subclass) cost a few hundred nanoseconds, times four per job. SimPy's own ``Environment.step``
+does not know such entries: an environment that has them is run by the engine's loop
+(:meth:`Simulation._loop <hybridsim.sim.engine.Simulation._loop>`), or by :meth:`Clock.run`
+(tests, scripts).
 
 The run's environment is a :class:`TickEnvironment`: SimPy's, with the clock typed as what it
 is in this engine, an int.
@@ -21,7 +27,7 @@ is in this engine, an int.
 from __future__ import annotations
 
 from collections.abc import Callable
-from heapq import heappush
+from heapq import heappop, heappush
 from typing import TYPE_CHECKING, Any
 
 import simpy
@@ -47,24 +53,12 @@ class TickEnvironment(simpy.Environment):
     if TYPE_CHECKING:
         _now: int
         # Queue entries are (instant, priority, sequence, event); the engine's own entries
-        # carry a _Call, which SimPy's hint (an Event) does not cover. (A list's item type cannot
-        # be narrowed or widened in a subclass, hence the one ignore.)
+        # carry an (fn, arg) pair, which SimPy's hint (an Event) does not cover. (A list's item
+        # type cannot be narrowed or widened in a subclass, hence the one ignore.)
         _queue: list[tuple[int, int, int, Any]]  # type: ignore[assignment]
 
         @property
         def now(self) -> int: ...
-
-
-class _Call:
-    """A callback on SimPy's queue: what ``Environment.step`` reads of an event, and no more
-    (an event that always succeeds, with no value, and one callback)."""
-
-    __slots__ = ("callbacks",)
-    _ok = True
-    _value = None
-
-    def __init__(self, fn: Callable[[Any], None]):
-        self.callbacks: list | None = [fn]
 
 
 class Clock:
@@ -84,25 +78,45 @@ class Clock:
         self._queue = env._queue
         self._eid = env._eid
 
-    def after(self, delay: int, fn: Callable[[Any], None]) -> None:
-        """Call ``fn(event)`` ``delay`` ticks from now, at NORMAL priority: where
-        ``env.timeout(delay).callbacks.append(fn)`` would call it."""
+    def after(self, delay: int, fn: Callable[[Any], None], arg: Any = None) -> None:
+        """Call ``fn(arg)`` ``delay`` ticks from now, at NORMAL priority: where
+        ``env.timeout(delay).callbacks.append(lambda _ev: fn(arg))`` would call it.
+
+        ``arg`` spares the caller a closure per call (the job path passes its flight)."""
         env = self.env
-        heappush(self._queue, (env._now + delay, NORMAL, next(self._eid), _Call(fn)))
+        heappush(self._queue, (env._now + delay, NORMAL, next(self._eid), (fn, arg)))
 
     def call_in(self, delay: int, priority: int, fn: Callable[[Any], None]) -> None:
-        """Call ``fn(event)`` ``delay`` ticks from now, at ``priority`` among that instant's
+        """Call ``fn(None)`` ``delay`` ticks from now, at ``priority`` among that instant's
         events."""
+        call: Callable[[Any], None] = fn
         if priority < 0:
 
-            def run(event) -> None:
+            def call(event) -> None:
                 self.device_phase = True
                 try:
                     fn(event)
                 finally:
                     self.device_phase = False
 
-            call = _Call(run)
-        else:
-            call = _Call(fn)
-        heappush(self._queue, (self.env._now + delay, priority, next(self._eid), call))
+        heappush(self._queue, (self.env._now + delay, priority, next(self._eid), (call, None)))
+
+    def run(self) -> None:
+        """Process every event until none is left: ``env.run()`` for an environment that holds
+        the clock's ``(fn, arg)`` entries (which SimPy's own loop does not know).
+
+        The engine runs its simulations with its own loop (the same processing, with a stop
+        event and progress reports); this one is for tests and scripts that use a clock alone.
+        """
+        env, queue = self.env, self._queue
+        while queue:
+            env._now, _, _, event = heappop(queue)
+            if event.__class__ is tuple:
+                fn, arg = event
+                fn(arg)
+                continue
+            callbacks, event.callbacks = event.callbacks, None
+            for callback in callbacks:
+                callback(event)
+            if not event._ok and not hasattr(event, "_defused"):
+                raise event._value

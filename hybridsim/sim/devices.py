@@ -66,7 +66,8 @@ __all__ = [
     "DORMANT_AFTER",
 ]
 
-_queue_record = QueueRecord._make  # (at, pool, length); once per queue change
+_new = tuple.__new__  # a QueueRecord (at, pool, length) is made once per queue change:
+_QUEUE = QueueRecord  # by tuple.__new__, as JobRecord._make does without its length check
 
 #: Consecutive idle cycles (outages) or periods (calibration windows) after which a fault or
 #: calibration process of an idle resource stops generating events (see hybridsim.sim.faults).
@@ -157,8 +158,7 @@ class JobQueue:
 
     def push(self, flight: Flight) -> None:
         self.predicted_ticks += flight.predicted_ticks
-        if self._fifo:
-            flight.key = (flight.seq,)
+        if self._fifo:  # its key is (seq,): made only when compared (peek_key)
             self._items.append(flight)
         else:
             flight.key = self.rank(flight)
@@ -166,7 +166,7 @@ class JobQueue:
 
     def peek_key(self) -> tuple:
         """The first flight's ordering key (the queue is not empty: callers look first)."""
-        return self._items[0].key if self._fifo else self._items[0][0]
+        return (self._items[0].seq,) if self._fifo else self._items[0][0]
 
     def pop(self) -> Flight:
         flight = self._items.popleft() if self._fifo else heapq.heappop(self._items)[2]
@@ -321,7 +321,7 @@ class Pool:
     def _queue_changed(self, delta: int) -> None:
         self.waiting += delta
         if self._record_queue:
-            self.recorder.queues.append(_queue_record((self.env._now, self.name, self.waiting)))
+            self.recorder.queues.append(_new(_QUEUE, (self.env._now, self.name, self.waiting)))
 
     # -- arrivals ------------------------------------------------------------------------------
     def observe(self) -> None:

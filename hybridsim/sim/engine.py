@@ -33,7 +33,7 @@ import simpy
 
 from hybridsim.costs.model import CostModel
 from hybridsim.errors import ScenarioError
-from hybridsim.records import Recorder, StepRecord
+from hybridsim.records import CHECKPOINT_EVENTS, Recorder, StepRecord
 from hybridsim.rng import Streams
 from hybridsim.scenario import Scenario, device_names
 from hybridsim.scheduling.base import Decision, SolveJob
@@ -72,9 +72,9 @@ class Simulation:
         ``"main"``, or the baseline's name (recorded in the step rows).
     recorder : Recorder, optional
         Where the records go (default: a new in-memory :class:`~hybridsim.records.Recorder`).
-        Anything with the Recorder's four lists works: the simulation only appends to them and
-        reads their lengths (:class:`hybridsim.outputs.stream.StreamingRecorder` streams them
-        to disk).
+        Anything with the Recorder's four lists and its ``checkpoint`` method works: the
+        simulation only appends to the lists, reads their lengths and calls ``checkpoint`` every
+        few events (:class:`hybridsim.outputs.stream.StreamingRecorder` streams them to disk).
 
     Attributes
     ----------
@@ -291,17 +291,20 @@ class Simulation:
             holder.recorder = None
 
     PROGRESS_INTERVAL_S = 0.2
-    _PROGRESS_EVERY = 64  # events between looks at the wall clock
 
     def _loop(self, stop: simpy.Event, progress: Callable[[Progress], None] | None) -> None:
         """Process events until ``stop`` has been processed: ``env.run(until=stop)``, inlined.
 
         The loop body is SimPy's ``Environment.step`` (pop the next event, run its callbacks,
         crash on a failed event nobody defused) without a method call per event, which is a
-        tenth of an event's cost; events are processed in the same order, and no event after
-        ``stop`` is. With ``progress``, it is called about every ``PROGRESS_INTERVAL_S`` of wall
-        time (looking at the clock every ``_PROGRESS_EVERY`` events) and once at the end; it
-        only reads counters, so the run is the same with or without it.
+        tenth of an event's cost; the engine's own delays (the clock's ``(fn, arg)`` pairs, most
+        of a run's events: :mod:`hybridsim.sim.clock`) are called directly. Events are
+        processed in the same order, and no event after ``stop`` is. Every
+        :data:`~hybridsim.records.CHECKPOINT_EVENTS` events it calls the recorder's
+        ``checkpoint`` (where a streaming recorder spills; once more at the end) and, with
+        ``progress``, looks at the wall clock: ``progress`` is called about every
+        ``PROGRESS_INTERVAL_S`` and once at the end. It only reads counters, so the run is the
+        same with or without it.
         """
         env, rec = self.env, self.recorder
         queue = env._queue
@@ -310,7 +313,8 @@ class Simulation:
             stop.callbacks.append(stopped.append)
             clock = time.monotonic
             due = clock() + self.PROGRESS_INTERVAL_S
-            every = self._PROGRESS_EVERY if progress is not None else -1
+            every = CHECKPOINT_EVENTS
+            checkpoint = rec.checkpoint
             count = 0
             while not stopped:
                 try:
@@ -319,20 +323,26 @@ class Simulation:
                     raise RuntimeError(  # pragma: no cover - the workload always ends
                         f'No scheduled events left but "until" event was not triggered: {stop}'
                     ) from None
-                callbacks, event.callbacks = event.callbacks, None
-                for callback in callbacks:
-                    callback(event)
-                if not event._ok and not hasattr(event, "_defused"):
-                    # as Environment.step: a failed event nobody handled crashes the run
-                    exc = type(event._value)(*event._value.args)
-                    exc.__cause__ = event._value
-                    raise exc
+                if event.__class__ is tuple:  # the clock's (fn, arg) delays: fn(arg), nothing else
+                    fn, arg = event
+                    fn(arg)
+                else:
+                    callbacks, event.callbacks = event.callbacks, None
+                    for callback in callbacks:
+                        callback(event)
+                    if not event._ok and not hasattr(event, "_defused"):
+                        # as Environment.step: a failed event nobody handled crashes the run
+                        exc = type(event._value)(*event._value.args)
+                        exc.__cause__ = event._value
+                        raise exc
                 count += 1
                 if count == every:
                     count = 0
-                    if progress is not None and clock() >= due:  # (every > 0: progress is set)
+                    checkpoint()
+                    if progress is not None and clock() >= due:
                         progress(Progress(self.run_name, env.now, len(rec.jobs), len(rec.steps)))
                         due = clock() + self.PROGRESS_INTERVAL_S
+        rec.checkpoint()
         if progress is not None:
             progress(Progress(self.run_name, env.now, len(rec.jobs), len(rec.steps)))
 

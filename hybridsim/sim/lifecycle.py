@@ -67,7 +67,7 @@ def device_service(
 
 
 # -- the job record ----------------------------------------------------------------------------
-# A JobRecord is built once per job, so it is made by JobRecord._make from one tuple (keyword
+# A JobRecord is built once per job, so it is made from one tuple (keyword
 # construction costs twice as much: benchmarks/bench_engine.py, "record"). Each value is read by
 # its field's name: the groups below name the attributes read, and their concatenation must be
 # JobRecord's fields in order (checked at import), so no two fields can be swapped unnoticed.
@@ -123,7 +123,9 @@ _NO_RESOURCES = tuple(JobRecord._field_defaults[f] for f in _RESOURCES)
 _NO_OUTCOME = tuple(JobRecord._field_defaults[f] for f in _OUTCOME[1:])
 _EXPLICIT = ("explicit", *_NO_OUTCOME)  # a job with explicit service ticks
 _MODEL_LESS = (None, *_NO_OUTCOME)  # a job that ended before any service
-_make = JobRecord._make
+# JobRecord._make is tuple.__new__ behind a classmethod and a length check; the layout check
+# above makes the check redundant, so the record is made by tuple.__new__ itself.
+_new = tuple.__new__
 
 
 def job_record(flight: Flight, status: str, now: int) -> JobRecord:
@@ -135,7 +137,8 @@ def job_record(flight: Flight, status: str, now: int) -> JobRecord:
     else:
         served = _EXPLICIT if job.service_ticks is not None else _MODEL_LESS
         size = _NO_RESOURCES
-    return _make(
+    return _new(
+        JobRecord,
         (
             *_job_ids(job),
             *_route(decision),
@@ -149,7 +152,7 @@ def job_record(flight: Flight, status: str, now: int) -> JobRecord:
             flight.attempts,  # attempts
             flight.fail_reason if status == "failed" else "",  # fail_reason
             *size,
-        )
+        ),
     )
 
 
@@ -275,29 +278,37 @@ class JobPath:
             raise
 
     # -- transfer, service, release, record ------------------------------------------------------
+    # The clock and the network call back with one argument: the flight and the token of the
+    # attempt that scheduled the call (a pair), or the flight. Bound methods and a pair cost less
+    # than a closure per job, and a stale call (the attempt was aborted meanwhile) is told by
+    # its token.
     def _move_payload(self, flight: Flight, dev: Device) -> None:
         if not self.charge_network:
             self._serve(flight, dev)
             return
-        token = flight.token
-
-        def arrived(_ev) -> None:
-            if flight.token != token:  # the attempt was aborted in transit
-                return
-            if self._in_region:  # the payload took no time: still in the dispatching call
-                self._serve(flight, dev)
-                return
-            self._in_region = True  # (as in dispatched, inlined: once per job)
-            try:
-                self._serve(flight, dev)
-                if self._pending:
-                    self._drain()
-            finally:
-                self._in_region = False
-
         job = flight.job
         nbytes = job.payload_for(flight.decision.route)
-        self.network.transfer(job.origin, dev.name, nbytes, arrived, job.job_id)
+        self.network.transfer(
+            job.origin, dev.name, nbytes, self._arrived, job.job_id, (flight, flight.token)
+        )
+
+    def _arrived(self, attempt: tuple[Flight, int]) -> None:
+        """The payload of ``attempt`` reached its device."""
+        flight, token = attempt
+        if flight.token != token:  # the attempt was aborted in transit
+            return
+        dev = flight.device
+        assert dev is not None  # set at dispatch, for this attempt
+        if self._in_region:  # the payload took no time: still in the dispatching call
+            self._serve(flight, dev)
+            return
+        self._in_region = True  # (as in dispatched, inlined: once per job)
+        try:
+            self._serve(flight, dev)
+            if self._pending:
+                self._drain()
+        finally:
+            self._in_region = False
 
     def _serve(self, flight: Flight, dev: Device) -> None:
         now = flight.started_at = self.env._now
@@ -307,20 +318,22 @@ class JobPath:
             self._finish(flight, dev)
             return
         flight.end_at = now + service
-        token = flight.token
+        self.clock.after(service, self._served, (flight, flight.token))
 
-        def done(_ev) -> None:
-            if flight.token != token:  # the attempt was aborted
-                return
-            self._in_region = True  # (as in dispatched, inlined: once per job)
-            try:
-                self._finish(flight, dev)
-                if self._pending:
-                    self._drain()
-            finally:
-                self._in_region = False
-
-        self.clock.after(service, done)
+    def _served(self, attempt: tuple[Flight, int]) -> None:
+        """The service of ``attempt`` ended."""
+        flight, token = attempt
+        if flight.token != token:  # the attempt was aborted
+            return
+        dev = flight.device
+        assert dev is not None
+        self._in_region = True  # (as in dispatched, inlined: once per job)
+        try:
+            self._finish(flight, dev)
+            if self._pending:
+                self._drain()
+        finally:
+            self._in_region = False
 
     def _finish(self, flight: Flight, dev: Device) -> None:
         flight.finished_at = self.env._now
@@ -336,7 +349,7 @@ class JobPath:
             return
         job = flight.job
         self.network.transfer(
-            dev.name, job.origin, job.result_bytes, lambda _ev: self.complete(flight), job.job_id
+            dev.name, job.origin, job.result_bytes, self.complete, job.job_id, flight
         )
 
     def complete(self, flight: Flight, status: str = "completed") -> None:

@@ -157,29 +157,36 @@ class Network:
         return sum(h.latency + h.serialization_ticks(nbytes) for h in self.route(src, dst))
 
     def transfer(
-        self, src: str, dst: str, nbytes: float, done: Callable[[Any], None], job_id: int = -1
+        self,
+        src: str,
+        dst: str,
+        nbytes: float,
+        done: Callable[[Any], None],
+        job_id: int = -1,
+        arg: Any = None,
     ) -> None:
-        """Move ``nbytes`` from ``src`` to ``dst`` and call ``done(event)`` on arrival.
+        """Move ``nbytes`` from ``src`` to ``dst`` and call ``done(arg)`` on arrival.
 
-        ``done(None)`` is called synchronously when the message takes no time (same node, or
-        zero bytes over zero latency): no event is spent on it.
+        ``done(arg)`` is called synchronously when the message takes no time (same node, or
+        zero bytes over zero latency): no event is spent on it. ``job_id`` labels the link
+        intervals the transfer occupies.
         """
         key = (src, dst)
         hops = self._routes.get(key)
         if hops is None:
             hops = self.route(src, dst)
         if not hops:
-            done(None)
+            done(arg)
             return
         if nbytes <= 0 and self.fast_path:
             # Nothing occupies a link: one event for the whole path.
             delay = self._latency[key]
             if delay == 0:
-                done(None)
+                done(arg)
                 return
-            self.clock.after(delay, done)
+            self.clock.after(delay, done, arg)
             return
-        self._hop(hops, 0, nbytes, done, job_id)
+        self._hop(hops, 0, nbytes, done, arg, job_id)
 
     def _hop(
         self,
@@ -187,6 +194,7 @@ class Network:
         i: int,
         nbytes: float,
         done: Callable[[Any], None],
+        arg: Any,
         job_id: int,
     ) -> None:
         link = hops[i]
@@ -195,7 +203,7 @@ class Network:
             link.faults.observe()  # wake a dormant outage process: its state matters now
         if not link.up:
             # Down: wait, in arrival order, for the repair (see link_repaired).
-            link.blocked.append(lambda: self._hop(hops, i, nbytes, done, job_id))
+            link.blocked.append(lambda: self._hop(hops, i, nbytes, done, arg, job_id))
             return
         now = self.env.now
         start = link.free_at if link.free_at > now else now
@@ -210,13 +218,13 @@ class Network:
 
         if last:
             if arrive == now:
-                done(None)
+                done(arg)
             else:
-                self.clock.after(arrive - now, done)
+                self.clock.after(arrive - now, done, arg)
             return
 
-        def on_arrival(_ev=None) -> None:
-            self._hop(hops, i + 1, nbytes, done, job_id)
+        def on_arrival(_arg=None) -> None:
+            self._hop(hops, i + 1, nbytes, done, arg, job_id)
 
         if arrive == now:
             on_arrival()

@@ -167,11 +167,12 @@ def _true_kappa(S: np.ndarray, factor: Any = None) -> float:
     step would dominate the run's wall time. Infinite for a singular block.
 
     ``factor`` is an LU of ``S`` a κ estimator already made (``KappaEstimate.factor``); the
-    Lanczos shift-invert reuses it rather than factoring ``S`` a second time (same bits)."""
+    Lanczos shift-invert reuses it rather than factoring ``S`` a second time (same bits). A
+    shaped block is symmetric by construction, so its symmetry is not checked again."""
     from hybridsim.linalg.conditioning import kappa_lanczos
 
     try:
-        return float(kappa_lanczos(S, factor=factor).kappa)
+        return float(kappa_lanczos(S, factor=factor, symmetric=True).kappa)
     except (ModelDomainError, np.linalg.LinAlgError, ArithmeticError):
         return math.inf
 
@@ -189,6 +190,7 @@ def mlp_trainer(host: TrainingHost, tenant: int, run_name: str) -> Generator:
         forward_backward_flops,
         hessian_blocks,
         init_params,
+        loss_and_accuracy,
         loss_and_grad,
         update_flops,
     )
@@ -222,7 +224,7 @@ def mlp_trainer(host: TrainingHost, tenant: int, run_name: str) -> Generator:
             _record(step, flights)
 
     def _record(step: int, flights: list[Any]) -> None:
-        loss, _ = loss_and_grad(spec, params, ds.X_train, ds.y_train, l2=wl.l2)
+        loss, train_acc = loss_and_accuracy(spec, params, ds.X_train, ds.y_train, l2=wl.l2)
         host.record_step(
             StepRecord(
                 run_name,
@@ -230,7 +232,7 @@ def mlp_trainer(host: TrainingHost, tenant: int, run_name: str) -> Generator:
                 step,
                 host.env.now,
                 float(loss),
-                accuracy(spec, params, ds.X_train, ds.y_train),
+                train_acc,
                 accuracy(spec, params, ds.X_test, ds.y_test),
                 **step_stats(flights),
             )
@@ -404,12 +406,17 @@ def _shape_and_estimate(host, wl, blocks, assembly, tenant: int, step: int, home
                 est = kappa_floor_factor(block.factor, shift)  # O(r·N): nothing formed
             else:
                 formed = True
+                # S is symmetric by construction (a symmetrized Gram matrix, a diagonal shift,
+                # a symmetric mask): the estimators skip what only restates that (same bits)
                 if estimator == "floor":  # S = PSD + shift·I − (what pruning removed)
                     est = kappa_floor(
-                        S, shift=shift if shift > 0 else None, removed_fro=shaped.removed_fro
+                        S,
+                        shift=shift if shift > 0 else None,
+                        removed_fro=shaped.removed_fro,
+                        symmetric=True,
                     )
                 else:
-                    est = estimate_kappa(S, estimator)
+                    est = estimate_kappa(S, estimator, symmetric=True)
             est_flops += est.flops
             est_bytes += est.bytes_touched
             kappa_est = est.kappa
@@ -429,8 +436,14 @@ def _shape_and_estimate(host, wl, blocks, assembly, tenant: int, step: int, home
             pre_bytes += p_bytes
         kappa_true = cl_true = None
         if wl.kappa_true:
-            kappa_true = _true_kappa_reusing(S, est, estimator)
-            cl_true = _true_kappa(shaped.regularized) if shaped.pruned else kappa_true
+            # H̃ = U·Uᵀ + shift·I exactly from its factor where that is the cheap route
+            exact = _true_kappa_factor(block, shift) if has_factor else None
+            if shaped.pruned:
+                kappa_true = _true_kappa_reusing(S, est, estimator)
+                cl_true = exact if exact is not None else _true_kappa(shaped.regularized)
+            else:  # S is H̃
+                kappa_true = exact if exact is not None else _true_kappa_reusing(S, est, estimator)
+                cl_true = kappa_true
         d_cl = sparsity(shaped.regularized) if shaped.pruned else shaped.d
         form = ClassicalForm(
             n,
@@ -496,6 +509,27 @@ def _shape_and_estimate(host, wl, blocks, assembly, tenant: int, step: int, home
         )
         quantum_work.append((q_flops, q_bytes))
     return _StepPrep(jobs, pre_flops, pre_bytes, est_flops, est_bytes, quantum_work)
+
+
+def _true_kappa_factor(block: Any, shift: float) -> float | None:
+    """κ₂ of a block's H̃ = U·Uᵀ + shift·I (unpruned) from its N×r factor, where that replaces
+    a Lanczos run (N ≥ :data:`~hybridsim.linalg.conditioning.LANCZOS_DENSE_BELOW`) and is
+    cheaper (r < N); None elsewhere (the other routes of :func:`_true_kappa` then apply).
+
+    :func:`~hybridsim.linalg.conditioning.kappa_exact_factor` is exact to about 1e-13 relative
+    (the rounding of UᵀU and of an r×r eigensolve), where Lanczos was good to ~1e-4. The value
+    is recorded to 10 significant digits, every one of them correct, so that it does not depend
+    on the last bits of a BLAS product (as the Hager–Higham estimate, docs/design.md)."""
+    from hybridsim.linalg.conditioning import LANCZOS_DENSE_BELOW, kappa_exact_factor
+
+    n, r = block.n, block.rank
+    if r is None or n < LANCZOS_DENSE_BELOW or r >= n:
+        return None
+    try:
+        kappa = kappa_exact_factor(block.factor, shift).kappa
+    except (ModelDomainError, np.linalg.LinAlgError, ArithmeticError):
+        return math.inf
+    return float(f"{kappa:.10g}")
 
 
 def _true_kappa_reusing(S: np.ndarray, est: Any, estimator: str) -> float:

@@ -33,24 +33,22 @@ def arrivals(
     """Submit ``(gap, job)`` pairs, each ``gap`` ticks after the previous one, then ``done()``.
 
     A callback chain rather than a generator process: one queue entry per arrival
-    (:meth:`Clock.after`) and no process resumption, which is a measurable share of the per-job
-    cost. Arrivals are sequential, so the job due next waits in one variable.
+    (:meth:`Clock.after`, which hands the job due back to the chain) and no process resumption,
+    which is a measurable share of the per-job cost.
     """
     pairs = iter(jobs)
-    due: list[SolveJob] = []  # the job of the pending arrival
 
-    def step(_ev=None) -> None:
-        if due:
-            submit(due.pop())
+    def step(due: SolveJob | None) -> None:
+        if due is not None:
+            submit(due)
         for gap, nxt in pairs:
             if gap:
-                due.append(nxt)
-                clock.after(gap, step)
+                clock.after(gap, step, nxt)
                 return
             submit(nxt)
         done()
 
-    step()
+    step(None)
 
 
 def start_synthetic(sim: Simulation, done: Callable[[], None]) -> None:

@@ -51,6 +51,7 @@ __all__ = [
     "forward",
     "predict_proba",
     "loss_and_grad",
+    "loss_and_accuracy",
     "accuracy",
     "per_sample_grads",
     "hessian_blocks",
@@ -374,7 +375,7 @@ def loss_and_grad(
     _check_xy(spec, X, y)
     cache = _forward_cache(spec, params, X)
     B = X.shape[0]
-    loss = float(_per_sample_ce(cache.logits, y).mean())
+    loss = _loss(params, cache.logits, y, l2)
     seed = _softmax(cache.logits)
     seed[np.arange(B), y] -= 1.0
     seed /= B
@@ -388,9 +389,48 @@ def loss_and_grad(
             slope = _activation_slope(spec.activation, cache.pre[layer - 1], a_in)
             delta = (delta @ params[2 * layer].T) * slope
     if l2:
-        loss += 0.5 * l2 * sum(float(np.vdot(p, p)) for p in params)
         grads = [g + l2 * p for g, p in zip(grads, params, strict=True)]
     return loss, tuple(grads)
+
+
+def _loss(params: Sequence[np.ndarray], logits: np.ndarray, y: np.ndarray, l2: float) -> float:
+    """Mean cross-entropy of ``logits`` plus ``(l2/2)·‖θ‖²``: the loss of :func:`loss_and_grad`
+    and :func:`loss_and_accuracy` (one definition, so both give the same bits)."""
+    loss = float(_per_sample_ce(logits, y).mean())
+    if l2:
+        loss += 0.5 * l2 * sum(float(np.vdot(p, p)) for p in params)
+    return loss
+
+
+def loss_and_accuracy(
+    spec: MLPSpec,
+    params: Sequence[np.ndarray],
+    X: np.ndarray,
+    y: np.ndarray,
+    *,
+    l2: float = 0.0,
+) -> tuple[float, float]:
+    """The loss of :func:`loss_and_grad` and the :func:`accuracy` on the same data, from one
+    forward pass and no backward pass (a training run's per-step evaluation).
+
+    Both are the same numbers, bit for bit, as the two functions give: the same forward pass and
+    the same reductions on its logits.
+
+    Examples
+    --------
+    >>> spec = MLPSpec((4, 3), "tanh")
+    >>> p = init_params(spec, np.random.default_rng(0))
+    >>> X, y = np.eye(4), np.array([0, 1, 2, 0])
+    >>> loss, acc = loss_and_accuracy(spec, p, X, y)
+    >>> (loss, acc) == (loss_and_grad(spec, p, X, y)[0], accuracy(spec, p, X, y))
+    True
+    """
+    X = np.asarray(X, dtype=np.float64)
+    y = np.asarray(y)
+    _check_params(spec, params)
+    _check_xy(spec, X, y)
+    logits = _forward_cache(spec, params, X).logits
+    return _loss(params, logits, y, l2), float(np.mean(logits.argmax(axis=1) == y))
 
 
 def accuracy(spec: MLPSpec, params: Sequence[np.ndarray], X: np.ndarray, y: np.ndarray) -> float:

@@ -9,6 +9,7 @@ changing the service distribution leaves the arrival instants unchanged (common 
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections.abc import Iterator
 
@@ -50,7 +51,7 @@ def result_bytes(n: int) -> int:
 
 
 def sample_ticks(dist: Distribution, count: int, rng: np.random.Generator) -> Iterator[int]:
-    """Yield ``count`` durations in ticks drawn from ``dist``.
+    """``count`` durations in ticks drawn from ``dist``, as an iterator.
 
     Parameters
     ----------
@@ -64,17 +65,17 @@ def sample_ticks(dist: Distribution, count: int, rng: np.random.Generator) -> It
     Notes
     -----
     Random samples are drawn as float seconds and rounded to the nearest tick; the lognormal's
-    log-mean is set so the distribution's mean is ``mean_s``: mu = ln(mean) - sigma²/2.
+    log-mean is set so the distribution's mean is ``mean_s``: mu = ln(mean) - sigma²/2. They
+    are drawn in blocks of ``_CHUNK`` as the iterator is read (the first block at the first
+    sample), and handed out by C iterators (``map``, ``chain``): a generator step per sample was
+    a measurable share of a synthetic run.
     """
     if isinstance(dist, DeterministicDist):
         value = dist.value_s if dist.value_s is not None else dist.interval_s
         assert value is not None  # the schema requires exactly one of them
-        for _ in range(count):
-            yield value
-        return
+        return itertools.repeat(value, count)
     if isinstance(dist, TraceDist):
-        yield from dist.values_s[:count]
-        return
+        return iter(dist.values_s[:count])
     if isinstance(dist, ExponentialDist):
         if dist.mean_s is not None:
             mean_s = dist.mean_s / TICKS_PER_SECOND
@@ -94,19 +95,45 @@ def sample_ticks(dist: Distribution, count: int, rng: np.random.Generator) -> It
 
     else:  # pragma: no cover - ModelDist is handled by the caller; the schema admits no other
         raise TypeError(f"unknown distribution {dist!r}")
-    left = count
-    while left > 0:
-        k = min(left, _CHUNK)
-        # float seconds -> ticks: multiply in float, round to int (exact integer arithmetic after).
-        for x in (draw(k) * float(TICKS_PER_SECOND)).tolist():
-            yield round(x)
-        left -= k
+
+    def blocks() -> Iterator[Iterator[int]]:
+        left = count
+        while left > 0:
+            k = min(left, _CHUNK)
+            # float seconds -> ticks: multiply in float, round to int (exact integers after)
+            yield map(round, (draw(k) * float(TICKS_PER_SECOND)).tolist())
+            left -= k
+
+    return itertools.chain.from_iterable(blocks())
+
+
+# SolveJob's leading fields, in order: synthetic jobs are made by calling the class with these
+# positionally from C iterators (no Python frame per job but the class's own __init__). Checked
+# at import, so a reordering of SolveJob's fields cannot slip past unnoticed.
+_POSITIONAL = (
+    "job_id",
+    "n",
+    "d",
+    "tenant",
+    "step",
+    "block",
+    "priority",
+    "origin",
+    "payload_bytes",
+    "result_bytes",
+    "service_ticks",
+    "pool",
+    "kappa_est",
+    "kappa_true",
+)
+if tuple(f.name for f in dataclasses.fields(SolveJob))[: len(_POSITIONAL)] != _POSITIONAL:
+    raise ImportError(f"SolveJob's fields no longer start with {_POSITIONAL}")  # pragma: no cover
 
 
 def synthetic_jobs(
     wl: SyntheticWorkload, streams: Streams, origin: str
 ) -> Iterator[tuple[int, SolveJob]]:
-    """Yield ``(inter-arrival ticks, job)`` pairs for a synthetic workload.
+    """The ``(inter-arrival ticks, job)`` pairs of a synthetic workload, as an iterator.
 
     Parameters
     ----------
@@ -129,20 +156,22 @@ def synthetic_jobs(
         priorities = iter(np.asarray(wl.priorities)[idx].tolist())
     n = wl.n
     d = wl.d if wl.d is not None else n
-    pay = payload_bytes(n, d)
-    res = result_bytes(n)
-    for job_id, (gap, service, prio) in enumerate(zip(gaps, services, priorities, strict=True)):
-        job = SolveJob(
-            job_id=job_id,
-            n=n,
-            d=d,
-            priority=prio,
-            origin=origin,
-            payload_bytes=pay,
-            result_bytes=res,
-            service_ticks=service,
-            pool=wl.pool,
-            kappa_est=wl.kappa,
-            kappa_true=wl.kappa,
-        )
-        yield gap, job
+    same = itertools.repeat
+    jobs = map(
+        SolveJob,  # the fields of _POSITIONAL, in order
+        range(wl.jobs),  # job_id
+        same(n),
+        same(d),
+        same(0),  # tenant
+        same(-1),  # step
+        same(""),  # block
+        priorities,
+        same(origin),
+        same(payload_bytes(n, d)),
+        same(result_bytes(n)),
+        services,  # service_ticks
+        same(wl.pool),
+        same(wl.kappa),  # kappa_est
+        same(wl.kappa),  # kappa_true
+    )
+    return zip(gaps, jobs, strict=True)
