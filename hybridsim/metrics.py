@@ -38,6 +38,7 @@ __all__ = [
     "device_intervals",
     "busy_ticks",
     "utilization",
+    "utilization_of_busy",
     "mean_queue_length",
     "peak_physical_qubits",
     "qubit_events",
@@ -135,7 +136,13 @@ def utilization(
     spent serving jobs. (A device is also held while its job's payload is in transit; that time
     is reported as transfer, not as utilization.)
     """
-    busy = busy_ticks(jobs)
+    return utilization_of_busy(busy_ticks(jobs), capacities, horizon)
+
+
+def utilization_of_busy(
+    busy: Mapping[str, int], capacities: Mapping[str, int], horizon: int
+) -> dict[str, float]:
+    """:func:`utilization` from the service ticks per device (:func:`busy_ticks`)."""
     if horizon <= 0:
         return {dev: 0.0 for dev in capacities}
     return {dev: busy.get(dev, 0) / (cap * horizon) for dev, cap in capacities.items()}
@@ -586,11 +593,7 @@ class RunTotals:
 
     def utilization(self, capacities: Mapping[str, int]) -> dict[str, float]:
         """As :func:`utilization` of the completed jobs over the makespan."""
-        horizon = self.horizon
-        if horizon <= 0:
-            return {dev: 0.0 for dev in capacities}
-        busy = self.busy
-        return {dev: busy.get(dev, 0) / (cap * horizon) for dev, cap in capacities.items()}
+        return utilization_of_busy(self.busy, capacities, self.horizon)
 
     def peak_physical_qubits(self) -> dict[str, int]:
         """As :func:`peak_physical_qubits` of the jobs fed (see :meth:`fold_qubit_events`)."""

@@ -476,6 +476,34 @@ def test_lazy_records_index_slice_compare_and_pickle_as_lists():
     assert pickle.loads(pickle.dumps(lazy)) == full
 
 
+@pytest.mark.parametrize("compress", [False, True])
+def test_reading_a_long_file_back_parses_none_of_its_rows(compress, tmp_path, monkeypatch):
+    """A file of more than EAGER_ROWS rows is a RecordFile, told by counting its line breaks:
+    none of its rows is parsed (before, its first EAGER_ROWS rows were, and held, to find out);
+    one of exactly EAGER_ROWS rows is a list; a long file missing a column still fails at once."""
+    from hybridsim.outputs import reader
+
+    sets = ["workload.jobs=60", f"output.compress={str(compress).lower()}"]
+    saved = hybridsim.run(ROOT / "scenarios/mmc.toml", overrides=sets).write(tmp_path / "run")
+    monkeypatch.setattr(reader, "EAGER_ROWS", 59)
+    parsed = []
+    chunks = RecordFile.chunks
+    monkeypatch.setattr(RecordFile, "chunks", lambda self: parsed.append(self) or chunks(self))
+    files = reader.read_run(saved)
+    assert isinstance(files.jobs, RecordFile) and files.jobs.table.name == "jobs.csv"
+    assert not [f for f in parsed if f.table.name == "jobs.csv"]
+    assert len(files.jobs) == 60 and list(files.jobs) == list(RunResult.load(saved).jobs)
+    monkeypatch.setattr(reader, "EAGER_ROWS", 60)
+    assert isinstance(reader.read_run(saved).jobs, list)
+    monkeypatch.setattr(reader, "EAGER_ROWS", 5)
+    name = "jobs.csv.gz" if compress else "jobs.csv"
+    text = (gzip.decompress if compress else bytes)((saved / name).read_bytes()).decode()
+    bad = text.replace("job_id,", "id,", 1).encode()
+    (saved / name).write_bytes(gzip.compress(bad) if compress else bad)
+    with pytest.raises(OutputError, match="job_id"):
+        reader.read_run(saved)
+
+
 def test_stored_file_copies_into_either_form(tmp_path):
     (tmp_path / "a.csv").write_text("x\n1\n")
     s = Stored(tmp_path / "a.csv")

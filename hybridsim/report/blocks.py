@@ -123,14 +123,15 @@ def _shared_figures(runs: list[RunData]) -> list[FigureBlock]:
     if any(s.blocks > 0 for r in runs for s in r.steps):
         draw = [lambda ax: F.kappa_curves(runs, ax), lambda ax: F.routed_fraction(runs, ax)]
         out.append(_block("kappa", _panels(draw, 4.0)))
-    if any(j.status == "completed" for r in runs for j in r.jobs):
+    # From each run's job digest (one pass over its jobs, shared by the figures).
+    if any(r.job_digest.completed for r in runs):
         rows = F.cost_rows(runs)  # once for both panels: a pass over every job
         draw = [
             lambda ax: F.draw_costs(ax, rows, normalize=False),
             lambda ax: F.draw_costs(ax, rows, normalize=True),
         ]
         out.append(_block("costs", _panels(draw, 1.8 + 0.45 * max(len(rows), 2))))
-    if any(j.predicted_s for r in runs for j in r.jobs):
+    if any(r.job_digest.any_predicted for r in runs):
         out.append(_block("predicted", _panels([lambda ax: F.predicted_vs_actual(runs, ax)], 5.0)))
     return out
 

@@ -4,7 +4,9 @@ The report draws from :class:`RunData`, never from the simulation, so ``hybridsi
 redraws exactly what ``hybridsim run`` drew: :func:`load_run` reads the directory with
 :meth:`RunResult.load` (the one reader of run outputs, :mod:`hybridsim.outputs`), and
 :func:`from_result` wraps a result in memory; both give the same records and summary. A long
-run's records stay lazy sequences over its files.
+run's records stay lazy sequences over its files, and what the figures need from every row comes
+from one pass over each kind (:attr:`RunData.job_digest`, :attr:`RunData.interval_digest`; see
+:mod:`hybridsim.report.passes`), never from a list of every row.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any
 from hybridsim import metrics as M
 from hybridsim.errors import OutputError
 from hybridsim.records import IntervalRecord, JobRecord, QueueRecord, StepRecord
+from hybridsim.report.passes import IntervalDigest, JobDigest, digest_intervals, digest_jobs
 
 __all__ = [
     "ReportError",
@@ -143,12 +146,22 @@ class RunData:
         return tuple(out)
 
     @cached_property
+    def job_digest(self) -> JobDigest:
+        """What the figures need from every job row, from one pass over them."""
+        return digest_jobs(self.jobs)
+
+    @cached_property
+    def interval_digest(self) -> IntervalDigest:
+        """What the figures need from every interval row, from one pass over them."""
+        return digest_intervals(self.intervals)
+
+    @cached_property
     def capacities(self) -> dict[str, int]:
         """Slots per device: declared ones, plus 1 for any device seen only in the records."""
         caps = {d.name: d.capacity for d in self.devices}
-        for j in self.jobs:
-            if j.device and j.device not in caps:
-                caps[j.device] = 1
+        for device in self.job_digest.devices:
+            if device not in caps:
+                caps[device] = 1
         return caps
 
     @cached_property

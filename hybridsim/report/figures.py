@@ -9,6 +9,13 @@ scripts and tests can find what was drawn.
 Metric arithmetic is not redone here: overall utilizations and mean queue lengths come from
 :mod:`hybridsim.metrics`, spans from its tick functions, exact series from :mod:`.series`.
 
+Long runs. Every figure reads the records in passes that hold no list of rows (a long run's
+records are lazy sequences over its files): per-job sums come from the run's job digest
+(:attr:`~hybridsim.report.data.RunData.job_digest`), series are accumulated as the rows go, a
+dense queue's envelope is gathered in a second pass once its extent is known. The one figure that
+keeps a value per job is the predicted-vs-actual scatter, which draws every job: two float64
+arrays (16 B per job) while it draws.
+
 Colours. In one run's figures a route, device or baseline has its fixed colour (:func:`color`).
 Across several runs every run, and every distinct baseline run, gets a colour of its own
 (:func:`distinct_colors`), the same in every figure of the comparison; a baseline shared by
@@ -18,15 +25,22 @@ several runs (identical steps) is drawn once.
 from __future__ import annotations
 
 import math
-import statistics
-from collections import defaultdict
+from array import array
 from collections.abc import Mapping
 from typing import Any
 
 from hybridsim import metrics as M
-from hybridsim.records import JobRecord, StepRecord
+from hybridsim.records import StepRecord
 from hybridsim.report.data import RunData, as_run, as_runs
-from hybridsim.report.series import bin_edges, busy_per_bin, envelope, queue_steps
+from hybridsim.report.passes import RouteCosts
+from hybridsim.report.series import (
+    BusyBins,
+    EnvelopeBins,
+    Steps,
+    bin_edges,
+    pool_changes,
+    steps_end,
+)
 from hybridsim.report.style import (
     color,
     distinct_colors,
@@ -131,14 +145,12 @@ def queue_lengths(run: Any, ax: Any = None, *, max_points: int | None = None):
     limit = max_points if max_points is not None else 2 * px
     means = M.mean_queue_length(data.queues, data.pools, data.horizon)
     drawn = 0
-    for pool in data.pools:
-        steps = queue_steps(data.queues, pool, data.horizon)
-        if len(steps.values) <= 1 and not any(steps.values):
+    for pool, steps, env in _queue_series(data, limit, px):
+        if steps is not None and len(steps.values) <= 1 and not any(steps.values):
             continue
         label = f"{pool} (mean {means.get(pool, 0.0):.3g})"
         c = _pool_color(pool, data)
-        if len(steps.values) > limit:
-            env = envelope(steps, px)
+        if env is not None:
             x = [e / size for e in env.edges]
             ax.stairs(
                 env.high, x, baseline=env.low, fill=True, alpha=0.3, color=c, gid=f"envelope:{pool}"
@@ -147,6 +159,7 @@ def queue_lengths(run: Any, ax: Any = None, *, max_points: int | None = None):
                 env.mean, x, color=c, label=f"{label}, binned: min–max, mean", gid=f"line:{pool}"
             )
         else:
+            assert steps is not None
             ax.stairs(
                 steps.values,
                 [e / size for e in steps.edges],
@@ -165,6 +178,46 @@ def queue_lengths(run: Any, ax: Any = None, *, max_points: int | None = None):
     ax.set_ylabel("jobs waiting")
     ax.set_title(f"{plain_text(data.title)}: queue length per pool", loc="left", fontsize=10)
     return _finish(fig, own)
+
+
+def _queue_series(data: RunData, limit: int, bins: int):
+    """(pool, steps, None) per pool whose step function has at most ``limit`` steps, else
+    (pool, None, its :func:`~hybridsim.report.series.envelope` in ``bins`` bins).
+
+    One pass over the queue records counts each pool's steps, keeping at most ``limit`` of
+    them; a second pass, for the pools with more, feeds their envelopes (whose bins depend on
+    where the step function ends, known after the first pass).
+    """
+    horizon = data.horizon
+    pools = data.pools
+    kept: dict[str, list[tuple[int, int]]] = {p: [] for p in pools}
+    count = dict.fromkeys(pools, 0)
+    last = dict.fromkeys(pools, 0)
+    for pool, change in pool_changes(data.queues, pools, horizon):
+        count[pool] += 1
+        last[pool] = change[0]
+        if count[pool] <= limit:
+            kept[pool].append(change)
+    envelopes = {
+        p: EnvelopeBins(steps_end(last[p], horizon), bins) for p in pools if count[p] > limit
+    }
+    if envelopes:
+        prev: dict[str, tuple[int, int]] = {}
+        for pool, change in pool_changes(data.queues, list(envelopes), horizon):
+            before = prev.get(pool)
+            if before is not None:
+                envelopes[pool].add(before[0], change[0], before[1])
+            prev[pool] = change
+        for pool, acc in envelopes.items():
+            at, length = prev[pool]
+            acc.add(at, acc.edges[-1], length)
+    for pool in pools:
+        if pool in envelopes:
+            yield pool, None, envelopes[pool].result()
+        else:
+            edges = tuple(e for e, _ in kept[pool])
+            values = tuple(v for _, v in kept[pool])
+            yield pool, Steps(edges + (steps_end(edges[-1], horizon),), values), None
 
 
 def utilization_over_time(run: Any, ax: Any = None, *, bins: int = 100, log: bool | None = None):
@@ -192,16 +245,17 @@ def utilization_over_time(run: Any, ax: Any = None, *, bins: int = 100, log: boo
     fig, ax, own = _axes(ax)
     unit, size = duration_unit(data.horizon, SI_UNITS)
     caps = data.capacities
-    completed = [j for j in data.jobs if j.status == "completed"]
-    overall = M.utilization(completed, caps, data.horizon)
+    overall = M.utilization_of_busy(data.job_digest.busy, caps, data.horizon)
     edges = bin_edges(data.horizon, bins)
-    per_dev: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    per_dev = {dev: BusyBins(edges) for dev in caps}
     for iv in data.intervals:
-        if iv.kind == "job" and iv.resource in caps:
-            per_dev[iv.resource].append((iv.start_at, iv.end_at))
+        if iv.kind == "job":
+            acc = per_dev.get(iv.resource)
+            if acc is not None:
+                acc.add(iv.start_at, iv.end_at)
     x = [e / size for e in edges]
     for dev in caps:
-        busy = busy_per_bin(per_dev.get(dev, []), edges)
+        busy = per_dev[dev].busy
         vals = [
             b / (caps[dev] * (edges[k + 1] - edges[k])) if edges[k + 1] > edges[k] else 0.0
             for k, b in enumerate(busy)
@@ -651,21 +705,18 @@ def routed_fraction(runs: Any, ax: Any = None):
 # -- costs ------------------------------------------------------------------------------------
 
 
-def _route_means(jobs: list[JobRecord]) -> tuple[float, ...]:
+def _route_means(costs: RouteCosts) -> tuple[float, ...]:
     """Mean seconds per job of each :data:`COST_COMPONENTS` entry (spans summed in ticks)."""
-    n = len(jobs)
-    service = sum([j.finished_at - j.started_at for j in jobs if j.compute_s is None])
+    n = costs.jobs
     # compute_s where the cost model gave a breakdown, else the whole (explicit) service time
-    compute = sum([j.compute_s for j in jobs if j.compute_s is not None]) + _secs(service)
-    transfer = sum([M.transfer_ticks(j) for j in jobs])
-    wait = sum([M.wait_ticks(j) for j in jobs])
+    compute = costs.compute.value() + _secs(costs.service)
     return (
         compute / n,
-        _secs(transfer) / n,
-        _secs(wait) / n,
-        sum([j.state_prep_s or 0.0 for j in jobs]) / n,
-        sum([j.readout_s or 0.0 for j in jobs]) / n,
-        sum([j.overhead_s or 0.0 for j in jobs]) / n,
+        _secs(costs.transfer) / n,
+        _secs(costs.wait) / n,
+        costs.state_prep.value() / n,
+        costs.readout.value() / n,
+        costs.overhead.value() / n,
     )
 
 
@@ -678,15 +729,12 @@ def cost_rows(runs: list[RunData]) -> list[tuple[str, int, tuple[float, ...]]]:
     """
     out = []
     for data in runs:
-        by_route: dict[str, list[JobRecord]] = defaultdict(list)
-        for j in data.jobs:
-            if j.status == "completed":
-                by_route[j.route].append(j)
+        by_route = data.job_digest.costs
         order = sorted(by_route, key=lambda r: (r not in ("classical", "quantum"), r))
         for route in order:
-            jobs = by_route[route]
+            costs = by_route[route]
             label = f"{data.label}: {route}" if len(runs) > 1 else route
-            out.append((label, len(jobs), _route_means(jobs)))
+            out.append((label, costs.jobs, _route_means(costs)))
     return out
 
 
@@ -771,6 +819,18 @@ def draw_costs(ax: Any, rows: list[tuple[str, int, tuple[float, ...]]], *, norma
     )
 
 
+def _median(values: Any) -> float:
+    """:func:`statistics.median` of a float64 array: the middle value, or the mean of the two
+    middle ones."""
+    import numpy as np
+
+    ordered = np.sort(values)
+    n = len(ordered)
+    if n % 2 == 1:
+        return float(ordered[n // 2])
+    return (float(ordered[n // 2 - 1]) + float(ordered[n // 2])) / 2
+
+
 def predicted_vs_actual(runs: Any, ax: Any = None):
     """Predicted against actual service time of every job, log–log, with the y = x line.
 
@@ -784,7 +844,10 @@ def predicted_vs_actual(runs: Any, ax: Any = None):
     """
     runs = as_runs(runs)
     fig, ax, own = _axes(ax, height=4.5)
-    groups: dict[str, list[tuple[float, float]]] = defaultdict(list)
+    import numpy as np
+
+    # Two float64 columns per group: 16 B per job drawn (the scatter's own arrays).
+    groups: dict[str, tuple[array, array]] = {}
     colours: dict[str, str] = {}
     if len(runs) > 1:
         for data, c in zip(runs, distinct_colors(len(runs)), strict=True):
@@ -806,23 +869,33 @@ def predicted_vs_actual(runs: Any, ax: Any = None):
             ):
                 skipped += 1
                 continue
-            groups[key].append((j.predicted_s, actual))
+            pts = groups.get(key)
+            if pts is None:
+                pts = groups[key] = (array("d"), array("d"))
+            pts[0].append(j.predicted_s)
+            pts[1].append(actual)
     if not groups:
         _no_data(ax, "no predicted times recorded (explicit service times?)")
         return _finish(fig, own)
-    lo = min(min(p, a) for pts in groups.values() for p, a in pts)
-    hi = max(max(p, a) for pts in groups.values() for p, a in pts)
-    for key in sorted(groups):
-        pts = groups[key]
-        ratio = statistics.median(a / p for p, a in pts)
+    columns = {
+        k: (np.frombuffer(p, dtype=float), np.frombuffer(a, dtype=float))
+        for k, (p, a) in groups.items()
+    }
+    lo = min(float(np.minimum(p, a).min()) for p, a in columns.values())
+    hi = max(float(np.maximum(p, a).max()) for p, a in columns.values())
+    for key in sorted(columns):
+        predicted, actual_s = columns[key]
+        n = len(predicted)
         ax.scatter(
-            [p for p, _ in pts],
-            [a for _, a in pts],
+            predicted,
+            actual_s,
             s=10,
             alpha=0.6,
             color=color(key) if len(runs) == 1 else colours[key],
-            label=plain_text(f"{key}: {len(pts)} jobs, median actual/predicted {ratio:.3g}"),
-            rasterized=len(pts) > _RASTER_POINTS,
+            label=plain_text(
+                f"{key}: {n} jobs, median actual/predicted {_median(actual_s / predicted):.3g}"
+            ),
+            rasterized=n > _RASTER_POINTS,
             gid=f"scatter:{key}",
             linewidths=0,
         )

@@ -15,20 +15,30 @@ can be seen, it is drawn as its *busy fraction per pixel column* (exact busy tic
 drawn as the height of the lane's band), so a lane 80 % busy looks 80 % busy rather than solid;
 the plan records how many intervals each lane stands for. Dense calibration windows are merged
 where less than a pixel apart. The records are never changed.
+
+One pass. The plan reads the intervals once, in order of start (the order of ``intervals.csv``),
+one instant at a time (:func:`hybridsim.report.passes.start_groups`): each lane's intervals then
+arrive as a sort of the lane by (start, end) would give them, so bars, windows, busy unions and
+the zoom's pick come out as they would from the lane's sorted list, which is never built. A
+colour with more bars than are drawn one by one keeps its busy ticks per pixel column instead of
+its spans; the zoom's window is read in a second pass. What the plan holds is what it draws:
+windows, failure marks and at most ``max_bars_per_lane`` spans per colour.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from heapq import heappop, heappush
 from operator import itemgetter
+from typing import Any
 
 from hybridsim import metrics as M
-from hybridsim.records import IntervalRecord, JobRecord
+from hybridsim.records import IntervalRecord
 from hybridsim.report.data import RunData
-from hybridsim.report.series import bin_edges, busy_per_bin
+from hybridsim.report.passes import in_memory, jobs_by_id, slot_stream, start_groups
+from hybridsim.report.series import BusyBins, bin_edges
 from hybridsim.report.style import is_window_kind
 
 __all__ = [
@@ -41,6 +51,7 @@ __all__ = [
     "union_ticks",
     "merge_spans",
     "assign_slots",
+    "in_start_order",
     "plan_timeline",
 ]
 
@@ -219,18 +230,29 @@ def lanes_of(run: RunData) -> list[Lane]:
     known = {ln.name for ln in lanes}
     others: set[str] = set()
     links: set[str] = set()
-    for iv in run.intervals:
-        if iv.resource not in known:
-            (links if iv.resource.startswith("link:") else others).add(iv.resource)
-    for j in run.jobs:
-        if j.device and j.device not in known:
-            others.add(j.device)
+    for name in run.interval_digest.resources:
+        if name not in known:
+            (links if name.startswith("link:") else others).add(name)
+    for device in run.job_digest.devices:
+        if device not in known:
+            others.add(device)
     lanes += [Lane(n, "device") for n in sorted(others)]
     lanes += [Lane(n, "link") for n in sorted(links)]
     return lanes
 
 
-def _bar_key(iv: IntervalRecord, jobs: dict[int, JobRecord], color_by: str) -> str:
+def in_start_order(run: RunData) -> Iterable[tuple[int, IntervalRecord]]:
+    """``(position, interval)`` of the run's intervals in order of start, ties in record order.
+
+    The intervals as they are when they are in that order (``intervals.csv`` is: one pass over
+    the file); a stable sort of them, in memory, when not (records built by hand).
+    """
+    if run.interval_digest.by_start:
+        return enumerate(run.intervals)
+    return sorted(enumerate(run.intervals), key=lambda p: p[1].start_at)
+
+
+def _bar_key(iv: IntervalRecord, jobs: Any, color_by: str) -> str:
     if iv.kind != "job":
         return iv.kind
     job = jobs.get(iv.job_id)
@@ -243,9 +265,92 @@ def _bar_key(iv: IntervalRecord, jobs: dict[int, JobRecord], color_by: str) -> s
     return iv.label or "job"
 
 
-def _failure_instant(j: JobRecord) -> int:
-    # The last instant the job reached: where it failed (finished_at may be unset on failure).
-    return max(j.submitted_at, j.dispatched_at, j.started_at, j.finished_at)
+def _bar_keys(run: RunData, color_by: str) -> Callable[[IntervalRecord], str]:
+    """The colour key of each work interval (:func:`_bar_key`), without a dict of every job
+    for a long run: its failed jobs' ids are enough unless bars are coloured by step."""
+    if in_memory(run.jobs) or color_by == "step":
+        jobs = jobs_by_id(run.jobs)
+        return lambda iv: _bar_key(iv, jobs, color_by)
+    failed = run.job_digest.failed_ids()
+    plain = "job" if color_by == "kind" else None
+
+    def key(iv: IntervalRecord) -> str:
+        if iv.kind != "job":
+            return iv.kind
+        if iv.job_id in failed:
+            return "failed"
+        return plain or iv.label or "job"
+
+    return key
+
+
+class _Bars:
+    """One colour of one lane: its spans, until there are more than are drawn one by one, then
+    its busy ticks per pixel column."""
+
+    __slots__ = ("spans", "count", "busy")
+
+    def __init__(self) -> None:
+        self.spans: list[Span] = []
+        self.count = 0
+        self.busy: BusyBins | None = None
+
+    def add(self, span: Span, limit: int, edges: Sequence[int]) -> None:
+        self.count += 1
+        busy = self.busy
+        if busy is not None:
+            busy.add(*span)
+            return
+        self.spans.append(span)
+        if len(self.spans) > limit:
+            busy = self.busy = BusyBins(edges)
+            for s in self.spans:
+                busy.add(*s)
+            self.spans = []
+
+
+class _Lane:
+    """What one lane's plan gathers as its intervals arrive in (start, end) order."""
+
+    __slots__ = ("windows", "bars", "union", "busy", "tiny", "pick")
+
+    def __init__(self) -> None:
+        self.windows: list[tuple[str, int, int]] = []
+        self.bars: dict[str, _Bars] = {}
+        self.union: list[int] | None = None  # [start, end] of the union's current span
+        self.busy = 0  # ticks of the union's closed spans
+        self.tiny = 0
+        # (duration, start, position, interval) of the lane's shortest sub-pixel interval
+        self.pick: tuple[int, int, int, IntervalRecord] | None = None
+
+    def work(self, k: int, iv: IntervalRecord, key: str, px: int, limit: int, edges) -> None:
+        s, e = iv.start_at, iv.end_at
+        bars = self.bars.get(key)
+        if bars is None:
+            bars = self.bars[key] = _Bars()
+        bars.add((s, e), limit, edges)
+        # union_ticks of spans in (start, end) order, one span at a time
+        u = self.union
+        if u is None:
+            self.union = [s, e]
+        elif s > u[1]:
+            self.busy += u[1] - u[0]
+            u[0], u[1] = s, e
+        elif e > u[1]:
+            u[1] = e
+        if e - s < px:
+            self.tiny += 1
+            pick = self.pick
+            if pick is None or (e - s, s) < pick[:2]:
+                self.pick = (e - s, s, k, iv)
+
+    def busy_ticks(self) -> int:
+        u = self.union
+        return self.busy + (u[1] - u[0] if u is not None else 0)
+
+
+def _by_end(pair: tuple[int, IntervalRecord]) -> int:
+    return pair[1].end_at
 
 
 def plan_timeline(
@@ -278,62 +383,54 @@ def plan_timeline(
     if color_by not in ("route", "step", "kind"):
         raise ValueError(f"color_by must be 'route', 'step' or 'kind', got {color_by!r}")
     px = max(1, int(px_ticks))
-    jobs = {j.job_id: j for j in run.jobs}
-    by_lane: dict[str, list[IntervalRecord]] = defaultdict(list)
-    for iv in run.intervals:
-        by_lane[iv.resource].append(iv)
+    limit = max_bars_per_lane
     failures: dict[str, list[int]] = defaultdict(list)
-    failed_jobs = 0
-    for j in run.jobs:
-        if j.status != "completed":
-            failed_jobs += 1
-            if j.device:
-                failures[j.device].append(_failure_instant(j))
+    digest = run.job_digest
+    for f in digest.failures:
+        if f.device:
+            failures[f.device].append(f.at)
 
     capacity = run.capacities
-    utilization = M.utilization(
-        [j for j in run.jobs if j.status == "completed"], capacity, run.horizon
-    )
+    utilization = M.utilization_of_busy(digest.busy, capacity, run.horizon)
     edges = bin_edges(run.horizon, max(1, run.horizon // px))
-    binned_any = False
+    lanes = lanes_of(run)
+    state = {lane.name: _Lane() for lane in lanes}
+    key_of = _bar_keys(run, color_by)
     kinds: dict[str, bool] = {}  # kind -> is a window (memo: one lookup per interval)
-    plans: list[LanePlan] = []
-    zoom_pick: tuple[int, int, int, str, IntervalRecord] | None = None
-    for order, lane in enumerate(lanes_of(run)):
-        # Records are tuples: itemgetter keeps the sort key in C (10**5 intervals per lane).
-        ivs = sorted(by_lane.get(lane.name, ()), key=_START_END)
-        groups: dict[str, list[Span]] = defaultdict(list)
-        windows: list[tuple[str, int, int]] = []
-        work: list[Span] = []
-        tiny: list[IntervalRecord] = []
-        for iv in ivs:
+    for group in start_groups(in_start_order(run)):
+        if len(group) > 1:
+            group.sort(key=_by_end)  # each lane's spans of one instant by end, ties in order
+        for k, iv in group:
+            lane_state = state[iv.resource]
             window = kinds.get(iv.kind)
             if window is None:
                 window = kinds[iv.kind] = is_window_kind(iv.kind)
             if window:
-                windows.append((iv.kind, iv.start_at, iv.end_at))
-                continue
-            key = _bar_key(iv, jobs, color_by)
-            groups[key].append((iv.start_at, iv.end_at))
-            work.append((iv.start_at, iv.end_at))
-            if iv.end_at - iv.start_at < px:
-                tiny.append(iv)
+                lane_state.windows.append((iv.kind, iv.start_at, iv.end_at))
+            else:
+                lane_state.work(k, iv, key_of(iv), px, limit, edges)
+
+    binned_any = False
+    plans: list[LanePlan] = []
+    zoom_pick: tuple[int, int, int, str, int, IntervalRecord] | None = None
+    for order, lane in enumerate(lanes):
+        ls = state[lane.name]
         bars = []
-        for key in sorted(groups):
-            spans = groups[key]
-            if len(spans) > max_bars_per_lane:
+        for key in sorted(ls.bars):
+            acc = ls.bars[key]
+            if acc.busy is not None:
                 n_slots = capacity.get(lane.name, 1)
-                busy = busy_per_bin(spans, edges)
                 density = tuple(
                     min(1.0, b / (n_slots * (edges[k + 1] - edges[k]))) if b else 0.0
-                    for k, b in enumerate(busy)
+                    for k, b in enumerate(acc.busy.busy)
                 )
-                bars.append(Bars(key, (), len(spans), density))
+                bars.append(Bars(key, (), acc.count, density))
                 binned_any = True
             else:
-                bars.append(Bars(key, tuple(spans), len(spans)))
+                bars.append(Bars(key, tuple(acc.spans), acc.count))
+        windows = ls.windows
         n_windows = len(windows)
-        if n_windows > max_bars_per_lane:
+        if n_windows > limit:
             merged: list[tuple[str, int, int]] = []
             for kind in sorted({w[0] for w in windows}):
                 spans = [(s, e) for k, s, e in windows if k == kind]
@@ -346,35 +443,49 @@ def plan_timeline(
                 tuple(windows),
                 n_windows,
                 tuple(sorted(failures.get(lane.name, ()))),
-                union_ticks(work),
-                len(tiny),
+                ls.busy_ticks(),
+                ls.tiny,
                 utilization.get(lane.name) if lane.kind != "link" else None,
             )
         )
-        for iv in tiny:
+        if ls.pick is not None:
             # The zoom shows the shortest interval of the run (earliest, then first lane, on
             # ties): the far end of the time scale.
-            cand = (iv.end_at - iv.start_at, iv.start_at, order, lane.name, iv)
-            if zoom_pick is None or cand[:3] < zoom_pick[:3]:
-                zoom_pick = cand
+            dur, start, k, iv = ls.pick
+            if zoom_pick is None or (dur, start, order) < zoom_pick[:3]:
+                zoom_pick = (dur, start, order, lane.name, k, iv)
 
     zoom_plan = None
     # Bars of a tenth of a pixel or more are fairly shown by the minimum width; a zoom is for
     # intervals orders of magnitude below the pixel (attosecond jobs in a millisecond run).
     if zoom and zoom_pick is not None and zoom_pick[0] * ZOOM_BELOW_PX < px:
-        lane_name, iv = zoom_pick[3], zoom_pick[4]
-        dur = iv.end_at - iv.start_at
-        pad = max(2 * dur, 1)
-        lo, hi = iv.start_at - pad, iv.end_at + pad
-        # Slots over the lane's intervals in record order: the same assignment as trace.json.
-        every = by_lane[lane_name]
-        slots = assign_slots([(x.start_at, x.end_at) for x in every])
-        near = [
-            (x, k) for x, k in zip(every, slots, strict=True) if x.end_at >= lo and x.start_at <= hi
-        ]
-        zoom_plan = Zoom(
-            lane_name, iv, lo, hi, tuple(x for x, _ in near), tuple(k for _, k in near)
-        )
+        zoom_plan = _zoom(run, zoom_pick[3], zoom_pick[4], zoom_pick[5])
     return TimelinePlan(
-        tuple(plans), run.horizon, px, zoom_plan, failed_jobs, edges if binned_any else ()
+        tuple(plans),
+        run.horizon,
+        px,
+        zoom_plan,
+        failed_jobs=len(digest.failures),
+        edges=edges if binned_any else (),
+    )
+
+
+def _zoom(run: RunData, lane_name: str, pick: int, iv: IntervalRecord) -> Zoom:
+    """The zoom on interval ``iv`` (position ``pick``) of lane ``lane_name``: the lane's
+    intervals overlapping the window, in record order, with their slots (as in trace.json)."""
+    dur = iv.end_at - iv.start_at
+    pad = max(2 * dur, 1)
+    lo, hi = iv.start_at - pad, iv.end_at + pad
+    near: list[tuple[int, IntervalRecord, int]] = []
+    lane = ((k, x) for k, x in in_start_order(run) if x.resource == lane_name)
+    for k, x, slot in slot_stream(lane):
+        if x.start_at > hi:
+            break  # by start: nothing later is in the window
+        if x.end_at >= lo:
+            near.append((k, x, slot))
+    near.sort(key=itemgetter(0))
+    # The picked interval as read in this pass (the panel outlines it by identity).
+    focus = next(x for k, x, _ in near if k == pick)
+    return Zoom(
+        lane_name, focus, lo, hi, tuple(x for _, x, _ in near), tuple(s for _, _, s in near)
     )

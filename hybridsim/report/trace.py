@@ -19,6 +19,14 @@ in ticks, are those of the ``intervals.csv`` row the slice stands for: the compl
 the rows of ``intervals.csv``, in the same order. (Exact tick strings in every event made up
 three quarters of a compressed trace: 7.4 MB at 10**5 jobs, against 4.4 MB without them.)
 
+Streaming. The events are written as they are made, from passes over the records that hold no
+row per job, so the trace of a run of any length is written in flat memory: the slots come from
+one pass over the intervals in file order (by start, so only the intervals of one instant are
+ever sorted: :func:`hybridsim.report.passes.slot_stream`), each job slice's details from a merge
+of ``jobs.csv`` against ``intervals.csv`` (:class:`hybridsim.report.passes.JobsInOrder`), and
+the failures from the run's job digest. Records built in memory are read as before (a dict of
+the jobs; slots assigned in memory when the intervals are not in order of start).
+
 Size. A trace of more than :data:`PLAIN_MAX_BYTES` is written gzip-compressed as
 ``trace.json.gz`` (Perfetto and chrome://tracing open it as it is), deterministically (no name
 or time in the gzip header), as is every trace of a run with ``output.compress = true``.
@@ -32,15 +40,16 @@ import gzip
 import io
 import json
 import math
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from operator import itemgetter
 from pathlib import Path
 from typing import IO, Any
 
-from hybridsim.records import JobRecord
+from hybridsim.records import IntervalRecord, JobRecord
 from hybridsim.report.data import RunData, as_run
 from hybridsim.report.files import atomic_open
-from hybridsim.report.lanes import assign_slots, lanes_of
+from hybridsim.report.lanes import in_start_order, lanes_of
+from hybridsim.report.passes import jobs_by_id, slot_stream
 from hybridsim.timebase import format_duration
 
 __all__ = ["trace_events", "write_trace", "trace_name", "TICKS_PER_US", "PLAIN_MAX_BYTES"]
@@ -103,19 +112,7 @@ def trace_events(run: Any) -> Iterator[dict[str, Any]]:
     pids = {kind: i + 1 for i, (kind, _) in enumerate(_PROCESSES)}
     lanes = lanes_of(data)
     # One track per slot: each lane's intervals in record order, lowest free slot at each start.
-    # One pass over the intervals (a long run's are a lazy sequence over intervals.csv, where
-    # indexing reads the file up to the index).
-    by_lane: dict[str, list[int]] = {}
-    span_of: dict[str, list[tuple[int, int]]] = {}
-    for k, iv in enumerate(data.intervals):
-        by_lane.setdefault(iv.resource, []).append(k)
-        span_of.setdefault(iv.resource, []).append((iv.start_at, iv.end_at))
-    slot_of = [0] * sum(map(len, by_lane.values()))
-    n_slots: dict[str, int] = {}
-    for name, idx in by_lane.items():
-        for k, slot in zip(idx, assign_slots(span_of.pop(name)), strict=True):
-            slot_of[k] = slot
-        n_slots[name] = max(slot_of[k] for k in idx) + 1
+    slotted, n_slots = _slotted(data)
     tids: dict[tuple[str, int], tuple[int, int]] = {}
     used_kinds = {ln.kind for ln in lanes}
     for kind, name in _PROCESSES:
@@ -146,14 +143,16 @@ def trace_events(run: Any) -> Iterator[dict[str, Any]]:
                 "args": {"sort_index": tid},
             }
 
-    jobs: dict[int, JobRecord] = {j.job_id: j for j in data.jobs}
-    last_slot: dict[int, tuple[str, int]] = {}  # job id -> (resource, slot) of its last interval
-    for k, iv in enumerate(data.intervals):
-        slot = slot_of[k]
+    failures = data.job_digest.failures
+    failed = {f.job_id for f in failures}
+    jobs = jobs_by_id(data.jobs)  # looked up in interval order: a merge for a long run
+    # failed job -> (resource, slot) of its last interval
+    last_slot: dict[int, tuple[str, int]] = {}
+    for iv, slot in slotted:
         pid, tid = tids[(iv.resource, slot)]
-        if iv.job_id >= 0:
+        if iv.job_id in failed:
             last_slot[iv.job_id] = (iv.resource, slot)
-        job = jobs.get(iv.job_id) if iv.job_id >= 0 else None
+        job = jobs.get(iv.job_id) if iv.kind == "job" and iv.job_id >= 0 else None
         if iv.kind == "job":
             name = f"job {iv.job_id}" + (f" {job.block}" if job is not None and job.block else "")
         elif iv.job_id >= 0:
@@ -183,27 +182,26 @@ def trace_events(run: Any) -> Iterator[dict[str, Any]]:
             "args": args,
         }
 
-    for j in data.jobs:
-        if j.status == "completed" or (j.device, 0) not in tids:
+    for f in failures:
+        if (f.device, 0) not in tids:
             continue
         # On the track of the job's last interval on its device (slot 0 if it never ran).
-        where = last_slot.get(j.job_id)
-        pid, tid = tids[where if where is not None and where[0] == j.device else (j.device, 0)]
-        at = max(j.submitted_at, j.dispatched_at, j.started_at, j.finished_at)
+        where = last_slot.get(f.job_id)
+        pid, tid = tids[where if where is not None and where[0] == f.device else (f.device, 0)]
         yield {
             "ph": "i",
             "s": "t",
-            "name": f"job {j.job_id} {j.status}",
+            "name": f"job {f.job_id} {f.status}",
             "cat": "failure",
             "pid": pid,
             "tid": tid,
-            "ts": _us(at),
+            "ts": _us(f.at),
             "args": {
-                "at": str(at),
-                "job_id": j.job_id,
-                "status": j.status,
-                "fail_reason": j.fail_reason,
-                "attempts": j.attempts,
+                "at": str(f.at),
+                "job_id": f.job_id,
+                "status": f.status,
+                "fail_reason": f.fail_reason,
+                "attempts": f.attempts,
             },
         }
 
@@ -232,6 +230,26 @@ def trace_events(run: Any) -> Iterator[dict[str, Any]]:
         }
 
 
+def _slotted(data: RunData) -> tuple[Iterable[tuple[IntervalRecord, int]], dict[str, int]]:
+    """(interval, slot) in record order, and the slots each resource needs.
+
+    Intervals in order of start (``intervals.csv``) are slotted as they are read, the slot
+    counts coming from the run's interval digest; others (records built in memory) get their
+    slots from a stable sort by start, in memory.
+    """
+    digest = data.interval_digest
+    if digest.slots is not None:
+        stream = ((iv, slot) for _, iv, slot in slot_stream(enumerate(data.intervals)))
+        return stream, dict(digest.slots)
+    slot_of = [0] * digest.count
+    n_slots: dict[str, int] = {}
+    for k, iv, slot in slot_stream(in_start_order(data)):
+        slot_of[k] = slot
+        if slot >= n_slots.get(iv.resource, 0):
+            n_slots[iv.resource] = slot + 1
+    return zip(data.intervals, slot_of, strict=True), n_slots
+
+
 def trace_name(compressed: bool) -> str:
     """``trace.json`` or ``trace.json.gz``."""
     return "trace.json.gz" if compressed else "trace.json"
@@ -256,7 +274,7 @@ def _chunks(data: RunData) -> Iterator[str]:
     names: dict[str, str] = {}
     lines: list[str] = []
     for ev in trace_events(data):
-        if len(lines) >= 20000:  # write in chunks: one write call per event is slow
+        if len(lines) >= 4096:  # write in chunks: one write call per event is slow
             yield ",\n".join(lines) + ",\n"
             lines.clear()
         if ev["ph"] == "C":
@@ -318,6 +336,7 @@ def write_trace(run: Any, path: str | Path, *, compress: bool | None = None) -> 
         text = io.TextIOWrapper(out, encoding="utf-8", newline="\n")
         for piece in head:
             text.write(piece)
+        head.clear()
         for piece in pieces:
             text.write(piece)
         text.flush()
