@@ -170,8 +170,8 @@ def to_ticks(seconds: Fraction | int | float | str) -> int:
     >>> to_ticks(1e-18)
     1000
     """
-    if isinstance(seconds, Fraction):
-        return _round_half_even(seconds * TICKS_PER_SECOND)
+    # Floats first: the engine converts one or two per job, and ``isinstance(x, Fraction)`` is
+    # an ABC check (~0.3 µs for a float). The two kinds are disjoint, so the order is free.
     if isinstance(seconds, float):
         if not math.isfinite(seconds):
             raise ValueError(f"a duration must be finite, got {seconds!r}")
@@ -179,6 +179,8 @@ def to_ticks(seconds: Fraction | int | float | str) -> int:
         # *is* the quantity; one correctly rounded multiply is accurate to 1 ulp and ~20x faster
         # than an exact Fraction. Durations typed by users go through parse_duration instead.
         return round(seconds * _TICKS_PER_SECOND_F)
+    if isinstance(seconds, Fraction):
+        return _round_half_even(seconds * TICKS_PER_SECOND)
     return _round_half_even(parse_duration(seconds) * TICKS_PER_SECOND)
 
 

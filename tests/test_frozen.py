@@ -23,7 +23,8 @@ def _twin(cls: type) -> type:
     )
 
 
-@pytest.mark.parametrize("cls", [SolveJob, Decision])
+# (Decision is a NamedTuple since issue 15.3: the policies make it from a plain tuple.)
+@pytest.mark.parametrize("cls", [SolveJob])
 def test_the_signature_is_the_dataclass_one(cls):
     ours = inspect.signature(cls.__init__).parameters
     theirs = inspect.signature(_twin(cls).__init__).parameters
@@ -38,7 +39,7 @@ _values = st.one_of(st.none(), st.integers(), st.floats(allow_nan=False), st.tex
 @settings(max_examples=60, deadline=None)
 @given(st.data())
 def test_every_field_holds_what_was_passed_or_its_default(data):
-    for cls in (SolveJob, Decision):
+    for cls in (SolveJob,):
         fields = dataclasses.fields(cls)
         required = [f.name for f in fields if f.default is dataclasses.MISSING]
         optional = [f.name for f in fields if f.default is not dataclasses.MISSING]

@@ -5,7 +5,6 @@ for bit with what it replaces."""
 from __future__ import annotations
 
 import math
-from dataclasses import fields
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +25,7 @@ from hybridsim.linalg.conditioning import (
     kappa_paper,
 )
 from hybridsim.linalg.solvers import LUFactor
+from hybridsim.linalg.structure import BlockStructure
 from hybridsim.scenario import load_scenario
 from hybridsim.sim import training
 from hybridsim.workload.shapes import KappaTrajectory, kappa_step, kappa_steps
@@ -96,20 +96,29 @@ def _cost_scenario(**costs):
 
 
 def _same(a, b) -> bool:
-    """Field-by-field equality, NaN equal to NaN (an infinite κ gives inf − inf in both paths)."""
-    fa, fb = [getattr(a, f.name) for f in fields(a)], [getattr(b, f.name) for f in fields(b)]
-    return all(x == y or (x != x and y != y) for x, y in zip(fa, fb, strict=True))
+    """Field-by-field equality of two records of one type, NaN equal to NaN (an infinite κ
+    gives inf − inf in both paths), each value of the same type (an int where a float was
+    would be written differently)."""
+    assert type(a) is type(b)
+    return all(
+        (x == y or (x != x and y != y)) and type(x) is type(y) for x, y in zip(a, b, strict=True)
+    )
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(
-    kappas=st.lists(
-        st.one_of(st.floats(1.0, 1e12), st.just(math.inf), st.none()), min_size=1, max_size=40
+    # drawn from a few values too, so that jobs repeat a κ (each distinct one is priced once)
+    kappas=st.one_of(
+        st.lists(
+            st.one_of(st.floats(1.0, 1e12), st.just(math.inf), st.none()), min_size=1, max_size=40
+        ),
+        st.lists(st.sampled_from([2.0, 2.0**20, math.inf, None]), min_size=1, max_size=40),
     ),
     accounting=st.sampled_from(["paper", "full"]),
     method=st.sampled_from(["auto", "lu", "cg", "woodbury"]),
+    period=st.sampled_from([1, 4, 420]),  # blocks repeat every `period` jobs (a shape step)
 )
-def test_primed_predictions_equal_scalar_ones(kappas, accounting, method):
+def test_primed_predictions_equal_scalar_ones(kappas, accounting, method, period):
     sc = _cost_scenario(accounting=accounting, classical_method=method)
     g, q = sc.cluster.gpu[0], sc.cluster.qpu[0]
     sizes = [64, 4096, 300, 49152]
@@ -122,7 +131,7 @@ def test_primed_predictions_equal_scalar_ones(kappas, accounting, method):
             assembled=i % 2 == 0,
             factored=i % 7 == 0,
         )
-        for i in range(len(kappas))
+        for i in (j % period for j in range(len(kappas)))
     ]
     n = [f.n for f in forms]
     d = [max(1, f.n // 10) for f in forms]
@@ -148,6 +157,33 @@ def test_primed_predictions_equal_scalar_ones(kappas, accounting, method):
             want = fresh.quantum(n_i, d_i, k, q)
         assert _same(primed.cached_quantum(n_i, d_i, k, q), want)
         assert _same(primed.quantum(n_i, d_i, k, q), want)
+
+
+def test_prime_keeps_what_it_primed_when_the_memo_is_full(monkeypatch):
+    """A memo near its bound is cleared before a prime adds to it, never between the GPU half
+    and the QPU half, so every estimate a prime made is then read from the memo (regression:
+    the QPU half's clear dropped the GPU estimates just primed, each recomputed alone)."""
+    from hybridsim.costs import model
+
+    monkeypatch.setattr(model, "_CACHE_LIMIT", 100)
+    sc = _cost_scenario()
+    g, q = sc.cluster.gpu[0], sc.cluster.qpu[0]
+    costs = CostModel(sc.costs)
+    form = ClassicalForm(64, 64, rank=128, spd=True, assembled=False)
+    costs.prime(
+        [64] * 30, [7] * 30, [1e3 + i for i in range(30)], sc.cluster.groups, forms=[form] * 30
+    )
+    kappas = [10.0 + i for i in range(20)]
+    costs.prime([64] * 20, [7] * 20, kappas, sc.cluster.groups, forms=[form] * 20)
+
+    def computed(*_args, **_kwargs):
+        raise AssertionError("a primed estimate was computed again")
+
+    monkeypatch.setattr(CostModel, "_choose_arrays", computed)
+    monkeypatch.setattr(CostModel, "_quantum_arrays", computed)
+    for k in kappas:
+        costs.classical(64, 64, k, g, form=form)
+        costs.quantum(64, 7, k, q)
 
 
 # --- one factorization per block -----------------------------------------------------------------
@@ -286,6 +322,160 @@ def test_step_median_is_numpys(xs):
 
 def test_step_median_with_nan_is_numpys():
     assert math.isnan(training._median([1.0, float("nan"), 3.0]))
+
+
+# --- step statistics ------------------------------------------------------------------------------
+
+
+def _plain_step_stats(flights):
+    """The statistics as first written: one generator expression per statistic."""
+    jobs = [f.job for f in flights]
+    k_true = [j.kappa_true for j in jobs if j.kappa_true is not None]
+    k_est = [j.kappa_est for j in jobs if j.kappa_est is not None]
+    errors = [
+        f.outcome.solution_error
+        for f in flights
+        if f.outcome is not None and f.outcome.solution_error is not None
+    ]
+
+    def med(xs):
+        return float(np.median(xs)) if xs else None
+
+    return {
+        "blocks": len(flights),
+        "routed_quantum": sum(1 for f in flights if f.decision.route == "quantum"),
+        "hhl_jobs": sum(
+            1 for f in flights if f.outcome is not None and f.outcome.solver.startswith("hhl")
+        ),
+        "kappa_true_median": med(k_true),
+        "kappa_est_median": med(k_est),
+        "kappa_true_max": max(k_true) if k_true else None,
+        "kappa_est_max": max(k_est) if k_est else None,
+        "d_median": med([float(j.d) for j in jobs]),
+        "solution_error_max": max(errors) if errors else None,
+        "failed_blocks": sum(1 for f in flights if f.status == "failed"),
+    }
+
+
+def _flights(draws, shared):
+    """Finished flights from ``draws`` (κ, second κ, d, route, status, solver, error); with
+    ``shared`` every job's estimate is its true κ, the same object, as in a shape run."""
+    from hybridsim.execution import Outcome
+    from hybridsim.scheduling.base import Decision, SolveJob
+    from hybridsim.sim.devices import Flight
+
+    flights = []
+    for i, (k, k2, d, route, status, solver, err) in enumerate(draws):
+        job = SolveJob(job_id=i, n=64, d=d, kappa_est=k if shared else k2, kappa_true=k)
+        f = Flight(job, Decision(route, "g"), i, 0, 0, None)
+        f.outcome = None if solver is None else Outcome(1.0, solver, solution_error=err)
+        f.status = status
+        flights.append(f)
+    return flights
+
+
+_kappas = st.one_of(st.none(), st.floats(1.0, 1e12), st.just(math.inf), st.just(math.nan))
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    draws=st.lists(
+        st.tuples(
+            _kappas,
+            _kappas,
+            st.integers(1, 5000),
+            st.sampled_from(["classical", "quantum"]),
+            st.sampled_from(["done", "failed"]),
+            st.sampled_from([None, "modelled", "numpy", "hhl", "hhl_signed", "trivial"]),
+            st.one_of(st.none(), st.floats(0.0, 1.0)),
+        ),
+        max_size=45,
+    ),
+    shared=st.booleans(),
+)
+def test_step_stats_are_the_plain_statistics(draws, shared):
+    flights = _flights(draws, shared)
+    got, want = training.step_stats(flights), _plain_step_stats(flights)
+    if not flights:
+        want.pop("failed_blocks")
+    assert got.keys() == want.keys()
+    for key in want:
+        assert _same_value(got[key], want[key]), key
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    draws=st.lists(
+        st.tuples(
+            st.floats(1.0, 1e12),
+            st.none(),
+            st.integers(1, 5000),
+            st.sampled_from(["classical", "quantum"]),
+            st.sampled_from(["done", "failed"]),
+            st.sampled_from([None, "modelled"]),
+            st.none(),
+        ),
+        min_size=1,
+        max_size=45,
+    )
+)
+def test_a_shape_steps_statistics_from_what_it_knows_are_step_stats(draws):
+    """The shape trainer passes its step's κ list (estimates = truth) and its blocks' d median
+    instead of reading them back from the flights: the same statistics."""
+    flights = _flights(draws, shared=True)
+    kappas = [f.job.kappa_true for f in flights]
+    d_median = training._median([float(d) for _, _, d, *_ in draws])
+    got = training._step_stats(flights, kappas, kappas, d_median)
+    want = training.step_stats(flights)
+    assert got.keys() == want.keys()
+    for key in want:
+        assert _same_value(got[key], want[key]), key
+
+
+def _same_value(a, b) -> bool:
+    return type(a) is type(b) and (a == b or (a != a and b != b))
+
+
+# --- records built from tuples --------------------------------------------------------------------
+
+
+@given(pruned=st.booleans(), kappa=st.floats(1.0, 1e12), rank=st.sampled_from([None, 128]))
+def test_a_shape_structure_is_the_keyword_built_one(pruned, kappa, rank):
+    form = ClassicalForm(64, 64, rank=rank, spd=True)
+    got = training._shape_structure(form, pruned, kappa)
+    want = BlockStructure(form, pruned=pruned, kappa_est=kappa, kappa_true=kappa)
+    assert type(got) is BlockStructure
+    assert tuple.__eq__(got, want)  # field by field (BlockStructure compares by identity)
+
+
+def test_block_structures_compare_and_hash_by_identity():
+    """As the dataclass (eq=False) did: a structure's arrays have no equality, so comparing two
+    structures (or the jobs holding them) must not compare arrays."""
+    form = ClassicalForm(3, 3)
+    a = BlockStructure(form, matrix=np.eye(3))
+    b = BlockStructure(form, matrix=np.eye(3))
+    assert a == a and a != b and (a == b) is False
+    assert {a: 1, b: 2}[a] == 1 and hash(a) != hash(b)
+
+
+def test_a_gpu_group_named_columns_prices_like_any_other():
+    """Regression: the cost model kept the columns of a set of forms and a GPU group's κ-free
+    method costs for that set under colliding keys when the group was named ``columns`` (a
+    shape run then failed in its first prime)."""
+
+    def rows(name):
+        r = hybridsim.run(
+            {
+                "cluster": {
+                    "gpu": [{"name": name}],
+                    "qpu": [{"name": "q", "preset": "attosecond"}],
+                },
+                "workload": {"kind": "shapes", "model": "bert-tiny", "steps": 2},
+            }
+        )
+        return [(j.route, j.method, j.predicted_classical_s, j.finished_at) for j in r.jobs]
+
+    assert rows("columns") == rows("g")
 
 
 # --- what a symmetric block spares -----------------------------------------------------------

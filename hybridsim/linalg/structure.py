@@ -16,8 +16,7 @@ same cost models apply to paper-scale blocks.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -26,8 +25,7 @@ from hybridsim.costs.classical import ClassicalForm
 __all__ = ["BlockStructure"]
 
 
-@dataclass(frozen=True, slots=True, eq=False)
-class BlockStructure:
+class BlockStructure(NamedTuple):
     """The classical form of one block (arrays optional: shape-only runs carry none).
 
     Parameters
@@ -51,6 +49,10 @@ class BlockStructure:
         Estimated and true κ of H̃ (the CG methods' iteration count: predicted from the estimate,
         charged with the true value). When the quantum form is pruned these differ from the
         job's ``kappa_est``/``kappa_true``, which are the pruned matrix's.
+
+    A ``NamedTuple`` (immutable; a shape run builds one per job, and a frozen dataclass paid an
+    ``object.__setattr__`` per field), compared and hashed by identity as before: its arrays
+    have no equality.
     """
 
     form: ClassicalForm
@@ -62,6 +64,15 @@ class BlockStructure:
     lu: Any = None
     kappa_est: float | None = None
     kappa_true: float | None = None
+
+    def __eq__(self, other: object) -> bool:
+        return self is other
+
+    def __ne__(self, other: object) -> bool:
+        return self is not other
+
+    def __hash__(self) -> int:
+        return object.__hash__(self)
 
     @property
     def factor(self) -> np.ndarray | None:

@@ -106,9 +106,7 @@ class SolveJob:
         return self.payload_bytes
 
 
-@fast_init
-@dataclass(frozen=True, slots=True)
-class Decision:
+class Decision(NamedTuple):
     """Where a job goes and why.
 
     Parameters
@@ -129,6 +127,10 @@ class Decision:
         Name of the policy that decided.
     reason : str
         Short human-readable reason (shown in reports).
+
+    A ``NamedTuple`` (immutable; a changed copy is ``decision._replace(device=None)``): one is
+    made per job, and the policies make theirs from a plain tuple (``tuple.__new__``), a
+    quarter of a frozen dataclass's construction even with :func:`hybridsim.frozen.fast_init`.
     """
 
     route: str

@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from functools import partial
 
 import numpy as np
 
@@ -133,16 +134,7 @@ class _Policy(BaseScheduler):
     def _quantum(self, job: SolveJob, group: _Group, kappa: float | None) -> float:
         """Predicted QPU time; infinite where the model has no finite answer (κ̂ = inf) or the
         group refuses the job (too few qubits, no code distance for its error budget)."""
-        if kappa is None or not math.isfinite(kappa):
-            return math.inf
-        try:
-            est = self._quantum_estimate(job, group, kappa)
-        except ModelDomainError:
-            return math.inf
-        if est.refusal:
-            return math.inf
-        t = est.total_s
-        return t if math.isfinite(t) else math.inf
+        return self._quantum_holds(job, group, kappa)[0]
 
     def _holds(self, job: SolveJob, group: _Group, kappa: float | None) -> bool:
         """Whether QPU group ``group`` can hold ``job`` (its cost model does not refuse it).
@@ -150,13 +142,26 @@ class _Policy(BaseScheduler):
         Decided on the prediction's κ; without a usable κ̂ nothing is known against the group
         (its footprint needs the job's counts), so it is taken to hold the job.
         """
+        return self._quantum_holds(job, group, kappa)[1]
+
+    def _quantum_holds(
+        self, job: SolveJob, group: _Group, kappa: float | None
+    ) -> tuple[float, bool]:
+        """(:meth:`_quantum`, :meth:`_holds`) from one estimate: a decision needs both, and
+        looking the estimate up twice was a tenth of a decision."""
         if kappa is None or not math.isfinite(kappa):
-            return True
-        try:
-            est = self._quantum_estimate(job, group, kappa)
-        except ModelDomainError:
-            return True
-        return not est.refusal
+            return math.inf, True
+        # the primed estimate first, as _quantum_estimate reads it (one call less per decision)
+        est = self.costs.cached_quantum(job.n, job.d, kappa, group.config)
+        if est is None:
+            try:
+                est = self._quantum_estimate(job, group, kappa)
+            except ModelDomainError:
+                return math.inf, True
+        if est.refusal:
+            return math.inf, False
+        t = est.total_s
+        return (t if math.isfinite(t) else math.inf), True
 
     def _quantum_estimate(self, job: SolveJob, group: _Group, kappa: float):
         """The cost model's QPU estimate for ``job`` on ``group``: the memoized one when the
@@ -175,7 +180,12 @@ class _Policy(BaseScheduler):
         sole = _sole_group(view, "qpu")
         if sole is not None:
             return sole
-        groups = view.groups("qpu")
+        return self._holding_group(job, view.groups("qpu"), kappa)
+
+    def _holding_group(
+        self, job: SolveJob, groups: Sequence[GroupView], kappa: float | None
+    ) -> GroupView:
+        """:meth:`_qpu_group` among ``groups``, the view's QPU groups."""
         if len(groups) == 1:
             return groups[0]  # least_loaded(holding or groups) of one group is that group
         holding = [g for g in groups if self._holds(job, g, kappa)]
@@ -183,14 +193,20 @@ class _Policy(BaseScheduler):
 
     def _both(
         self, job: SolveJob, view: ClusterView, kappa: float | None
-    ) -> tuple[_Group, float, _Group, float]:
-        """Least-loaded GPU group and QPU group holding the job, and each route's predicted
-        total (the quantum one including the job's preparation on its origin; infinite when no
-        QPU group holds the job)."""
-        gc = _least_loaded_of(view, "gpu")
-        gq = self._qpu_group(job, view, kappa)
-        pq = self._quantum(job, gq, kappa) + job.quantum_prep_s
-        return gc, self._classical(job, gc, kappa), gq, pq
+    ) -> tuple[_Group, float, _Group, float, bool]:
+        """Least-loaded GPU group and QPU group holding the job, each route's predicted total
+        (the quantum one including the job's preparation on its origin; infinite when no QPU
+        group holds the job), and whether that QPU group holds it."""
+        # _least_loaded_of(view, "gpu") and _qpu_group, with the view's shortcut read once
+        sole = getattr(view, "sole_group", None)
+        gc = sole("gpu") if sole is not None else None
+        if gc is None:
+            gc = least_loaded(view.groups("gpu"))
+        gq = sole("qpu") if sole is not None else None
+        if gq is None:
+            gq = self._holding_group(job, view.groups("qpu"), kappa)
+        tq, holds = self._quantum_holds(job, gq, kappa)
+        return gc, self._classical(job, gc, kappa), gq, tq + job.quantum_prep_s, holds
 
     def _decision(
         self,
@@ -206,20 +222,42 @@ class _Policy(BaseScheduler):
         if chosen is None:
             # The device's share of the route: the quantum preparation runs on the origin GPU.
             chosen = pq - job_prep if (route == "quantum" and pq is not None) else pc
-        return Decision(
-            route=route,
-            group=group.name,
-            device=device,
-            predicted_s=_finite(chosen),
-            predicted_classical_s=_finite(pc),
-            predicted_quantum_s=_finite(pq),
-            policy=self.name,
-            reason=reason,
+        # One per job: made from a tuple in Decision's field order (checked at import), with
+        # _finite inline, which halves the cost of building it.
+        isfinite = math.isfinite
+        return _new_decision(
+            (
+                route,
+                group.name,
+                device,
+                chosen if chosen is not None and isfinite(chosen) else None,  # predicted_s
+                pc if pc is not None and isfinite(pc) else None,  # predicted_classical_s
+                pq if pq is not None and isfinite(pq) else None,  # predicted_quantum_s
+                self.name,  # policy
+                reason,
+            )
         )
 
 
 def _finite(x: float | None) -> float | None:
     return x if x is not None and math.isfinite(x) else None
+
+
+_new_decision = partial(tuple.__new__, Decision)
+_DECISION = (
+    "route",
+    "group",
+    "device",
+    "predicted_s",
+    "predicted_classical_s",
+    "predicted_quantum_s",
+    "policy",
+    "reason",
+)
+if Decision._fields != _DECISION:  # pragma: no cover - fails at import, in every test
+    raise ImportError(
+        f"_Policy._decision's layout differs from Decision's fields: {Decision._fields}"
+    )
 
 
 class ClassicalOnly(_Policy):
@@ -297,9 +335,9 @@ class QNewton(_Policy):
 
     def decide(self, job: SolveJob, view: ClusterView) -> Decision:
         kappa = self._rule_kappa(job)
-        gc, pc, gq, pq = self._both(job, view, kappa)
+        gc, pc, gq, pq, holds = self._both(job, view, kappa)
         route, reason = qnewton_route(kappa, pc, pq, self.config.kappa_threshold)
-        if reason != "kappa above threshold" and not self._holds(job, gq, kappa):
+        if reason != "kappa above threshold" and not holds:
             return self._decision("classical", gc, pc, pq, "no QPU group holds the job")
         if route == "quantum":
             return self._decision("quantum", gq, pc, pq, reason, job_prep=job.quantum_prep_s)
@@ -333,9 +371,9 @@ class KappaThreshold(_Policy):
 
     def decide(self, job: SolveJob, view: ClusterView) -> Decision:
         kappa = job.kappa_est
-        gc, pc, gq, pq = self._both(job, view, kappa)
+        gc, pc, gq, pq, holds = self._both(job, view, kappa)
         if kappa is not None and kappa <= self.config.kappa_threshold:
-            if not self._holds(job, gq, kappa):
+            if not holds:
                 return self._decision("classical", gc, pc, pq, "no QPU group holds the job")
             return self._decision(
                 "quantum", gq, pc, pq, "kappa at or below threshold", job_prep=job.quantum_prep_s

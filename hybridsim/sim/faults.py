@@ -39,7 +39,6 @@ as a ``failed`` interval; the job is then retried, rerouted, sent to GPUs or fai
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -425,7 +424,7 @@ class Recovery:
             if failures >= policy.reroute_after and flight.job.pool is None:
                 decision = self.scheduler.decide(flight.job, self.view.excluding(flight.failed_on))
             else:
-                decision = dataclasses.replace(flight.decision, device=None)
+                decision = flight.decision._replace(device=None)
             self._resubmit(flight, decision)
             return
         if policy.fallback == "classical" and flight.decision.route == "quantum":

@@ -32,14 +32,22 @@ scheduler or the optimizer never changes which data a tenant sees.
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import operator
 from collections.abc import Generator, Iterator
 from contextlib import AbstractContextManager
+from functools import partial
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 import numpy as np
 
-from hybridsim.costs.classical import ClassicalForm, solve_payload_bytes, solve_result_bytes
+from hybridsim.costs.classical import (
+    METHODS,
+    ClassicalForm,
+    solve_payload_bytes,
+    solve_result_bytes,
+)
 from hybridsim.errors import ModelDomainError
 from hybridsim.linalg.structure import BlockStructure
 from hybridsim.records import StepRecord
@@ -119,29 +127,53 @@ def step_stats(flights: list[Any]) -> dict[str, Any]:
             "solution_error_max": None,
         }
     jobs = [f.job for f in flights]
-    k_true = [j.kappa_true for j in jobs if j.kappa_true is not None]
-    k_est = [j.kappa_est for j in jobs if j.kappa_est is not None]
-    errors = [
-        f.outcome.solution_error
-        for f in flights
-        if f.outcome is not None and f.outcome.solution_error is not None
-    ]
+    return _step_stats(
+        flights,
+        [k for j in jobs if (k := j.kappa_true) is not None],
+        [k for j in jobs if (k := j.kappa_est) is not None],
+        _median([float(j.d) for j in jobs]),
+    )
 
-    med = _median
 
+def _step_stats(
+    flights: list[Any], k_true: list[float], k_est: list[float], d_median: float | None
+) -> dict[str, Any]:
+    """:func:`step_stats` of ``flights`` (not empty) given their jobs' known true and estimated
+    κ in job order and the median of their sparsities: what a shape step knows before its jobs
+    run (its κ, one list for both, and its blocks' d), so it is not read back from 39 jobs."""
+    # One loop over the flights (generator expressions per statistic cost twice as much).
+    routed = hhl = failed = 0
+    errors = []
+    for f in flights:
+        if f.decision.route == "quantum":
+            routed += 1
+        if f.status == "failed":
+            failed += 1
+        o = f.outcome
+        if o is not None:
+            if o.solver.startswith("hhl"):
+                hhl += 1
+            if o.solution_error is not None:
+                errors.append(o.solution_error)
+    med_true = _median(k_true)
+    max_true = max(k_true) if k_true else None
+    if k_est is k_true or (
+        len(k_est) == len(k_true) and all(map(operator.is_, k_est, k_true))
+    ):  # the same values (a shape run's estimates are its true κ): the same statistics
+        med_est, max_est = med_true, max_true
+    else:
+        med_est, max_est = _median(k_est), max(k_est) if k_est else None
     return {
         "blocks": len(flights),
-        "routed_quantum": sum(1 for f in flights if f.decision.route == "quantum"),
-        "hhl_jobs": sum(
-            1 for f in flights if f.outcome is not None and f.outcome.solver.startswith("hhl")
-        ),
-        "kappa_true_median": med(k_true),
-        "kappa_est_median": med(k_est),
-        "kappa_true_max": max(k_true) if k_true else None,
-        "kappa_est_max": max(k_est) if k_est else None,
-        "d_median": med([float(j.d) for j in jobs]),
+        "routed_quantum": routed,
+        "hhl_jobs": hhl,
+        "kappa_true_median": med_true,
+        "kappa_est_median": med_est,
+        "kappa_true_max": max_true,
+        "kappa_est_max": max_est,
+        "d_median": d_median,
         "solution_error_max": max(errors) if errors else None,
-        "failed_blocks": sum(1 for f in flights if f.status == "failed"),
+        "failed_blocks": failed,
     }
 
 
@@ -152,7 +184,7 @@ def _median(xs: list[float]) -> float | None:
     with a NaN go to numpy."""
     if not xs:
         return None
-    if any(x != x for x in xs):
+    if any(map(operator.ne, xs, xs)):  # x != x: a NaN
         return float(np.median(xs))
     n = len(xs)
     s = sorted(xs)
@@ -641,16 +673,23 @@ def shapes_trainer(host: TrainingHost, tenant: int, run_name: str) -> Generator:
         int(solve_payload_bytes(n, d)) for n, d in zip(sizes.tolist(), ds.tolist(), strict=True)
     ]
     results = [int(solve_result_bytes(n)) for n in sizes.tolist()]
-    c_payload: dict[tuple[int, str], int] = {}
-    # Everything about a block but its κ is the same every step: computed once here.
+    # Everything about a block but its κ is the same every step: computed once here, with the
+    # bytes a GPU job moves for each method its κ may pick.
     groups = host.scenario.cluster.groups
     n_blocks = len(sizes)
     size_l, d_l = sizes.tolist(), ds.tolist()
     names = [b.name for b in model.blocks]
     pruned = [d < n for n, d in zip(size_l, d_l, strict=True)]
+    c_payload = [{m: host.costs.classical_payload_bytes(f, m) for m in METHODS} for f in forms]
+    blocks = list(
+        zip(size_l, d_l, names, q_payload, results, forms, pruned, prep_s, c_payload, strict=True)
+    )
     quantum_work = list(zip(work.quantum_flops.tolist(), work.quantum_bytes.tolist(), strict=True))
+    any_prep = any(p > 0.0 for p in prep_s)  # else every job is submitted without a decision
+    d_median = _median([float(d) for d in d_l])  # each step's jobs are the blocks, in order
     est_name = estimator if uses_estimate else None
     origin = home.name
+    next_id = host.next_job_id
     step = 0
     while step < n_steps:
         # κ of the next steps drawn ahead (the same draws, in the same order, from the tenant's
@@ -678,43 +717,48 @@ def shapes_trainer(host: TrainingHost, tenant: int, run_name: str) -> Generator:
                 )
             base = row * n_blocks
             k_list = k_flat[base : base + n_blocks]
-            jobs = []
-            for i, kappa in enumerate(k_list):
-                form = forms[i]
-                if primed is not None:
-                    method = primed[base + i].method
-                else:  # the home group was not among the cluster's groups: price it alone
-                    method = host.costs.classical(
-                        size_l[i], size_l[i], kappa, home.config, form=form
-                    ).method
-                assert method is not None  # a classical estimate names its method
-                c_bytes = c_payload.get((i, method))
-                if c_bytes is None:
-                    c_bytes = c_payload[i, method] = host.costs.classical_payload_bytes(
-                        form, method
-                    )
-                jobs.append(
-                    SolveJob(
-                        job_id=host.next_job_id(),
-                        n=size_l[i],
-                        d=d_l[i],
-                        tenant=tenant,
-                        step=step,
-                        block=names[i],
-                        origin=origin,
-                        payload_bytes=q_payload[i],
-                        result_bytes=results[i],
-                        kappa_est=kappa,  # no matrix to estimate from: estimates are exact here
-                        kappa_true=kappa,
-                        estimator=est_name,
-                        structure=BlockStructure(
-                            form, pruned=pruned[i], kappa_est=kappa, kappa_true=kappa
-                        ),
-                        classical_payload_bytes=c_bytes,
-                        quantum_prep_s=prep_s[i],
-                    )
+            if primed is not None:
+                methods = [e.method for e in primed[base : base + n_blocks]]
+            else:  # the home group was not among the cluster's groups: price it alone
+                methods = [
+                    host.costs.classical(n, n, k, home.config, form=f).method
+                    for n, k, f in zip(size_l, k_list, forms, strict=True)
+                ]
+            assert None not in methods  # a classical estimate names its method
+            # Every field positionally, in _SHAPE_JOB's order (checked at import): keyword
+            # matching cost a third of the job's construction.
+            jobs = [
+                SolveJob(
+                    next_id(),  # job_id
+                    n,
+                    d,
+                    tenant,
+                    step,
+                    name,  # block
+                    0,  # priority
+                    origin,
+                    q_bytes,  # payload_bytes
+                    r_bytes,  # result_bytes
+                    None,  # service_ticks
+                    None,  # pool
+                    kappa,  # kappa_est: no matrix to estimate from, estimates are exact here
+                    kappa,  # kappa_true
+                    est_name,  # estimator
+                    None,  # eigen_bounds
+                    None,  # matrix
+                    None,  # rhs
+                    _shape_structure(form, prn, kappa),  # structure
+                    c_bytes[method],  # classical_payload_bytes
+                    prep,  # quantum_prep_s
                 )
-            done = _submit_all(host, jobs, home, quantum_work)
+                for kappa, method, (n, d, name, q_bytes, r_bytes, form, prn, prep, c_bytes) in zip(
+                    k_list, methods, blocks, strict=True
+                )
+            ]
+            if any_prep:
+                done = _submit_all(host, jobs, home, quantum_work)
+            else:  # what _submit_all does for jobs that need no preparation
+                done = list(map(host.solve, jobs))
             yield host.env.all_of(done)
             flights = [ev.value for ev in done]
             yield host.compute(home, flops=2.0 * n_params, label="update")
@@ -727,7 +771,7 @@ def shapes_trainer(host: TrainingHost, tenant: int, run_name: str) -> Generator:
                     None,
                     None,
                     None,
-                    **step_stats(flights),
+                    **_step_stats(flights, k_list, k_list, d_median),
                     kappa_clipped=clipped_rows[row],
                 )
             )
@@ -735,6 +779,45 @@ def shapes_trainer(host: TrainingHost, tenant: int, run_name: str) -> Generator:
 
 #: Steps of a shape run whose κ are drawn and priced together (one vectorized prediction).
 _PRIME_STEPS = 64
+
+#: SolveJob's fields, in order, as a shape step passes them (positionally).
+_SHAPE_JOB = (
+    "job_id",
+    "n",
+    "d",
+    "tenant",
+    "step",
+    "block",
+    "priority",
+    "origin",
+    "payload_bytes",
+    "result_bytes",
+    "service_ticks",
+    "pool",
+    "kappa_est",
+    "kappa_true",
+    "estimator",
+    "eigen_bounds",
+    "matrix",
+    "rhs",
+    "structure",
+    "classical_payload_bytes",
+    "quantum_prep_s",
+)
+if tuple(f.name for f in dataclasses.fields(SolveJob)) != _SHAPE_JOB:  # pragma: no cover
+    raise ImportError(f"SolveJob's fields are no longer {_SHAPE_JOB}")
+
+_new_structure = partial(tuple.__new__, BlockStructure)
+_SHAPE_STRUCTURE = ("form", "pruned", "shift", "factor_rows", "factor_weights", "matrix", "lu")
+if BlockStructure._fields != (*_SHAPE_STRUCTURE, "kappa_est", "kappa_true"):  # pragma: no cover
+    raise ImportError(f"_shape_structure's layout differs from {BlockStructure._fields}")
+
+
+def _shape_structure(form: ClassicalForm, pruned: bool, kappa: float) -> BlockStructure:
+    """``BlockStructure(form, pruned=pruned, kappa_est=kappa, kappa_true=kappa)`` of a shape
+    block (no arrays), made from a tuple in the record's field order (a third of a keyword
+    construction, once per job; the order is checked against the fields at import)."""
+    return _new_structure((form, pruned, None, None, None, None, None, kappa, kappa))
 
 
 #: The training processes by workload kind (one per tenant; see hybridsim.sim.workloads).
