@@ -215,7 +215,10 @@ def _sweep_process(path: Path, out: Path, *extra: str, **kwargs) -> subprocess.P
         [sys.executable, "-m", "hybridsim.cli", "sweep", str(path), "--out", str(out),
          "--quiet", *extra],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT)}, **kwargs,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        # A normal SIGINT disposition even if the test runner ignores it (a shell starts a
+        # background job with SIGINT ignored, and a child inherits that): as test_sweep_run's.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL), **kwargs,
     )  # fmt: skip
 
 
