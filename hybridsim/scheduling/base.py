@@ -9,6 +9,7 @@ so policies stay testable as plain functions. Policies are registered by name in
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, NamedTuple, Protocol, runtime_checkable
@@ -19,6 +20,7 @@ from hybridsim.frozen import fast_init
 
 __all__ = [
     "SolveJob",
+    "SOLVE_JOB_FIELDS",
     "Decision",
     "DeviceView",
     "GroupView",
@@ -104,6 +106,37 @@ class SolveJob:
         if route == "classical" and self.classical_payload_bytes is not None:
             return self.classical_payload_bytes
         return self.payload_bytes
+
+
+#: SolveJob's fields, in order. The hot paths that make jobs (synthetic workloads,
+#: hybridsim.workload.synthetic; shape steps, hybridsim.sim.training) pass them positionally,
+#: since keyword matching cost a third of a job's construction; a reordering of SolveJob's
+#: fields fails here, at import, before it could shift their arguments.
+SOLVE_JOB_FIELDS = (
+    "job_id",
+    "n",
+    "d",
+    "tenant",
+    "step",
+    "block",
+    "priority",
+    "origin",
+    "payload_bytes",
+    "result_bytes",
+    "service_ticks",
+    "pool",
+    "kappa_est",
+    "kappa_true",
+    "estimator",
+    "eigen_bounds",
+    "matrix",
+    "rhs",
+    "structure",
+    "classical_payload_bytes",
+    "quantum_prep_s",
+)
+if tuple(f.name for f in dataclasses.fields(SolveJob)) != SOLVE_JOB_FIELDS:  # pragma: no cover
+    raise ImportError(f"SolveJob's fields are no longer {SOLVE_JOB_FIELDS}: update its callers")
 
 
 class Decision(NamedTuple):

@@ -32,7 +32,6 @@ scheduler or the optimizer never changes which data a tenant sees.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import operator
 from collections.abc import Generator, Iterator
@@ -725,8 +724,8 @@ def shapes_trainer(host: TrainingHost, tenant: int, run_name: str) -> Generator:
                     for n, k, f in zip(size_l, k_list, forms, strict=True)
                 ]
             assert None not in methods  # a classical estimate names its method
-            # Every field positionally, in _SHAPE_JOB's order (checked at import): keyword
-            # matching cost a third of the job's construction.
+            # Every field positionally, in the order of scheduling.base.SOLVE_JOB_FIELDS
+            # (checked at import): keyword matching cost a third of the job's construction.
             jobs = [
                 SolveJob(
                     next_id(),  # job_id
@@ -779,33 +778,6 @@ def shapes_trainer(host: TrainingHost, tenant: int, run_name: str) -> Generator:
 
 #: Steps of a shape run whose κ are drawn and priced together (one vectorized prediction).
 _PRIME_STEPS = 64
-
-#: SolveJob's fields, in order, as a shape step passes them (positionally).
-_SHAPE_JOB = (
-    "job_id",
-    "n",
-    "d",
-    "tenant",
-    "step",
-    "block",
-    "priority",
-    "origin",
-    "payload_bytes",
-    "result_bytes",
-    "service_ticks",
-    "pool",
-    "kappa_est",
-    "kappa_true",
-    "estimator",
-    "eigen_bounds",
-    "matrix",
-    "rhs",
-    "structure",
-    "classical_payload_bytes",
-    "quantum_prep_s",
-)
-if tuple(f.name for f in dataclasses.fields(SolveJob)) != _SHAPE_JOB:  # pragma: no cover
-    raise ImportError(f"SolveJob's fields are no longer {_SHAPE_JOB}")
 
 _new_structure = partial(tuple.__new__, BlockStructure)
 _SHAPE_STRUCTURE = ("form", "pruned", "shift", "factor_rows", "factor_weights", "matrix", "lu")

@@ -9,7 +9,6 @@ changing the service distribution leaves the arrival instants unchanged (common 
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 from collections.abc import Iterator
 
@@ -107,29 +106,6 @@ def sample_ticks(dist: Distribution, count: int, rng: np.random.Generator) -> It
     return itertools.chain.from_iterable(blocks())
 
 
-# SolveJob's leading fields, in order: synthetic jobs are made by calling the class with these
-# positionally from C iterators (no Python frame per job but the class's own __init__). Checked
-# at import, so a reordering of SolveJob's fields cannot slip past unnoticed.
-_POSITIONAL = (
-    "job_id",
-    "n",
-    "d",
-    "tenant",
-    "step",
-    "block",
-    "priority",
-    "origin",
-    "payload_bytes",
-    "result_bytes",
-    "service_ticks",
-    "pool",
-    "kappa_est",
-    "kappa_true",
-)
-if tuple(f.name for f in dataclasses.fields(SolveJob))[: len(_POSITIONAL)] != _POSITIONAL:
-    raise ImportError(f"SolveJob's fields no longer start with {_POSITIONAL}")  # pragma: no cover
-
-
 def synthetic_jobs(
     wl: SyntheticWorkload, streams: Streams, origin: str
 ) -> Iterator[tuple[int, SolveJob]]:
@@ -158,7 +134,7 @@ def synthetic_jobs(
     d = wl.d if wl.d is not None else n
     same = itertools.repeat
     jobs = map(
-        SolveJob,  # the fields of _POSITIONAL, in order
+        SolveJob,  # positionally: the first 14 of scheduling.base.SOLVE_JOB_FIELDS, in order
         range(wl.jobs),  # job_id
         same(n),
         same(d),
